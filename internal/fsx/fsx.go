@@ -27,6 +27,9 @@ type File interface {
 type FS interface {
 	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 	Rename(oldpath, newpath string) error
+	// Link creates newpath as a hard link to oldpath; it fails if newpath
+	// exists, which makes it an atomic create-if-absent.
+	Link(oldpath, newpath string) error
 	Remove(name string) error
 	RemoveAll(path string) error
 	MkdirAll(path string, perm fs.FileMode) error
@@ -53,6 +56,9 @@ func (OS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 
 // Rename implements [FS].
 func (OS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// Link implements [FS].
+func (OS) Link(oldpath, newpath string) error { return os.Link(oldpath, newpath) }
 
 // Remove implements [FS].
 func (OS) Remove(name string) error { return os.Remove(name) }
