@@ -1,0 +1,75 @@
+package wire
+
+import "github.com/mlsbackup/mlsbackup/engine/codec"
+
+// MLSMessage is the outermost framing of everything MLS sends
+// (RFC 9420 §6). The field matching WireFormat is set. The decoder accepts
+// only [ProtocolVersionMLS10] and the five wire formats of RFC 9420.
+type MLSMessage struct {
+	Version        ProtocolVersion
+	WireFormat     WireFormat
+	PublicMessage  *PublicMessage
+	PrivateMessage *PrivateMessage
+	Welcome        *Welcome
+	GroupInfo      *GroupInfo
+	KeyPackage     *KeyPackage
+}
+
+// body returns the variant selected by WireFormat, or nil.
+func (m *MLSMessage) body() codec.Marshaler {
+	switch {
+	case m.WireFormat == WireFormatPublicMessage && m.PublicMessage != nil:
+		return m.PublicMessage
+	case m.WireFormat == WireFormatPrivateMessage && m.PrivateMessage != nil:
+		return m.PrivateMessage
+	case m.WireFormat == WireFormatWelcome && m.Welcome != nil:
+		return m.Welcome
+	case m.WireFormat == WireFormatGroupInfo && m.GroupInfo != nil:
+		return m.GroupInfo
+	case m.WireFormat == WireFormatKeyPackage && m.KeyPackage != nil:
+		return m.KeyPackage
+	}
+	return nil
+}
+
+// MarshalTLS implements [codec.Marshaler]. A message whose variant is
+// missing is written with an empty body, which no decoder accepts.
+func (m MLSMessage) MarshalTLS(w *codec.Writer) {
+	w.Uint16(uint16(m.Version))
+	w.Uint16(uint16(m.WireFormat))
+	if b := m.body(); b != nil {
+		b.MarshalTLS(w)
+	}
+}
+
+// UnmarshalTLS implements [codec.Unmarshaler].
+func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) {
+	*m = MLSMessage{Version: ProtocolVersion(r.Uint16())}
+	if r.Err() == nil && m.Version != ProtocolVersionMLS10 {
+		invalid(r, "protocol version %d", m.Version)
+		return
+	}
+	m.WireFormat = WireFormat(r.Uint16())
+	if r.Err() != nil {
+		return
+	}
+	switch m.WireFormat {
+	case WireFormatPublicMessage:
+		m.PublicMessage = new(PublicMessage)
+		m.PublicMessage.UnmarshalTLS(r)
+	case WireFormatPrivateMessage:
+		m.PrivateMessage = new(PrivateMessage)
+		m.PrivateMessage.UnmarshalTLS(r)
+	case WireFormatWelcome:
+		m.Welcome = new(Welcome)
+		m.Welcome.UnmarshalTLS(r)
+	case WireFormatGroupInfo:
+		m.GroupInfo = new(GroupInfo)
+		m.GroupInfo.UnmarshalTLS(r)
+	case WireFormatKeyPackage:
+		m.KeyPackage = new(KeyPackage)
+		m.KeyPackage.UnmarshalTLS(r)
+	default:
+		invalid(r, "wire format %d", m.WireFormat)
+	}
+}
