@@ -1,0 +1,40 @@
+package fsx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// ErrLocked is returned by [Locker.Lock] when another holder has the lock.
+var ErrLocked = errors.New("fsx: lock held by another process")
+
+// Locker is implemented by file systems that can take an exclusive,
+// advisory, process-wide lock on a file. The lock is released by closing the
+// returned [io.Closer], or when the process ends.
+type Locker interface {
+	// Lock takes the exclusive lock on name, creating the file if needed.
+	// It does not wait: if the lock is held it returns an error wrapping
+	// [ErrLocked].
+	Lock(name string) (io.Closer, error)
+}
+
+var _ Locker = OS{}
+
+// Lock implements [Locker] with flock(2) (LOCK_EX|LOCK_NB).
+func (OS) Lock(name string) (io.Closer, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", name, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return f, nil
+}
