@@ -1,0 +1,115 @@
+package suite
+
+import (
+	"crypto/hmac"
+	"crypto/subtle"
+	"hash"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+)
+
+// labelPrefix is prepended to every label of ExpandWithLabel, SignWithLabel
+// and EncryptWithLabel (RFC 9420 §5.1.2, §5.1.3, §8).
+const labelPrefix = "MLS 1.0 "
+
+// Nh returns the output size of the suite's hash (and KDF) in bytes.
+func (s *Suite) Nh() int { return s.nh }
+
+// Hash returns the suite hash of the concatenation of data.
+func (s *Suite) Hash(data ...[]byte) []byte {
+	h := s.newHash()
+	for _, d := range data {
+		h.Write(d)
+	}
+	return h.Sum(make([]byte, 0, s.nh))
+}
+
+// MAC returns HMAC(key, data) with the suite hash (RFC 9420 §5.2).
+func (s *Suite) MAC(key, data []byte) []byte {
+	m := hmac.New(s.newHash, key)
+	m.Write(data)
+	return m.Sum(make([]byte, 0, s.nh))
+}
+
+// VerifyMAC reports, in constant time, whether tag equals MAC(key, data).
+func (s *Suite) VerifyMAC(key, data, tag []byte) bool {
+	return subtle.ConstantTimeCompare(s.MAC(key, data), tag) == 1
+}
+
+// Extract is HKDF-Extract(salt, ikm) with the suite hash (RFC 5869). A nil
+// or empty salt behaves as a string of Nh zero bytes.
+func (s *Suite) Extract(salt, ikm []byte) []byte {
+	return hkdfExtract(s.newHash, salt, ikm)
+}
+
+// MaxExpand is the largest output length [Suite.Expand] supports: 255·Nh.
+func (s *Suite) MaxExpand() int { return 255 * s.nh }
+
+// Expand is HKDF-Expand(prk, info, n) with the suite hash (RFC 5869). It
+// panics if n is negative or larger than [Suite.MaxExpand]; callers that take
+// n from untrusted input must check it first.
+func (s *Suite) Expand(prk, info []byte, n int) []byte {
+	if n < 0 || n > s.MaxExpand() {
+		panic("suite: Expand length out of range")
+	}
+	return hkdfExpand(s.newHash, prk, info, n)
+}
+
+// hkdfExtract is HKDF-Extract (RFC 5869 §2.2).
+func hkdfExtract(h func() hash.Hash, salt, ikm []byte) []byte {
+	m := hmac.New(h, salt)
+	m.Write(ikm)
+	return m.Sum(nil)
+}
+
+// hkdfExpand is HKDF-Expand (RFC 5869 §2.3); n must be at most 255 hash
+// lengths.
+func hkdfExpand(h func() hash.Hash, prk, info []byte, n int) []byte {
+	m := hmac.New(h, prk)
+	out := make([]byte, 0, n+m.Size())
+	var prev []byte
+	for ctr := byte(1); len(out) < n; ctr++ {
+		m.Reset()
+		m.Write(prev)
+		m.Write(info)
+		m.Write([]byte{ctr})
+		start := len(out)
+		out = m.Sum(out)
+		prev = out[start:]
+	}
+	return out[:n:n]
+}
+
+// ExpandWithLabel is RFC 9420 §8 ExpandWithLabel: HKDF-Expand of secret with
+// the serialized KDFLabel {length, "MLS 1.0 "+label, context}. length must
+// be at most [Suite.MaxExpand] (it panics otherwise, like [Suite.Expand]).
+func (s *Suite) ExpandWithLabel(secret []byte, label string, context []byte, length int) []byte {
+	w := codec.NewWriter(make([]byte, 0, 2+1+len(labelPrefix)+len(label)+4+len(context)))
+	w.Uint16(uint16(length))
+	w.Varint(len(labelPrefix) + len(label))
+	w.Raw([]byte(labelPrefix))
+	w.Raw([]byte(label))
+	w.Opaque(context)
+	return s.Expand(secret, w.Bytes(), length)
+}
+
+// DeriveSecret is ExpandWithLabel(secret, label, "", Nh) (RFC 9420 §8).
+func (s *Suite) DeriveSecret(secret []byte, label string) []byte {
+	return s.ExpandWithLabel(secret, label, nil, s.nh)
+}
+
+// DeriveTreeSecret is ExpandWithLabel(secret, label, generation, length) with
+// generation encoded as uint32 (RFC 9420 §9).
+func (s *Suite) DeriveTreeSecret(secret []byte, label string, generation uint32, length int) []byte {
+	g := []byte{byte(generation >> 24), byte(generation >> 16), byte(generation >> 8), byte(generation)}
+	return s.ExpandWithLabel(secret, label, g, length)
+}
+
+// RefHash is Hash(RefHashInput{label, value}) (RFC 9420 §5.2). The label is
+// used as given (for example "MLS 1.0 KeyPackage Reference").
+func (s *Suite) RefHash(label string, value []byte) []byte {
+	w := codec.NewWriter(make([]byte, 0, 8+len(label)+len(value)))
+	w.Opaque([]byte(label))
+	w.Opaque(value)
+	return s.Hash(w.Bytes())
+}

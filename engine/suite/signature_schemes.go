@@ -1,0 +1,239 @@
+package suite
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
+	"hash"
+	"sync"
+
+	"github.com/cloudflare/circl/sign/ed448"
+)
+
+// lastKey caches the most recently parsed private key, keyed by its bytes:
+// a member signs many messages with one key, and parsing an Ed25519 seed or
+// an ECDSA scalar costs a scalar multiplication.
+type lastKey[K any] struct {
+	mu  sync.Mutex
+	raw []byte
+	key K
+}
+
+func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
+	c.mu.Lock()
+	if c.raw != nil && bytes.Equal(c.raw, raw) {
+		k := c.key
+		c.mu.Unlock()
+		return k, nil
+	}
+	c.mu.Unlock()
+	k, err := parse(raw)
+	if err != nil {
+		return k, err
+	}
+	c.mu.Lock()
+	c.raw = bytes.Clone(raw)
+	c.key = k
+	c.mu.Unlock()
+	return k, nil
+}
+
+// ed25519Signer is Ed25519 (RFC 8032); private keys are 32-byte seeds.
+type ed25519Signer struct {
+	cache *lastKey[ed25519.PrivateKey]
+}
+
+var _ signer = ed25519Signer{}
+
+func newEd25519Signer() ed25519Signer {
+	return ed25519Signer{cache: &lastKey[ed25519.PrivateKey]{}}
+}
+
+func parseEd25519(seed []byte) (ed25519.PrivateKey, error) {
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("ed25519 private key of %d bytes: %w", len(seed), ErrInvalidKey)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func (ed25519Signer) generate() (priv, pub []byte, err error) {
+	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sk.Seed(), pk, nil
+}
+
+func (e ed25519Signer) public(priv []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, parseEd25519)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(sk[ed25519.SeedSize:]), nil
+}
+
+func (e ed25519Signer) sign(priv, msg []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, parseEd25519)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.Sign(sk, msg), nil
+}
+
+func (ed25519Signer) verify(pub, msg, sig []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// ecdsaCurve names the NIST curves used for ECDSA.
+type ecdsaCurve int
+
+const (
+	curveP256 ecdsaCurve = iota
+	curveP384
+	curveP521
+)
+
+// ecdsaSigner is ECDSA over a NIST curve with the suite hash; private keys
+// are big-endian scalars, public keys uncompressed points, signatures DER.
+type ecdsaSigner struct {
+	curve   elliptic.Curve
+	size    int
+	newHash func() hash.Hash
+	cache   *lastKey[*ecdsa.PrivateKey]
+}
+
+var _ signer = ecdsaSigner{}
+
+func newECDSASigner(c ecdsaCurve, h func() hash.Hash) ecdsaSigner {
+	s := ecdsaSigner{newHash: h, cache: &lastKey[*ecdsa.PrivateKey]{}}
+	switch c {
+	case curveP256:
+		s.curve, s.size = elliptic.P256(), 32
+	case curveP384:
+		s.curve, s.size = elliptic.P384(), 48
+	case curveP521:
+		s.curve, s.size = elliptic.P521(), 66
+	}
+	return s
+}
+
+func (e ecdsaSigner) parse(priv []byte) (*ecdsa.PrivateKey, error) {
+	if len(priv) == 0 || len(priv) > e.size {
+		return nil, fmt.Errorf("ecdsa private key of %d bytes: %w", len(priv), ErrInvalidKey)
+	}
+	d := priv
+	if len(d) < e.size {
+		d = make([]byte, e.size)
+		copy(d[e.size-len(priv):], priv)
+	}
+	sk, err := ecdsa.ParseRawPrivateKey(e.curve, d)
+	if err != nil {
+		return nil, fmt.Errorf("ecdsa private key: %w", ErrInvalidKey)
+	}
+	return sk, nil
+}
+
+func (e ecdsaSigner) digest(msg []byte) []byte {
+	h := e.newHash()
+	h.Write(msg)
+	return h.Sum(nil)
+}
+
+func (e ecdsaSigner) generate() (priv, pub []byte, err error) {
+	sk, err := ecdsa.GenerateKey(e.curve, rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	priv, err = sk.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err = sk.PublicKey.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return priv, pub, nil
+}
+
+func (e ecdsaSigner) public(priv []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, e.parse)
+	if err != nil {
+		return nil, err
+	}
+	return sk.PublicKey.Bytes()
+}
+
+func (e ecdsaSigner) sign(priv, msg []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, e.parse)
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.SignASN1(rand.Reader, sk, e.digest(msg))
+}
+
+func (e ecdsaSigner) verify(pub, msg, sig []byte) error {
+	pk, err := ecdsa.ParseUncompressedPublicKey(e.curve, pub)
+	if err != nil {
+		return fmt.Errorf("ecdsa public key: %w", ErrInvalidKey)
+	}
+	if !ecdsa.VerifyASN1(pk, e.digest(msg), sig) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// ed448Signer is pure Ed448 with an empty context (RFC 8032); private keys
+// are 57-byte seeds.
+type ed448Signer struct{}
+
+var _ signer = ed448Signer{}
+
+func parseEd448(seed []byte) (ed448.PrivateKey, error) {
+	if len(seed) != ed448.SeedSize {
+		return nil, fmt.Errorf("ed448 private key of %d bytes: %w", len(seed), ErrInvalidKey)
+	}
+	return ed448.NewKeyFromSeed(seed), nil
+}
+
+func (ed448Signer) generate() (priv, pub []byte, err error) {
+	pk, sk, err := ed448.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bytes.Clone(sk.Seed()), pk, nil
+}
+
+func (ed448Signer) public(priv []byte) ([]byte, error) {
+	sk, err := parseEd448(priv)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(sk.Public().(ed448.PublicKey)), nil
+}
+
+func (ed448Signer) sign(priv, msg []byte) ([]byte, error) {
+	sk, err := parseEd448(priv)
+	if err != nil {
+		return nil, err
+	}
+	return ed448.Sign(sk, msg, ""), nil
+}
+
+func (ed448Signer) verify(pub, msg, sig []byte) error {
+	if len(pub) != ed448.PublicKeySize {
+		return fmt.Errorf("ed448 public key of %d bytes: %w", len(pub), ErrInvalidKey)
+	}
+	if len(sig) != ed448.SignatureSize || !ed448.Verify(ed448.PublicKey(pub), msg, sig, "") {
+		return ErrBadSignature
+	}
+	return nil
+}
