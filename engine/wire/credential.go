@@ -30,7 +30,7 @@ func (c Credential) MarshalTLS(w *codec.Writer) {
 
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (c *Credential) UnmarshalTLS(r *codec.Reader) {
-	c.CredentialType = CredentialType(r.Uint16())
+	*c = Credential{CredentialType: CredentialType(r.Uint16())}
 	switch c.CredentialType {
 	case CredentialTypeBasic:
 		c.Identity = r.Opaque()

@@ -105,6 +105,7 @@ func (l *LeafNode) TBS(groupID []byte, leafIndex uint32) []byte {
 
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (l *LeafNode) UnmarshalTLS(r *codec.Reader) {
+	*l = LeafNode{}
 	l.EncryptionKey = r.Opaque()
 	l.SignatureKey = r.Opaque()
 	l.Credential.UnmarshalTLS(r)

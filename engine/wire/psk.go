@@ -29,7 +29,7 @@ func (p PreSharedKeyID) MarshalTLS(w *codec.Writer) {
 
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (p *PreSharedKeyID) UnmarshalTLS(r *codec.Reader) {
-	p.PSKType = PSKType(r.Uint8())
+	*p = PreSharedKeyID{PSKType: PSKType(r.Uint8())}
 	if r.Err() != nil {
 		return
 	}
