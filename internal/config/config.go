@@ -1,0 +1,205 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Destination types accepted in destination.type.
+const (
+	// DestinationDir stores backups in a local directory.
+	DestinationDir = "dir"
+	// DestinationS3 stores backups in an S3-compatible bucket.
+	DestinationS3 = "s3"
+)
+
+// Config is the whole configuration file. The yaml tags are the schema; the
+// README's configuration reference documents every key.
+type Config struct {
+	// DataDir holds the local state: MLS groups, WAL, local snapshots, lock.
+	DataDir string `yaml:"data_dir"`
+	// Identity is this agent's MLS client identity (the credential's
+	// identity bytes, as UTF-8). Empty until the agent needs one.
+	Identity string `yaml:"identity"`
+	// Log configures the structured log written to stderr.
+	Log Log `yaml:"log"`
+	// Destination is where encrypted snapshots are uploaded.
+	Destination Destination `yaml:"destination"`
+	// Encryption names the age recipients (and, for restore, the identity).
+	Encryption Encryption `yaml:"encryption"`
+	// Snapshot says when snapshots are taken.
+	Snapshot Snapshot `yaml:"snapshot"`
+	// Retention says which remote snapshots prune keeps.
+	Retention Retention `yaml:"retention"`
+	// Store configures the local file store.
+	Store Store `yaml:"store"`
+	// Agent configures the agent's local API.
+	Agent Agent `yaml:"agent"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Destination is the remote object store.
+type Destination struct {
+	// Type is [DestinationDir] or [DestinationS3].
+	Type string `yaml:"type"`
+	// Prefix is prepended (with a '/') to every object key.
+	Prefix string `yaml:"prefix"`
+	// Dir configures the local directory store.
+	Dir DirDestination `yaml:"dir"`
+	// S3 configures the S3 store.
+	S3 S3Destination `yaml:"s3"`
+}
+
+// DirDestination is a local directory used as a bucket.
+type DirDestination struct {
+	// Path of the directory; empty means <data_dir>/bucket
+	// (see [Config.BucketDir]).
+	Path string `yaml:"path"`
+}
+
+// S3Destination is an S3-compatible bucket (AWS S3, MinIO, versitygw).
+type S3Destination struct {
+	// Bucket name; required when the destination type is s3.
+	Bucket string `yaml:"bucket"`
+	// Region; empty lets the SDK's chain decide (AWS_REGION, profile).
+	Region string `yaml:"region"`
+	// Endpoint is a custom endpoint URL (MinIO); empty means AWS.
+	Endpoint string `yaml:"endpoint"`
+	// PathStyle addresses the bucket as endpoint/bucket (needed by MinIO).
+	PathStyle bool `yaml:"path_style"`
+	// Profile selects a shared-config profile (~/.aws/config).
+	Profile string `yaml:"profile"`
+	// AccessKeyID is a static access key; empty uses the SDK's credential
+	// chain (environment, shared config, web identity, instance role).
+	AccessKeyID string `yaml:"access_key_id"`
+	// SecretAccessKey belongs to AccessKeyID. Secret: never printed.
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// SessionToken for temporary static credentials. Secret: never printed.
+	SessionToken string `yaml:"session_token"`
+	// PartSizeMiB is the multipart upload part size (5..5120).
+	PartSizeMiB int `yaml:"part_size_mib"`
+	// Concurrency is the number of parts or objects in flight (1..64).
+	Concurrency int `yaml:"concurrency"`
+	// MaxAttempts bounds the tries of one request, the first included
+	// (1..20); only transient errors are retried.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// Encryption configures age.
+type Encryption struct {
+	// Recipients are age X25519 (age1…) or SSH (ssh-ed25519 …) public keys.
+	Recipients []string `yaml:"recipients"`
+	// RecipientsFile is a file of recipients, one per line, as written by
+	// age-keygen or mlsbackup keygen.
+	RecipientsFile string `yaml:"recipients_file"`
+	// IdentityFile holds the private age identity. Needed only by verify,
+	// fetch and restore; the agent never needs it.
+	IdentityFile string `yaml:"identity_file"`
+}
+
+// Snapshot configures when snapshots are taken.
+type Snapshot struct {
+	// EveryEpochs snapshots a group at every multiple of this epoch; 0
+	// disables the trigger.
+	EveryEpochs uint64 `yaml:"every_epochs"`
+	// Cron is a five-field cron expression or a descriptor (@hourly);
+	// empty disables the trigger.
+	Cron string `yaml:"cron"`
+	// Timezone is the IANA zone the cron expression is read in.
+	Timezone string `yaml:"timezone"`
+	// BeforeRemove snapshots a group before a removal commit is created.
+	BeforeRemove bool `yaml:"before_remove"`
+	// LocalKeep is how many local epoch_<N>.snapshot files are kept.
+	LocalKeep int `yaml:"local_keep"`
+	// Jitter delays scheduled snapshots by a random duration up to this.
+	Jitter time.Duration `yaml:"jitter"`
+}
+
+// Retention says which remote snapshots prune keeps. A snapshot is kept if
+// either rule keeps it; the newest complete snapshot of a group is always
+// kept.
+type Retention struct {
+	// KeepLast keeps the newest N snapshots of each group.
+	KeepLast int `yaml:"keep_last"`
+	// KeepWithin keeps every snapshot younger than this; 0 disables.
+	KeepWithin time.Duration `yaml:"keep_within"`
+}
+
+// Store configures the local file store.
+type Store struct {
+	// EpochRetention is how many past epochs' secrets are kept for late
+	// messages.
+	EpochRetention int `yaml:"epoch_retention"`
+}
+
+// Agent configures the agent's local HTTP/JSON API.
+type Agent struct {
+	// Socket is the unix socket path; empty means <data_dir>/agent.sock
+	// (see [Config.SocketPath]).
+	Socket string `yaml:"socket"`
+	// TCPListen is an optional host:port listener; it requires TokenFile.
+	TCPListen string `yaml:"tcp_listen"`
+	// TokenFile holds the bearer token required on the TCP listener.
+	TokenFile string `yaml:"token_file"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Default returns the configuration used when no file is given. It is
+// valid as is.
+func Default() *Config {
+	return &Config{
+		DataDir: "./mlsbackup-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Destination: Destination{
+			Type:   DestinationDir,
+			Prefix: "mlsbackup",
+			S3: S3Destination{
+				PartSizeMiB: 16,
+				Concurrency: 4,
+				MaxAttempts: 5,
+			},
+		},
+		Encryption: Encryption{Recipients: []string{}},
+		Snapshot: Snapshot{
+			EveryEpochs:  10,
+			Timezone:     "UTC",
+			BeforeRemove: true,
+			LocalKeep:    5,
+			Jitter:       30 * time.Second,
+		},
+		Retention: Retention{KeepLast: 10, KeepWithin: 720 * time.Hour},
+		Store:     Store{EpochRetention: 10},
+		Agent:     Agent{MaxBodyBytes: 1 << 20},
+	}
+}
+
+// BucketDir is the directory of the local directory destination:
+// destination.dir.path, or <data_dir>/bucket when that is empty.
+func (c *Config) BucketDir() string {
+	if c.Destination.Dir.Path != "" {
+		return c.Destination.Dir.Path
+	}
+	return filepath.Join(c.DataDir, "bucket")
+}
+
+// SocketPath is the agent's unix socket: agent.socket, or
+// <data_dir>/agent.sock when that is empty.
+func (c *Config) SocketPath() string {
+	if c.Agent.Socket != "" {
+		return c.Agent.Socket
+	}
+	return filepath.Join(c.DataDir, "agent.sock")
+}
+
+// PartSizeBytes is destination.s3.part_size_mib in bytes.
+func (c *Config) PartSizeBytes() int64 {
+	return int64(c.Destination.S3.PartSizeMiB) << 20
+}
