@@ -11,7 +11,7 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
-func newSuite(t *testing.T, id uint16) *suite.Suite {
+func newSuite(t testing.TB, id uint16) *suite.Suite {
 	t.Helper()
 	s, err := suite.New(suite.ID(id))
 	if err != nil {
