@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -36,9 +37,14 @@ func (c *Config) Redacted() *Config {
 // RedactedYAML renders the redacted configuration as YAML, for
 // "config show".
 func (c *Config) RedactedYAML() ([]byte, error) {
-	out, err := yaml.Marshal(c.Redacted())
-	if err != nil {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.Redacted()); err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
-	return out, nil
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	return buf.Bytes(), nil
 }
