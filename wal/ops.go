@@ -1,0 +1,223 @@
+package wal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// Begin logs the start of an operation of the given kind with an optional
+// input and returns its id. The record is durable once a later [Log.Commit]
+// or [Log.Sync] returns, or before Begin returns if durable is true (use it
+// for an incoming message that must survive a crash before processing).
+func (l *Log) Begin(ctx context.Context, kind string, input []byte, durable bool) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("wal begin %s: %w", kind, err)
+	}
+	if len(kind) > 0xffff {
+		return 0, fmt.Errorf("wal begin: kind too long: %w", ErrTooLarge)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := l.nextID
+	seq, err := l.appendLocked(typeBegin, encodeBegin(id, kind, input))
+	if err != nil {
+		return 0, fmt.Errorf("wal begin %s: %w", kind, err)
+	}
+	l.nextID++
+	l.ops[id] = &opState{kind: kind, beginSeg: l.activeSeq, inputLen: len(input)}
+	if durable {
+		if err := l.waitDurable(seq); err != nil {
+			return 0, fmt.Errorf("wal begin %s: %w", kind, err)
+		}
+	}
+	return id, nil
+}
+
+// Commit logs the payload of operation id and returns once it is on
+// stable storage; concurrent commits share one fsync. Once Commit has
+// appended the record it waits for the fsync even if ctx ends, so that a
+// nil error always means durable and an error (other than from ctx before
+// the append) means the log is dead.
+func (l *Log) Commit(ctx context.Context, id uint64, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wal commit %d: %w", id, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	op, ok := l.ops[id]
+	if !ok || op.committed {
+		return fmt.Errorf("wal commit %d: %w", id, ErrUnknownOp)
+	}
+	seq, err := l.appendLocked(typeCommit, encodeIDPayload(id, payload))
+	if err != nil {
+		return fmt.Errorf("wal commit %d: %w", id, err)
+	}
+	op.committed = true
+	op.payloadLen = len(payload)
+	if err := l.waitDurable(seq); err != nil {
+		return fmt.Errorf("wal commit %d: %w", id, err)
+	}
+	return nil
+}
+
+// Abort abandons an operation that was not committed. The record is not
+// fsynced by itself: after a crash the operation may be reported as
+// incomplete again.
+func (l *Log) Abort(ctx context.Context, id uint64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wal abort %d: %w", id, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	op, ok := l.ops[id]
+	if !ok || op.committed {
+		return fmt.Errorf("wal abort %d: %w", id, ErrUnknownOp)
+	}
+	if _, err := l.appendLocked(typeAbort, encodeIDPayload(id, nil)); err != nil {
+		return fmt.Errorf("wal abort %d: %w", id, err)
+	}
+	delete(l.ops, id)
+	l.remember(id, op, true)
+	return nil
+}
+
+// MarkApplied records that the payloads of the committed operations ids
+// have reached stable storage elsewhere, so their segments may be deleted
+// by [Log.Checkpoint]. The record is not fsynced by itself; losing it only
+// causes a replay.
+func (l *Log) MarkApplied(ctx context.Context, ids ...uint64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wal mark applied: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if op, ok := l.ops[id]; !ok || !op.committed {
+			return fmt.Errorf("wal mark applied %d: %w", id, ErrUnknownOp)
+		}
+	}
+	if _, err := l.appendLocked(typeApplied, encodeApplied(ids)); err != nil {
+		return fmt.Errorf("wal mark applied: %w", err)
+	}
+	for _, id := range ids {
+		l.remember(id, l.ops[id], false)
+		delete(l.ops, id)
+	}
+	return nil
+}
+
+// remember keeps metadata of a finished operation if configured. mu is held.
+func (l *Log) remember(id uint64, op *opState, aborted bool) {
+	if l.opts.KeepCompleted <= 0 {
+		return
+	}
+	if len(l.completed) == l.opts.KeepCompleted {
+		l.completed = append(l.completed[:0], l.completed[1:]...)
+	}
+	l.completed = append(l.completed, Completed{ID: id, Kind: op.kind, Aborted: aborted, InputLen: op.inputLen, PayloadLen: op.payloadLen})
+}
+
+// Completed returns the last finished operations (oldest first), up to
+// [Options.KeepCompleted].
+func (l *Log) Completed() []Completed {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Completed(nil), l.completed...)
+}
+
+// Unfinished returns the number of operations begun and not yet applied or aborted.
+func (l *Log) Unfinished() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ops)
+}
+
+// Checkpoint makes everything appended durable, closes the active segment
+// if it holds any record (a new one becomes active) and deletes every
+// segment all of whose operations are finished. After it returns, the bytes
+// of applied payloads are in no file of the log.
+func (l *Log) Checkpoint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
+	}
+	l.ioMu.Lock()
+	defer func() {
+		l.ioMu.Unlock()
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	}()
+	l.mu.Lock()
+	if l.closed || l.err != nil {
+		defer l.mu.Unlock()
+		if l.closed {
+			return ErrClosed
+		}
+		return l.err
+	}
+	l.flushLocked()
+	roll := l.activeLen > segmentHeaderSize
+	next := segmentHeader{seq: l.activeSeq + 1, baseID: l.nextID}
+	l.mu.Unlock()
+
+	if roll {
+		// Create the next segment without blocking appenders.
+		if err := createSegment(l.fs, l.dir, next); err != nil {
+			l.mu.Lock()
+			l.fail(err)
+			l.mu.Unlock()
+			return fmt.Errorf("wal checkpoint: %w", err)
+		}
+	}
+
+	l.mu.Lock()
+	if roll {
+		if err := l.switchLocked(next); err != nil {
+			l.fail(err)
+			l.mu.Unlock()
+			return fmt.Errorf("wal checkpoint: %w", err)
+		}
+	}
+	keepFrom := l.activeSeq
+	for _, op := range l.ops {
+		keepFrom = min(keepFrom, op.beginSeg)
+	}
+	first := l.firstSeg
+	l.mu.Unlock()
+
+	if first >= keepFrom {
+		return nil
+	}
+	for seq := first; seq < keepFrom; seq++ {
+		if err := l.fs.Remove(filepath.Join(l.dir, segmentName(seq))); err != nil {
+			return fmt.Errorf("wal checkpoint: delete segment: %w", err)
+		}
+		l.mu.Lock()
+		l.firstSeg = seq + 1
+		l.mu.Unlock()
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
+	}
+	return nil
+}
+
+// switchLocked writes what is still buffered to the active segment, fsyncs
+// it, and makes the already created segment h active. mu and ioMu are held.
+func (l *Log) switchLocked(h segmentHeader) error {
+	if len(l.buf) > 0 {
+		if _, err := l.active.Write(l.buf); err != nil {
+			return fmt.Errorf("write segment: %w", err)
+		}
+		l.buf = nil
+		if err := l.active.Sync(); err != nil {
+			return fmt.Errorf("sync segment: %w", err)
+		}
+		l.synced = l.appended
+	}
+	return l.activate(h)
+}
