@@ -1,0 +1,89 @@
+package tree
+
+import (
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/engine/treemath"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// maxLeaves bounds the size of a tree accepted from the wire (2^30 leaves
+// would not fit a varint-length vector anyway).
+const maxLeaves = 1 << 30
+
+// FromRatchetTree builds a tree from its array form (the ratchet_tree
+// extension, §12.4.3.3). It checks the shape only: the last node must be
+// non-blank and each node must have the type its position requires. The
+// tree is extended with blanks to a complete tree. Callers joining a group
+// must then check the tree hash and call [Tree.Validate].
+func FromRatchetTree(cs *suite.Suite, rt wire.RatchetTree) (*Tree, error) {
+	if len(rt) == 0 {
+		return nil, fmt.Errorf("ratchet tree: empty: %w", ErrMalformed)
+	}
+	if rt[len(rt)-1] == nil {
+		return nil, fmt.Errorf("ratchet tree: last node blank: %w", ErrMalformed)
+	}
+	lastLeaf := uint32(len(rt)-1) / 2
+	if lastLeaf >= maxLeaves {
+		return nil, fmt.Errorf("ratchet tree: %d nodes: %w", len(rt), ErrMalformed)
+	}
+	n := uint32(1)
+	for n <= lastLeaf {
+		n *= 2
+	}
+	t := &Tree{cs: cs, st: newStore(int(treemath.NodeWidth(n))), widthChanged: true}
+	for i, nd := range rt {
+		if nd == nil {
+			continue
+		}
+		if err := checkNodeType(NodeIndex(i), nd); err != nil {
+			return nil, fmt.Errorf("ratchet tree: %w", err)
+		}
+		t.st.mut(NodeIndex(i)).node = nd
+	}
+	t.markAllChanged()
+	return t, nil
+}
+
+// checkNodeType checks that nd has the variant its index requires.
+func checkNodeType(x NodeIndex, nd *wire.Node) error {
+	if treemath.IsLeaf(x) {
+		if nd.NodeType != wire.NodeTypeLeaf || nd.Leaf == nil || nd.Parent != nil {
+			return fmt.Errorf("node %d is not a leaf node: %w", x, ErrMalformed)
+		}
+		return nil
+	}
+	if nd.NodeType != wire.NodeTypeParent || nd.Parent == nil || nd.Leaf != nil {
+		return fmt.Errorf("node %d is not a parent node: %w", x, ErrMalformed)
+	}
+	return nil
+}
+
+// Decode parses an encoded optional<Node> ratchet_tree<V> and builds the
+// tree with [FromRatchetTree].
+func Decode(cs *suite.Suite, b []byte) (*Tree, error) {
+	var rt wire.RatchetTree
+	if err := codec.Unmarshal(b, &rt); err != nil {
+		return nil, fmt.Errorf("decode ratchet tree: %w", err)
+	}
+	return FromRatchetTree(cs, rt)
+}
+
+// RatchetTree returns the array form of the tree without trailing blank
+// nodes, as the ratchet_tree extension carries it. Nodes are shared.
+func (t *Tree) RatchetTree() wire.RatchetTree {
+	end := t.st.len()
+	for end > 0 && t.st.at(NodeIndex(end-1)).node == nil {
+		end--
+	}
+	rt := make(wire.RatchetTree, end)
+	for i := range rt {
+		rt[i] = t.st.at(NodeIndex(i)).node
+	}
+	return rt
+}
+
+// Encode returns the encoded ratchet_tree of [Tree.RatchetTree].
+func (t *Tree) Encode() []byte { return codec.Marshal(t.RatchetTree()) }

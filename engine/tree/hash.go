@@ -1,0 +1,102 @@
+package tree
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/treemath"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// parallelHashWidth is the tree width from which the first computation of
+// all tree hashes splits the two halves of the root across goroutines.
+const parallelHashWidth = 4096
+
+// TreeHash returns the tree hash of the root (§7.8). Cached hashes are
+// reused, so after a change to one path only that path is re-hashed.
+func (t *Tree) TreeHash() []byte {
+	root := t.Root()
+	if t.st.at(root).hash == nil && t.st.len() >= parallelHashWidth {
+		// Own every chunk first: the two goroutines then write disjoint
+		// slots and never replace a chunk.
+		t.st.ownAll()
+		l, _ := treemath.Left(root)
+		r, _ := treemath.Right(root)
+		var wg sync.WaitGroup
+		wg.Go(func() { t.NodeHash(l) })
+		t.NodeHash(r)
+		wg.Wait()
+	}
+	return t.NodeHash(root)
+}
+
+// NodeHash returns the tree hash of the subtree headed by x (§7.8). x must
+// be inside the tree.
+func (t *Tree) NodeHash(x NodeIndex) []byte {
+	if h := t.st.at(x).hash; h != nil {
+		return h
+	}
+	var h []byte
+	if l, ok := x.Leaf(); ok {
+		h = t.leafHash(l, t.Leaf(l))
+	} else {
+		left, _ := treemath.Left(x)
+		right, _ := treemath.Right(x)
+		h = t.parentHashInput(t.Parent(x), t.NodeHash(left), t.NodeHash(right))
+	}
+	t.st.mut(x).hash = h
+	return h
+}
+
+// leafHash hashes a LeafNodeHashInput for leaf l holding leaf (nil = blank).
+func (t *Tree) leafHash(l LeafIndex, leaf *wire.LeafNode) []byte {
+	w := codec.NewWriter(make([]byte, 0, 512))
+	w.Uint8(uint8(wire.NodeTypeLeaf))
+	w.Uint32(uint32(l))
+	w.Optional(leaf != nil, func(w *codec.Writer) { leaf.MarshalTLS(w) })
+	return t.cs.Hash(w.Bytes())
+}
+
+// parentHashInput hashes a ParentNodeHashInput.
+func (t *Tree) parentHashInput(p *wire.ParentNode, left, right []byte) []byte {
+	w := codec.NewWriter(make([]byte, 0, 256))
+	w.Uint8(uint8(wire.NodeTypeParent))
+	w.Optional(p != nil, func(w *codec.Writer) { p.MarshalTLS(w) })
+	w.Opaque(left)
+	w.Opaque(right)
+	return t.cs.Hash(w.Bytes())
+}
+
+// hashExcluding returns the tree hash of the subtree under x in the tree
+// modified by blanking every leaf in excl (sorted ascending) and removing
+// those leaves from all unmerged-leaves lists: the "original sibling tree
+// hash" of §7.9. Subtrees without an excluded leaf reuse the cache, so the
+// cost is O(len(excl) · log n).
+func (t *Tree) hashExcluding(x NodeIndex, excl []uint32) []byte {
+	lo, hi := treemath.SubtreeRange(x)
+	first, _ := slices.BinarySearch(excl, uint32(lo/2))
+	if first == len(excl) || excl[first] > uint32(hi/2) {
+		return t.NodeHash(x)
+	}
+	if l, ok := x.Leaf(); ok {
+		return t.leafHash(l, nil)
+	}
+	p := t.Parent(x)
+	if p != nil {
+		np := *p
+		np.UnmergedLeaves = nil
+		for _, u := range p.UnmergedLeaves {
+			if _, found := slices.BinarySearch(excl, u); !found {
+				np.UnmergedLeaves = append(np.UnmergedLeaves, u)
+			}
+		}
+		if np.UnmergedLeaves == nil {
+			np.UnmergedLeaves = []uint32{}
+		}
+		p = &np
+	}
+	left, _ := treemath.Left(x)
+	right, _ := treemath.Right(x)
+	return t.parentHashInput(p, t.hashExcluding(left, excl), t.hashExcluding(right, excl))
+}
