@@ -29,8 +29,8 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{
-		s:  s,
-		gc: &wire.GroupContext{Version: 1, CipherSuite: 1, GroupID: []byte("group"), Epoch: 5, TreeHash: []byte("th"), ConfirmedTranscriptHash: []byte("cth"), Extensions: wire.Extensions{}},
+		s:       s,
+		gc:      &wire.GroupContext{Version: 1, CipherSuite: 1, GroupID: []byte("group"), Epoch: 5, TreeHash: []byte("th"), ConfirmedTranscriptHash: []byte("cth"), Extensions: wire.Extensions{}},
 		sigPriv: priv, sigPub: pub,
 		membershipKey:    bytes.Repeat([]byte{1}, s.Nh()),
 		senderDataSecret: bytes.Repeat([]byte{2}, s.Nh()),
