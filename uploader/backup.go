@@ -1,0 +1,105 @@
+package uploader
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
+)
+
+// Options configure a [Backup]. Only what an operation needs must be set:
+// uploads need Recipients and AgentID; Verify and Fetch need Identities;
+// List needs neither.
+type Options struct {
+	// Prefix is the key prefix of this backup set inside the store, e.g.
+	// "prod/alice". Leading and trailing slashes are ignored.
+	Prefix string
+	// Recipients encrypt uploads (see [ParseRecipient]).
+	Recipients []age.Recipient
+	// Identities decrypt for Verify and Fetch (see [ParseIdentitiesFile]).
+	Identities []age.Identity
+	// AgentID names this agent in manifests and in the prefix's lease.
+	// Writes (Upload, Prune) refuse to run without it.
+	AgentID string
+	// Host is recorded in the lease; default os.Hostname().
+	Host string
+	// TakeOver lets this agent take the prefix's lease from another agent
+	// once, at its first write. See doc.go, "Lease".
+	TakeOver bool
+	// LeaseCheckInterval is how often, at most, a write re-reads the lease
+	// to notice a takeover; default one minute.
+	LeaseCheckInterval time.Duration
+	// Concurrency bounds parallel manifest reads in List; default 8.
+	Concurrency int
+	// Logger receives one line per upload, prune deletion and lease
+	// change; default discards. Secrets are never logged.
+	Logger *slog.Logger
+	// Progress receives transfer progress; default none.
+	Progress Progress
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// FS is used by FetchFile; default the real file system.
+	FS fsx.FS
+}
+
+// Backup is a set of encrypted snapshots under one prefix of an
+// [ObjectStore]. It is safe for concurrent use.
+type Backup struct {
+	store  ObjectStore
+	opts   Options
+	layout layout
+	log    *slog.Logger
+
+	leaseMu    sync.Mutex
+	leaseHeld  bool
+	leaseCheck time.Time
+	tookOver   bool
+}
+
+// New returns a Backup over store with opts.
+func New(store ObjectStore, opts Options) (*Backup, error) {
+	if store == nil {
+		return nil, errors.New("uploader: nil object store")
+	}
+	if opts.Host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			h = "unknown"
+		}
+		opts.Host = h
+	}
+	if opts.LeaseCheckInterval <= 0 {
+		opts.LeaseCheckInterval = time.Minute
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Progress == nil {
+		opts.Progress = noProgress{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FS == nil {
+		opts.FS = fsx.OS{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backup{store: store, opts: opts, layout: newLayout(opts.Prefix), log: log}, nil
+}
+
+// String names the backup set for messages, e.g. "s3://bucket (prefix p)".
+func (b *Backup) String() string {
+	if b.layout.prefix == "" {
+		return b.store.String()
+	}
+	return fmt.Sprintf("%s (prefix %s)", b.store, b.layout.prefix)
+}

@@ -1,0 +1,164 @@
+package uploader
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Layout constants; doc.go specifies the layout they build.
+const (
+	groupsDir    = "groups"
+	dataName     = "snapshot.age"
+	manifestName = "manifest.json"
+	leaseName    = "agent-lease.json"
+	// createdLayout is the fixed-width, lexically sortable UTC time in a
+	// snapshot's directory name.
+	createdLayout = "20060102T150405.000000000Z"
+	// MaxGroupIDLen bounds a group id so that keys stay well under S3's
+	// 1,024-byte limit.
+	MaxGroupIDLen = 256
+	epochDigits   = 20
+	randHexLen    = 16
+)
+
+// Ref identifies one complete snapshot by what its keys say: the group,
+// epoch, creation time and the two object keys. It is known from a listing
+// alone, without reading the manifest.
+type Ref struct {
+	GroupID []byte
+	Epoch   uint64
+	// Created is the creation time recorded in the key (UTC, nanoseconds).
+	Created time.Time
+	// ID is the snapshot's directory name, "<created>-<random>", unique
+	// within a group and epoch.
+	ID string
+	// Key is the manifest's object key; DataKey the encrypted snapshot's.
+	Key     string
+	DataKey string
+}
+
+// GroupHex returns the group id in lower-case hex, as it appears in keys.
+func (r Ref) GroupHex() string { return hex.EncodeToString(r.GroupID) }
+
+// String names the snapshot for messages: group (hex, shortened), epoch, id.
+func (r Ref) String() string {
+	g := r.GroupHex()
+	if len(g) > 16 {
+		g = g[:16] + "…"
+	}
+	return fmt.Sprintf("group %s epoch %d (%s)", g, r.Epoch, r.ID)
+}
+
+// compareRefs orders refs by group id (bytes), epoch, creation time, id.
+func compareRefs(a, b Ref) int {
+	if c := bytes.Compare(a.GroupID, b.GroupID); c != 0 {
+		return c
+	}
+	switch {
+	case a.Epoch < b.Epoch:
+		return -1
+	case a.Epoch > b.Epoch:
+		return 1
+	}
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// layout computes keys under one prefix.
+type layout struct {
+	prefix string // normalised: no leading or trailing '/'; may be empty
+}
+
+func newLayout(prefix string) layout {
+	return layout{prefix: strings.Trim(prefix, "/")}
+}
+
+func (l layout) join(parts ...string) string {
+	if l.prefix == "" {
+		return strings.Join(parts, "/")
+	}
+	return l.prefix + "/" + strings.Join(parts, "/")
+}
+
+// leaseKey is the key of the prefix's agent lease.
+func (l layout) leaseKey() string { return l.join(leaseName) }
+
+// groupsPrefix lists every snapshot object; with a group id, one group's.
+func (l layout) groupsPrefix(group []byte) string {
+	if group == nil {
+		return l.join(groupsDir) + "/"
+	}
+	return l.join(groupsDir, hex.EncodeToString(group)) + "/"
+}
+
+// newRef names a new snapshot of group at epoch created at t.
+func (l layout) newRef(group []byte, epoch uint64, t time.Time) (Ref, error) {
+	var rnd [randHexLen / 2]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return Ref{}, fmt.Errorf("snapshot id: %w", err)
+	}
+	t = t.UTC()
+	id := t.Format(createdLayout) + "-" + hex.EncodeToString(rnd[:])
+	dir := l.join(groupsDir, hex.EncodeToString(group), fmt.Sprintf("%0*d", epochDigits, epoch), id)
+	return Ref{
+		GroupID: bytes.Clone(group),
+		Epoch:   epoch,
+		Created: t,
+		ID:      id,
+		Key:     dir + "/" + manifestName,
+		DataKey: dir + "/" + dataName,
+	}, nil
+}
+
+// parseKey splits an object key under groupsPrefix(nil) into the snapshot
+// it belongs to and the file name within the snapshot's directory. ok is
+// false for a key that does not follow the layout.
+func (l layout) parseKey(key string) (ref Ref, file string, ok bool) {
+	rest, found := strings.CutPrefix(key, l.groupsPrefix(nil))
+	if !found {
+		return Ref{}, "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 {
+		return Ref{}, "", false
+	}
+	gh, eh, id, file := parts[0], parts[1], parts[2], parts[3]
+	group, err := hex.DecodeString(gh)
+	if err != nil || len(group) == 0 || len(group) > MaxGroupIDLen || gh != strings.ToLower(gh) {
+		return Ref{}, "", false
+	}
+	if len(eh) != epochDigits {
+		return Ref{}, "", false
+	}
+	epoch, err := strconv.ParseUint(eh, 10, 64)
+	if err != nil {
+		return Ref{}, "", false
+	}
+	ts, rnd, found := strings.Cut(id, "-")
+	if !found || len(rnd) != randHexLen {
+		return Ref{}, "", false
+	}
+	if _, err := hex.DecodeString(rnd); err != nil || rnd != strings.ToLower(rnd) {
+		return Ref{}, "", false
+	}
+	created, err := time.Parse(createdLayout, ts)
+	if err != nil || created.Format(createdLayout) != ts {
+		return Ref{}, "", false
+	}
+	dir := strings.TrimSuffix(key, file)
+	return Ref{
+		GroupID: group,
+		Epoch:   epoch,
+		Created: created,
+		ID:      id,
+		Key:     dir + manifestName,
+		DataKey: dir + dataName,
+	}, file, true
+}

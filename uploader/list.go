@@ -1,0 +1,181 @@
+package uploader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+)
+
+// orphan is a snapshot object without a manifest.
+type orphan struct {
+	ref  Ref
+	info ObjectInfo
+}
+
+// scanResult classifies every object under the groups prefix.
+type scanResult struct {
+	complete []Ref    // manifest present, sorted by compareRefs
+	noData   []Ref    // manifest present, data object missing (also in complete)
+	orphans  []orphan // data present, manifest missing
+	unknown  []string // keys that do not follow the layout
+}
+
+// scan lists the objects of one group (or all groups if group is nil) and
+// classifies them, reading no object.
+func (b *Backup) scan(ctx context.Context, group []byte) (scanResult, error) {
+	prefix := b.layout.groupsPrefix(group)
+	objs, err := b.store.List(ctx, prefix)
+	if err != nil {
+		return scanResult{}, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	type dir struct {
+		ref            Ref
+		manifest, data bool
+		dataInfo       ObjectInfo
+	}
+	dirs := make(map[string]*dir)
+	var order []string
+	var res scanResult
+	for _, o := range objs {
+		ref, file, ok := b.layout.parseKey(o.Key)
+		if !ok || (file != manifestName && file != dataName) {
+			res.unknown = append(res.unknown, o.Key)
+			continue
+		}
+		d := dirs[ref.Key]
+		if d == nil {
+			d = &dir{ref: ref}
+			dirs[ref.Key] = d
+			order = append(order, ref.Key)
+		}
+		if file == manifestName {
+			d.manifest = true
+		} else {
+			d.data, d.dataInfo = true, o
+		}
+	}
+	for _, k := range order {
+		d := dirs[k]
+		switch {
+		case d.manifest:
+			res.complete = append(res.complete, d.ref)
+			if !d.data {
+				res.noData = append(res.noData, d.ref)
+			}
+		default:
+			res.orphans = append(res.orphans, orphan{ref: d.ref, info: d.dataInfo})
+		}
+	}
+	slices.SortFunc(res.complete, compareRefs)
+	return res, nil
+}
+
+// ListRefs returns the complete snapshots of group (all groups if group is
+// nil) from a key listing alone, without reading manifests, sorted by
+// group, epoch and creation time. Orphans are left out.
+func (b *Backup) ListRefs(ctx context.Context, group []byte) ([]Ref, error) {
+	res, err := b.scan(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	return res.complete, nil
+}
+
+// List returns the manifests of the complete snapshots of group (all
+// groups if group is nil), sorted by group, epoch and creation time. A
+// snapshot whose manifest has not been written yet (an upload in progress,
+// or one that failed) is not listed.
+//
+// A manifest that cannot be read or parsed, or that contradicts its key,
+// does not hide the others: List returns every good manifest together with
+// an error joining one [*ObjectError] per bad manifest.
+func (b *Backup) List(ctx context.Context, group []byte) ([]Manifest, error) {
+	refs, err := b.ListRefs(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	return b.readManifests(ctx, refs)
+}
+
+// ListLatest returns, for every group, the manifest of its newest complete
+// snapshot (highest epoch, then latest creation), sorted by group. It reads
+// one manifest per group, so it suits restoring every group. Errors are
+// reported as by [Backup.List].
+func (b *Backup) ListLatest(ctx context.Context) ([]Manifest, error) {
+	refs, err := b.ListRefs(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var latest []Ref
+	for i, r := range refs {
+		if i+1 == len(refs) || string(refs[i+1].GroupID) != string(r.GroupID) {
+			latest = append(latest, r)
+		}
+	}
+	return b.readManifests(ctx, latest)
+}
+
+// readManifests reads the manifests of refs with bounded concurrency,
+// keeping refs' order.
+func (b *Backup) readManifests(ctx context.Context, refs []Ref) ([]Manifest, error) {
+	out := make([]Manifest, len(refs))
+	errs := make([]error, len(refs))
+	sem := make(chan struct{}, b.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, r := range refs {
+		if ctx.Err() != nil {
+			errs[i] = objErr("read manifest", r.Key, ctx.Err())
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i], errs[i] = b.ReadManifest(ctx, r)
+		})
+	}
+	wg.Wait()
+	good := out[:0]
+	var bad []error
+	for i := range out {
+		if errs[i] != nil {
+			bad = append(bad, errs[i])
+			continue
+		}
+		good = append(good, out[i])
+	}
+	return good, errors.Join(bad...)
+}
+
+// ReadManifest reads and checks the manifest of ref.
+func (b *Backup) ReadManifest(ctx context.Context, ref Ref) (Manifest, error) {
+	rc, err := b.store.Get(ctx, ref.Key)
+	if err != nil {
+		return Manifest{}, objErr("read manifest", ref.Key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
+	if err != nil {
+		return Manifest{}, objErr("read manifest", ref.Key, err)
+	}
+	if len(data) > maxManifestSize {
+		return Manifest{}, objErr("read manifest", ref.Key, fmt.Errorf("%w: larger than %d bytes", ErrBadManifest, maxManifestSize))
+	}
+	m, err := decodeManifest(data, ref)
+	if err != nil {
+		return Manifest{}, objErr("read manifest", ref.Key, err)
+	}
+	return m, nil
+}
+
+// ManifestAt reads the manifest stored under key, which must be a manifest
+// key of this backup set's layout (as printed by list).
+func (b *Backup) ManifestAt(ctx context.Context, key string) (Manifest, error) {
+	ref, file, ok := b.layout.parseKey(key)
+	if !ok || file != manifestName {
+		return Manifest{}, objErr("read manifest", key, errors.New("not a manifest key of this backup set"))
+	}
+	return b.ReadManifest(ctx, ref)
+}

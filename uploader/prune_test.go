@@ -1,0 +1,130 @@
+package uploader
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPruneRetention(t *testing.T) {
+	// Group "g" has epochs 1..6, one snapshot an hour; group "h" has one.
+	tests := []struct {
+		name     string
+		r        Retention
+		wantKept []uint64 // epochs of g kept
+	}{
+		{"keep last 2", Retention{KeepLast: 2}, []uint64{5, 6}},
+		{"keep last 10", Retention{KeepLast: 10}, []uint64{1, 2, 3, 4, 5, 6}},
+		{"keep within 2h30m", Retention{KeepWithin: 150 * time.Minute}, []uint64{4, 5, 6}},
+		{"keep within 1ns keeps the newest", Retention{KeepWithin: time.Nanosecond}, []uint64{6}},
+		{"either rule keeps", Retention{KeepLast: 1, KeepWithin: 90 * time.Minute}, []uint64{5, 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore()
+			clock := newFakeClock()
+			b := newTestBackup(t, store, newTestKeys(t), func(o *Options) { o.Now = clock.Now })
+			mustUpload(t, b, "h", 1, []byte("h"))
+			for e := uint64(1); e <= 6; e++ {
+				clock.Advance(time.Hour)
+				mustUpload(t, b, "g", e, []byte{byte(e)})
+			}
+			clock.Advance(30 * time.Minute)
+			before := store.keys()
+			dry, err := b.Prune(context.Background(), tt.r, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(store.keys(), before) {
+				t.Fatal("dry run deleted objects")
+			}
+			rep, err := b.Prune(context.Background(), tt.r, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(dry.Deleted, rep.Deleted, func(a, b Ref) bool { return a.Key == b.Key }) {
+				t.Errorf("dry run would delete %d, real run deleted %d", len(dry.Deleted), len(rep.Deleted))
+			}
+			ms, err := b.List(context.Background(), []byte("g"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, m := range ms {
+				got = append(got, m.Epoch)
+			}
+			if !slices.Equal(got, tt.wantKept) {
+				t.Errorf("kept epochs %v, want %v", got, tt.wantKept)
+			}
+			if hs, _ := b.List(context.Background(), []byte("h")); len(hs) != 1 {
+				t.Errorf("group h's only snapshot was pruned")
+			}
+			if len(rep.Deleted)+len(tt.wantKept)+1 != 7 || len(rep.Kept) != len(tt.wantKept)+1 {
+				t.Errorf("report: %d deleted, %d kept", len(rep.Deleted), len(rep.Kept))
+			}
+			// Deleted snapshots leave no objects behind.
+			for _, ref := range rep.Deleted {
+				for _, k := range store.keys() {
+					if k == ref.Key || k == ref.DataKey {
+						t.Errorf("pruned snapshot left %s", k)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPruneKeepsNewestWithData(t *testing.T) {
+	store := newMemStore()
+	clock := newFakeClock()
+	b := newTestBackup(t, store, newTestKeys(t), func(o *Options) { o.Now = clock.Now })
+	for e := uint64(1); e <= 3; e++ {
+		clock.Advance(time.Hour)
+		mustUpload(t, b, "g", e, []byte{byte(e)})
+	}
+	ms, _ := b.List(context.Background(), nil)
+	// The newest snapshot lost its data (manual damage): the newest one
+	// that can still be restored must survive too.
+	if err := store.Delete(context.Background(), ms[2].DataKey); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := b.Prune(context.Background(), Retention{KeepLast: 1}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Kept) != 2 || rep.Kept[0].Epoch != 2 || rep.Kept[1].Epoch != 3 {
+		t.Errorf("kept %+v, want epochs 2 and 3", rep.Kept)
+	}
+}
+
+func TestPruneRejectsEmptyRetention(t *testing.T) {
+	b := newTestBackup(t, newMemStore(), newTestKeys(t), nil)
+	for _, r := range []Retention{{}, {OrphanAge: time.Hour}, {KeepLast: -1}} {
+		if _, err := b.Prune(context.Background(), r, false); err == nil {
+			t.Errorf("prune with %+v succeeded", r)
+		}
+	}
+	if _, err := b.Prune(context.Background(), Retention{}, true); !errors.Is(err, ErrNoRetention) {
+		t.Errorf("got %v, want ErrNoRetention", err)
+	}
+}
+
+func TestPruneLeavesUnknownKeys(t *testing.T) {
+	store := newMemStore()
+	b := newTestBackup(t, store, newTestKeys(t), nil)
+	mustUpload(t, b, "g", 1, []byte("x"))
+	stray := "test/prefix/groups/67/notes.txt"
+	store.objs[stray] = []byte("hello")
+	rep, err := b.Prune(context.Background(), Retention{KeepLast: 1}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Unknown, []string{stray}) {
+		t.Errorf("unknown = %v, want [%s]", rep.Unknown, stray)
+	}
+	if _, ok := store.objs[stray]; !ok {
+		t.Error("prune deleted a key outside the layout")
+	}
+}
