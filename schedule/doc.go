@@ -1,0 +1,65 @@
+// Package schedule decides WHEN a group is snapshotted. It knows nothing of
+// MLS, age or S3: taking and uploading one snapshot is the job of a
+// [Snapshotter], and the list of groups with their current epoch and the
+// epoch of their last complete upload comes from a [GroupLister]. The agent
+// implements both.
+//
+// # Triggers
+//
+//   - Every N epochs ([Config].EveryEpochs): [Scheduler.EpochChanged] asks
+//     for a snapshot when a group's epoch reaches a multiple of N (N, 2N, ...).
+//     An epoch that jumps past one or more multiples asks once.
+//   - Cron ([Config].Cron, parsed by github.com/robfig/cron/v3: five fields or
+//     descriptors such as @hourly and @every 1h, evaluated in
+//     [Config].TimeZone). A cron pass lists the groups and snapshots only
+//     those whose epoch moved since their last complete upload. Passes start
+//     after a random delay of up to [Config].Jitter.
+//   - Before a member removal: [Scheduler.BeforeRemove] returns only once a
+//     snapshot of the group is uploaded, or with the error that prevented it,
+//     so the caller can decide not to remove.
+//   - On request: [Scheduler.Request] (asynchronous) and
+//     [Scheduler.RequestSync].
+//
+// # Coalescing, priority, backoff, concurrency
+//
+// A group has at most one snapshot queued and at most one running. A trigger
+// that arrives while one is queued merges into it (their [Reason]s are
+// or-ed); a trigger that arrives while one is running queues at most one
+// follow-up, which starts after the running one ends. A synchronous caller
+// always waits for a snapshot that starts after its call, never for one
+// already running, so what it waits for includes the state at its call.
+// Synchronous requests (BeforeRemove, RequestSync) go ahead of queued
+// asynchronous work and skip a pending backoff.
+//
+// A failed snapshot is retried after an exponential backoff per group,
+// starting at [Config].BackoffMin and doubling up to [Config].BackoffMax;
+// a success resets it. Errors wrapped with [Permanent] are not retried.
+// At most [Config].MaxConcurrent snapshots run at once.
+//
+// # Catch-up after downtime
+//
+// The start time of the last complete cron pass (one in which every
+// requested snapshot succeeded) is kept in [Config].StateFile, written
+// atomically with internal/atomicfile. On start, if one or more cron slots
+// were missed since then, exactly one pass runs at once, not one per missed
+// slot. Likewise a slot missed while running (a suspended machine, a pass
+// that outlasted the interval) is coalesced into one pass. On start the
+// scheduler also lists the groups once and snapshots any group whose last
+// multiple of N was never uploaded (a crash between an epoch change and its
+// upload).
+//
+// The state file is JSON: {"version":1,"last_pass":"<RFC 3339 time>"}.
+//
+// # Lifecycle
+//
+// [New] validates the [Config]; [Scheduler.Run] runs until its context ends,
+// then stops taking work, fails queued synchronous requests with
+// [ErrStopped] and waits for the snapshots in flight (graceful drain): their
+// context is not cancelled by the end of Run's context. [Scheduler.Cancel]
+// is the hard stop: it cancels the context of the snapshots in flight and
+// makes Run return as soon as they have returned.
+//
+// Time comes from a [Clock]: [RealClock] in production, [FakeClock] in
+// tests, which only moves when told to. Observability is through [Hooks]
+// (callbacks), so the package imports no metrics library and has no globals.
+package schedule
