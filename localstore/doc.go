@@ -1,0 +1,89 @@
+// Package localstore keeps the engine's state in local files, crash-atomically:
+// it implements [engine.Storage] on top of the write-ahead log of package wal.
+//
+// # One transition
+//
+// [Store.Apply] validates the batch, adds the deletion of epoch secrets that
+// fall out of the retention, encodes it and appends it to the log; the call
+// returns once the log record is fsynced (concurrent batches share the
+// fsync). From then on the batch survives any crash. The newest value of each
+// changed component is kept in memory until an applier round writes it to
+// its file with the atomic write helper (temporary file, fsync, rename,
+// directory fsync) — only the components that changed, each once per round
+// however often it changed. The round then marks the operations applied and
+// checkpoints the log, which deletes the segments whose operations are all
+// applied. Readers see the in-memory values, so reads always reflect every
+// durable batch; a read that would return a value whose fsync is still in
+// flight waits for it.
+//
+// On [Open], every committed batch not known to be applied is replayed
+// (replay is idempotent: each component is set to its final value), begun
+// operations without input are dropped and begun operations with input (an
+// incoming message) are reported in [RecoveryReport.PendingInputs] so that
+// the caller can process the input again. A group is therefore always
+// exactly before or after each operation.
+//
+// # Layout
+//
+//	<data-dir>/
+//	  LOCK                                   flock(2)-ed while a Store is open
+//	  FORMAT                                 "mlsbackup-localstore 1\n"
+//	  wal/<16 hex digits>.wal                log segments (see package wal)
+//	  mls/client/<kind>/<name>               client-level components (empty group)
+//	  mls/groups/<group-hex>/<kind>/<name>   group components
+//	  mls/groups/<group-hex>/snapshots/latest.snapshot
+//	  mls/groups/<group-hex>/snapshots/epoch_<N>.snapshot
+//
+// <group-hex> is the lower-case hexadecimal group id (at most 120 bytes).
+// Kinds are those of package engine ("state", "epoch_secrets", "keys"; any
+// other name made of [A-Za-z0-9._-] not starting with "." works, except
+// "snapshots"); component names follow the same rule, at most 200 bytes.
+// Epoch secrets are named epoch_<N>.bin (decimal N); when a batch adds one,
+// every epoch_<M>.bin with M <= N - EpochRetention is deleted in the same
+// batch, and local snapshots of such epochs are deleted after it is applied.
+// Files ".tmp-*" are leftovers of interrupted atomic writes and are removed
+// on [Open]. Files are created 0600 and directories 0700; every new
+// directory's parent is fsynced.
+//
+// A FORMAT file with any other content, or a data directory that has mls/
+// or wal/ but no FORMAT, is refused with [ErrUnsupportedFormat].
+//
+// # Component file
+//
+// All integers little-endian; CRC32C is the Castagnoli CRC-32.
+//
+//	offset  size  field
+//	0       8     magic "MLSBCMP\x00"
+//	8       4     version, 1
+//	12      4     CRC32C of bytes 0..12, 16..24 and the value
+//	16      8     value length n
+//	24      n     value (the bytes the engine stored)
+//
+// A mismatch gives a [*CorruptFileError] naming the file; nothing is rewritten.
+//
+// # Snapshot file
+//
+//	offset  size  field
+//	0       8     magic "MLSBSNP\x00"
+//	8       4     version, 1
+//	12      4     zero
+//	16      8     epoch
+//	24      8     data length n
+//	32      32    SHA-256 of bytes 0..32 followed by the data
+//	64      n     data (opaque snapshot bytes produced by the engine)
+//
+// epoch_<N>.snapshot is written first, then latest.snapshot (same bytes),
+// each atomically; the newest SnapshotsKept epoch files are kept.
+//
+// # Log payload (one batch)
+//
+//	u8      version, 1
+//	u16 len + bytes   operation name
+//	u16 len + bytes   group id
+//	u32     number of puts, then per put:
+//	        key, u32 value length, value
+//	u32     number of deletes, then per delete: key
+//	key =   u16 len + group id, u16 len + kind, u16 len + name
+//
+// Deletes are applied before puts.
+package localstore

@@ -1,0 +1,97 @@
+package localstore
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+)
+
+// EpochOf parses an epoch-secrets component name "epoch_<N>.bin".
+func EpochOf(name string) (uint64, bool) {
+	digits, ok := strings.CutPrefix(name, "epoch_")
+	if !ok {
+		return 0, false
+	}
+	digits, ok = strings.CutSuffix(digits, ".bin")
+	if !ok || digits == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil && strconv.FormatUint(n, 10) == digits
+}
+
+// ExpiredEpochs returns the names among names (epoch-secrets components of
+// one group) that the retention of keep epochs deletes: every epoch_<N>.bin
+// with N <= newest-keep. Other names are never expired.
+func ExpiredEpochs(names []string, keep int) []string {
+	var newest uint64
+	found := false
+	for _, n := range names {
+		if e, ok := EpochOf(n); ok && (!found || e > newest) {
+			newest, found = e, true
+		}
+	}
+	var out []string
+	if !found || newest < uint64(keep) {
+		return nil
+	}
+	for _, n := range names {
+		if e, ok := EpochOf(n); ok && e <= newest-uint64(keep) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// addRetentionLocked adds to b the deletion of epoch secrets that fall out
+// of the retention once b is applied, and notes which snapshots to prune.
+// s.mu is held.
+func (s *Store) addRetentionLocked(b *engine.Batch) error {
+	groups := map[string][]byte{}
+	for _, p := range b.Puts {
+		if _, ok := EpochOf(p.Key.Name); ok && p.Key.Kind == engine.KindEpochSecrets && len(p.Key.Group) > 0 {
+			groups[string(p.Key.Group)] = p.Key.Group
+		}
+	}
+	for _, g := range groups {
+		names, err := s.listLocked(g, engine.KindEpochSecrets)
+		if err != nil {
+			return err
+		}
+		after := map[string]bool{}
+		for _, n := range names {
+			after[n] = true
+		}
+		for _, d := range b.Deletes {
+			if string(d.Group) == string(g) && d.Kind == engine.KindEpochSecrets {
+				delete(after, d.Name)
+			}
+		}
+		for _, p := range b.Puts {
+			if string(p.Key.Group) == string(g) && p.Key.Kind == engine.KindEpochSecrets {
+				after[p.Key.Name] = true
+			}
+		}
+		all := make([]string, 0, len(after))
+		var newest uint64
+		for n := range after {
+			all = append(all, n)
+			if e, ok := EpochOf(n); ok && e > newest {
+				newest = e
+			}
+		}
+		for _, n := range ExpiredEpochs(all, s.opts.EpochRetention) {
+			b.Deletes = append(b.Deletes, engine.Key{Group: g, Kind: engine.KindEpochSecrets, Name: n})
+		}
+		if newest >= uint64(s.opts.EpochRetention) {
+			gh := hex.EncodeToString(g)
+			s.prune[gh] = max(s.prune[gh], newest-uint64(s.opts.EpochRetention)+1)
+		}
+	}
+	return nil
+}
+
+func snapshotName(epoch uint64) string { return fmt.Sprintf("epoch_%d.snapshot", epoch) }

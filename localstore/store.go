@@ -1,0 +1,234 @@
+package localstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/wal"
+)
+
+// FormatVersion is the data-directory format this package reads and writes.
+const FormatVersion = 1
+
+// Sentinel errors.
+var (
+	// ErrLocked is returned by [Open] when another process holds the data directory.
+	ErrLocked = errors.New("localstore: data directory is in use by another process")
+	// ErrUnsupportedFormat is returned by [Open] for an unknown FORMAT version.
+	ErrUnsupportedFormat = errors.New("localstore: unsupported data directory format")
+	// ErrClosed is returned after [Store.Close].
+	ErrClosed = errors.New("localstore: store closed")
+)
+
+// Options configures a [Store]. The zero value is usable: zero fields take
+// the defaults.
+type Options struct {
+	// EpochRetention is how many of a group's newest epoch_<N>.bin secrets
+	// are kept; older ones are deleted in the same batch that adds a newer
+	// one. Default 10.
+	EpochRetention int
+	// SnapshotsKept is how many epoch_<N>.snapshot files are kept per group.
+	// Default 5.
+	SnapshotsKept int
+	// SyncApply makes [Store.Apply] write the component files and checkpoint
+	// the log before returning, instead of leaving that to a background
+	// applier. Durability is the same; throughput is lower.
+	SyncApply bool
+	// Logger receives recovery and failure messages; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.EpochRetention <= 0 {
+		o.EpochRetention = 10
+	}
+	if o.SnapshotsKept <= 0 {
+		o.SnapshotsKept = 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+// Store is the file-based, crash-atomic [engine.Storage]. It is safe for
+// concurrent use.
+type Store struct {
+	fs   fsx.FS
+	dir  string
+	opts Options
+	log  *wal.Log
+	lock io.Closer
+
+	// mu orders commits and guards the overlay: writers hold it to append
+	// to the log and update pending; readers hold it (shared) while they
+	// merge pending with the files.
+	mu      sync.RWMutex
+	pending map[string]*pendingEntry
+	queue   []queued
+	prune   map[string]uint64 // group hex → lowest epoch whose snapshot may stay
+	err     error             // sticky applier failure
+	closed  bool
+
+	flushMu sync.Mutex // one applier round at a time
+
+	dirMu sync.Mutex
+	dirs  map[string]bool // directories known to exist durably
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+var _ engine.Storage = (*Store)(nil)
+
+// pendingEntry is the newest committed value of a component that may not
+// be in its file yet. Entries are immutable once installed.
+type pendingEntry struct {
+	key     engine.Key
+	value   []byte
+	deleted bool
+	ticket  uint64
+}
+
+// queued is a committed operation not yet applied to the files.
+type queued struct {
+	id     uint64
+	ticket uint64
+}
+
+// Open locks and opens the data directory dir (creating it if needed),
+// recovers from any crash and returns the store and what recovery did.
+func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *RecoveryReport, error) {
+	opts = opts.withDefaults()
+	s := &Store{
+		fs: fsys, dir: filepath.Clean(dir), opts: opts,
+		pending: map[string]*pendingEntry{}, prune: map[string]uint64{},
+		dirs: map[string]bool{},
+	}
+	if err := fsys.MkdirAll(s.dir, dirPerm); err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := fsys.SyncDir(filepath.Dir(s.dir)); err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	s.dirs[s.dir] = true
+	if err := s.takeLock(); err != nil {
+		return nil, nil, err
+	}
+	report, err := s.open(ctx)
+	if err != nil {
+		if s.log != nil {
+			_ = s.log.Close()
+		}
+		_ = s.lock.Close()
+		return nil, nil, err
+	}
+	if !opts.SyncApply {
+		s.kick = make(chan struct{}, 1)
+		s.stop = make(chan struct{})
+		s.done = make(chan struct{})
+		go s.runApplier()
+	}
+	return s, report, nil
+}
+
+func (s *Store) takeLock() error {
+	l, ok := s.fs.(fsx.Locker)
+	if !ok {
+		return fmt.Errorf("open store: file system cannot lock %s", s.dir)
+	}
+	path := filepath.Join(s.dir, fileLock)
+	c, err := l.Lock(path)
+	if errors.Is(err, fsx.ErrLocked) {
+		return fmt.Errorf("open store %s: %w (lock file %s)", s.dir, ErrLocked, path)
+	}
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.lock = c
+	return nil
+}
+
+// open checks the format, opens the log and recovers. The lock is held.
+func (s *Store) open(ctx context.Context) (*RecoveryReport, error) {
+	if err := s.checkFormat(); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{filepath.Join(s.dir, dirMLS, dirGroups), filepath.Join(s.dir, dirMLS, dirClient), filepath.Join(s.dir, dirWAL)} {
+		if err := s.ensureDir(d); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	l, rec, err := wal.Open(ctx, s.fs, filepath.Join(s.dir, dirWAL), wal.Options{Logger: s.opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.log = l
+	return s.recover(ctx, rec)
+}
+
+// checkFormat reads FORMAT, or writes it into a new data directory.
+func (s *Store) checkFormat() error {
+	path := filepath.Join(s.dir, fileFormat)
+	b, err := s.fs.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		for _, name := range []string{dirMLS, dirWAL} {
+			if _, err := s.fs.Stat(filepath.Join(s.dir, name)); err == nil {
+				return fmt.Errorf("open store %s: %w: %s is missing but %s exists", s.dir, ErrUnsupportedFormat, path, name)
+			}
+		}
+		if err := atomicfile.Write(s.fs, path, []byte(fmt.Sprintf("mlsbackup-localstore %d\n", FormatVersion)), filePerm); err != nil {
+			return fmt.Errorf("open store: write format: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open store: read format: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[0] != "mlsbackup-localstore" {
+		return fmt.Errorf("open store: %w: %s does not name a localstore format", ErrUnsupportedFormat, path)
+	}
+	if v, err := strconv.Atoi(f[1]); err != nil || v != FormatVersion {
+		return fmt.Errorf("open store: %w: %s says version %q, this build reads version %d", ErrUnsupportedFormat, path, f[1], FormatVersion)
+	}
+	return nil
+}
+
+// Close applies what is pending, closes the log and releases the lock.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+	err := s.flush(context.Background())
+	if cerr := s.log.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if cerr := s.lock.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
