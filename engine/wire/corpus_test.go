@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
@@ -19,13 +20,34 @@ type corpus struct {
 	updatePaths [][]byte // UpdatePath
 }
 
-// loadCorpus collects every wire object of the vector files other than
-// messages.json (which [TestMessagesVectors] covers field by field) plus the
-// messages.json objects, so fuzz targets get seeds of every kind.
+// corpusCache memoizes the corpus: several tests and fuzz targets share it
+// and decoding the vector files dominates their run time.
+var corpusCache struct {
+	once sync.Once
+	c    *corpus
+	err  error
+}
+
+// loadCorpus returns the shared corpus (see [buildCorpus]).
 func loadCorpus(t testing.TB) *corpus {
 	t.Helper()
+	corpusCache.once.Do(func() { corpusCache.c, corpusCache.err = buildCorpus() })
+	if corpusCache.err != nil {
+		t.Fatal(corpusCache.err)
+	}
+	return corpusCache.c
+}
+
+// buildCorpus collects every wire object of the vector files other than
+// messages.json (which [TestMessagesVectors] covers field by field) plus the
+// messages.json objects, so fuzz targets get seeds of every kind.
+func buildCorpus() (*corpus, error) {
 	c := &corpus{}
-	for _, m := range loadMessages(t) {
+	var messages []messagesVector
+	if err := vectors.Load("messages", &messages); err != nil {
+		return nil, err
+	}
+	for _, m := range messages {
 		for _, b := range [][]byte{m.MLSWelcome, m.MLSGroupInfo, m.MLSKeyPackage,
 			m.PublicMessageApplication, m.PublicMessageProposal, m.PublicMessageCommit, m.PrivateMessage} {
 			c.mlsMessages = append(c.mlsMessages, b)
@@ -40,7 +62,9 @@ func loadCorpus(t testing.TB) *corpus {
 		KeyPackage vectors.Hex `json:"key_package"`
 		Welcome    vectors.Hex `json:"welcome"`
 	}
-	load(t, "welcome", &welcome)
+	if err := vectors.Load("welcome", &welcome); err != nil {
+		return nil, err
+	}
 	for _, w := range welcome {
 		c.mlsMessages = append(c.mlsMessages, w.KeyPackage, w.Welcome)
 	}
@@ -56,10 +80,12 @@ func loadCorpus(t testing.TB) *corpus {
 	}
 	for _, name := range []string{"passive-client-welcome", "passive-client-handling-commit", "passive-client-random"} {
 		passive = passive[:0]
-		if name == "passive-client-random" && !hasVectorFile(t, name) {
-			continue
+		if err := vectors.Load(name, &passive); err != nil {
+			if name == "passive-client-random" {
+				continue // optional: not every vectors directory has it
+			}
+			return nil, err
 		}
-		load(t, name, &passive)
 		for _, p := range passive {
 			c.mlsMessages = append(c.mlsMessages, p.KeyPackage, p.Welcome)
 			if p.RatchetTree != nil {
@@ -75,7 +101,9 @@ func loadCorpus(t testing.TB) *corpus {
 	var validation []struct {
 		Tree vectors.Hex `json:"tree"`
 	}
-	load(t, "tree-validation", &validation)
+	if err := vectors.Load("tree-validation", &validation); err != nil {
+		return nil, err
+	}
 	for _, v := range validation {
 		c.trees = append(c.trees, v.Tree)
 	}
@@ -85,7 +113,9 @@ func loadCorpus(t testing.TB) *corpus {
 		TreeAfter  vectors.Hex `json:"tree_after"`
 		Proposal   vectors.Hex `json:"proposal"`
 	}
-	load(t, "tree-operations", &operations)
+	if err := vectors.Load("tree-operations", &operations); err != nil {
+		return nil, err
+	}
 	for _, o := range operations {
 		c.trees = append(c.trees, o.TreeBefore, o.TreeAfter)
 		c.proposals = append(c.proposals, o.Proposal)
@@ -97,35 +127,16 @@ func loadCorpus(t testing.TB) *corpus {
 			UpdatePath vectors.Hex `json:"update_path"`
 		} `json:"update_paths"`
 	}
-	load(t, "treekem", &treekem)
+	if err := vectors.Load("treekem", &treekem); err != nil {
+		return nil, err
+	}
 	for _, k := range treekem {
 		c.trees = append(c.trees, k.RatchetTree)
 		for _, u := range k.UpdatePaths {
 			c.updatePaths = append(c.updatePaths, u.UpdatePath)
 		}
 	}
-	return c
-}
-
-func load(t testing.TB, name string, v any) {
-	t.Helper()
-	if err := vectors.Load(name, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func hasVectorFile(t testing.TB, name string) bool {
-	t.Helper()
-	files, err := vectors.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if f == name {
-			return true
-		}
-	}
-	return false
+	return c, nil
 }
 
 func hexList(hs []vectors.Hex) [][]byte {

@@ -1,6 +1,10 @@
 package wire
 
-import "github.com/mlsbackup/mlsbackup/engine/codec"
+import (
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+)
 
 // MLSMessage is the outermost framing of everything MLS sends
 // (RFC 9420 §6). The field matching WireFormat is set. The decoder accepts
@@ -72,4 +76,19 @@ func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) {
 	default:
 		invalid(r, "wire format %d", m.WireFormat)
 	}
+}
+
+// ParseMLSMessage decodes a complete MLSMessage of at most maxSize bytes
+// (maxSize ≤ 0 means no limit). A longer input fails with an error wrapping
+// [codec.ErrTooLong] before any decoding; malformed input fails with the
+// decoder's error (wrapping [codec.ErrInvalid], [codec.ErrShort], ...).
+func ParseMLSMessage(b []byte, maxSize int) (*MLSMessage, error) {
+	if maxSize > 0 && len(b) > maxSize {
+		return nil, fmt.Errorf("parse mls message: %w: %d bytes > %d", codec.ErrTooLong, len(b), maxSize)
+	}
+	var m MLSMessage
+	if err := codec.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parse mls message: %w", err)
+	}
+	return &m, nil
 }

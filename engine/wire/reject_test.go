@@ -132,3 +132,27 @@ func TestIsGREASE(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMLSMessage(t *testing.T) {
+	msg := codec.Marshal(MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: ptr(sampleKeyPackage())})
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		maxSize int
+		want    error
+	}{
+		{"fits", msg, len(msg), nil},
+		{"no limit", msg, 0, nil},
+		{"too large", msg, len(msg) - 1, codec.ErrTooLong},
+		{"trailing", append(append([]byte{}, msg...), 0), 0, codec.ErrTrailing},
+		{"bad version", append([]byte{0, 9}, msg[2:]...), 0, codec.ErrInvalid},
+	} {
+		m, err := ParseMLSMessage(tc.in, tc.maxSize)
+		switch {
+		case tc.want == nil && (err != nil || m.KeyPackage == nil):
+			t.Errorf("%s: got %v, want a key package", tc.name, err)
+		case tc.want != nil && !errors.Is(err, tc.want):
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
