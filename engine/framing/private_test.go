@@ -3,35 +3,24 @@ package framing
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
+	"errors"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
-// twoLeafKeys derives ratchet keys of the two-member secret tree the
-// message-protection vectors use (RFC 9420 §9): the root is the encryption
-// secret, leaf 0 its left child and leaf 1 its right child.
-func twoLeafKeys(s *suite.Suite, encryptionSecret []byte) KeyFunc {
-	return func(leaf uint32, ct wire.ContentType, generation uint32) ([]byte, []byte, error) {
-		if leaf > 1 || generation > 1000 {
-			return nil, nil, fmt.Errorf("no key for leaf %d generation %d", leaf, generation)
-		}
-		side := []string{"left", "right"}[leaf]
-		leafSecret := s.ExpandWithLabel(encryptionSecret, "tree", []byte(side), s.Nh())
-		label := "handshake"
-		if ct == wire.ContentTypeApplication {
-			label = "application"
-		}
-		secret := s.ExpandWithLabel(leafSecret, label, nil, s.Nh())
-		for g := uint32(0); g < generation; g++ {
-			secret = s.DeriveTreeSecret(secret, "secret", g, s.Nh())
-		}
-		return s.DeriveTreeSecret(secret, "key", generation, s.KeySize()),
-			s.DeriveTreeSecret(secret, "nonce", generation, s.NonceSize()), nil
+// vectorTree returns the two-member secret tree the message-protection
+// vectors use.
+func vectorTree(t testing.TB, s *suite.Suite, encryptionSecret []byte) *secrettree.Tree {
+	t.Helper()
+	tree, err := secrettree.New(s, encryptionSecret, 2, secrettree.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tree
 }
 
 // checkPrivate runs the PrivateMessage checks of one item: the vector's
@@ -39,9 +28,9 @@ func twoLeafKeys(s *suite.Suite, encryptionSecret []byte) KeyFunc {
 func checkPrivate(t *testing.T, s *suite.Suite, v *protectionVector, it protectionItem) {
 	t.Helper()
 	gc := v.groupContext()
-	keys := twoLeafKeys(s, v.EncryptionSecret)
+	receiver := vectorTree(t, s, v.EncryptionSecret)
 	m := decodeMessage(t, it.priv, wire.WireFormatPrivateMessage)
-	ac, sd, err := UnprotectPrivate(s, v.SenderDataSecret, m.PrivateMessage, gc, keys)
+	ac, sd, err := UnprotectPrivate(s, v.SenderDataSecret, m.PrivateMessage, gc, TreeKeys(receiver))
 	if err != nil {
 		t.Fatalf("%s: unprotect vector private message: %v", it.name, err)
 	}
@@ -61,18 +50,23 @@ func checkPrivate(t *testing.T, s *suite.Suite, v *protectionVector, it protecti
 		t.Fatalf("%s: sign: %v", it.name, err)
 	}
 	mine.Auth.ConfirmationTag = ac.Auth.ConfirmationTag
+	// The sender skips three generations; the receiver must still find the key.
+	sender := vectorTree(t, s, v.EncryptionSecret)
 	const generation = 3
-	key, nonce, err := keys(1, it.ct, generation)
+	if err := sender.AdvanceTo(1, RatchetType(it.ct), generation); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := NextSecret(sender, 1, it.ct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := ProtectPrivate(s, v.SenderDataSecret, mine, RatchetSecret{Key: key, Nonce: nonce, Generation: generation}, 64, rand.Reader)
+	pm, err := ProtectPrivate(s, v.SenderDataSecret, mine, secret, 64, rand.Reader)
 	if err != nil {
 		t.Fatalf("%s: protect private: %v", it.name, err)
 	}
 	enc := codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm})
 	back := decodeMessage(t, enc, wire.WireFormatPrivateMessage)
-	got, gotSD, err := UnprotectPrivate(s, v.SenderDataSecret, back.PrivateMessage, gc, keys)
+	got, gotSD, err := UnprotectPrivate(s, v.SenderDataSecret, back.PrivateMessage, gc, TreeKeys(receiver))
 	if err != nil {
 		t.Fatalf("%s: unprotect own private message: %v", it.name, err)
 	}
@@ -84,6 +78,12 @@ func checkPrivate(t *testing.T, s *suite.Suite, v *protectionVector, it protecti
 	}
 	if !bytes.Equal(rawContent(&got.Content), it.raw) {
 		t.Fatalf("%s: own private message content differs", it.name)
+	}
+	if err := receiver.Consume(gotSD.LeafIndex, RatchetType(it.ct), gotSD.Generation); err != nil {
+		t.Fatalf("%s: consume key: %v", it.name, err)
+	}
+	if _, _, err := UnprotectPrivate(s, v.SenderDataSecret, back.PrivateMessage, gc, TreeKeys(receiver)); !errors.Is(err, secrettree.ErrStale) {
+		t.Fatalf("%s: replay after consuming the key: got %v, want secrettree.ErrStale", it.name, err)
 	}
 	if (len(pm.Ciphertext)-16)%64 != 0 {
 		t.Fatalf("%s: padded plaintext of %d bytes is not a multiple of 64", it.name, len(pm.Ciphertext)-16)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
@@ -105,6 +106,18 @@ func TestUnprotectPrivateRejects(t *testing.T) {
 			func(leaf uint32, ct wire.ContentType, _ uint32) ([]byte, []byte, error) { return f.keys(leaf, ct, 1) }, ErrDecrypt},
 		{"key unavailable", func(t *testing.T) *wire.PrivateMessage { return f.private(t, wire.ContentTypeApplication) },
 			func(uint32, wire.ContentType, uint32) ([]byte, []byte, error) { return nil, nil, errNoKey }, errNoKey},
+		{"generation too far ahead", func(t *testing.T) *wire.PrivateMessage {
+			ac, err := Sign(f.s, f.sigPriv, wire.WireFormatPrivateMessage, f.content(wire.ContentTypeApplication, member1), f.gc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret := RatchetSecret{Key: make([]byte, f.s.KeySize()), Nonce: make([]byte, f.s.NonceSize()), Generation: 1 << 20}
+			pm, err := ProtectPrivate(f.s, f.senderDataSecret, ac, secret, 0, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pm
+		}, nil, secrettree.ErrTooFarAhead},
 		{"zero padding", func(t *testing.T) *wire.PrivateMessage {
 			return f.sealRaw(t, wire.ContentTypeApplication, append(appContent, 0, 0, 0))
 		}, nil, nil},

@@ -34,7 +34,7 @@ func newFixture(t testing.TB) *fixture {
 		sigPriv: priv, sigPub: pub,
 		membershipKey:    bytes.Repeat([]byte{1}, s.Nh()),
 		senderDataSecret: bytes.Repeat([]byte{2}, s.Nh()),
-		keys:             twoLeafKeys(s, bytes.Repeat([]byte{3}, s.Nh())),
+		keys:             TreeKeys(vectorTree(t, s, bytes.Repeat([]byte{3}, s.Nh()))),
 	}
 }
 
