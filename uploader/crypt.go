@@ -48,9 +48,13 @@ type encryptor struct {
 }
 
 func newEncryptor(src io.Reader, want int64, recipients []age.Recipient, onPlain func(int64)) (*encryptor, error) {
+	bufSize := int64(ageChunkSize)
+	if want > 0 && want < bufSize {
+		bufSize = want + 1 // one spare byte lets the final read see EOF
+	}
 	e := &encryptor{
 		src:     src,
-		scratch: make([]byte, ageChunkSize),
+		scratch: make([]byte, bufSize),
 		want:    want,
 		ptHash:  sha256.New(),
 		ctHash:  sha256.New(),
