@@ -48,10 +48,8 @@ func buildCorpus() (*corpus, error) {
 		return nil, err
 	}
 	for _, m := range messages {
-		for _, b := range [][]byte{m.MLSWelcome, m.MLSGroupInfo, m.MLSKeyPackage,
-			m.PublicMessageApplication, m.PublicMessageProposal, m.PublicMessageCommit, m.PrivateMessage} {
-			c.mlsMessages = append(c.mlsMessages, b)
-		}
+		c.mlsMessages = append(c.mlsMessages, m.MLSWelcome, m.MLSGroupInfo, m.MLSKeyPackage,
+			m.PublicMessageApplication, m.PublicMessageProposal, m.PublicMessageCommit, m.PrivateMessage)
 		c.welcomes = append(c.welcomes, m.MLSWelcome[4:])
 		c.groupInfos = append(c.groupInfos, m.MLSGroupInfo[4:])
 		c.keyPackages = append(c.keyPackages, m.MLSKeyPackage[4:])
