@@ -60,6 +60,14 @@
 //	    opaque nonce<V>;            // Nn bytes
 //	} RetainedKey;
 //
+// For incremental persistence the same bytes come in parts:
+// [Tree.MarshalHeader] is the SecretTree struct up to and including nodes,
+// [Tree.MarshalLeaf] one LeafRatchets record, and [Tree.TakeChanges] says
+// which parts changed since it was last called (an application message
+// changes one leaf record; the first message of a sender also the header).
+// [Tree.UnmarshalParts] reassembles them. MarshalBinary is the header
+// followed by the leaf records as leaves<V>.
+//
 // A stored node is never an ancestor of another stored node nor of a leaf
 // with ratchets, and every leaf has ratchets or a stored ancestor-or-self.
 package secrettree

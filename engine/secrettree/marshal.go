@@ -1,6 +1,7 @@
 package secrettree
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -12,8 +13,76 @@ import (
 const encodingVersion = 1
 
 // MarshalBinary encodes the whole tree state canonically (format in the
-// package documentation). The output holds secrets.
+// package documentation). The output holds secrets. It does not reset the
+// change set of [Tree.TakeChanges].
 func (t *Tree) MarshalBinary() ([]byte, error) {
+	w, err := t.writeHeader()
+	if err != nil {
+		return nil, err
+	}
+	leaves := t.leafIndexes()
+	w.Vector(func(w *codec.Writer) {
+		for _, i := range leaves {
+			t.writeLeaf(w, i)
+		}
+	})
+	return w.Bytes(), nil
+}
+
+// MarshalHeader encodes the tree without its leaf ratchets: the SecretTree
+// struct of the package documentation up to and including nodes. Together
+// with [Tree.MarshalLeaf] for every leaf with ratchets it lets a caller
+// persist only what [Tree.TakeChanges] reports; [Tree.UnmarshalParts]
+// reassembles the parts.
+func (t *Tree) MarshalHeader() ([]byte, error) {
+	w, err := t.writeHeader()
+	if err != nil {
+		return nil, err
+	}
+	return w.Bytes(), nil
+}
+
+// MarshalLeaf encodes the LeafRatchets record of leaf, or returns false if
+// the leaf has no ratchets yet (its secrets are still in the header's
+// nodes).
+func (t *Tree) MarshalLeaf(leaf uint32) ([]byte, bool) {
+	if _, ok := t.leaves[leaf]; !ok {
+		return nil, false
+	}
+	w := codec.NewWriter(nil)
+	t.writeLeaf(w, leaf)
+	return w.Bytes(), true
+}
+
+// LeavesWithRatchets returns, ascending, the leaves whose state is in a
+// [Tree.MarshalLeaf] record rather than in the header.
+func (t *Tree) LeavesWithRatchets() []uint32 { return t.leafIndexes() }
+
+// TakeChanges reports which parts changed since the previous call (or
+// since [New] or an unmarshal): whether the header must be rewritten and
+// which leaf records, ascending. It resets the change set. A fresh tree
+// from [New] reports a changed header.
+func (t *Tree) TakeChanges() (header bool, leaves []uint32) {
+	header = t.headerChanged
+	for l := range t.leafChanged {
+		leaves = append(leaves, l)
+	}
+	slices.Sort(leaves)
+	t.headerChanged = false
+	clear(t.leafChanged)
+	return header, leaves
+}
+
+func (t *Tree) leafIndexes() []uint32 {
+	leaves := make([]uint32, 0, len(t.leaves))
+	for i := range t.leaves {
+		leaves = append(leaves, i)
+	}
+	slices.Sort(leaves)
+	return leaves
+}
+
+func (t *Tree) writeHeader() (*codec.Writer, error) {
 	if t.suite == nil {
 		return nil, fmt.Errorf("marshal: uninitialized tree: %w", ErrConfig)
 	}
@@ -34,38 +103,83 @@ func (t *Tree) MarshalBinary() ([]byte, error) {
 			w.Opaque(t.nodes[x])
 		}
 	})
-	leaves := make([]uint32, 0, len(t.leaves))
-	for i := range t.leaves {
-		leaves = append(leaves, i)
-	}
-	slices.Sort(leaves)
-	w.Vector(func(w *codec.Writer) {
-		for _, i := range leaves {
-			l := t.leaves[i]
-			w.Uint32(i)
-			for _, r := range l {
-				w.Uint64(r.next)
-				w.Opaque(r.secret)
-				w.Vector(func(w *codec.Writer) {
-					for _, k := range r.retained {
-						w.Uint32(k.gen)
-						w.Opaque(k.key)
-						w.Opaque(k.nonce)
-					}
-				})
+	return w, nil
+}
+
+func (t *Tree) writeLeaf(w *codec.Writer, leaf uint32) {
+	w.Uint32(leaf)
+	for _, r := range t.leaves[leaf] {
+		w.Uint64(r.next)
+		w.Opaque(r.secret)
+		w.Vector(func(w *codec.Writer) {
+			for _, k := range r.retained {
+				w.Uint32(k.gen)
+				w.Opaque(k.key)
+				w.Opaque(k.nonce)
 			}
-		}
-	})
-	return w.Bytes(), nil
+		})
+	}
 }
 
 // UnmarshalBinary replaces t with the tree encoded in data, validating it
 // completely. On error t is unchanged and the error wraps [ErrFormat] (or
 // [suite.ErrUnsupported] for an unknown cipher suite).
 func (t *Tree) UnmarshalBinary(data []byte) error {
-	out, err := decode(data)
+	r := codec.NewReader(data)
+	out, err := decodeHeader(r)
+	if err == nil {
+		prev := int64(-1)
+		r.Vector(func(r *codec.Reader) {
+			leaf, err := out.decodeLeaf(r)
+			switch {
+			case err != nil:
+				r.Fail(err)
+			case int64(leaf) <= prev:
+				r.Fail(formatErr("leaf %d out of order", leaf))
+			}
+			prev = int64(leaf)
+		})
+		err = out.finish(r)
+	}
 	if err != nil {
 		return fmt.Errorf("unmarshal secret tree: %w", err)
+	}
+	*t = *out
+	return nil
+}
+
+// UnmarshalParts replaces t with the tree made of a [Tree.MarshalHeader]
+// encoding and the [Tree.MarshalLeaf] records of every leaf with ratchets,
+// in any order. It validates like [Tree.UnmarshalBinary].
+func (t *Tree) UnmarshalParts(header []byte, leaves [][]byte) error {
+	r := codec.NewReader(header)
+	out, err := decodeHeader(r)
+	if err == nil {
+		err = r.Finish()
+	}
+	for _, rec := range leaves {
+		if err != nil {
+			break
+		}
+		lr := codec.NewReader(rec)
+		before := len(out.leaves)
+		var leaf uint32
+		leaf, err = out.decodeLeaf(lr)
+		if err == nil && len(out.leaves) == before {
+			err = formatErr("leaf %d twice", leaf)
+		}
+		if err == nil {
+			err = lr.Finish()
+		}
+	}
+	if err == nil {
+		err = out.checkShape()
+	}
+	if err != nil {
+		if !errors.Is(err, ErrFormat) && !errors.Is(err, suite.ErrUnsupported) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
+		return fmt.Errorf("unmarshal secret tree parts: %w", err)
 	}
 	*t = *out
 	return nil
@@ -75,8 +189,8 @@ func formatErr(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrFormat)
 }
 
-func decode(data []byte) (*Tree, error) {
-	r := codec.NewReader(data)
+// decodeHeader reads the SecretTree fields up to and including nodes.
+func decodeHeader(r *codec.Reader) (*Tree, error) {
 	version := r.Uint8()
 	id := suite.ID(r.Uint16())
 	n := r.Uint32()
@@ -97,17 +211,8 @@ func decode(data []byte) (*Tree, error) {
 	if cfg.Validate() != nil {
 		return nil, formatErr("max retained %d", cfg.MaxRetained)
 	}
-	t := &Tree{suite: s, cfg: cfg, n: n, nodes: map[uint32][]byte{}, leaves: map[uint32]*leafRatchets{}}
-	nh, nk, nn := s.Nh(), s.KeySize(), s.NonceSize()
-
-	var derr error
-	fail := func(e error) {
-		if derr == nil {
-			derr = e
-		}
-		r.Fail(ErrFormat)
-	}
-	prevNode := int64(-1)
+	t := &Tree{suite: s, cfg: cfg, n: n, nodes: map[uint32][]byte{}, leaves: map[uint32]*leafRatchets{}, leafChanged: map[uint32]struct{}{}}
+	prev := int64(-1)
 	r.Vector(func(r *codec.Reader) {
 		x := r.Uint32()
 		sec := r.Opaque()
@@ -115,46 +220,58 @@ func decode(data []byte) (*Tree, error) {
 			return
 		}
 		switch {
-		case int64(x) <= prevNode:
-			fail(formatErr("node %d out of order", x))
+		case int64(x) <= prev:
+			r.Fail(formatErr("node %d out of order", x))
 		case !inTree(x, n):
-			fail(formatErr("node %d outside the tree", x))
-		case len(sec) != nh:
-			fail(formatErr("node %d secret of %d bytes", x, len(sec)))
+			r.Fail(formatErr("node %d outside the tree", x))
+		case len(sec) != s.Nh():
+			r.Fail(formatErr("node %d secret of %d bytes", x, len(sec)))
 		}
-		prevNode = int64(x)
+		prev = int64(x)
 		t.nodes[x] = slices.Clone(sec)
 	})
-	prevLeaf := int64(-1)
-	r.Vector(func(r *codec.Reader) {
-		leaf := r.Uint32()
-		if r.Err() != nil {
-			return
-		}
-		if int64(leaf) <= prevLeaf || leaf >= n {
-			fail(formatErr("leaf %d out of order or range", leaf))
-			return
-		}
-		prevLeaf = int64(leaf)
-		l := &leafRatchets{}
-		for i := range l {
-			if err := decodeRatchet(r, &l[i], nh, nk, nn, cfg.MaxRetained); err != nil {
-				fail(err)
-				return
-			}
-		}
-		t.leaves[leaf] = l
-	})
-	if derr != nil {
-		return nil, derr
-	}
-	if err := r.Finish(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
-	}
-	if err := t.checkShape(); err != nil {
-		return nil, err
+	if err := r.Err(); err != nil {
+		return nil, asFormat(err)
 	}
 	return t, nil
+}
+
+// decodeLeaf reads one LeafRatchets record into t. A leaf already present
+// is not replaced (the caller detects duplicates).
+func (t *Tree) decodeLeaf(r *codec.Reader) (uint32, error) {
+	leaf := r.Uint32()
+	if err := r.Err(); err != nil {
+		return 0, asFormat(err)
+	}
+	if leaf >= t.n {
+		return leaf, formatErr("leaf %d out of range", leaf)
+	}
+	l := &leafRatchets{}
+	for i := range l {
+		if err := decodeRatchet(r, &l[i], t.suite.Nh(), t.suite.KeySize(), t.suite.NonceSize(), t.cfg.MaxRetained); err != nil {
+			return leaf, asFormat(err)
+		}
+	}
+	if _, dup := t.leaves[leaf]; !dup {
+		t.leaves[leaf] = l
+	}
+	return leaf, nil
+}
+
+// finish checks that r is consumed and the tree consistent.
+func (t *Tree) finish(r *codec.Reader) error {
+	if err := r.Finish(); err != nil {
+		return asFormat(err)
+	}
+	return t.checkShape()
+}
+
+// asFormat makes sure a decoding error wraps [ErrFormat].
+func asFormat(err error) error {
+	if errors.Is(err, ErrFormat) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrFormat, err)
 }
 
 func decodeRatchet(r *codec.Reader, rt *ratchet, nh, nk, nn, maxRetained int) error {

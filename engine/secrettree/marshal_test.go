@@ -174,3 +174,38 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		}
 	})
 }
+
+func FuzzUnmarshalParts(f *testing.F) {
+	tr := newTree(f, 4, Config{MaxForward: 8, MaxRetained: 2})
+	for _, leaf := range []uint32{1, 2} {
+		if err := tr.Consume(leaf, Handshake, leaf*3); err != nil {
+			f.Fatal(err)
+		}
+	}
+	header, err := tr.MarshalHeader()
+	if err != nil {
+		f.Fatal(err)
+	}
+	r1, _ := tr.MarshalLeaf(1)
+	r2, _ := tr.MarshalLeaf(2)
+	f.Add(header, r1, r2)
+	f.Add(header, r2, r1)
+	f.Fuzz(func(t *testing.T, header, a, b []byte) {
+		var tr Tree
+		if err := tr.UnmarshalParts(header, [][]byte{a, b}); err != nil {
+			return
+		}
+		full, err := tr.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again Tree
+		if err := again.UnmarshalBinary(full); err != nil {
+			t.Fatalf("parts accepted but their full encoding rejected: %v", err)
+		}
+		h, _ := tr.MarshalHeader()
+		if !bytes.Equal(h, header) {
+			t.Fatal("accepted header does not re-encode identically")
+		}
+	})
+}

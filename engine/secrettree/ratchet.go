@@ -179,6 +179,8 @@ func (t *Tree) ratchetFor(leaf uint32, ct ContentType, store bool) (*ratchet, er
 	if store {
 		clear(ls)
 		t.leaves[leaf] = l
+		t.headerChanged = true
+		t.leafChanged[leaf] = struct{}{}
 	}
 	return &l[ct], nil
 }
@@ -219,6 +221,7 @@ func (t *Tree) KeyNonce(leaf uint32, ct ContentType, gen uint32) (key, nonce []b
 		return nil, nil, t.genError(leaf, ct, gen, r, err)
 	}
 	key, nonce = r.consume(t.suite, t.cfg, gen)
+	t.leafChanged[leaf] = struct{}{}
 	return key, nonce, nil
 }
 
@@ -244,6 +247,7 @@ func (t *Tree) Next(leaf uint32, ct ContentType) (gen uint32, key, nonce []byte,
 	gen = uint32(r.next)
 	key, nonce = keyNonce(t.suite, r.secret, gen)
 	r.step(t.suite, gen)
+	t.leafChanged[leaf] = struct{}{}
 	return gen, key, nonce, nil
 }
 
@@ -256,6 +260,9 @@ func (t *Tree) AdvanceTo(leaf uint32, ct ContentType, gen uint32) error {
 	r, err := t.ratchetFor(leaf, ct, true)
 	if err != nil {
 		return err
+	}
+	if r.next < uint64(gen) {
+		t.leafChanged[leaf] = struct{}{}
 	}
 	for r.next < uint64(gen) {
 		r.step(t.suite, uint32(r.next))
@@ -288,5 +295,7 @@ func (t *Tree) Wipe() {
 		l[1].wipe()
 		delete(t.leaves, i)
 	}
+	clear(t.leafChanged)
+	t.headerChanged = false
 	t.n = 0
 }

@@ -3,6 +3,7 @@ package secrettree
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
@@ -102,6 +103,10 @@ type Tree struct {
 	n      uint32
 	nodes  map[uint32][]byte
 	leaves map[uint32]*leafRatchets // absent until derived
+
+	// The change set reported by TakeChanges.
+	headerChanged bool
+	leafChanged   map[uint32]struct{}
 }
 
 // leafRatchets holds a leaf's two ratchets.
@@ -125,6 +130,9 @@ func New(s *suite.Suite, encryptionSecret []byte, leafCount uint32, cfg Config) 
 		n:      leafCount,
 		nodes:  map[uint32][]byte{root(leafCount): slices.Clone(encryptionSecret)},
 		leaves: map[uint32]*leafRatchets{},
+
+		headerChanged: true,
+		leafChanged:   map[uint32]struct{}{},
 	}
 	return t, nil
 }
@@ -145,16 +153,26 @@ func (t *Tree) SetConfig(cfg Config) error {
 		return err
 	}
 	t.cfg = cfg
-	for _, l := range t.leaves {
-		l[0].trim(cfg.MaxRetained)
-		l[1].trim(cfg.MaxRetained)
+	t.headerChanged = true
+	for i, l := range t.leaves {
+		if len(l[0].retained) > cfg.MaxRetained || len(l[1].retained) > cfg.MaxRetained {
+			l[0].trim(cfg.MaxRetained)
+			l[1].trim(cfg.MaxRetained)
+			t.leafChanged[i] = struct{}{}
+		}
 	}
 	return nil
 }
 
 // Clone returns a deep copy of the tree.
 func (t *Tree) Clone() *Tree {
-	c := &Tree{suite: t.suite, cfg: t.cfg, n: t.n, nodes: make(map[uint32][]byte, len(t.nodes)), leaves: make(map[uint32]*leafRatchets, len(t.leaves))}
+	c := &Tree{
+		suite: t.suite, cfg: t.cfg, n: t.n,
+		nodes:         make(map[uint32][]byte, len(t.nodes)),
+		leaves:        make(map[uint32]*leafRatchets, len(t.leaves)),
+		headerChanged: t.headerChanged,
+		leafChanged:   maps.Clone(t.leafChanged),
+	}
 	for k, v := range t.nodes {
 		c.nodes[k] = slices.Clone(v)
 	}
