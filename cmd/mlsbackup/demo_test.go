@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
+)
+
+func TestDemoRunsAndCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	code, stdout, stderr := runCLI(t, "demo")
+	if code != exitOK {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"5 snapshots decrypted",
+		"identical to the snapshot that was uploaded",
+		"none contains a snapshot's bytes in the clear",
+		"refused, as it must be",
+		"arrives with issue 5",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("demo left %d entries in its temporary directory's parent", len(left))
+	}
+}
+
+// TestDemoBackupsDecryptWithAgeCLI keeps the demo's directory and decrypts
+// every snapshot it wrote with the real age CLI and the demo's identity.
+func TestDemoBackupsDecryptWithAgeCLI(t *testing.T) {
+	ageBin := testenv.Bin(t, "age")
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, stdout, stderr := runCLI(t, "demo", "--dir", dir)
+	if code != exitOK {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "age -d -i "+filepath.Join(dir, "identity.txt")) {
+		t.Errorf("demo does not tell how to decrypt with age:\n%s", stdout)
+	}
+	var manifests []string
+	err := filepath.WalkDir(filepath.Join(dir, "bucket"), func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.Name() == "manifest.json" {
+			manifests = append(manifests, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(manifests) != len(demoPlan()) {
+		t.Fatalf("found %d manifests, want %d", len(manifests), len(demoPlan()))
+	}
+	for _, mp := range manifests {
+		raw, err := os.ReadFile(mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Plaintext struct {
+				Size   int    `json:"size"`
+				SHA256 string `json:"sha256"`
+			} `json:"plaintext"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		cmd := exec.Command(ageBin, "-d", "-i", filepath.Join(dir, "identity.txt"), filepath.Join(filepath.Dir(mp), "snapshot.age"))
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("age -d %s: %v: %s", mp, err, errOut.String())
+		}
+		sum := sha256.Sum256(out.Bytes())
+		if out.Len() != m.Plaintext.Size || hex.EncodeToString(sum[:]) != m.Plaintext.SHA256 {
+			t.Errorf("age decrypted %d bytes (sha256 %x), manifest says %d (%s)", out.Len(), sum, m.Plaintext.Size, m.Plaintext.SHA256)
+		}
+		if !bytes.HasPrefix(out.Bytes(), []byte(demoMarker)) {
+			t.Errorf("decrypted snapshot does not start with the demo marker")
+		}
+	}
+
+	// A second run refuses a directory that is not empty.
+	if code, _, stderr := runCLI(t, "demo", "--dir", dir); code != exitFailure || !strings.Contains(stderr, "is not empty") {
+		t.Errorf("demo into a used directory: exit %d, %s", code, stderr)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+
+	"filippo.io/age"
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/uploader"
+	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
+)
+
+// openStore constructs the object store that cfg's destination names.
+// destination.prefix is applied by [uploader.Options.Prefix], not here.
+func openStore(ctx context.Context, cfg *config.Config) (uploader.ObjectStore, error) {
+	switch cfg.Destination.Type {
+	case config.DestinationS3:
+		return openS3Store(ctx, cfg)
+	default:
+		st, err := dirstore.New(cfg.BucketDir())
+		if err != nil {
+			return nil, fmt.Errorf("open destination: %w", err)
+		}
+		return st, nil
+	}
+}
+
+// backupNeeds says which keys a command needs loaded.
+type backupNeeds struct {
+	recipients bool   // uploads
+	identities bool   // verify, fetch
+	identity   string // --identity flag, overrides encryption.identity_file
+	takeOver   bool   // --take-over
+}
+
+// openBackup opens the configured destination as an [uploader.Backup] with
+// the keys the command needs.
+func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*uploader.Backup, error) {
+	opts := uploader.Options{
+		Prefix:   e.cfg.Destination.Prefix,
+		AgentID:  agentID(e.cfg),
+		TakeOver: need.takeOver,
+		Logger:   e.log,
+		Progress: uploader.NewTerminalProgress(a.st.err),
+	}
+	if need.recipients {
+		rs, err := loadRecipients(e.cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.Recipients = rs
+	}
+	if need.identities {
+		path := need.identity
+		if path == "" {
+			path = e.cfg.Encryption.IdentityFile
+		}
+		if path == "" {
+			return nil, usagef("an age identity is needed to decrypt: pass --identity FILE or set encryption.identity_file")
+		}
+		ids, err := uploader.ReadIdentitiesFile(path)
+		if err != nil {
+			return nil, err
+		}
+		opts.Identities = ids
+	}
+	store, err := openStore(ctx, e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return uploader.New(store, opts)
+}
+
+// loadRecipients collects encryption.recipients and the recipients file.
+func loadRecipients(cfg *config.Config) ([]age.Recipient, error) {
+	var out []age.Recipient
+	for i, s := range cfg.Encryption.Recipients {
+		r, err := uploader.ParseRecipient(s)
+		if err != nil {
+			return nil, fmt.Errorf("encryption.recipients[%d]: %w", i, err)
+		}
+		out = append(out, r)
+	}
+	if f := cfg.Encryption.RecipientsFile; f != "" {
+		rs, err := uploader.ReadRecipientsFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("encryption.recipients_file: %w", err)
+		}
+		out = append(out, rs...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("encryption: no recipients; set encryption.recipients or encryption.recipients_file (mlsbackup keygen prints a recipient)")
+	}
+	return out, nil
+}
+
+// agentID names this agent in manifests and in the prefix's lease: the
+// configured identity, else the host name.
+func agentID(cfg *config.Config) string {
+	if cfg.Identity != "" {
+		return cfg.Identity
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "mlsbackup"
+}
+
+// groupFlag parses --group as a hex group id; nil when not given.
+func groupFlag(c *cli.Context) ([]byte, error) {
+	s := c.String("group")
+	if s == "" {
+		return nil, nil
+	}
+	id, err := hex.DecodeString(s)
+	if err != nil || len(id) == 0 {
+		return nil, usagef("--group: %q is not a hex group id", s)
+	}
+	return id, nil
+}
