@@ -13,6 +13,7 @@ package keyschedule
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 )
@@ -126,9 +127,38 @@ func FromJoiner(s *suite.Suite, joinerSecret, pskSecret, groupContext []byte) (*
 	}
 	member := memberSecret(s, joinerSecret, pskSecret)
 	epochSecret := s.ExpandWithLabel(member, labelEpoch, groupContext, s.Nh())
-	e := &Epoch{
-		JoinerSecret:       joinerSecret,
-		WelcomeSecret:      s.DeriveSecret(member, labelWelcome),
+	e := deriveFromEpochSecret(s, epochSecret)
+	e.JoinerSecret = joinerSecret
+	e.WelcomeSecret = s.DeriveSecret(member, labelWelcome)
+	clear(member)
+	clear(epochSecret)
+	return e, nil
+}
+
+// FromEpochSecret derives the secrets of an epoch directly from its
+// epoch_secret, as the creator of a group does for epoch 0 (RFC 9420 §11:
+// the initial epoch secret is a fresh random value). JoinerSecret and
+// WelcomeSecret stay nil.
+func FromEpochSecret(s *suite.Suite, epochSecret []byte) (*Epoch, error) {
+	if len(epochSecret) != s.Nh() {
+		return nil, fmt.Errorf("epoch secret of %d bytes: %w", len(epochSecret), ErrInput)
+	}
+	return deriveFromEpochSecret(s, epochSecret), nil
+}
+
+// NewGroupEpoch returns epoch 0 of a new group: the secrets derived from a
+// fresh epoch secret of Nh bytes read from random.
+func NewGroupEpoch(s *suite.Suite, random io.Reader) (*Epoch, error) {
+	secret := make([]byte, s.Nh())
+	defer clear(secret)
+	if _, err := io.ReadFull(random, secret); err != nil {
+		return nil, fmt.Errorf("new group epoch secret: %w", err)
+	}
+	return deriveFromEpochSecret(s, secret), nil
+}
+
+func deriveFromEpochSecret(s *suite.Suite, epochSecret []byte) *Epoch {
+	return &Epoch{
 		SenderDataSecret:   s.DeriveSecret(epochSecret, labelSenderData),
 		EncryptionSecret:   s.DeriveSecret(epochSecret, labelEncryption),
 		ExporterSecret:     s.DeriveSecret(epochSecret, labelExporter),
@@ -139,9 +169,6 @@ func FromJoiner(s *suite.Suite, joinerSecret, pskSecret, groupContext []byte) (*
 		EpochAuthenticator: s.DeriveSecret(epochSecret, labelAuthentication),
 		InitSecret:         s.DeriveSecret(epochSecret, labelInit),
 	}
-	clear(member)
-	clear(epochSecret)
-	return e, nil
 }
 
 // Forget wipes and drops the secrets that are only needed while entering

@@ -184,3 +184,29 @@ func FuzzEpochUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestNewGroupEpoch(t *testing.T) {
+	for _, s := range allSuites(t) {
+		seed := bytes.Repeat([]byte{9}, s.Nh())
+		a, err := NewGroupEpoch(s, bytes.NewReader(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := FromEpochSecret(s, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.EpochAuthenticator, b.EpochAuthenticator) || !bytes.Equal(a.InitSecret, b.InitSecret) {
+			t.Errorf("%v: NewGroupEpoch differs from FromEpochSecret on the same secret", s)
+		}
+		if a.JoinerSecret != nil || a.WelcomeSecret != nil || len(a.EncryptionSecret) != s.Nh() {
+			t.Errorf("%v: epoch 0 has joiner/welcome secrets or lacks the encryption secret", s)
+		}
+		if _, err := NewGroupEpoch(s, bytes.NewReader(seed[1:])); err == nil {
+			t.Errorf("%v: NewGroupEpoch with a short random source succeeded", s)
+		}
+		if _, err := FromEpochSecret(s, seed[1:]); !errors.Is(err, ErrInput) {
+			t.Errorf("%v: FromEpochSecret(short) = %v, want ErrInput", s, err)
+		}
+	}
+}

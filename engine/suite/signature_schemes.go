@@ -193,7 +193,13 @@ func (e ecdsaSigner) verify(pub, msg, sig []byte) error {
 
 // ed448Signer is pure Ed448 with an empty context (RFC 8032); private keys
 // are 57-byte seeds.
-type ed448Signer struct{}
+type ed448Signer struct {
+	cache *lastKey[ed448.PrivateKey]
+}
+
+func newEd448Signer() ed448Signer {
+	return ed448Signer{cache: &lastKey[ed448.PrivateKey]{}}
+}
 
 var _ signer = ed448Signer{}
 
@@ -212,16 +218,16 @@ func (ed448Signer) generate() (priv, pub []byte, err error) {
 	return bytes.Clone(sk.Seed()), pk, nil
 }
 
-func (ed448Signer) public(priv []byte) ([]byte, error) {
-	sk, err := parseEd448(priv)
+func (e ed448Signer) public(priv []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, parseEd448)
 	if err != nil {
 		return nil, err
 	}
 	return bytes.Clone(sk.Public().(ed448.PublicKey)), nil
 }
 
-func (ed448Signer) sign(priv, msg []byte) ([]byte, error) {
-	sk, err := parseEd448(priv)
+func (e ed448Signer) sign(priv, msg []byte) ([]byte, error) {
+	sk, err := e.cache.get(priv, parseEd448)
 	if err != nil {
 		return nil, err
 	}

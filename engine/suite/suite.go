@@ -132,7 +132,7 @@ func New(id ID) (*Suite, error) {
 		s.setHash(sha512.New, sha512.Size)
 		s.aead = aesGCM256
 		s.kem = newX448KEM(s.aead)
-		s.sig = ed448Signer{}
+		s.sig = newEd448Signer()
 	case P521AES256GCMSHA512P521:
 		s.setHash(sha512.New, sha512.Size)
 		s.aead = aesGCM256
@@ -142,7 +142,7 @@ func New(id ID) (*Suite, error) {
 		s.setHash(sha512.New, sha512.Size)
 		s.aead = chacha20Poly1305
 		s.kem = newX448KEM(s.aead)
-		s.sig = ed448Signer{}
+		s.sig = newEd448Signer()
 	case P384AES256GCMSHA384P384:
 		s.setHash(sha512.New384, sha512.Size384)
 		s.aead = aesGCM256
