@@ -209,7 +209,7 @@ func (t *Tree) leafSecret(leaf uint32, store bool) ([]byte, error) {
 		parent, child := p[i], p[i+1]
 		l := t.suite.ExpandWithLabel(secret, "tree", []byte("left"), nh)
 		r := t.suite.ExpandWithLabel(secret, "tree", []byte("right"), nh)
-		if store {
+		if store || i > start { // a derived temporary or a secret we own
 			clear(secret)
 		}
 		sib, other := right(parent), r
