@@ -17,12 +17,13 @@ const parallelHashWidth = 4096
 // reused, so after a change to one path only that path is re-hashed.
 func (t *Tree) TreeHash() []byte {
 	root := t.Root()
-	if t.st.at(root).hash == nil && t.st.len() >= parallelHashWidth {
-		// Own every chunk first: the two goroutines then write disjoint
-		// slots and never replace a chunk.
+	l, _ := treemath.Left(root)
+	r, _ := treemath.Right(root)
+	if t.st.len() >= parallelHashWidth && t.st.at(l).hash == nil && t.st.at(r).hash == nil {
+		// Both halves need hashing (a tree just loaded): hash them in
+		// parallel. Own every chunk first, so the two goroutines write
+		// disjoint slots and never replace a chunk.
 		t.st.ownAll()
-		l, _ := treemath.Left(root)
-		r, _ := treemath.Right(root)
 		var wg sync.WaitGroup
 		wg.Go(func() { t.NodeHash(l) })
 		t.NodeHash(r)

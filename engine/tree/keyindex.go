@@ -105,7 +105,9 @@ func (k *index) change(n *wire.Node, d int) {
 		k.delta = make(map[string]int)
 	}
 	nodeKeys(n, func(s string) { bump(k.delta, s, d) })
-	if len(k.delta) > 64+len(k.base)/4 {
+	// Folding costs O(len(base)) and a clone O(len(delta)); a threshold
+	// of about sqrt(32·len(base)) balances the two per commit.
+	if len(k.delta) > 64+isqrt(32*len(k.base)) {
 		nb := make(map[string]int, len(k.base)+len(k.delta))
 		maps.Copy(nb, k.base)
 		for s, v := range k.delta {
@@ -160,4 +162,18 @@ func (t *Tree) CredentialTypesInUse() []wire.CredentialType {
 func (t *Tree) allMembersSupport(c wire.CredentialType) bool {
 	k := t.idx()
 	return k.credSup[c] == k.members
+}
+
+// isqrt returns floor(sqrt(n)) for n >= 0.
+func isqrt(n int) int {
+	r := 0
+	for bit := 1 << 30; bit > 0; bit >>= 2 {
+		if r+bit <= n {
+			n -= r + bit
+			r = r>>1 + bit
+		} else {
+			r >>= 1
+		}
+	}
+	return r
 }

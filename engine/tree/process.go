@@ -134,20 +134,30 @@ func (t *Tree) DecryptPath(keys *PrivateKeys, sender LeafIndex, path *wire.Updat
 	for _, x := range t.DirectPath(sender) {
 		delete(out.Keys.keys, x)
 	}
-	s := secret
-	for k := i; k < len(steps); k++ {
-		if k > i {
-			s = t.cs.DeriveSecret(s, "path")
-		}
-		nkp, err := nodeKeyPair(t.cs, s)
-		if err != nil {
-			return nil, fmt.Errorf("decrypt path: node %d: %w", steps[k].Node, err)
-		}
-		if !bytes.Equal(nkp.Pub, path.Nodes[k].EncryptionKey) {
-			return nil, fmt.Errorf("decrypt path: node %d: %w", steps[k].Node, ErrKeyMismatch)
-		}
-		out.Keys.SetKey(steps[k].Node, nkp)
+	secrets := make([][]byte, len(steps)-i)
+	secrets[0] = secret
+	for k := 1; k < len(secrets); k++ {
+		secrets[k] = t.cs.DeriveSecret(secrets[k-1], "path")
 	}
-	out.CommitSecret = t.cs.DeriveSecret(s, "path")
+	kps := make([]KeyPair, len(secrets))
+	err = parallelFor(len(secrets), parallelDeriveMin, func(k int) error {
+		step := steps[i+k]
+		nkp, err := nodeKeyPair(t.cs, secrets[k])
+		if err != nil {
+			return fmt.Errorf("decrypt path: node %d: %w", step.Node, err)
+		}
+		if !bytes.Equal(nkp.Pub, path.Nodes[i+k].EncryptionKey) {
+			return fmt.Errorf("decrypt path: node %d: %w", step.Node, ErrKeyMismatch)
+		}
+		kps[k] = nkp
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, nkp := range kps {
+		out.Keys.SetKey(steps[i+k].Node, nkp)
+	}
+	out.CommitSecret = t.cs.DeriveSecret(secrets[len(secrets)-1], "path")
 	return out, nil
 }

@@ -98,9 +98,13 @@ func parentNode(p *wire.ParentNode) *wire.Node {
 // Suite returns the tree's cipher suite.
 func (t *Tree) Suite() *suite.Suite { return t.cs }
 
-// Clone returns an independent copy of t. Node values are shared, which is
-// safe because the package never modifies a node in place.
+// Clone returns an independent copy of t in O(n/64) time: the node store is
+// copy-on-write and node values are shared, which is safe because the
+// package never modifies a node in place.
 func (t *Tree) Clone() *Tree {
+	// Build the key index first, so that t and all its clones share it
+	// instead of each clone building its own.
+	t.idx()
 	c := *t
 	c.st = t.st.clone()
 	c.keys = t.keys.clone()

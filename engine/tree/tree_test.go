@@ -313,3 +313,58 @@ func TestPrivateKeysEncoding(t *testing.T) {
 		t.Errorf("unordered nodes: error = %v, want codec.ErrInvalid", err)
 	}
 }
+
+func TestIsqrt(t *testing.T) {
+	for n := range 2000 {
+		r := isqrt(n)
+		if r*r > n || (r+1)*(r+1) <= n {
+			t.Fatalf("isqrt(%d) = %d", n, r)
+		}
+	}
+}
+
+// TestKeyIndexAcrossClones checks the shared key index against a scan of
+// the tree after many changes in a tree and its clones.
+func TestKeyIndexAcrossClones(t *testing.T) {
+	cs := mustSuite(t, 1)
+	tr := New(cs, fakeLeaf(0))
+	for i := 1; i < 64; i++ {
+		tr.AddLeaf(fakeLeaf(i))
+	}
+	tr.HasEncryptionKey(nil) // build the index
+	trees := []*Tree{tr}
+	for round := range 400 {
+		cur := trees[len(trees)-1]
+		if round%7 == 0 {
+			cur = cur.Clone()
+			trees = append(trees, cur)
+		}
+		l := LeafIndex(round % 64)
+		if cur.Leaf(l) == nil {
+			cur.AddLeaf(fakeLeaf(round))
+		} else if round%5 == 0 && l != 0 {
+			if err := cur.RemoveLeaf(l); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := cur.UpdateLeaf(l, fakeLeaf(round)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tr := range trees {
+		for x := range tr.Width() {
+			n := tr.Node(NodeIndex(x))
+			if n == nil {
+				continue
+			}
+			if n.Leaf != nil && (tr.keyCount(kindEncryption, n.Leaf.EncryptionKey) != 1 || tr.keyCount(kindSignature, n.Leaf.SignatureKey) != 1) {
+				t.Fatalf("tree %d: leaf %d keys not counted once", i, x/2)
+			}
+		}
+		if got, want := tr.idx().members, tr.NumMembers(); got != want {
+			t.Fatalf("tree %d: index counts %d members, want %d", i, got, want)
+		}
+		if tr.HasEncryptionKey(fakeLeaf(0).EncryptionKey) {
+			t.Fatalf("tree %d: unknown key reported present", i)
+		}
+	}
+}

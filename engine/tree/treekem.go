@@ -3,8 +3,6 @@ package tree
 import (
 	"crypto/rand"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
@@ -16,9 +14,12 @@ const (
 	labelLeafNodeTBS    = "LeafNodeTBS"
 )
 
-// parallelSealMin is the number of HPKE encryptions of an UpdatePath from
-// which they are spread over all CPUs.
-const parallelSealMin = 8
+// Loop sizes from which the HPKE encryptions and the key derivations of an
+// UpdatePath are spread over all CPUs.
+const (
+	parallelSealMin   = 4
+	parallelDeriveMin = 4
+)
 
 // PathParams describes an UpdatePath to create with [Tree.CreateUpdatePath].
 type PathParams struct {
@@ -106,12 +107,19 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 	for i := range steps {
 		secret = cs.DeriveSecret(secret, "path")
 		secrets[i] = secret
-		if kps[i], err = nodeKeyPair(cs, secret); err != nil {
-			return nil, fmt.Errorf("create update path: node %d: %w", steps[i].Node, err)
-		}
-		pubs[i] = kps[i].Pub
 	}
 	commitSecret := cs.DeriveSecret(secret, "path")
+	err = parallelFor(len(steps), parallelDeriveMin, func(i int) error {
+		kp, err := nodeKeyPair(cs, secrets[i])
+		if err != nil {
+			return fmt.Errorf("create update path: node %d: %w", steps[i].Node, err)
+		}
+		kps[i], pubs[i] = kp, kp.Pub
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	phs, leafPH := t.pathParentHashes(steps, pubs)
 	for i, s := range steps {
@@ -176,40 +184,17 @@ func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, excl leafSe
 			return true
 		})
 	}
-	seal := func(j sealJob) error {
+	err := parallelFor(len(jobs), parallelSealMin, func(k int) error {
+		j := jobs[k]
 		kem, ct, err := t.cs.EncryptWithLabel(j.pub, labelUpdatePathNode, ctx, secrets[j.step])
 		if err != nil {
 			return fmt.Errorf("encrypt path secret of node %d: %w", steps[j.step].Node, err)
 		}
 		nodes[j.step].EncryptedPathSecret[j.slot] = wire.HPKECiphertext{KEMOutput: kem, Ciphertext: ct}
 		return nil
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if len(jobs) < parallelSealMin || workers < 2 {
-		for _, j := range jobs {
-			if err := seal(j); err != nil {
-				return nil, err
-			}
-		}
-		return nodes, nil
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for k := w; k < len(jobs); k += workers {
-				if err := seal(jobs[k]); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return nodes, nil
 }

@@ -2,9 +2,7 @@ package tree
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
@@ -185,28 +183,14 @@ func (t *Tree) validateLeaves(o ValidateOptions) error {
 		leaves = append(leaves, l)
 		return true
 	})
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(leaves)/4))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(leaves); i += workers {
-				l := leaves[i]
-				err := ValidateLeafNode(t.cs, t.Leaf(l), LeafCheck{GroupID: o.GroupID, Leaf: l, Required: o.Required, Now: o.Now})
-				if err != nil {
-					errs[w] = fmt.Errorf("leaf %d: %w", l, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
+	return parallelFor(len(leaves), 4, func(i int) error {
+		l := leaves[i]
+		err := ValidateLeafNode(t.cs, t.Leaf(l), LeafCheck{GroupID: o.GroupID, Leaf: l, Required: o.Required, Now: o.Now})
 		if err != nil {
-			return err
+			return fmt.Errorf("leaf %d: %w", l, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkUnmerged verifies the unmerged_leaves lists of every non-blank
