@@ -22,6 +22,10 @@ type stdKEM struct {
 	kem  hpke.KEM
 	kdf  hpke.KDF
 	aead hpke.AEAD
+	// scalarSize is Nsk for the NIST curves, whose private keys are
+	// big-endian scalars that some encoders (and the interop vectors)
+	// shorten by dropping leading zero bytes; 0 for X25519.
+	scalarSize int
 }
 
 var _ kem = stdKEM{}
@@ -32,11 +36,11 @@ func newStdKEM(c kemCurve, a aeadKind) stdKEM {
 	case kemX25519:
 		k.kem, k.kdf = hpke.DHKEM(ecdh.X25519()), hpke.HKDFSHA256()
 	case kemP256:
-		k.kem, k.kdf = hpke.DHKEM(ecdh.P256()), hpke.HKDFSHA256()
+		k.kem, k.kdf, k.scalarSize = hpke.DHKEM(ecdh.P256()), hpke.HKDFSHA256(), 32
 	case kemP384:
-		k.kem, k.kdf = hpke.DHKEM(ecdh.P384()), hpke.HKDFSHA384()
+		k.kem, k.kdf, k.scalarSize = hpke.DHKEM(ecdh.P384()), hpke.HKDFSHA384(), 48
 	case kemP521:
-		k.kem, k.kdf = hpke.DHKEM(ecdh.P521()), hpke.HKDFSHA512()
+		k.kem, k.kdf, k.scalarSize = hpke.DHKEM(ecdh.P521()), hpke.HKDFSHA512(), 66
 	}
 	switch a {
 	case aesGCM128:
@@ -74,6 +78,11 @@ func (k stdKEM) derive(ikm []byte) (priv, pub []byte, err error) {
 }
 
 func (k stdKEM) privateKey(priv []byte) (hpke.PrivateKey, error) {
+	if k.scalarSize > 0 && len(priv) > 0 && len(priv) < k.scalarSize {
+		padded := make([]byte, k.scalarSize)
+		copy(padded[k.scalarSize-len(priv):], priv)
+		priv = padded
+	}
 	sk, err := k.kem.NewPrivateKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", ErrInvalidKey)

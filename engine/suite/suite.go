@@ -8,7 +8,9 @@
 // and in the interop test vectors:
 //
 //   - HPKE private keys are RFC 9180 SerializePrivateKey output, public keys
-//     SerializePublicKey output.
+//     SerializePublicKey output. For the NIST curves a private scalar
+//     shorter than Nsk is accepted and left-padded with zeros, as some
+//     implementations (and the interop vectors) drop leading zero bytes.
 //   - Ed25519 and Ed448 signature private keys are the RFC 8032 seed (32 and
 //     57 bytes); ECDSA private keys are the big-endian scalar (shorter
 //     encodings are left-padded); ECDSA public keys are uncompressed points

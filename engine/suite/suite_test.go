@@ -218,3 +218,49 @@ func TestExpandLengths(t *testing.T) {
 		t.Error("VerifyMAC accepted a bad tag")
 	}
 }
+
+// TestShortNISTScalars checks that private keys with leading zero bytes
+// dropped (as in some interop vectors) work for HPKE and ECDSA.
+func TestShortNISTScalars(t *testing.T) {
+	for _, id := range []ID{P256AES128GCMSHA256P256, P384AES256GCMSHA384P384, P521AES256GCMSHA512P521} {
+		s, err := New(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Find derived keys whose first byte is zero, then strip it.
+		var priv, pub []byte
+		for i := 0; priv == nil && i < 2000; i++ {
+			p, q, err := s.DeriveKeyPair([]byte{byte(i), byte(i >> 8)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p[0] == 0 {
+				priv, pub = p[1:], q
+			}
+		}
+		if priv == nil {
+			t.Fatalf("%v: no derived key with a leading zero byte", s)
+		}
+		kemOut, ct, err := s.EncryptWithLabel(pub, "l", nil, []byte("pt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, err := s.DecryptWithLabel(priv, "l", nil, kemOut, ct); err != nil || string(pt) != "pt" {
+			t.Errorf("%v: DecryptWithLabel with a short scalar = %q, %v", s, pt, err)
+		}
+		if got, err := s.PublicKeyFromPrivate(priv); err != nil || !bytes.Equal(got, pub) {
+			t.Errorf("%v: PublicKeyFromPrivate(short scalar) = %x, %v; want %x", s, got, err, pub)
+		}
+		sig, err := s.SignWithLabel(priv, "l", []byte("c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigPub, err := s.SignaturePublicKey(priv)
+		if err != nil || !bytes.Equal(sigPub, pub) {
+			t.Errorf("%v: SignaturePublicKey(short scalar) = %x, %v; want %x", s, sigPub, err, pub)
+		}
+		if err := s.VerifyWithLabel(sigPub, "l", []byte("c"), sig); err != nil {
+			t.Errorf("%v: signature with a short scalar: %v", s, err)
+		}
+	}
+}
