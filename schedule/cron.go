@@ -97,20 +97,15 @@ func (s *Scheduler) nextSlot(t time.Time) time.Time {
 
 // pass runs one cron pass started at start: it snapshots every group whose
 // epoch moved since its last complete upload and, if all succeed, records
-// start in the state file.
-func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) {
-	ev := PassEvent{Start: start, CatchUp: catchUp}
-	defer func() {
-		ev.Duration = s.clock.Now().Sub(start)
-		if h := s.hooks.PassDone; h != nil {
-			h(ev)
-		}
-	}()
+// start in the state file. It returns what happened.
+func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) (ev PassEvent) {
+	ev = PassEvent{Start: start, CatchUp: catchUp}
+	defer func() { ev.Duration = s.clock.Now().Sub(start) }()
 	list, err := s.lister.Groups(ctx)
 	if err != nil {
 		ev.Err = fmt.Errorf("cron pass: list groups: %w", err)
 		s.log.Warn("cron pass failed", "err", ev.Err)
-		return
+		return ev
 	}
 	ev.Groups = len(list)
 	var wg sync.WaitGroup
@@ -131,14 +126,15 @@ func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) {
 	wg.Wait()
 	ev.Failed = int(failed.Load())
 	if ev.Failed > 0 || ctx.Err() != nil || s.cfg.StateFile == "" {
-		return
+		return ev
 	}
 	if err := saveState(s.fs, s.cfg.StateFile, start); err != nil {
 		ev.Err = err
 		s.log.Warn("schedule state not saved", "err", err)
-		return
+		return ev
 	}
 	ev.Recorded = true
+	return ev
 }
 
 // seed lists the groups once at start-up: it records their epochs, so that

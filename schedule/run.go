@@ -55,8 +55,6 @@ func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
 			retry.Stop()
 		}
 	}()
-	passDone := make(chan struct{}, 1)
-	passRunning := false
 
 	for {
 		// Re-arm the retry timer for the earliest backing-off group.
@@ -87,17 +85,17 @@ func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
 		case <-c.timerC():
 			start, catchUp := s.clock.Now(), c.catchUp
 			c.fired(start)
-			if passRunning {
+			if !s.passActive.CompareAndSwap(false, true) {
 				s.log.Warn("cron pass skipped: previous pass still running")
 				continue
 			}
-			passRunning = true
 			passes.Go(func() {
-				s.pass(ctx, start, catchUp)
-				passDone <- struct{}{}
+				ev := s.pass(ctx, start, catchUp)
+				s.passActive.Store(false)
+				if h := s.hooks.PassDone; h != nil {
+					h(ev)
+				}
 			})
-		case <-passDone:
-			passRunning = false
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -52,6 +53,8 @@ type Scheduler struct {
 	kick     chan struct{} // wakes the loop to re-arm the retry timer
 	stopCh   chan struct{} // closed by Cancel
 	stopOnce sync.Once
+
+	passActive atomic.Bool // a cron pass is running
 
 	mu         sync.Mutex
 	work       *sync.Cond // signalled when work is ready or on stop
