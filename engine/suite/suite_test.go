@@ -264,3 +264,40 @@ func TestShortNISTScalars(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse exercises one Suite from several goroutines (run with
+// -race): signing with alternating keys hits the parsed-key cache.
+func TestConcurrentUse(t *testing.T) {
+	for _, s := range mustSuites(t) {
+		keys := make([][2][]byte, 2)
+		for i := range keys {
+			priv, pub, err := s.GenerateSignatureKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys[i] = [2][]byte{priv, pub}
+		}
+		errs := make(chan error, 8)
+		for g := range 8 {
+			go func() {
+				k := keys[g%2]
+				for range 5 {
+					sig, err := s.SignWithLabel(k[0], "c", []byte{byte(g)})
+					if err == nil {
+						err = s.VerifyWithLabel(k[1], "c", []byte{byte(g)}, sig)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Errorf("%v: concurrent sign/verify: %v", s, err)
+			}
+		}
+	}
+}
