@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -232,5 +234,73 @@ func TestCronJitter(t *testing.T) {
 	recv(t, h.done, "Run to return")
 	if len(asked) != 1 || asked[0] != int64(cfg.Jitter) {
 		t.Errorf("jitter drawn with bounds %v, want [%d]", asked, int64(cfg.Jitter))
+	}
+}
+
+func TestCronClockJumpRunsOnce(t *testing.T) {
+	cfg := testConfig()
+	cfg.Cron = "@hourly"
+	h := newHarness(t, cfg, true, epoch0) // 13:30
+	h.agent.setEpoch("g", 1)
+	h.run()
+	h.nextDeadline()
+	jump := epoch0.Add(3*time.Hour + 40*time.Minute) // 17:10: slots 14, 15, 16, 17 passed
+	h.clock.Set(jump)
+	ev := recv(t, h.rec.passes, "the pass after the jump")
+	if !ev.Start.Equal(jump) || ev.Requested != 1 {
+		t.Errorf("pass = %+v, want one at %s with 1 snapshot", ev, jump)
+	}
+	want := jump.Truncate(time.Hour).Add(time.Hour)
+	if got := h.nextDeadline(); !got.Equal(want) {
+		t.Errorf("next slot armed for %s, want %s", got, want)
+	}
+	if got := h.agent.listCalls(); got != 1 {
+		t.Errorf("%d listings, want 1", got)
+	}
+}
+
+// failingLister fails every listing.
+type failingLister struct{ err error }
+
+func (f failingLister) Groups(context.Context) ([]GroupStatus, error) { return nil, f.err }
+
+func TestCronPassErrors(t *testing.T) {
+	errList := errors.New("store unreadable")
+	tests := []struct {
+		name      string
+		lister    GroupLister
+		stateFile func(dir string) string
+		wantErr   error // nil: any non-nil error
+	}{
+		{"listing fails", failingLister{errList},
+			func(dir string) string { return filepath.Join(dir, "schedule.json") }, errList},
+		{"state file not writable", nil,
+			func(dir string) string { return filepath.Join(dir, "missing", "schedule.json") }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Cron = "@hourly"
+			cfg.StateFile = tt.stateFile(t.TempDir())
+			clock := NewFakeClock(epoch0)
+			agent := newFakeAgent(clock)
+			agent.setEpoch("g", 1)
+			lister := tt.lister
+			if lister == nil {
+				lister = agent
+			}
+			rec := newRecorder()
+			s, err := New(cfg, Deps{Snapshotter: agent, Lister: lister, Clock: clock, Hooks: rec.hooks()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &harness{t: t, clock: clock, agent: agent, rec: rec, s: s}
+			h.run()
+			h.clock.Set(h.nextDeadline())
+			ev := recv(t, rec.passes, "the pass")
+			if ev.Err == nil || (tt.wantErr != nil && !errors.Is(ev.Err, tt.wantErr)) || ev.Recorded {
+				t.Errorf("pass = %+v, want error %v and not recorded", ev, tt.wantErr)
+			}
+		})
 	}
 }

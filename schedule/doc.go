@@ -41,9 +41,11 @@
 // The start time of the last complete cron pass (one in which every
 // requested snapshot succeeded) is kept in [Config].StateFile, written
 // atomically with internal/atomicfile. On start, if one or more cron slots
-// were missed since then, exactly one pass runs at once, not one per missed
-// slot. Likewise a slot missed while running (a suspended machine, a pass
-// that outlasted the interval) is coalesced into one pass. On start the
+// were missed since then, exactly one pass runs at once (after jitter), not
+// one per missed slot. Likewise slots missed while running (a suspended
+// machine, a clock jump) give one pass, and a slot that comes while the
+// previous pass still runs is skipped: the next slot picks up what moved
+// meanwhile. On start the
 // scheduler also lists the groups once and snapshots any group whose last
 // multiple of N was never uploaded (a crash between an epoch change and its
 // upload).
@@ -58,6 +60,25 @@
 // context is not cancelled by the end of Run's context. [Scheduler.Cancel]
 // is the hard stop: it cancels the context of the snapshots in flight and
 // makes Run return as soon as they have returned.
+//
+// [Scheduler.WaitIdle] waits until nothing is queued, backing off or
+// running (tests, and a demo that must not wipe a disk before its uploads
+// end). [Scheduler.Forget] drops a deleted group.
+//
+// A wiring sketch for the agent (drainTimeout is the agent's choice):
+//
+//	s, err := schedule.New(cfg, schedule.Deps{Snapshotter: snap, Lister: lister, Hooks: hooks, Logger: log})
+//	go func() { done <- s.Run(ctx) }()            // ctx ends on SIGTERM
+//	...
+//	s.EpochChanged(groupID, epoch)                 // after each durable epoch change
+//	if err := s.BeforeRemove(ctx, groupID); err != nil { /* refuse the removal */ }
+//	...
+//	select {                                        // on SIGTERM
+//	case <-done:
+//	case <-time.After(drainTimeout):
+//		s.Cancel() // abandon the in-flight uploads; nothing partial is visible
+//		<-done
+//	}
 //
 // Time comes from a [Clock]: [RealClock] in production, [FakeClock] in
 // tests, which only moves when told to. Observability is through [Hooks]

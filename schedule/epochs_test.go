@@ -130,3 +130,19 @@ func TestStartupCatchUpOfEpochSnapshots(t *testing.T) {
 		t.Errorf("%d snapshots, want 3", n)
 	}
 }
+
+func TestForget(t *testing.T) {
+	cfg := testConfig()
+	cfg.EveryEpochs = 10
+	h := newHarness(t, cfg, false, epoch0)
+	if !h.s.EpochChanged([]byte("g"), 15) {
+		t.Fatalf("EpochChanged(g, 15) did not trigger")
+	}
+	if h.s.EpochChanged([]byte("g"), 15) {
+		t.Errorf("EpochChanged(g, 15) again triggered")
+	}
+	h.s.Forget([]byte("g"))
+	if !h.s.EpochChanged([]byte("g"), 15) {
+		t.Errorf("EpochChanged(g, 15) after Forget did not trigger (a new group counts from 0)")
+	}
+}

@@ -14,6 +14,16 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context, group []byte, reason Reason) (epoch uint64, err error)
 }
 
+// SnapshotterFunc adapts a function to a [Snapshotter].
+type SnapshotterFunc func(ctx context.Context, group []byte, reason Reason) (uint64, error)
+
+var _ Snapshotter = SnapshotterFunc(nil)
+
+// Snapshot implements [Snapshotter] by calling f.
+func (f SnapshotterFunc) Snapshot(ctx context.Context, group []byte, reason Reason) (uint64, error) {
+	return f(ctx, group, reason)
+}
+
 // GroupStatus is what a [GroupLister] reports about one group.
 type GroupStatus struct {
 	// ID is the group id.

@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"encoding/hex"
+	"log/slog"
 	"time"
 )
 
@@ -213,10 +214,10 @@ func (s *Scheduler) runOne(ctx context.Context, key string, reason Reason, attem
 	s.mu.Unlock()
 
 	if err != nil {
-		s.log.Warn("snapshot failed", "group", hex.EncodeToString(id), "reason", reason.String(),
+		s.log.Warn("snapshot failed", "group", hex.EncodeToString(id), "reason", reason,
 			"attempt", attempt, "retry_in", retryIn, "err", err)
-	} else {
-		s.log.Debug("snapshot uploaded", "group", hex.EncodeToString(id), "reason", reason.String(), "epoch", epoch)
+	} else if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("snapshot uploaded", "group", hex.EncodeToString(id), "reason", reason, "epoch", epoch)
 	}
 	if h := s.hooks.SnapshotDone; h != nil {
 		h(SnapshotEvent{Group: id, Reason: reason, Attempt: attempt, Epoch: epoch, Err: err,
