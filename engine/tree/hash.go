@@ -38,35 +38,55 @@ func (t *Tree) NodeHash(x NodeIndex) []byte {
 	if h := t.st.at(x).hash; h != nil {
 		return h
 	}
+	scratch := make([]byte, 0, 512)
+	return t.nodeHash(x, &scratch)
+}
+
+// nodeHash is [Tree.NodeHash] with a scratch buffer for the encodings.
+func (t *Tree) nodeHash(x NodeIndex, scratch *[]byte) []byte {
+	if h := t.st.at(x).hash; h != nil {
+		return h
+	}
 	var h []byte
 	if l, ok := x.Leaf(); ok {
-		h = t.leafHash(l, t.Leaf(l))
+		h = t.leafHash(scratch, l, t.Leaf(l))
 	} else {
 		left, _ := treemath.Left(x)
 		right, _ := treemath.Right(x)
-		h = t.parentHashInput(t.Parent(x), t.NodeHash(left), t.NodeHash(right))
+		lh := t.nodeHash(left, scratch)
+		rh := t.nodeHash(right, scratch)
+		h = t.parentHashInput(scratch, t.Parent(x), lh, rh)
 	}
 	t.st.mut(x).hash = h
 	return h
 }
 
-// leafHash hashes a LeafNodeHashInput for leaf l holding leaf (nil = blank).
-func (t *Tree) leafHash(l LeafIndex, leaf *wire.LeafNode) []byte {
-	w := codec.NewWriter(make([]byte, 0, 512))
+// leafHash hashes a LeafNodeHashInput for leaf l holding leaf (nil =
+// blank), encoding it into *scratch.
+func (t *Tree) leafHash(scratch *[]byte, l LeafIndex, leaf *wire.LeafNode) []byte {
+	w := codec.NewWriter((*scratch)[:0])
 	w.Uint8(uint8(wire.NodeTypeLeaf))
 	w.Uint32(uint32(l))
-	w.Optional(leaf != nil, func(w *codec.Writer) { leaf.MarshalTLS(w) })
-	return t.cs.Hash(w.Bytes())
+	w.Bool(leaf != nil)
+	if leaf != nil {
+		leaf.MarshalTLS(w)
+	}
+	*scratch = w.Bytes()
+	return t.cs.Hash(*scratch)
 }
 
-// parentHashInput hashes a ParentNodeHashInput.
-func (t *Tree) parentHashInput(p *wire.ParentNode, left, right []byte) []byte {
-	w := codec.NewWriter(make([]byte, 0, 256))
+// parentHashInput hashes a ParentNodeHashInput, encoding it into *scratch.
+func (t *Tree) parentHashInput(scratch *[]byte, p *wire.ParentNode, left, right []byte) []byte {
+	w := codec.NewWriter((*scratch)[:0])
 	w.Uint8(uint8(wire.NodeTypeParent))
-	w.Optional(p != nil, func(w *codec.Writer) { p.MarshalTLS(w) })
+	w.Bool(p != nil)
+	if p != nil {
+		p.MarshalTLS(w)
+	}
 	w.Opaque(left)
 	w.Opaque(right)
-	return t.cs.Hash(w.Bytes())
+	*scratch = w.Bytes()
+	return t.cs.Hash(*scratch)
 }
 
 // hashExcluding returns the tree hash of the subtree under x in the tree
@@ -80,8 +100,9 @@ func (t *Tree) hashExcluding(x NodeIndex, excl []uint32) []byte {
 	if first == len(excl) || excl[first] > uint32(hi/2) {
 		return t.NodeHash(x)
 	}
+	var scratch []byte
 	if l, ok := x.Leaf(); ok {
-		return t.leafHash(l, nil)
+		return t.leafHash(&scratch, l, nil)
 	}
 	p := t.Parent(x)
 	if p != nil {
@@ -99,5 +120,5 @@ func (t *Tree) hashExcluding(x NodeIndex, excl []uint32) []byte {
 	}
 	left, _ := treemath.Left(x)
 	right, _ := treemath.Right(x)
-	return t.parentHashInput(p, t.hashExcluding(left, excl), t.hashExcluding(right, excl))
+	return t.parentHashInput(&scratch, p, t.hashExcluding(left, excl), t.hashExcluding(right, excl))
 }

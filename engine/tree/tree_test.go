@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
@@ -366,5 +367,46 @@ func TestKeyIndexAcrossClones(t *testing.T) {
 		if tr.HasEncryptionKey(fakeLeaf(0).EncryptionKey) {
 			t.Fatalf("tree %d: unknown key reported present", i)
 		}
+	}
+}
+
+// uncachedHash computes the tree hash of x from scratch, as a reference.
+func uncachedHash(tr *Tree, x NodeIndex) []byte {
+	var scratch []byte
+	if l, ok := x.Leaf(); ok {
+		return tr.leafHash(&scratch, l, tr.Leaf(l))
+	}
+	left, _ := treemath.Left(x)
+	right, _ := treemath.Right(x)
+	return tr.parentHashInput(&scratch, tr.Parent(x), uncachedHash(tr, left), uncachedHash(tr, right))
+}
+
+// TestTreeHashParallelAndCached checks the parallel first hashing of a
+// large tree and the cached re-hashing after changes against a from-scratch
+// computation.
+func TestTreeHashParallelAndCached(t *testing.T) {
+	cs := mustSuite(t, 1)
+	tr := New(cs, fakeLeaf(0))
+	for i := 1; i < 3000; i++ {
+		tr.AddLeaf(fakeLeaf(i))
+	}
+	if tr.Width() < parallelHashWidth {
+		t.Fatalf("width %d does not exercise parallel hashing", tr.Width())
+	}
+	fresh := mustDecode(t, cs, tr.Encode())
+	if got, want := fresh.TreeHash(), uncachedHash(tr, tr.Root()); !bytes.Equal(got, want) {
+		t.Fatalf("parallel tree hash %x, want %x", got, want)
+	}
+	c := fresh.Clone()
+	for _, l := range []LeafIndex{5, 1500, 2999} {
+		if err := c.UpdateLeaf(l, fakeLeaf(10000+int(l))); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.TreeHash(), uncachedHash(c, c.Root()); !bytes.Equal(got, want) {
+			t.Fatalf("after updating leaf %d: cached tree hash %x, want %x", l, got, want)
+		}
+	}
+	if got, want := fresh.TreeHash(), uncachedHash(fresh, fresh.Root()); !bytes.Equal(got, want) {
+		t.Fatal("original's tree hash changed with its clone")
 	}
 }
