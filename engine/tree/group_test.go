@@ -60,3 +60,56 @@ func TestGroupLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalCommit has a joiner take a reserved leaf with its own path,
+// which every member processes.
+func TestExternalCommit(t *testing.T) {
+	g := validGroup(t)
+	cs := g.cs
+	if err := g.tree.RemoveLeaf(2); err != nil {
+		t.Fatal(err)
+	}
+	delete(g.members, 2)
+	delete(g.keys, 2)
+	for _, k := range g.keys {
+		k.Prune(g.tree)
+	}
+	joiner := newMember(t, cs, "joiner")
+	jt := g.tree.Clone()
+	l := jt.ReserveLeaf()
+	if l != 2 || !jt.IsBlank(l.Node()) {
+		t.Fatalf("ReserveLeaf = %d (blank %v), want blank leaf 2", l, jt.IsBlank(l.Node()))
+	}
+	res, err := jt.CreateUpdatePath(PathParams{
+		Sender: l, Leaf: joiner.leaf, SignaturePriv: joiner.sigPriv,
+		GroupID: testGroupID, GroupContext: groupContext(cs),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, keys := range g.keys {
+		tr := g.tree.Clone()
+		if got := tr.ReserveLeaf(); got != l {
+			t.Fatalf("member %d: ReserveLeaf = %d, want %d", m, got, l)
+		}
+		if err := tr.ApplyUpdatePath(l, res.Path); err != nil {
+			t.Fatalf("member %d: apply: %v", m, err)
+		}
+		ctx, _ := groupContext(cs)(tr.TreeHash())
+		d, err := tr.DecryptPath(keys, l, res.Path, nil, ctx)
+		if err != nil {
+			t.Fatalf("member %d: decrypt: %v", m, err)
+		}
+		if !bytes.Equal(d.CommitSecret, res.CommitSecret) {
+			t.Fatalf("member %d: commit secret differs", m)
+		}
+		if err := tr.Validate(ValidateOptions{GroupID: testGroupID}); err != nil {
+			t.Fatalf("member %d: validate: %v", m, err)
+		}
+	}
+	// A full tree is extended for the joiner.
+	full := New(cs, newMember(t, cs, "solo").leaf)
+	if got := full.ReserveLeaf(); got != 1 || full.NumLeaves() != 2 {
+		t.Errorf("ReserveLeaf on a full tree = %d with %d leaves, want 1 with 2", got, full.NumLeaves())
+	}
+}

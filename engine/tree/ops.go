@@ -32,6 +32,20 @@ func (t *Tree) extend() {
 	}
 }
 
+// ReserveLeaf returns the leftmost blank leaf, extending the tree if there
+// is none, and leaves it blank: the position of an external committer
+// (§12.4.3.2), whose leaf the UpdatePath then sets through
+// [Tree.ApplyUpdatePath] or [Tree.CreateUpdatePath]. (Adding the path's
+// leaf with [Tree.AddLeaf] first would put its key in the tree, and
+// ApplyUpdatePath rejects keys already present.)
+func (t *Tree) ReserveLeaf() LeafIndex {
+	l := t.LeftmostBlankLeaf()
+	if uint32(l) >= t.NumLeaves() {
+		t.extend()
+	}
+	return l
+}
+
 // AddLeaf places leaf in the leftmost blank leaf, extending the tree if
 // there is none, and adds the new leaf to the unmerged leaves of every
 // non-blank parent on its direct path (§12.1.1). It returns the new leaf's
