@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// Signature labels of RFC 9420 §5.1.2 used by this package.
+const (
+	labelKeyPackageTBS = "KeyPackageTBS"
+	labelLeafNodeTBS   = "LeafNodeTBS"
+	labelGroupInfoTBS  = "GroupInfoTBS"
+	labelWelcome       = "Welcome"
+)
+
+// keyPackageLifetime is the validity of a new KeyPackage's leaf.
+const keyPackageLifetime = 90 * 24 * time.Hour
+
+// hashFunc adapts a suite's hash to the one-argument form package wire uses.
+func hashFunc(cs *suite.Suite) func([]byte) []byte {
+	return func(b []byte) []byte { return cs.Hash(b) }
+}
+
+// defaultCapabilities lists what this engine supports for suite id.
+func defaultCapabilities(id suite.ID) wire.Capabilities {
+	return wire.Capabilities{
+		Versions:     []wire.ProtocolVersion{wire.ProtocolVersionMLS10},
+		CipherSuites: []wire.CipherSuite{wire.CipherSuite(id)},
+		Extensions:   []wire.ExtensionType{},
+		Proposals:    []wire.ProposalType{},
+		Credentials:  []wire.CredentialType{wire.CredentialTypeBasic},
+	}
+}
+
+// keyPackageSecrets are the private halves of a KeyPackage.
+type keyPackageSecrets struct {
+	InitPriv   []byte
+	LeafPriv   []byte
+	LastResort bool
+	KeyPackage []byte // encoded wire.KeyPackage
+}
+
+func (k keyPackageSecrets) MarshalTLS(w *codec.Writer) {
+	w.Uint8(1)
+	w.Opaque(k.InitPriv)
+	w.Opaque(k.LeafPriv)
+	w.Bool(k.LastResort)
+	w.Opaque(k.KeyPackage)
+}
+
+func (k *keyPackageSecrets) UnmarshalTLS(r *codec.Reader) {
+	if v := r.Uint8(); r.Err() == nil && v != 1 {
+		r.Fail(fmt.Errorf("key package record version %d: %w", v, codec.ErrInvalid))
+		return
+	}
+	k.InitPriv = r.Opaque()
+	k.LeafPriv = r.Opaque()
+	k.LastResort = r.Bool()
+	k.KeyPackage = r.Opaque()
+}
+
+// newKeyPackage builds and signs a KeyPackage for identity with the given
+// signature key, returning it with its private keys.
+func newKeyPackage(cs *suite.Suite, identity, sigPriv, sigPub []byte, now time.Time) (*wire.KeyPackage, *keyPackageSecrets, error) {
+	initPriv, initPub, err := cs.GenerateKeyPair()
+	if err != nil {
+		return nil, nil, fmt.Errorf("init key: %w", err)
+	}
+	leafPriv, leafPub, err := cs.GenerateKeyPair()
+	if err != nil {
+		return nil, nil, fmt.Errorf("leaf key: %w", err)
+	}
+	lt := wire.Lifetime{NotBefore: 0, NotAfter: math.MaxUint64}
+	if !now.IsZero() {
+		lt = wire.Lifetime{NotBefore: uint64(now.Add(-time.Hour).Unix()), NotAfter: uint64(now.Add(keyPackageLifetime).Unix())}
+	}
+	leaf := wire.LeafNode{
+		EncryptionKey:  leafPub,
+		SignatureKey:   sigPub,
+		Credential:     wire.Credential{CredentialType: wire.CredentialTypeBasic, Identity: bytes.Clone(identity)},
+		Capabilities:   defaultCapabilities(cs.ID()),
+		LeafNodeSource: wire.LeafNodeSourceKeyPackage,
+		Lifetime:       lt,
+		Extensions:     wire.Extensions{},
+	}
+	leaf.Signature, err = cs.SignWithLabel(sigPriv, labelLeafNodeTBS, leaf.TBS(nil, 0))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign leaf node: %w", err)
+	}
+	kp := &wire.KeyPackage{
+		Version:     wire.ProtocolVersionMLS10,
+		CipherSuite: wire.CipherSuite(cs.ID()),
+		InitKey:     initPub,
+		LeafNode:    leaf,
+		Extensions:  wire.Extensions{},
+	}
+	kp.Signature, err = cs.SignWithLabel(sigPriv, labelKeyPackageTBS, kp.TBS())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign key package: %w", err)
+	}
+	return kp, &keyPackageSecrets{InitPriv: initPriv, LeafPriv: leafPriv, KeyPackage: codec.Marshal(kp)}, nil
+}
+
+// KeyPackageRef returns the reference of an encoded KeyPackage (RFC 9420
+// §5.2) for its cipher suite.
+func KeyPackageRef(keyPackage []byte) ([]byte, error) {
+	var kp wire.KeyPackage
+	if err := codec.Unmarshal(keyPackage, &kp); err != nil {
+		return nil, fmt.Errorf("key package ref: %w", typed(err))
+	}
+	cs, err := suite.New(suite.ID(kp.CipherSuite))
+	if err != nil {
+		return nil, fmt.Errorf("key package ref: %w", typed(err))
+	}
+	return wire.MakeKeyPackageRef(hashFunc(cs), keyPackage), nil
+}
+
+// validateKeyPackage checks kp on its own (RFC 9420 §10.1) for a group of
+// suite cs: version, suite, signature, leaf node, distinct init and leaf keys.
+func validateKeyPackage(cs *suite.Suite, kp *wire.KeyPackage, required *wire.RequiredCapabilities, now time.Time) error {
+	if kp.Version != wire.ProtocolVersionMLS10 {
+		return fmt.Errorf("version %d: %w", kp.Version, ErrInvalidKeyPackage)
+	}
+	if kp.CipherSuite != wire.CipherSuite(cs.ID()) {
+		return fmt.Errorf("cipher suite %#04x, group uses %#04x: %w", uint16(kp.CipherSuite), uint16(cs.ID()), ErrInvalidKeyPackage)
+	}
+	if err := cs.VerifyWithLabel(kp.LeafNode.SignatureKey, labelKeyPackageTBS, kp.TBS(), kp.Signature); err != nil {
+		return fmt.Errorf("key package signature: %w: %w", ErrBadSignature, err)
+	}
+	if err := cs.ValidatePublicKey(kp.InitKey); err != nil {
+		return fmt.Errorf("init key: %w: %w", ErrInvalidKeyPackage, err)
+	}
+	if bytes.Equal(kp.InitKey, kp.LeafNode.EncryptionKey) {
+		return fmt.Errorf("init key equals leaf encryption key: %w", ErrInvalidKeyPackage)
+	}
+	if err := tree.ValidateLeafNode(cs, &kp.LeafNode, tree.LeafCheck{Source: wire.LeafNodeSourceKeyPackage, Required: required, Now: now}); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidKeyPackage, err)
+	}
+	if kp.Extensions.HasDuplicates() {
+		return fmt.Errorf("duplicate extension: %w", ErrInvalidKeyPackage)
+	}
+	return nil
+}
+
+// ValidateKeyPackage decodes and validates an encoded KeyPackage (RFC 9420
+// §10.1) on its own, without a group: signature, leaf node and keys.
+func ValidateKeyPackage(keyPackage []byte, now time.Time) error {
+	var kp wire.KeyPackage
+	if err := codec.Unmarshal(keyPackage, &kp); err != nil {
+		return fmt.Errorf("validate key package: %w", typed(err))
+	}
+	cs, err := suite.New(suite.ID(kp.CipherSuite))
+	if err != nil {
+		return fmt.Errorf("validate key package: %w", typed(err))
+	}
+	if err := validateKeyPackage(cs, &kp, nil, now); err != nil {
+		return fmt.Errorf("validate key package: %w", err)
+	}
+	return nil
+}
+
+// decodeKeyPackage accepts a KeyPackage either bare or wrapped in an
+// MLSMessage.
+func decodeKeyPackage(b []byte) (*wire.KeyPackage, []byte, error) {
+	var m wire.MLSMessage
+	if err := codec.Unmarshal(b, &m); err == nil && m.KeyPackage != nil {
+		return m.KeyPackage, codec.Marshal(m.KeyPackage), nil
+	}
+	var kp wire.KeyPackage
+	if err := codec.Unmarshal(b, &kp); err != nil {
+		return nil, nil, fmt.Errorf("decode key package: %w", typed(err))
+	}
+	return &kp, b, nil
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
+)
+
+// newStoredGroup persists a freshly created or joined state in full and
+// returns the group.
+func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, extraDeletes ...Key) (*Group, error) {
+	if _, err := st.Get(ctx, Key{Group: s.gc.GroupID, Kind: KindState, Name: nameContext}); err == nil {
+		return nil, fmt.Errorf("%s: group %x already stored: %w", op, s.gc.GroupID, ErrInvalidWelcome)
+	}
+	s.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
+	b, err := stateBatch(op, nil, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	b.Deletes = append(b.Deletes, extraDeletes...)
+	if err := st.Apply(ctx, b); err != nil {
+		return nil, fmt.Errorf("%s: store: %w", op, err)
+	}
+	s.committed()
+	return &Group{st: st, id: append([]byte(nil), s.gc.GroupID...), opts: opts, s: s}, nil
+}
+
+// LoadGroup loads the group groupID from st, as the last applied batch left
+// it, and returns it ready to continue. Sending resumes past the stored
+// generation leases, so no key is reused after a crash.
+func LoadGroup(ctx context.Context, st Storage, groupID []byte, opts Options) (*Group, error) {
+	opts = opts.withDefaults()
+	s, err := loadState(ctx, st, groupID, opts)
+	if err != nil {
+		return nil, fmt.Errorf("load group %x: %w", groupID, err)
+	}
+	return &Group{st: st, id: append([]byte(nil), groupID...), opts: opts, s: s}, nil
+}
+
+func getComponent(ctx context.Context, st Storage, gid []byte, kind Kind, name string) ([]byte, error) {
+	b, err := st.Get(ctx, Key{Group: gid, Kind: kind, Name: name})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%s/%s missing: %w: %w", kind, name, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("read %s/%s: %w", kind, name, err)
+	}
+	return b, nil
+}
+
+func loadState(ctx context.Context, st Storage, gid []byte, opts Options) (*groupState, error) {
+	b, err := getComponent(ctx, st, gid, KindState, nameContext)
+	if err != nil {
+		return nil, err
+	}
+	var cr contextRecord
+	if err := codec.Unmarshal(b, &cr); err != nil {
+		return nil, fmt.Errorf("context: %w: %w", ErrCorrupt, err)
+	}
+	cs, err := suite.New(suite.ID(cr.Suite))
+	if err != nil {
+		return nil, fmt.Errorf("context: %w", typed(err))
+	}
+	nChunks := (cr.Width + tree.ChunkNodes - 1) / tree.ChunkNodes
+	chunks := make([][]byte, nChunks)
+	for c := range chunks {
+		if chunks[c], err = getComponent(ctx, st, gid, KindState, treeChunkName(uint32(c))); err != nil {
+			return nil, err
+		}
+	}
+	t, err := tree.LoadChunks(cs, cr.Width, chunks)
+	if err != nil {
+		return nil, fmt.Errorf("ratchet tree: %w: %w", ErrCorrupt, err)
+	}
+	s := &groupState{cs: cs, gc: cr.GC, interim: cr.Interim, tag: cr.Tag, tree: t, restored: cr.Restored}
+	if b, err = getComponent(ctx, st, gid, KindKeys, namePath); err != nil {
+		return nil, err
+	}
+	var keys tree.PrivateKeys
+	if err := codec.Unmarshal(b, &keys); err != nil {
+		return nil, fmt.Errorf("private keys: %w: %w", ErrCorrupt, err)
+	}
+	s.keys = &keys
+	if s.sigPriv, err = getComponent(ctx, st, gid, KindKeys, nameSignature); err != nil {
+		return nil, err
+	}
+	if b, err = getComponent(ctx, st, gid, KindState, nameProposals); err != nil {
+		return nil, err
+	}
+	if s.proposals, err = decodeProposals(b); err != nil {
+		return nil, err
+	}
+	if b, err = st.Get(ctx, Key{Group: gid, Kind: KindKeys, Name: namePending}); err == nil {
+		var pc pendingCommit
+		if err := codec.Unmarshal(b, &pc); err != nil {
+			return nil, fmt.Errorf("pending commit: %w: %w", ErrCorrupt, err)
+		}
+		s.pending = &pc
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("read pending commit: %w", err)
+	}
+	if err := s.loadEpochs(ctx, st, gid, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadEpochs reads the current and retained epoch records and moves the
+// own ratchets past their leases.
+func (s *groupState) loadEpochs(ctx context.Context, st Storage, gid []byte, opts Options) error {
+	names, err := st.List(ctx, gid, KindEpochSecrets)
+	if err != nil {
+		return fmt.Errorf("list epochs: %w", err)
+	}
+	var epochs []uint64
+	for _, n := range names {
+		if e, ok := parseEpochName(n); ok && e <= s.gc.Epoch {
+			epochs = append(epochs, e)
+		}
+	}
+	sort.Slice(epochs, func(i, j int) bool { return epochs[i] < epochs[j] })
+	found := false
+	for _, e := range epochs {
+		b, err := getComponent(ctx, st, gid, KindEpochSecrets, epochName(e))
+		if err != nil {
+			return err
+		}
+		current := e == s.gc.Epoch
+		rec, ep, sec, err := decodeEpoch(b, current)
+		if err != nil {
+			return fmt.Errorf("epoch %d: %w", e, err)
+		}
+		if !current {
+			s.past = append(s.past, &pastEpoch{gc: rec.GC, epoch: ep, secrets: sec})
+			continue
+		}
+		found = true
+		s.epoch, s.secrets, s.lease = ep, sec, rec.Lease
+		me := uint32(s.me())
+		for i, ct := range []secrettree.ContentType{secrettree.Handshake, secrettree.Application} {
+			if err := sec.AdvanceTo(me, ct, s.lease[i]); err != nil {
+				return fmt.Errorf("advance past lease: %w: %w", ErrCorrupt, err)
+			}
+		}
+		sec.TakeChanges()
+	}
+	if !found {
+		return fmt.Errorf("secrets of current epoch %d missing: %w", s.gc.Epoch, ErrCorrupt)
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// Component names within a group (see doc.go for the layout).
+const (
+	nameContext    = "context"
+	nameProposals  = "proposals"
+	nameSignature  = "signature"
+	namePath       = "path"
+	namePending    = "pending_commit"
+	treeChunkFmt   = "tree_%06d"
+	epochPrefix    = "epoch_"
+	epochSuffix    = ".bin"
+	recordVersion1 = 1
+)
+
+func treeChunkName(c uint32) string { return fmt.Sprintf(treeChunkFmt, c) }
+
+func epochName(e uint64) string { return fmt.Sprintf("%s%020d%s", epochPrefix, e, epochSuffix) }
+
+// parseEpochName returns the epoch number of an epoch record name.
+func parseEpochName(name string) (uint64, bool) {
+	if !strings.HasPrefix(name, epochPrefix) || !strings.HasSuffix(name, epochSuffix) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, epochPrefix), epochSuffix), 10, 64)
+	return n, err == nil
+}
+
+// contextRecord is the state/context component.
+type contextRecord struct {
+	Suite    uint16
+	GC       wire.GroupContext
+	Interim  []byte
+	Tag      []byte
+	Leaf     uint32
+	Width    uint32
+	Restored bool
+}
+
+func (c contextRecord) MarshalTLS(w *codec.Writer) {
+	w.Uint8(recordVersion1)
+	w.Uint16(c.Suite)
+	c.GC.MarshalTLS(w)
+	w.Opaque(c.Interim)
+	w.Opaque(c.Tag)
+	w.Uint32(c.Leaf)
+	w.Uint32(c.Width)
+	w.Bool(c.Restored)
+}
+
+func (c *contextRecord) UnmarshalTLS(r *codec.Reader) {
+	if v := r.Uint8(); r.Err() == nil && v != recordVersion1 {
+		r.Fail(fmt.Errorf("context record version %d: %w", v, codec.ErrInvalid))
+		return
+	}
+	c.Suite = r.Uint16()
+	c.GC.UnmarshalTLS(r)
+	c.Interim = r.Opaque()
+	c.Tag = r.Opaque()
+	c.Leaf = r.Uint32()
+	c.Width = r.Uint32()
+	c.Restored = r.Bool()
+}
+
+func (s *groupState) contextRecord() []byte {
+	return codec.Marshal(contextRecord{Suite: uint16(s.cs.ID()), GC: s.gc, Interim: s.interim, Tag: s.tag, Leaf: uint32(s.me()), Width: s.tree.Width(), Restored: s.restored})
+}
+
+// epochRecord is an epoch_secrets/epoch_<N>.bin component: the epoch's
+// group context, its secrets (init_secret zeroed unless current), the
+// secret tree, and the sender's generation leases.
+type epochRecord struct {
+	GC      wire.GroupContext
+	Secrets []byte
+	Tree    []byte
+	Lease   [2]uint32
+}
+
+func (e epochRecord) MarshalTLS(w *codec.Writer) {
+	w.Uint8(recordVersion1)
+	e.GC.MarshalTLS(w)
+	w.Opaque(e.Secrets)
+	w.Opaque(e.Tree)
+	w.Uint32(e.Lease[0])
+	w.Uint32(e.Lease[1])
+}
+
+func (e *epochRecord) UnmarshalTLS(r *codec.Reader) {
+	if v := r.Uint8(); r.Err() == nil && v != recordVersion1 {
+		r.Fail(fmt.Errorf("epoch record version %d: %w", v, codec.ErrInvalid))
+		return
+	}
+	e.GC.UnmarshalTLS(r)
+	e.Secrets = r.Opaque()
+	e.Tree = r.Opaque()
+	e.Lease[0] = r.Uint32()
+	e.Lease[1] = r.Uint32()
+}
+
+func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, nh int) ([]byte, error) {
+	e := *ep
+	if e.InitSecret == nil {
+		e.InitSecret = make([]byte, nh)
+	}
+	sec, err := e.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode epoch secrets: %w", err)
+	}
+	tr, err := st.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode secret tree: %w", err)
+	}
+	return codec.Marshal(epochRecord{GC: gc, Secrets: sec, Tree: tr, Lease: lease}), nil
+}
+
+func decodeEpoch(b []byte, current bool) (*epochRecord, *keyschedule.Epoch, *secrettree.Tree, error) {
+	var rec epochRecord
+	if err := codec.Unmarshal(b, &rec); err != nil {
+		return nil, nil, nil, fmt.Errorf("epoch record: %w: %w", ErrCorrupt, err)
+	}
+	var ep keyschedule.Epoch
+	if err := ep.UnmarshalBinary(rec.Secrets); err != nil {
+		return nil, nil, nil, fmt.Errorf("epoch secrets: %w: %w", ErrCorrupt, err)
+	}
+	if !current {
+		ep.InitSecret = nil
+	}
+	var st secrettree.Tree
+	if err := st.UnmarshalBinary(rec.Tree); err != nil {
+		return nil, nil, nil, fmt.Errorf("secret tree: %w: %w", ErrCorrupt, err)
+	}
+	return &rec, &ep, &st, nil
+}
+
+func (s *groupState) proposalsRecord() []byte {
+	var w codec.Writer
+	w.Vector(func(w *codec.Writer) {
+		for _, p := range s.proposals {
+			p.MarshalTLS(w)
+		}
+	})
+	return w.Bytes()
+}
+
+func decodeProposals(b []byte) ([]cachedProposal, error) {
+	r := codec.NewReader(b)
+	var out []cachedProposal
+	r.Vector(func(r *codec.Reader) {
+		var p cachedProposal
+		p.UnmarshalTLS(r)
+		out = append(out, p)
+	})
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("proposals: %w: %w", ErrCorrupt, err)
+	}
+	return out, nil
+}
+
+func keysRecord(k *tree.PrivateKeys) []byte {
+	if k == nil {
+		return nil
+	}
+	return codec.Marshal(k)
+}
+
+func pendingRecord(p *pendingCommit) []byte {
+	if p == nil {
+		return nil
+	}
+	return codec.Marshal(*p)
+}
+
+// stateBatch computes the batch that takes storage from old (nil for a new
+// group) to ns: only changed components are written, and epochs beyond the
+// retention window are deleted.
+func stateBatch(op string, old, ns *groupState) (*Batch, error) {
+	gid := ns.gc.GroupID
+	b := &Batch{Op: op, Group: gid}
+	put := func(kind Kind, name string, v []byte) {
+		b.Puts = append(b.Puts, Put{Key: Key{Group: gid, Kind: kind, Name: name}, Value: v})
+	}
+	del := func(kind Kind, name string) {
+		b.Deletes = append(b.Deletes, Key{Group: gid, Kind: kind, Name: name})
+	}
+	putIfChanged := func(kind Kind, name string, oldV, newV []byte) {
+		switch {
+		case old != nil && bytes.Equal(oldV, newV):
+		case newV == nil:
+			del(kind, name)
+		default:
+			put(kind, name, newV)
+		}
+	}
+	var oldCtx, oldProps, oldKeys, oldPending []byte
+	if old != nil {
+		oldCtx, oldProps, oldKeys, oldPending = old.contextRecord(), old.proposalsRecord(), keysRecord(old.keys), pendingRecord(old.pending)
+	}
+	putIfChanged(KindState, nameContext, oldCtx, ns.contextRecord())
+	putIfChanged(KindState, nameProposals, oldProps, ns.proposalsRecord())
+	putIfChanged(KindKeys, namePath, oldKeys, keysRecord(ns.keys))
+	if old != nil || ns.pending != nil {
+		putIfChanged(KindKeys, namePending, oldPending, pendingRecord(ns.pending))
+	}
+	if old == nil {
+		put(KindKeys, nameSignature, bytes.Clone(ns.sigPriv))
+	}
+	// Ratchet tree chunks.
+	var chunks []uint32
+	if old == nil {
+		for c := uint32(0); c < ns.tree.NumChunks(); c++ {
+			chunks = append(chunks, c)
+		}
+	} else {
+		chunks = ns.tree.ChangedChunks()
+		for c := ns.tree.NumChunks(); c < old.tree.NumChunks(); c++ {
+			del(KindState, treeChunkName(c))
+		}
+	}
+	for _, c := range chunks {
+		v, err := ns.tree.MarshalChunk(c)
+		if err != nil {
+			return nil, fmt.Errorf("tree chunk %d: %w", c, err)
+		}
+		put(KindState, treeChunkName(c), v)
+	}
+	// Epoch records.
+	nh := ns.cs.Nh()
+	header, leaves := ns.secrets.TakeChanges()
+	if old == nil || old.gc.Epoch != ns.gc.Epoch || header || len(leaves) > 0 || old.lease != ns.lease {
+		v, err := encodeEpoch(ns.gc, ns.epoch, ns.secrets, ns.lease, nh)
+		if err != nil {
+			return nil, err
+		}
+		put(KindEpochSecrets, epochName(ns.gc.Epoch), v)
+	}
+	keep := map[uint64]bool{ns.gc.Epoch: true}
+	for _, p := range ns.past {
+		keep[p.gc.Epoch] = true
+		newPast := old == nil || old.gc.Epoch == p.gc.Epoch
+		if p.dirty || newPast {
+			v, err := encodeEpoch(p.gc, p.epoch, p.secrets, [2]uint32{}, nh)
+			if err != nil {
+				return nil, err
+			}
+			put(KindEpochSecrets, epochName(p.gc.Epoch), v)
+		}
+	}
+	if old != nil {
+		for _, e := range append([]uint64{old.gc.Epoch}, pastEpochs(old)...) {
+			if !keep[e] {
+				del(KindEpochSecrets, epochName(e))
+			}
+		}
+	}
+	return b, nil
+}
+
+func pastEpochs(s *groupState) []uint64 {
+	out := make([]uint64, len(s.past))
+	for i, p := range s.past {
+		out[i] = p.gc.Epoch
+	}
+	return out
+}
+
+// committed resets change tracking after ns was persisted.
+func (s *groupState) committed() {
+	s.tree.Mark()
+	for _, p := range s.past {
+		p.dirty = false
+	}
+}

@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/framing"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// ContentKind says what a processed message carried.
+type ContentKind int
+
+// The kinds of processed content.
+const (
+	// ContentApplication is application data.
+	ContentApplication ContentKind = iota + 1
+	// ContentProposal is a proposal, now cached for a later commit.
+	ContentProposal
+	// ContentCommit is a commit, now applied: the group is in a new epoch.
+	ContentCommit
+)
+
+// Result describes a processed message.
+type Result struct {
+	// Kind is what the message carried.
+	Kind ContentKind
+	// Epoch is the epoch the message belonged to.
+	Epoch uint64
+	// SenderType is the RFC 9420 sender type (1 member, 2 external,
+	// 3 new_member_proposal, 4 new_member_commit).
+	SenderType uint8
+	// Sender is the sender's leaf index (members) or index in the
+	// external_senders extension (external senders).
+	Sender uint32
+	// AuthenticatedData is the message's authenticated_data.
+	AuthenticatedData []byte
+	// ApplicationData is the plaintext of an application message.
+	ApplicationData []byte
+	// Proposal describes a proposal message.
+	Proposal *ProposalInfo
+	// Commit describes an applied commit.
+	Commit *CommitInfo
+}
+
+// ProposalInfo describes a received proposal.
+type ProposalInfo struct {
+	// Type is the proposal type.
+	Type uint16
+	// Ref is the proposal reference a commit uses to include it.
+	Ref []byte
+}
+
+// CommitInfo describes the membership changes of an applied commit.
+type CommitInfo struct {
+	// Epoch is the new epoch.
+	Epoch uint64
+	// Added are the members added, with their new leaf indices.
+	Added []Member
+	// Removed are the members removed (as they were before the commit).
+	Removed []Member
+	// Updated are the leaves whose members updated their keys by proposal.
+	Updated []uint32
+	// Committer is the committer's leaf index in the new epoch.
+	Committer uint32
+	// SelfRemoved is set when the commit removed this member; the group is
+	// closed afterwards.
+	SelfRemoved bool
+	// ReInit is set when the commit carries a ReInit proposal: the group
+	// must be re-created with new parameters and is closed afterwards.
+	ReInit bool
+}
+
+func (st *staged) info() *CommitInfo {
+	ci := &CommitInfo{Epoch: st.ns.gc.Epoch, Removed: st.removed, Committer: uint32(st.sender), SelfRemoved: st.selfRemoved, ReInit: st.reinit != nil}
+	for _, l := range st.added {
+		ci.Added = append(ci.Added, memberOf(l, st.ns.tree.Leaf(l)))
+	}
+	for _, l := range st.updated {
+		ci.Updated = append(ci.Updated, uint32(l))
+	}
+	return ci
+}
+
+// Process handles one incoming MLSMessage (PublicMessage or PrivateMessage)
+// and returns what it carried. A proposal is cached for the epoch; a commit
+// is applied (discarding this member's pending commit, unless it is that
+// very commit, which is then merged). On any error the group is unchanged,
+// in memory and in storage, and the error wraps one of the package's
+// sentinels (ErrMalformed, ErrWrongGroup, ErrWrongEpoch, ErrBadSignature,
+// ErrBadMembershipTag, ErrDecrypt, ErrReplay, ErrTooLarge, ErrNotMember, ...).
+func (g *Group) Process(ctx context.Context, msg []byte) (*Result, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
+	if len(msg) > g.opts.MaxMessageSize {
+		return nil, fmt.Errorf("process: %d bytes > %d: %w", len(msg), g.opts.MaxMessageSize, ErrTooLarge)
+	}
+	m, err := wire.ParseMLSMessage(msg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("process: %w", typed(err))
+	}
+	var res *Result
+	switch m.WireFormat {
+	case wire.WireFormatPublicMessage:
+		res, err = g.processPublic(ctx, m.PublicMessage)
+	case wire.WireFormatPrivateMessage:
+		res, err = g.processPrivate(ctx, m.PrivateMessage)
+	default:
+		err = fmt.Errorf("wire format %d is not a group message: %w", m.WireFormat, ErrMalformed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
+	return res, nil
+}
+
+func (g *Group) processPublic(ctx context.Context, pm *wire.PublicMessage) (*Result, error) {
+	s := g.s
+	if !bytes.Equal(pm.Content.GroupID, s.gc.GroupID) {
+		return nil, fmt.Errorf("group %x: %w", pm.Content.GroupID, ErrWrongGroup)
+	}
+	if pm.Content.Epoch != s.gc.Epoch {
+		return nil, fmt.Errorf("epoch %d, current %d: %w", pm.Content.Epoch, s.gc.Epoch, ErrWrongEpoch)
+	}
+	ac, err := framing.UnprotectPublic(s.cs, s.epoch.MembershipKey, pm, &s.gc)
+	if err != nil {
+		return nil, typed(err)
+	}
+	pub, err := s.senderKey(ac)
+	if err != nil {
+		return nil, err
+	}
+	if err := framing.VerifySignature(s.cs, pub, ac, &s.gc); err != nil {
+		return nil, typed(err)
+	}
+	return g.handle(ctx, ac, s)
+}
+
+func (g *Group) processPrivate(ctx context.Context, pm *wire.PrivateMessage) (*Result, error) {
+	s := g.s
+	if !bytes.Equal(pm.GroupID, s.gc.GroupID) {
+		return nil, fmt.Errorf("group %x: %w", pm.GroupID, ErrWrongGroup)
+	}
+	if pm.Epoch != s.gc.Epoch {
+		return g.processLate(ctx, pm)
+	}
+	ac, sd, err := framing.UnprotectPrivate(s.cs, s.epoch.SenderDataSecret, pm, &s.gc, framing.TreeKeys(s.secrets))
+	if err != nil {
+		return nil, typed(err)
+	}
+	pub, err := s.senderKey(ac)
+	if err != nil {
+		return nil, err
+	}
+	if err := framing.VerifySignature(s.cs, pub, ac, &s.gc); err != nil {
+		return nil, typed(err)
+	}
+	base := *s
+	base.secrets = s.secrets.Clone()
+	if err := base.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation); err != nil {
+		return nil, typed(err)
+	}
+	return g.handle(ctx, ac, &base)
+}
+
+// processLate opens an application message of a retained earlier epoch.
+func (g *Group) processLate(ctx context.Context, pm *wire.PrivateMessage) (*Result, error) {
+	s := g.s
+	idx := -1
+	for i, p := range s.past {
+		if p.gc.Epoch == pm.Epoch {
+			idx = i
+		}
+	}
+	if idx < 0 || pm.ContentType != wire.ContentTypeApplication {
+		return nil, fmt.Errorf("epoch %d, current %d: %w", pm.Epoch, s.gc.Epoch, ErrWrongEpoch)
+	}
+	p := s.past[idx]
+	ac, sd, err := framing.UnprotectPrivate(s.cs, p.epoch.SenderDataSecret, pm, &p.gc, framing.TreeKeys(p.secrets))
+	if err != nil {
+		return nil, typed(err)
+	}
+	// The sender's key is taken from the current tree: a late message
+	// verifies only if its sender still holds the same leaf and key.
+	pub, err := s.senderKey(ac)
+	if err != nil {
+		return nil, err
+	}
+	if err := framing.VerifySignature(s.cs, pub, ac, &p.gc); err != nil {
+		return nil, typed(err)
+	}
+	np := p.clone()
+	np.dirty = true
+	if err := np.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation); err != nil {
+		return nil, typed(err)
+	}
+	ns := *s
+	ns.past = append([]*pastEpoch(nil), s.past...)
+	ns.past[idx] = np
+	if err := g.commitState(ctx, "ProcessLateMessage", &ns); err != nil {
+		return nil, err
+	}
+	return resultOf(ac), nil
+}
+
+// senderKey returns the signature public key of the message's sender.
+func (s *groupState) senderKey(ac *wire.AuthenticatedContent) ([]byte, error) {
+	snd := ac.Content.Sender
+	switch snd.SenderType {
+	case wire.SenderTypeMember:
+		leaf := s.tree.Leaf(tree.LeafIndex(snd.LeafIndex))
+		if leaf == nil {
+			return nil, fmt.Errorf("sender leaf %d: %w", snd.LeafIndex, ErrNotMember)
+		}
+		return leaf.SignatureKey, nil
+	case wire.SenderTypeExternal:
+		es, err := externalSenders(s.gc.Extensions)
+		if err != nil {
+			return nil, err
+		}
+		if int(snd.SenderIndex) >= len(es) {
+			return nil, fmt.Errorf("external sender %d: %w", snd.SenderIndex, ErrNotMember)
+		}
+		return es[snd.SenderIndex].SignatureKey, nil
+	case wire.SenderTypeNewMemberProposal:
+		p := ac.Content.Proposal
+		if p == nil || p.Add == nil {
+			return nil, fmt.Errorf("new member proposal is not an add: %w", ErrInvalidProposal)
+		}
+		return p.Add.KeyPackage.LeafNode.SignatureKey, nil
+	case wire.SenderTypeNewMemberCommit:
+		c := ac.Content.Commit
+		if c == nil || c.Path == nil {
+			return nil, fmt.Errorf("external commit without path: %w", ErrInvalidCommit)
+		}
+		return c.Path.LeafNode.SignatureKey, nil
+	}
+	return nil, fmt.Errorf("sender type %d: %w", snd.SenderType, ErrMalformed)
+}
+
+func resultOf(ac *wire.AuthenticatedContent) *Result {
+	snd := ac.Content.Sender
+	r := &Result{Epoch: ac.Content.Epoch, SenderType: uint8(snd.SenderType), AuthenticatedData: ac.Content.AuthenticatedData}
+	switch snd.SenderType {
+	case wire.SenderTypeMember:
+		r.Sender = snd.LeafIndex
+	case wire.SenderTypeExternal:
+		r.Sender = snd.SenderIndex
+	}
+	return r
+}
+
+// handle acts on authenticated content; base is the state to build on
+// (the current state, with the message's ratchet key consumed if any).
+func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base *groupState) (*Result, error) {
+	res := resultOf(ac)
+	switch ac.Content.ContentType {
+	case wire.ContentTypeApplication:
+		res.Kind = ContentApplication
+		res.ApplicationData = ac.Content.ApplicationData
+		if err := g.commitState(ctx, "ProcessApplication", base); err != nil {
+			return nil, err
+		}
+		return res, nil
+	case wire.ContentTypeProposal:
+		p := ac.Content.Proposal
+		if err := base.checkProposal(-1, p, ac.Content.Sender, g.opts); err != nil {
+			return nil, err
+		}
+		ref := base.proposalRef(ac)
+		res.Kind = ContentProposal
+		res.Proposal = &ProposalInfo{Type: uint16(p.ProposalType), Ref: ref}
+		ns := *base
+		if _, ok := base.findProposal(ref); !ok {
+			ns.proposals = append(append([]cachedProposal(nil), base.proposals...), cachedProposal{Ref: ref, Proposal: *p, Sender: ac.Content.Sender})
+		}
+		if err := g.commitState(ctx, "ProcessProposal", &ns); err != nil {
+			return nil, err
+		}
+		return res, nil
+	case wire.ContentTypeCommit:
+		snd := ac.Content.Sender
+		var st *staged
+		var err error
+		if snd.SenderType == wire.SenderTypeMember && snd.LeafIndex == uint32(base.me()) {
+			if base.pending == nil || !bytes.Equal(base.pending.Content, codec.Marshal(*ac)) {
+				return nil, fmt.Errorf("commit from own leaf that is not the pending commit: %w", ErrInvalidCommit)
+			}
+			st, _, err = base.mergeOwn(ctx, base.pending, g.opts)
+		} else {
+			st, err = base.processCommit(ctx, ac, g.opts)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := g.enter(ctx, "ProcessCommit", st); err != nil {
+			return nil, err
+		}
+		res.Kind = ContentCommit
+		res.Commit = st.info()
+		return res, nil
+	}
+	return nil, fmt.Errorf("content type %d: %w", ac.Content.ContentType, ErrMalformed)
+}
+
+// commitState persists the transition from g.s to ns and swaps it in.
+func (g *Group) commitState(ctx context.Context, op string, ns *groupState) error {
+	b, err := stateBatch(op, g.s, ns)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if !b.Empty() {
+		if err := g.st.Apply(ctx, b); err != nil {
+			return fmt.Errorf("%s: store: %w", op, err)
+		}
+	}
+	ns.committed()
+	g.s = ns
+	return nil
+}
+
+// enter makes a staged commit's new epoch the group's state, or closes the
+// group if the commit removed this member or reinitializes the group.
+func (g *Group) enter(ctx context.Context, op string, st *staged) error {
+	if st.ep != nil {
+		st.ep.Forget()
+	}
+	if st.selfRemoved || st.reinit != nil {
+		b, err := deleteGroupBatch(ctx, g.st, op, g.id)
+		if err != nil {
+			return err
+		}
+		if err := g.st.Apply(ctx, b); err != nil {
+			return fmt.Errorf("%s: store: %w", op, err)
+		}
+		g.closed = true
+		return nil
+	}
+	return g.commitState(ctx, op, st.ns)
+}
+
+// deleteGroupBatch deletes every stored component of the group.
+func deleteGroupBatch(ctx context.Context, st Storage, op string, gid []byte) (*Batch, error) {
+	b := &Batch{Op: op, Group: gid}
+	for _, k := range []Kind{KindState, KindKeys, KindEpochSecrets} {
+		names, err := st.List(ctx, gid, k)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", k, err)
+		}
+		for _, n := range names {
+			b.Deletes = append(b.Deletes, Key{Group: gid, Kind: k, Name: n})
+		}
+	}
+	return b, nil
+}
