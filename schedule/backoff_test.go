@@ -104,6 +104,13 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	if n := len(h.agent.snapshotCalls()); n != 1 {
 		t.Errorf("%d snapshots, want 1", n)
 	}
+	h.s.Forget([]byte("g"))
+	h.s.mu.Lock()
+	left := len(h.s.groups)
+	h.s.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d group states left after Forget, want 0", left)
+	}
 }
 
 func TestSyncRequestSkipsBackoff(t *testing.T) {

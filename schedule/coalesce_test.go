@@ -106,6 +106,9 @@ func TestMaxConcurrent(t *testing.T) {
 	if maxIn != cfg.MaxConcurrent {
 		t.Errorf("at most %d snapshots ran at once, want %d", maxIn, cfg.MaxConcurrent)
 	}
+	if got := h.rec.started.Load(); got != int64(len(groups)) {
+		t.Errorf("SnapshotStarted called %d times, want %d", got, len(groups))
+	}
 }
 
 func TestBeforeRemove(t *testing.T) {

@@ -145,4 +145,10 @@ func TestForget(t *testing.T) {
 	if !h.s.EpochChanged([]byte("g"), 15) {
 		t.Errorf("EpochChanged(g, 15) after Forget did not trigger (a new group counts from 0)")
 	}
+	h.s.mu.Lock()
+	_, kept := h.s.groups["g"]
+	h.s.mu.Unlock()
+	if !kept {
+		t.Errorf("Forget dropped the state of a group with a queued snapshot")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,8 +145,9 @@ func (a *fakeAgent) listCalls() int {
 
 // recorder collects hook events on channels.
 type recorder struct {
-	snaps  chan SnapshotEvent
-	passes chan PassEvent
+	started atomic.Int64
+	snaps   chan SnapshotEvent
+	passes  chan PassEvent
 }
 
 func newRecorder() *recorder {
@@ -154,8 +156,9 @@ func newRecorder() *recorder {
 
 func (r *recorder) hooks() Hooks {
 	return Hooks{
-		SnapshotDone: func(e SnapshotEvent) { r.snaps <- e },
-		PassDone:     func(e PassEvent) { r.passes <- e },
+		SnapshotStarted: func([]byte, Reason) { r.started.Add(1) },
+		SnapshotDone:    func(e SnapshotEvent) { r.snaps <- e },
+		PassDone:        func(e PassEvent) { r.passes <- e },
 	}
 }
 

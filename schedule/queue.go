@@ -206,6 +206,7 @@ func (s *Scheduler) runOne(ctx context.Context, key string, reason Reason, attem
 		}
 		g.failures++
 		if s.stopping || IsPermanent(err) {
+			g.retryAt = time.Time{}
 			return
 		}
 		retryIn = s.cfg.backoff(g.failures)

@@ -133,11 +133,16 @@ func (s *Scheduler) EpochChanged(group []byte, epoch uint64) bool {
 	return s.enqueue(key, ReasonEpoch, false, nil)
 }
 
-// Forget drops what the scheduler remembers about a deleted group.
+// Forget drops what the scheduler remembers about a deleted group: its last
+// epoch and, unless a snapshot of it is queued or running, its backoff.
 func (s *Scheduler) Forget(group []byte) {
+	key := string(group)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.epochs, string(group))
+	delete(s.epochs, key)
+	if g := s.groups[key]; g != nil && !g.busy() {
+		delete(s.groups, key)
+	}
 }
 
 // Request queues a snapshot of group and returns at once.
