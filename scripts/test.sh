@@ -116,11 +116,16 @@ go vet ./...
 step "staticcheck ./..."
 staticcheck ./...
 
-if [[ $# -gt 0 ]]; then
-	step "go test $*"
-	go test -count=1 -timeout 80m "$@"
-else
-	step "go test ./..."
-	go test -count=1 -timeout 80m ./...
+# go test -json goes through scripts/testreport: a line per package, the
+# output of failing tests only, a note each minute on what is still running,
+# and a closing "N passed, N failed, N skipped". The raw JSON is kept in
+# the cache for digging.
+REPORTER="$(mktemp -d)/testreport"
+trap 'rm -rf "$(dirname "$REPORTER")"' EXIT
+go build -o "$REPORTER" ./scripts/testreport
+if [[ $# -eq 0 ]]; then
+	set -- ./...
 fi
+step "go test $* (raw log: $CACHE/last-go-test.json)"
+go test -json -count=1 -timeout 80m "$@" 2>&1 | tee "$CACHE/last-go-test.json" | "$REPORTER"
 step "all checks and tests passed"
