@@ -197,3 +197,31 @@ func BenchmarkUpdatePath(b *testing.B) {
 func (fx *pathFixture) params(ctxFn func([]byte) ([]byte, error)) PathParams {
 	return PathParams{Sender: fx.sender, Leaf: fx.leaf, SignaturePriv: fx.sigPriv, GroupID: testGroupID, GroupContext: ctxFn}
 }
+
+// BenchmarkJoinTree measures what joining costs on the tree side (the
+// ratchet_tree extension of a Welcome): decoding the tree, hashing it and
+// validating it, leaf signatures included, in the sparse shape.
+func BenchmarkJoinTree(b *testing.B) {
+	cs := mustSuite(b, 1)
+	for _, n := range []int{100, 1000} {
+		var enc []byte
+		b.Run(fmt.Sprintf("sparse/n=%d", n), func(b *testing.B) {
+			if enc == nil {
+				b.StopTimer()
+				base, _, _, _ := sparseGroup(b, cs, n)
+				enc = base.Encode()
+				b.StartTimer()
+			}
+			for b.Loop() {
+				tr, err := Decode(cs, enc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tr.TreeHash()
+				if err := tr.Validate(ValidateOptions{GroupID: testGroupID}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

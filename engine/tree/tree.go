@@ -7,9 +7,12 @@
 //
 // Tree hashes are cached per node: a change to a leaf or to a direct path
 // invalidates only the O(log n) hashes on that path, so hashing after a
-// commit costs O(log n), not O(n). Nodes are immutable values shared
-// between a [Tree] and its clones ([Tree.Clone] copies only slices of
-// pointers), so a group can stage a commit on a clone and discard it.
+// commit costs O(log n), not O(n). Nodes are immutable values held in a
+// copy-on-write store of 64-node chunks, so [Tree.Clone] costs O(n/64) and
+// a group can stage a commit on a clone and discard it. Uniqueness checks
+// of encryption and signature keys use an index shared between clones.
+// The HPKE encryptions of an UpdatePath, the key derivations along a path
+// and the leaf signature checks of a joined tree run on all CPUs.
 //
 // The private keys a member holds for its own leaf and direct path live in
 // [PrivateKeys], a small value with a binary encoding the group layer
@@ -60,7 +63,9 @@ var (
 
 // Tree is a ratchet tree for one cipher suite. The zero value is not
 // usable; create trees with [New], [FromRatchetTree] or [LoadChunks]. A
-// Tree is not safe for concurrent mutation.
+// Tree is not safe for concurrent use: even reading methods such as
+// [Tree.TreeHash] and [Tree.Clone] update internal caches. Distinct clones
+// may be used concurrently.
 type Tree struct {
 	cs *suite.Suite
 	st store // NodeWidth(leaves) slots; a nil node is blank

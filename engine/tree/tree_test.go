@@ -410,3 +410,36 @@ func TestTreeHashParallelAndCached(t *testing.T) {
 		t.Fatal("original's tree hash changed with its clone")
 	}
 }
+
+// TestClonesConcurrently mutates two clones of one tree in parallel (run
+// with -race to check that they share nothing mutable).
+func TestClonesConcurrently(t *testing.T) {
+	cs := mustSuite(t, 1)
+	tr := New(cs, fakeLeaf(0))
+	for i := 1; i < 200; i++ {
+		tr.AddLeaf(fakeLeaf(i))
+	}
+	tr.TreeHash()
+	a, b := tr.Clone(), tr.Clone()
+	done := make(chan []byte)
+	for _, c := range []*Tree{a, b} {
+		go func() {
+			for l := LeafIndex(0); l < 200; l += 7 {
+				if err := c.UpdateLeaf(l, fakeLeaf(int(l)+500)); err != nil {
+					t.Error(err)
+				}
+				c.HasEncryptionKey(nil)
+			}
+			done <- c.TreeHash()
+		}()
+	}
+	h1, h2 := <-done, <-done
+	if bytes.Equal(h1, h2) {
+		t.Error("clones with different random leaves have equal tree hashes")
+	}
+	for _, c := range []*Tree{a, b} {
+		if got, want := c.TreeHash(), uncachedHash(c, c.Root()); !bytes.Equal(got, want) {
+			t.Error("clone's cached hash differs from a fresh computation")
+		}
+	}
+}
