@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +64,44 @@ func TestMinioExampleNeedsCredentials(t *testing.T) {
 		func(string) (string, bool) { return "", false })
 	if err == nil || !strings.Contains(err.Error(), "destination.s3.secret_access_key: environment variable MINIO_SECRET_KEY is not set") {
 		t.Errorf("error = %v, want it to name the field and the variable", err)
+	}
+}
+
+// TestSystemdUnit checks that the unit runs the agent with the example
+// configuration's paths and keeps its hardening.
+func TestSystemdUnit(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "mlsbackup.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string][]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			settings[k] = append(settings[k], v)
+		}
+	}
+	for _, want := range []struct{ key, value string }{
+		{"ExecStart", "/usr/local/bin/mlsbackup --config /etc/mlsbackup/config.yaml --log-format json agent"},
+		{"NoNewPrivileges", "yes"},
+		{"ProtectSystem", "strict"},
+		{"ProtectHome", "yes"},
+		{"StateDirectory", "mlsbackup"},
+		{"StateDirectoryMode", "0700"},
+		{"RuntimeDirectory", "mlsbackup"},
+		{"UMask", "0077"},
+		{"KillSignal", "SIGTERM"},
+	} {
+		if got := settings[want.key]; len(got) != 1 || got[0] != want.value {
+			t.Errorf("%s = %q, want %q", want.key, got, want.value)
+		}
+	}
+	t.Setenv("MINIO_ACCESS_KEY", "a")
+	t.Setenv("MINIO_SECRET_KEY", "b")
+	c, err := Load(filepath.Join("..", "..", "configs", "minio.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/var/lib/mlsbackup" || filepath.Dir(c.SocketPath()) != "/run/mlsbackup" {
+		t.Errorf("minio.yaml paths %s, %s do not match the unit's state and runtime directories", c.DataDir, c.SocketPath())
 	}
 }
