@@ -112,7 +112,7 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 		if err := ns.tree.CheckLeafFits(extLeaf, nil); err != nil {
 			return nil, fmt.Errorf("external committer leaf: %w: %w", ErrInvalidCommit, err)
 		}
-		st.sender = ns.tree.AddLeaf(extLeaf)
+		st.sender = ns.tree.ReserveLeaf()
 	}
 	if !st.selfRemoved && ns.keys != nil {
 		if ownUpdate != nil {
@@ -262,6 +262,11 @@ func (s *groupState) processCommit(ctx context.Context, ac *wire.AuthenticatedCo
 		if err := st.receivePath(c.Path, opts); err != nil {
 			return nil, err
 		}
+	}
+	if st.selfRemoved {
+		// A removed member cannot derive the new epoch; the commit is
+		// authenticated by its signature and membership tag.
+		return st, nil
 	}
 	if err := st.finish(ctx, ac, false, opts); err != nil {
 		return nil, err

@@ -45,6 +45,10 @@ type Group struct {
 	opts   Options
 	s      *groupState
 	closed bool
+	// staged is the in-memory result of the pending commit, valid while
+	// the state is still stagedBase.
+	staged     *staged
+	stagedBase *groupState
 }
 
 // GroupID returns the group's id.

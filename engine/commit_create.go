@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/framing"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// CommitOptions says what a commit does besides committing the cached
+// proposals of the epoch.
+type CommitOptions struct {
+	// Add lists KeyPackages (MLSMessage or bare encoding) to add.
+	Add [][]byte
+	// Remove lists leaf indices to remove.
+	Remove []uint32
+	// ExternalPSKs lists ids of external PSKs (from [Options.PSKs]) to
+	// inject.
+	ExternalPSKs [][]byte
+	// SelfUpdate forces an UpdatePath even when the proposals do not
+	// require one, refreshing this member's leaf and path keys.
+	SelfUpdate bool
+}
+
+// CommitOutput is what a created commit produces.
+type CommitOutput struct {
+	// Commit is the MLSMessage (PublicMessage) to send to the group.
+	Commit []byte
+	// Welcome is the MLSMessage for the added members, nil if none.
+	Welcome []byte
+	// Epoch is the epoch the commit leads to once merged.
+	Epoch uint64
+}
+
+// Commit creates a commit (RFC 9420 §12.4) covering the epoch's cached
+// proposals (by reference) and the adds, removes and PSKs of o (by value).
+// It does not change the group: the commit is stored as pending and takes
+// effect with [Group.MergePendingCommit] (or when it comes back through
+// [Group.Process]); [Group.ClearPendingCommit] drops it. Fails with
+// [ErrPendingCommit] if a commit is already pending.
+func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
+	s := g.s
+	if s.pending != nil {
+		return nil, fmt.Errorf("commit: %w", ErrPendingCommit)
+	}
+	c := &wire.Commit{}
+	forcePath := o.SelfUpdate
+	for _, cp := range s.proposals {
+		if cp.Sender.SenderType == wire.SenderTypeMember && cp.Sender.LeafIndex == uint32(s.me()) && cp.Proposal.ProposalType == wire.ProposalTypeUpdate {
+			forcePath = true // our own update is superseded by the path
+			continue
+		}
+		c.Proposals = append(c.Proposals, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeReference, Reference: cp.Ref})
+	}
+	for _, b := range o.Add {
+		kp, _, err := decodeKeyPackage(b)
+		if err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+		c.Proposals = append(c.Proposals, byValue(wire.Proposal{ProposalType: wire.ProposalTypeAdd, Add: &wire.Add{KeyPackage: *kp}}))
+	}
+	for _, l := range o.Remove {
+		c.Proposals = append(c.Proposals, byValue(wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: l}}))
+	}
+	for _, id := range o.ExternalPSKs {
+		nonce := make([]byte, s.cs.Nh())
+		if _, err := g.opts.Rand.Read(nonce); err != nil {
+			return nil, fmt.Errorf("commit: psk nonce: %w", err)
+		}
+		psk := wire.PreSharedKeyID{PSKType: wire.PSKTypeExternal, PSKID: id, PSKNonce: nonce}
+		c.Proposals = append(c.Proposals, byValue(wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: psk}}))
+	}
+	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
+	st, err := s.stage(c, me, nil, g.opts)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if st.selfRemoved {
+		return nil, fmt.Errorf("commit: committer removes itself: %w", ErrInvalidCommit)
+	}
+	var path *tree.PathResult
+	if forcePath || pathRequired(st.proposals) {
+		path, err = st.ns.tree.CreateUpdatePath(tree.PathParams{
+			Sender:        s.me(),
+			Leaf:          s.tree.Leaf(s.me()),
+			SignaturePriv: s.sigPriv,
+			GroupID:       s.gc.GroupID,
+			Exclude:       st.added,
+			GroupContext:  func(th []byte) ([]byte, error) { return st.provisionalContext(th), nil },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("commit: update path: %w", err)
+		}
+		c.Path = path.Path
+		st.ns.keys = path.Keys
+		st.commitSecret = path.CommitSecret
+	}
+	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeCommit, Commit: c}
+	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPublicMessage, content, &s.gc)
+	if err != nil {
+		return nil, fmt.Errorf("commit: sign: %w", err)
+	}
+	if err := st.finish(ctx, ac, true, g.opts); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	pm, err := framing.ProtectPublic(s.cs, s.epoch.MembershipKey, ac, &s.gc)
+	if err != nil {
+		return nil, fmt.Errorf("commit: protect: %w", err)
+	}
+	out := &CommitOutput{Epoch: st.ns.gc.Epoch, Commit: codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})}
+	if len(st.added) > 0 {
+		if out.Welcome, err = st.welcome(path, g.opts); err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+	}
+	pc := &pendingCommit{Content: codec.Marshal(*ac), CommitSecret: st.commitSecret}
+	if path != nil {
+		pc.Keys = codec.Marshal(path.Keys)
+	}
+	ns := *s
+	ns.pending = pc
+	if err := g.commitState(ctx, "CreateCommit", &ns); err != nil {
+		return nil, err
+	}
+	g.staged, g.stagedBase = st, g.s
+	return out, nil
+}
+
+func byValue(p wire.Proposal) wire.ProposalOrRef {
+	return wire.ProposalOrRef{Type: wire.ProposalOrRefTypeProposal, Proposal: &p}
+}
+
+// MergePendingCommit applies this member's pending commit: the group enters
+// the new epoch. It returns the commit's membership changes.
+func (g *Group) MergePendingCommit(ctx context.Context) (*CommitInfo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
+	s := g.s
+	if s.pending == nil {
+		return nil, fmt.Errorf("merge: %w", ErrNoPendingCommit)
+	}
+	st := g.staged
+	if st == nil || g.stagedBase != s {
+		var err error
+		if st, _, err = s.mergeOwn(ctx, s.pending, g.opts); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+	}
+	if err := g.enter(ctx, "MergeCommit", st); err != nil {
+		return nil, err
+	}
+	g.staged, g.stagedBase = nil, nil
+	return st.info(), nil
+}
+
+// ClearPendingCommit discards this member's pending commit.
+func (g *Group) ClearPendingCommit(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return err
+	}
+	if g.s.pending == nil {
+		return nil
+	}
+	ns := *g.s
+	ns.pending = nil
+	if err := g.commitState(ctx, "ClearPendingCommit", &ns); err != nil {
+		return err
+	}
+	g.staged, g.stagedBase = nil, nil
+	return nil
+}

@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/framing"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
+)
+
+// Encrypt protects application data as a PrivateMessage (RFC 9420 §6.3)
+// and returns the MLSMessage to send. The ratchet generation it uses is
+// durable before the ciphertext is returned: generations are leased in
+// blocks of [Options.LeaseBlock], so only one message per block writes.
+// In an epoch restored from a snapshot it fails with [ErrRestoredEpoch].
+func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
+	s := g.s
+	if s.restored {
+		return nil, fmt.Errorf("encrypt in epoch %d: %w", s.gc.Epoch, ErrRestoredEpoch)
+	}
+	me := uint32(s.me())
+	if authenticatedData == nil {
+		authenticatedData = []byte{}
+	}
+	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: me},
+		AuthenticatedData: authenticatedData, ContentType: wire.ContentTypeApplication, ApplicationData: data}
+	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt: sign: %w", err)
+	}
+	ns := *s
+	ns.secrets = s.secrets.Clone()
+	gen, err := ns.secrets.Generation(me, secrettree.Application)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt: %w", err)
+	}
+	write := gen >= uint64(ns.lease[1])
+	if write {
+		ns.lease[1] = uint32(min(gen+uint64(g.opts.LeaseBlock), 1<<32-1))
+	}
+	secret, err := framing.NextSecret(ns.secrets, me, wire.ContentTypeApplication)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt: %w", err)
+	}
+	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, ac, secret, g.opts.PaddingBlock, g.opts.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt: protect: %w", err)
+	}
+	if write {
+		if err := g.commitState(ctx, "Encrypt", &ns); err != nil {
+			return nil, err
+		}
+	} else {
+		g.s = &ns
+	}
+	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}), nil
+}
