@@ -58,6 +58,10 @@ func validateKey(k engine.Key) error {
 	return nil
 }
 
+// KeyString formats a component key as "<group-hex>/<kind>/<name>", the
+// key format of [Store.Dump].
+func KeyString(k engine.Key) string { return compKey(k) }
+
 // compKey is the map key of a component: "<group-hex>/<kind>/<name>".
 func compKey(k engine.Key) string {
 	return hex.EncodeToString(k.Group) + "/" + string(k.Kind) + "/" + k.Name

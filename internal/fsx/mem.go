@@ -99,27 +99,60 @@ func splitPath(name string) []string {
 	return strings.Split(p[1:], "/")
 }
 
-// lookup returns the node at name and its parent (nil for "/").
+// lookup returns the node at name and its parent (nil for "/"). A missing
+// final element gives node == nil with its parent and base name set.
 func (m *Mem) lookup(name string) (node, parent *memNode, base string, err error) {
-	parts := splitPath(name)
+	p := filepath.ToSlash(name)
+	if needsClean(p) {
+		p = path.Clean("/" + p)
+	}
 	n := m.root
-	for i, p := range parts {
+	for len(p) > 0 {
+		if p[0] == '/' {
+			p = p[1:]
+			continue
+		}
+		part := p
+		rest := ""
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			part, rest = p[:i], p[i:]
+		}
+		last := strings.Trim(rest, "/") == ""
 		if !n.dir {
 			return nil, nil, "", syscallErr("lookup", name, errNotDir)
 		}
-		c, ok := n.entries[p]
+		c, ok := n.entries[part]
 		if !ok {
-			if i == len(parts)-1 {
-				return nil, n, p, nil
+			if last {
+				return nil, n, part, nil
 			}
 			return nil, nil, "", &fs.PathError{Op: "lookup", Path: name, Err: fs.ErrNotExist}
 		}
-		if i == len(parts)-1 {
-			return c, n, p, nil
+		if last {
+			return c, n, part, nil
 		}
 		n = c
+		p = rest
 	}
 	return m.root, nil, "", nil
+}
+
+// needsClean reports whether p has empty, "." or ".." elements.
+func needsClean(p string) bool {
+	if p == "/" || p == "" {
+		return false
+	}
+	rest := strings.TrimPrefix(p, "/")
+	for {
+		part, after, found := strings.Cut(rest, "/")
+		if part == "" || part == "." || part == ".." {
+			return true
+		}
+		if !found {
+			return false
+		}
+		rest = after
+	}
 }
 
 var errNotDir = errors.New("not a directory")

@@ -1,0 +1,51 @@
+package localstore_test
+
+import (
+	"context"
+	"runtime/debug"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/localstore"
+	"github.com/mlsbackup/mlsbackup/localstore/crashtest"
+)
+
+func TestCrashInjection(t *testing.T) {
+	ops := 200
+	tests := []struct {
+		name  string
+		cfg   crashtest.Config
+		short bool
+	}{
+		{"power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{SyncApply: true}}, true},
+		{"process-kill/torn/sync-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{SyncApply: true}}, false},
+		{"power-loss/torn/background-apply", crashtest.Config{Mode: fsx.PowerLoss, Torn: true}, false},
+	}
+	// The harness allocates a fresh in-memory file system per crash point.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	var total atomic.Int64
+	t.Cleanup(func() { t.Logf("%d crash points", total.Load()) })
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && !tc.short {
+				t.Skip("slow; runs without -short")
+			}
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.NewWorkload = crashtest.NewSynthetic(42, ops, 4)
+			start := time.Now()
+			res, err := crashtest.Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Operations != ops {
+				t.Fatalf("workload ran %d operations, want %d", res.Operations, ops)
+			}
+			t.Logf("%d crash points (%d fs ops per full run, %d ops; %d replayed, %d un-acked survived) in %v",
+				res.CrashPoints, res.FSOps, res.Operations, res.Replayed, res.Unacked, time.Since(start).Round(time.Millisecond))
+			total.Add(int64(res.CrashPoints))
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package crashtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"strings"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/localstore"
+)
+
+// Recorder is the [Target] a workload drives: it forwards to the store and
+// keeps a model of the state after every attempted operation.
+type Recorder struct {
+	st        *localstore.Store
+	retention int
+	model     map[string][]byte
+	// states[i] is the model after the first i attempted operations.
+	states []map[string][]byte
+	acked  int
+}
+
+var _ Target = (*Recorder)(nil)
+
+func (r *Recorder) attempted() int { return len(r.states) - 1 }
+
+// Acked is the number of operations the store acknowledged.
+func (r *Recorder) Acked() int { return r.acked }
+
+// Get implements [engine.Storage].
+func (r *Recorder) Get(ctx context.Context, k engine.Key) ([]byte, error) { return r.st.Get(ctx, k) }
+
+// List implements [engine.Storage].
+func (r *Recorder) List(ctx context.Context, g []byte, kind engine.Kind) ([]string, error) {
+	return r.st.List(ctx, g, kind)
+}
+
+// Groups implements [engine.Storage].
+func (r *Recorder) Groups(ctx context.Context) ([][]byte, error) { return r.st.Groups(ctx) }
+
+// Apply implements [engine.Storage].
+func (r *Recorder) Apply(ctx context.Context, b *engine.Batch) error {
+	next := r.next(b.Deletes, b.Puts)
+	return r.do(next, func() error { return r.st.Apply(ctx, b) })
+}
+
+// ReplaceGroup implements [Target].
+func (r *Recorder) ReplaceGroup(ctx context.Context, group []byte, comps []engine.Put) error {
+	prefix := hex.EncodeToString(group) + "/"
+	var dels []engine.Key
+	for k := range r.model {
+		if strings.HasPrefix(k, prefix) {
+			parts := strings.SplitN(k, "/", 3)
+			dels = append(dels, engine.Key{Group: group, Kind: engine.Kind(parts[1]), Name: parts[2]})
+		}
+	}
+	next := r.next(dels, comps)
+	return r.do(next, func() error { return r.st.ReplaceGroup(ctx, group, comps) })
+}
+
+func (r *Recorder) do(next map[string][]byte, call func() error) error {
+	r.states = append(r.states, next)
+	if err := call(); err != nil {
+		return err
+	}
+	r.acked = r.attempted()
+	r.model = next
+	return nil
+}
+
+// next is the model after deletes, then puts, then epoch retention.
+func (r *Recorder) next(dels []engine.Key, puts []engine.Put) map[string][]byte {
+	m := make(map[string][]byte, len(r.model)+len(puts))
+	for k, v := range r.model {
+		m[k] = v
+	}
+	for _, d := range dels {
+		delete(m, localstore.KeyString(d))
+	}
+	putNames := map[string]bool{}
+	groups := map[string][]byte{}
+	for _, p := range puts {
+		ks := localstore.KeyString(p.Key)
+		m[ks] = bytes.Clone(p.Value)
+		putNames[ks] = true
+		if _, ok := localstore.EpochOf(p.Key.Name); ok && p.Key.Kind == engine.KindEpochSecrets && len(p.Key.Group) > 0 {
+			groups[string(p.Key.Group)] = p.Key.Group
+		}
+	}
+	for _, g := range groups {
+		prefix := localstore.KeyString(engine.Key{Group: g, Kind: engine.KindEpochSecrets})
+		var names []string
+		for k := range m {
+			if n, ok := strings.CutPrefix(k, prefix); ok {
+				names = append(names, n)
+			}
+		}
+		for _, n := range localstore.ExpiredEpochs(names, r.retention) {
+			if !putNames[prefix+n] {
+				delete(m, prefix+n)
+			}
+		}
+	}
+	return m
+}
