@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/uploader"
+	"github.com/mlsbackup/mlsbackup/uploader/s3store"
+)
+
+// TestS3Destination runs list, verify, fetch and prune against a real
+// MinIO, configured as an operator would: endpoint, path style and keys
+// from the environment; then wrong credentials and a missing bucket.
+func TestS3Destination(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MinIO; run without -short (scripts/test.sh does)")
+	}
+	srv := testenv.MinIO(t)
+	dir := t.TempDir()
+	identity := filepath.Join(dir, "id.txt")
+	code, stdout, stderr := runCLI(t, "keygen", "--out", identity)
+	if code != exitOK {
+		t.Fatal(stderr)
+	}
+	recipient := strings.TrimSpace(stdout)
+
+	writeConfig := func(name, bucket string) string {
+		p := filepath.Join(dir, name)
+		doc := fmt.Sprintf(`data_dir: %s
+identity: s3-agent
+destination:
+  type: s3
+  prefix: prod/agent-1
+  s3:
+    bucket: %s
+    region: %s
+    endpoint: %s
+    path_style: true
+    access_key_id: ${TEST_S3_ACCESS}
+    secret_access_key: ${TEST_S3_SECRET}
+    part_size_mib: 5
+encryption:
+  recipients: [%s]
+  identity_file: %s
+retention: {keep_last: 1, keep_within: 0s}
+`, filepath.Join(dir, "data"), bucket, srv.Region, srv.Endpoint, recipient, identity)
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := writeConfig("s3.yaml", srv.Bucket)
+	missing := writeConfig("missing.yaml", "no-such-bucket-here")
+	t.Setenv("TEST_S3_ACCESS", srv.AccessKey)
+	t.Setenv("TEST_S3_SECRET", srv.SecretKey)
+
+	// Upload as the agent will: through uploader and s3store.
+	ctx := context.Background()
+	st, err := s3store.New(ctx, s3store.Config{Bucket: srv.Bucket, Region: srv.Region, Endpoint: srv.Endpoint,
+		PathStyle: true, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := age.ParseX25519Recipient(recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := uploader.New(st, uploader.Options{Prefix: "prod/agent-1", Recipients: []age.Recipient{r}, AgentID: "s3-agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 6<<20/16) // 6 MiB: multipart at 5 MiB parts
+	for epoch, data := range map[uint64][]byte{1: []byte("small snapshot"), 2: big} {
+		if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: []byte("s3g"), Epoch: epoch}, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group := hex.EncodeToString([]byte("s3g"))
+
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		return runCLI(t, append([]string{"--config", cfg}, args...)...)
+	}
+	if code, stdout, stderr := run("list"); code != exitOK || !strings.Contains(stdout, "2 snapshots in s3://") {
+		t.Errorf("list: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := run("verify", "--all"); code != exitOK || !strings.Contains(stdout, "2 snapshots verified") {
+		t.Errorf("verify: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "fetched")
+	if code, _, stderr := run("fetch", "--group", group, "--out", out); code != exitOK {
+		t.Errorf("fetch: exit %d: %s", code, stderr)
+	} else if got, _ := os.ReadFile(out); !bytes.Equal(got, big) {
+		t.Errorf("fetched %d bytes, want the 6 MiB snapshot", len(got))
+	}
+	if code, stdout, stderr := run("prune"); code != exitOK || !strings.Contains(stdout, "deleted 1 snapshots") {
+		t.Errorf("prune: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	if code, _, stderr := runCLI(t, "--config", missing, "list"); code != exitFailure || !strings.Contains(stderr, "bucket does not exist") {
+		t.Errorf("missing bucket: exit %d, %s", code, stderr)
+	}
+	t.Setenv("TEST_S3_SECRET", "wrong-secret-value")
+	code, stdout, stderr = run("list")
+	t.Logf("wrong credentials: %s", stderr)
+	if code != exitFailure || !strings.Contains(stderr, "access denied") || strings.Contains(stdout+stderr, "wrong-secret-value") {
+		t.Errorf("wrong credentials: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
