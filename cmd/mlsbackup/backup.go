@@ -92,13 +92,12 @@ func (a *app) verifyCommand() *cli.Command {
 				ms, listErr = b.ListLatest(c.Context)
 			}
 			results := make([]verifyView, 0, len(ms))
-			failed := 0
+			var failures []error
 			for _, m := range ms {
 				v := verifyView{manifestView: viewOf(m), OK: true}
 				if err := b.Verify(c.Context, m); err != nil {
 					v.OK, v.Error = false, err.Error()
-					failed++
-					e.log.Debug("verify failed", "snapshot", m.Ref.String(), "err", err)
+					failures = append(failures, err)
 				}
 				results = append(results, v)
 				if !c.Bool("json") {
@@ -114,15 +113,15 @@ func (a *app) verifyCommand() *cli.Command {
 			if listErr != nil {
 				errs = append(errs, fmt.Errorf("list %s: %w", b, listErr))
 			}
-			if failed > 0 {
-				errs = append(errs, fmt.Errorf("verify: %d of %d snapshots failed", failed, len(ms)))
+			if len(failures) > 0 {
+				errs = append(errs, fmt.Errorf("verify: %d of %d snapshots failed:\n%w", len(failures), len(ms), errors.Join(failures...)))
 			}
 			if len(ms) == 0 && listErr == nil {
 				if group != nil {
 					return fmt.Errorf("verify: %w of group %x in %s", uploader.ErrNoSnapshot, group, b)
 				}
 				fmt.Fprintf(a.st.err, "no snapshots in %s\n", b)
-			} else if failed == 0 && listErr == nil && !c.Bool("json") {
+			} else if len(failures) == 0 && listErr == nil && !c.Bool("json") {
 				fmt.Fprintf(a.st.out, "%d snapshots verified\n", len(ms))
 			}
 			return errors.Join(errs...)

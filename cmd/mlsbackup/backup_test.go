@@ -272,8 +272,8 @@ func TestDamagedObjects(t *testing.T) {
 	}
 	for _, p := range []string{flip, trunc} {
 		rel, _ := filepath.Rel(f.bucket, p)
-		if !strings.Contains(stdout, rel) {
-			t.Errorf("verify output does not name %s:\n%s", rel, stdout)
+		if !strings.Contains(stdout, rel) || !strings.Contains(stderr, rel) {
+			t.Errorf("verify output or error does not name %s:\n%s\n%s", rel, stdout, stderr)
 		}
 	}
 	if strings.Count(stdout, "FAIL") != 2 || strings.Count(stdout, "ok ") != 1 {
