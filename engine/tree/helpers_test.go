@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/internal/vectors"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -190,4 +191,30 @@ func contains(ls []LeafIndex, l LeafIndex) bool {
 		}
 	}
 	return false
+}
+
+func mustSuite(t testing.TB, id uint16) *suite.Suite {
+	t.Helper()
+	cs, err := suite.New(suite.ID(id))
+	if err != nil {
+		t.Fatalf("suite %d: %v", id, err)
+	}
+	return cs
+}
+
+func mustDecode(t testing.TB, cs *suite.Suite, b []byte) *Tree {
+	t.Helper()
+	tr, err := Decode(cs, b)
+	if err != nil {
+		t.Fatalf("decode tree: %v", err)
+	}
+	return tr
+}
+
+type treeValidationVector struct {
+	CipherSuite uint16        `json:"cipher_suite"`
+	Tree        vectors.Hex   `json:"tree"`
+	GroupID     vectors.Hex   `json:"group_id"`
+	Resolutions [][]uint32    `json:"resolutions"`
+	TreeHashes  []vectors.Hex `json:"tree_hashes"`
 }
