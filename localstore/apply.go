@@ -313,3 +313,15 @@ func (s *Store) writeComponent(e *pendingEntry) error {
 	}
 	return nil
 }
+
+// Sync makes every log record appended so far durable (e.g. Begin records
+// without input).
+func (s *Store) Sync(ctx context.Context) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if err := s.log.Sync(ctx); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
