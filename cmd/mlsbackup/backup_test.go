@@ -288,3 +288,14 @@ func TestDamagedObjects(t *testing.T) {
 		t.Errorf("a failed fetch left %s: %v", out, err)
 	}
 }
+
+func TestMissingBucketDirectory(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "--data-dir", dir, "list")
+	if code != exitFailure || !strings.Contains(stderr, "bucket does not exist") || !strings.Contains(stderr, filepath.Join(dir, "bucket")) {
+		t.Errorf("list of a missing directory bucket: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bucket")); !os.IsNotExist(err) {
+		t.Errorf("list created the bucket directory: %v", err)
+	}
+}

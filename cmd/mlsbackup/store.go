@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"filippo.io/age"
@@ -16,12 +18,20 @@ import (
 
 // openStore constructs the object store that cfg's destination names.
 // destination.prefix is applied by [uploader.Options.Prefix], not here.
-func openStore(ctx context.Context, cfg *config.Config) (uploader.ObjectStore, error) {
+// A local directory destination must exist already unless create is set,
+// so that a mistyped path is reported rather than listed as empty.
+func openStore(ctx context.Context, cfg *config.Config, create bool) (uploader.ObjectStore, error) {
 	switch cfg.Destination.Type {
 	case config.DestinationS3:
 		return openS3Store(ctx, cfg)
 	default:
-		st, err := dirstore.New(cfg.BucketDir())
+		dir := cfg.BucketDir()
+		if !create {
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open destination: directory %s: %w (nothing has been backed up there yet?)", dir, uploader.ErrNoBucket)
+			}
+		}
+		st, err := dirstore.New(dir)
 		if err != nil {
 			return nil, fmt.Errorf("open destination: %w", err)
 		}
@@ -68,7 +78,7 @@ func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*upload
 		}
 		opts.Identities = ids
 	}
-	store, err := openStore(ctx, e.cfg)
+	store, err := openStore(ctx, e.cfg, need.recipients)
 	if err != nil {
 		return nil, err
 	}
