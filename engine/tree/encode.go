@@ -25,12 +25,11 @@ func FromRatchetTree(cs *suite.Suite, rt wire.RatchetTree) (*Tree, error) {
 	if rt[len(rt)-1] == nil {
 		return nil, fmt.Errorf("ratchet tree: last node blank: %w", ErrMalformed)
 	}
-	lastLeaf := uint32(len(rt)-1) / 2
-	if lastLeaf >= maxLeaves {
+	if len(rt) > 2*maxLeaves-1 {
 		return nil, fmt.Errorf("ratchet tree: %d nodes: %w", len(rt), ErrMalformed)
 	}
 	n := uint32(1)
-	for n <= lastLeaf {
+	for int(treemath.NodeWidth(n)) < len(rt) {
 		n *= 2
 	}
 	t := &Tree{cs: cs, st: newStore(int(treemath.NodeWidth(n))), widthChanged: true}

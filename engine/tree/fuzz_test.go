@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
 	"github.com/mlsbackup/mlsbackup/engine/internal/vectors"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // FuzzDecode feeds arbitrary bytes to the ratchet-tree decoder and runs the
@@ -23,6 +24,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0x00})
+	leaf := leafNode(fakeLeaf(0))
+	parent := parentNode(&wire.ParentNode{EncryptionKey: []byte{1}, ParentHash: []byte{}, UnmergedLeaves: []uint32{0}})
+	f.Add(codec.Marshal(wire.RatchetTree{leaf}))
+	f.Add(codec.Marshal(wire.RatchetTree{leaf, parent}))
+	f.Add(codec.Marshal(wire.RatchetTree{leaf, parent, nil, nil, leaf}))
 	cs := mustSuite(f, 1)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tr, err := Decode(cs, b)

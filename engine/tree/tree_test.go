@@ -210,6 +210,14 @@ func TestFromRatchetTreeRejects(t *testing.T) {
 	if got := len(tr.RatchetTree()); got != 5 {
 		t.Errorf("RatchetTree has %d nodes, want 5 (no trailing blanks)", got)
 	}
+	// An even-length array ends with a parent: the tree needs two leaves.
+	tr, err = FromRatchetTree(cs, wire.RatchetTree{leaf, parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Width(); got != 3 {
+		t.Errorf("width of [leaf, parent] = %d, want 3", got)
+	}
 }
 
 func TestPersistChunks(t *testing.T) {
