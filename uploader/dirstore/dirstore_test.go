@@ -1,6 +1,7 @@
 package dirstore
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -181,5 +182,28 @@ func TestString(t *testing.T) {
 	s := newStore(t)
 	if got, want := s.String(), "file://"+filepath.ToSlash(s.Root()); got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestCancelledPutLeavesNoTemp(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	src := storetest.NewStream(1, 4<<20)
+	src.OnRead(func(total int64) {
+		if total >= 1<<20 {
+			cancel()
+		}
+	})
+	for _, ifNoneMatch := range []bool{false, true} {
+		if err := s.Put(ctx, "g/obj", src, -1, ifNoneMatch); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(s.Root(), "g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
 	}
 }
