@@ -121,7 +121,13 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 			return nil, fmt.Errorf("commit: %w", err)
 		}
 	}
-	pc := &pendingCommit{Content: codec.Marshal(*ac), CommitSecret: st.commitSecret}
+	pc := &pendingCommit{
+		Commit:       strippedCommit(c),
+		Digest:       s.cs.Hash(codec.Marshal(*ac)),
+		Confirmed:    st.ns.gc.ConfirmedTranscriptHash,
+		Tag:          ac.Auth.ConfirmationTag,
+		CommitSecret: st.commitSecret,
+	}
 	if path != nil {
 		pc.Keys = codec.Marshal(path.Keys)
 	}
@@ -153,7 +159,7 @@ func (g *Group) MergePendingCommit(ctx context.Context) (*CommitInfo, error) {
 	st := g.staged
 	if st == nil || g.stagedBase != s {
 		var err error
-		if st, _, err = s.mergeOwn(ctx, s.pending, g.opts); err != nil {
+		if st, err = s.mergeOwn(ctx, s.pending, g.opts); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}

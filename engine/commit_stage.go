@@ -35,7 +35,10 @@ type staged struct {
 	// initSecret overrides the previous epoch's init secret (the creator of
 	// an external commit).
 	initSecret []byte
-	ep         *keyschedule.Epoch
+	// confirmed, if set, is the precomputed confirmed transcript hash (own
+	// pending commit).
+	confirmed []byte
+	ep        *keyschedule.Epoch
 }
 
 // stage resolves and applies the proposals of c from committer to a clone
@@ -172,9 +175,12 @@ func (st *staged) receivePath(path *wire.UpdatePath, opts Options) error {
 // the confirmation tag it writes into ac; otherwise it verifies the tag.
 func (st *staged) finish(ctx context.Context, ac *wire.AuthenticatedContent, create bool, opts Options) error {
 	old, ns, cs := st.old, st.ns, st.old.cs
-	confirmed, err := framing.ConfirmedTranscriptHash(cs, old.interim, ac)
-	if err != nil {
-		return fmt.Errorf("transcript hash: %w", typed(err))
+	confirmed := st.confirmed
+	if confirmed == nil {
+		var err error
+		if confirmed, err = framing.ConfirmedTranscriptHash(cs, old.interim, ac); err != nil {
+			return fmt.Errorf("transcript hash: %w", typed(err))
+		}
 	}
 	gc := old.gc
 	gc.Epoch++
@@ -275,31 +281,33 @@ func (s *groupState) processCommit(ctx context.Context, ac *wire.AuthenticatedCo
 }
 
 // mergeOwn stages this member's own pending commit.
-func (s *groupState) mergeOwn(ctx context.Context, pc *pendingCommit, opts Options) (*staged, *wire.AuthenticatedContent, error) {
-	var ac wire.AuthenticatedContent
-	if err := codec.Unmarshal(pc.Content, &ac); err != nil || ac.Content.Commit == nil {
-		return nil, nil, fmt.Errorf("pending commit: %w", ErrCorrupt)
+func (s *groupState) mergeOwn(ctx context.Context, pc *pendingCommit, opts Options) (*staged, error) {
+	var c wire.Commit
+	if err := codec.Unmarshal(pc.Commit, &c); err != nil {
+		return nil, fmt.Errorf("pending commit: %w: %w", ErrCorrupt, err)
 	}
-	c := ac.Content.Commit
-	st, err := s.stage(c, ac.Content.Sender, nil, opts)
+	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
+	st, err := s.stage(&c, me, nil, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if c.Path != nil {
 		if err := st.ns.tree.ApplyUpdatePath(st.sender, c.Path); err != nil {
-			return nil, nil, fmt.Errorf("apply own path: %w: %w", ErrCorrupt, err)
+			return nil, fmt.Errorf("apply own path: %w: %w", ErrCorrupt, err)
 		}
 		var keys tree.PrivateKeys
 		if err := codec.Unmarshal(pc.Keys, &keys); err != nil {
-			return nil, nil, fmt.Errorf("pending commit keys: %w", ErrCorrupt)
+			return nil, fmt.Errorf("pending commit keys: %w: %w", ErrCorrupt, err)
 		}
 		st.ns.keys = &keys
 		st.commitSecret = pc.CommitSecret
 	}
-	if err := st.finish(ctx, &ac, false, opts); err != nil {
-		return nil, nil, err
+	st.confirmed = pc.Confirmed
+	ac := &wire.AuthenticatedContent{Auth: wire.FramedContentAuthData{ConfirmationTag: pc.Tag}}
+	if err := st.finish(ctx, ac, false, opts); err != nil {
+		return nil, err
 	}
-	return st, &ac, nil
+	return st, nil
 }
 
 // typedPath maps a path-decryption failure.

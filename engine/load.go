@@ -67,14 +67,14 @@ func loadState(ctx context.Context, st Storage, gid []byte, opts Options) (*grou
 	if err != nil {
 		return nil, fmt.Errorf("context: %w", typed(err))
 	}
-	nChunks := (cr.Width + tree.ChunkNodes - 1) / tree.ChunkNodes
+	nChunks := treeChunks(cr.Width)
 	chunks := make([][]byte, nChunks)
 	for c := range chunks {
 		if chunks[c], err = getComponent(ctx, st, gid, KindState, treeChunkName(uint32(c))); err != nil {
 			return nil, err
 		}
 	}
-	t, err := tree.LoadChunks(cs, cr.Width, chunks)
+	t, err := loadTreeChunks(cs, cr.Width, chunks)
 	if err != nil {
 		return nil, fmt.Errorf("ratchet tree: %w: %w", ErrCorrupt, err)
 	}

@@ -218,23 +218,16 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 		put(KindKeys, nameSignature, bytes.Clone(ns.sigPriv))
 	}
 	// Ratchet tree chunks.
-	var chunks []uint32
-	if old == nil {
-		for c := uint32(0); c < ns.tree.NumChunks(); c++ {
-			chunks = append(chunks, c)
-		}
-	} else {
-		chunks = ns.tree.ChangedChunks()
-		for c := ns.tree.NumChunks(); c < old.tree.NumChunks(); c++ {
-			del(KindState, treeChunkName(c))
-		}
+	var oldWidth uint32
+	if old != nil {
+		oldWidth = old.tree.Width()
+	}
+	chunks, stale := changedTreeChunks(ns.tree, oldWidth, old == nil)
+	for _, c := range stale {
+		del(KindState, treeChunkName(c))
 	}
 	for _, c := range chunks {
-		v, err := ns.tree.MarshalChunk(c)
-		if err != nil {
-			return nil, fmt.Errorf("tree chunk %d: %w", c, err)
-		}
-		put(KindState, treeChunkName(c), v)
+		put(KindState, treeChunkName(c), marshalTreeChunk(ns.tree, c))
 	}
 	// Epoch records.
 	nh := ns.cs.Nh()

@@ -206,7 +206,10 @@ func (g *Group) processLate(ctx context.Context, pm *wire.PrivateMessage) (*Resu
 	if err := g.commitState(ctx, "ProcessLateMessage", &ns); err != nil {
 		return nil, err
 	}
-	return resultOf(ac), nil
+	res := resultOf(ac)
+	res.Kind = ContentApplication
+	res.ApplicationData = ac.Content.ApplicationData
+	return res, nil
 }
 
 // senderKey returns the signature public key of the message's sender.
@@ -289,10 +292,10 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 		var st *staged
 		var err error
 		if snd.SenderType == wire.SenderTypeMember && snd.LeafIndex == uint32(base.me()) {
-			if base.pending == nil || !bytes.Equal(base.pending.Content, codec.Marshal(*ac)) {
+			if base.pending == nil || !bytes.Equal(base.pending.Digest, base.cs.Hash(codec.Marshal(*ac))) {
 				return nil, fmt.Errorf("commit from own leaf that is not the pending commit: %w", ErrInvalidCommit)
 			}
-			st, _, err = base.mergeOwn(ctx, base.pending, g.opts)
+			st, err = base.mergeOwn(ctx, base.pending, g.opts)
 		} else {
 			st, err = base.processCommit(ctx, ac, g.opts)
 		}
