@@ -22,9 +22,10 @@ func (a *app) groupCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "group",
-		Usage: "drive MLS groups through the running agent (key packages, members, messages)",
+		Usage: "drive MLS groups through the running agent (key packages, members, messages) [issue 5]",
 		Description: "Each subcommand is a client of the agent's local API on <data_dir>/agent.sock.\n" +
-			"Messages travel as base64 of the TLS-encoded MLSMessage; the caller delivers them.",
+			"Messages travel as base64 of the TLS-encoded MLSMessage; the caller delivers them.\n\n" +
+			"Not available yet: arrives with issue 5.",
 		Subcommands: []*cli.Command{
 			sub("keypackage", "", "create a KeyPackage others can add this member with", "creating KeyPackages"),
 			sub("create", "ID", "create a new group with this member as its only member", "creating groups"),
