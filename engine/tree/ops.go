@@ -27,7 +27,7 @@ func (t *Tree) extend() {
 	old := t.st.len()
 	t.st.resize(int(w))
 	t.widthChanged = true
-	for x := old; x < int(w); x++ {
+	for x := old; x < int(w) && !t.allChanged; x++ {
 		t.changed = append(t.changed, NodeIndex(x))
 	}
 }

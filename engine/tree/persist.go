@@ -19,15 +19,14 @@ const ChunkNodes = 256
 // calls it after persisting a tree.
 func (t *Tree) Mark() {
 	t.changed = t.changed[:0]
+	t.allChanged = false
 	t.widthChanged = false
 }
 
 // markAllChanged records every node as changed (a tree built from scratch).
 func (t *Tree) markAllChanged() {
 	t.changed = t.changed[:0]
-	for i := 0; i < t.st.len(); i++ {
-		t.changed = append(t.changed, NodeIndex(i))
-	}
+	t.allChanged = true
 	t.widthChanged = true
 }
 
@@ -39,6 +38,13 @@ func (t *Tree) WidthChanged() bool { return t.widthChanged }
 // ChangedNodes returns the indices, ascending and inside the tree, of the
 // nodes set since the last [Tree.Mark].
 func (t *Tree) ChangedNodes() []NodeIndex {
+	if t.allChanged {
+		out := make([]NodeIndex, t.st.len())
+		for i := range out {
+			out[i] = NodeIndex(i)
+		}
+		return out
+	}
 	out := slices.Clone(t.changed)
 	slices.Sort(out)
 	out = slices.Compact(out)

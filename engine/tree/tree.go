@@ -74,6 +74,7 @@ type Tree struct {
 	// changed lists node indices modified since the last Mark, unsorted and
 	// possibly repeated; widthChanged records a change of the tree's size.
 	changed      []NodeIndex
+	allChanged   bool
 	widthChanged bool
 }
 
@@ -212,7 +213,9 @@ func (t *Tree) setNode(x NodeIndex, n *wire.Node) {
 	t.keys.add(n)
 	sl.node = n
 	sl.hash = nil
-	t.changed = append(t.changed, x)
+	if !t.allChanged {
+		t.changed = append(t.changed, x)
+	}
 	// Ancestors of a node without a cached hash have none either (hashes
 	// are computed bottom up), so the walk stops at the first such node.
 	nl := t.NumLeaves()
