@@ -11,7 +11,7 @@ import (
 // ApplyUpdatePath merges an UpdatePath received from sender into t
 // (§7.5, §12.4.2). t must already reflect the commit's proposals. It checks,
 // before changing anything, that the path has one node per node of the
-// sender's filtered direct path, that the leaf's source is commit, that its
+// sender's filtered direct path, each with a valid HPKE public key, that the leaf's source is commit, that its
 // parent_hash is the one the path implies, and that no new public key
 // already occurs in the tree. Leaf-node validation (signature, capabilities,
 // credential) is the caller's, with [ValidateLeafNode].
@@ -31,6 +31,9 @@ func (t *Tree) ApplyUpdatePath(sender LeafIndex, path *wire.UpdatePath) error {
 	pubs := make([][]byte, len(steps))
 	for i := range steps {
 		pubs[i] = path.Nodes[i].EncryptionKey
+		if err := t.cs.ValidatePublicKey(pubs[i]); err != nil {
+			return fmt.Errorf("apply update path: node %d: %w: %w", steps[i].Node, ErrMalformed, err)
+		}
 	}
 	if err := t.checkFreshKeys(sender, leaf.EncryptionKey, pubs); err != nil {
 		return fmt.Errorf("apply update path: %w", err)

@@ -36,7 +36,7 @@ func defaultProposal(t wire.ProposalType) bool {
 }
 
 // ValidateLeafNode checks a leaf node on its own (§7.3): its signature,
-// its source, its lifetime (when c.Now is set), that its credential type
+// that its encryption key is a valid HPKE public key, its source, its lifetime (when c.Now is set), that its credential type
 // and non-default extensions are listed in its capabilities, and that it
 // supports the group's required capabilities. Checks that need the whole
 // group (credential types of other members, key uniqueness) are in
@@ -48,6 +48,9 @@ func ValidateLeafNode(cs *suite.Suite, leaf *wire.LeafNode, c LeafCheck) error {
 	}
 	if err := cs.VerifyWithLabel(leaf.SignatureKey, labelLeafNodeTBS, leaf.TBS(c.GroupID, uint32(c.Leaf)), leaf.Signature); err != nil {
 		return fmt.Errorf("leaf signature: %w: %w", ErrInvalidLeaf, err)
+	}
+	if err := cs.ValidatePublicKey(leaf.EncryptionKey); err != nil {
+		return fmt.Errorf("leaf encryption key: %w: %w", ErrInvalidLeaf, err)
 	}
 	caps := &leaf.Capabilities
 	if !slices.Contains(caps.Credentials, leaf.Credential.CredentialType) {
@@ -193,8 +196,9 @@ func (t *Tree) validateLeaves(o ValidateOptions) error {
 	})
 }
 
-// checkUnmerged verifies the unmerged_leaves lists of every non-blank
-// parent (§7.1, §12.4.3.1): strictly ascending; each entry a non-blank leaf
+// checkUnmerged verifies every non-blank parent's encryption key (a valid
+// HPKE public key) and unmerged_leaves list (§7.1, §12.4.3.1): strictly
+// ascending; each entry a non-blank leaf
 // below the parent; every non-blank node between that leaf and the parent
 // listing it too.
 func (t *Tree) checkUnmerged() error {
@@ -204,6 +208,9 @@ func (t *Tree) checkUnmerged() error {
 		pn := t.Parent(p)
 		if pn == nil {
 			continue
+		}
+		if err := t.cs.ValidatePublicKey(pn.EncryptionKey); err != nil {
+			return fmt.Errorf("node %d: %w: %w", p, ErrMalformed, err)
 		}
 		if !slices.IsSorted(pn.UnmergedLeaves) || len(slices.Compact(slices.Clone(pn.UnmergedLeaves))) != len(pn.UnmergedLeaves) {
 			return fmt.Errorf("node %d: unmerged leaves not strictly ascending: %w", p, ErrUnmerged)

@@ -88,6 +88,7 @@ func TestValidateKeyUniquenessAndCredentials(t *testing.T) {
 		{"credential not in own capabilities", resign(b, func(l *wire.LeafNode) {
 			l.Capabilities.Credentials = []wire.CredentialType{wire.CredentialTypeX509}
 		}), ErrInvalidLeaf},
+		{"invalid encryption key", resign(b, func(l *wire.LeafNode) { l.EncryptionKey = l.EncryptionKey[:31] }), ErrInvalidLeaf},
 		{"unlisted extension", resign(b, func(l *wire.LeafNode) {
 			l.Extensions = wire.Extensions{{ExtensionType: 0xff00, ExtensionData: []byte{}}}
 		}), ErrInvalidLeaf},
@@ -190,6 +191,7 @@ func TestApplyUpdatePathRejects(t *testing.T) {
 		{"reused tree key", func(p *wire.UpdatePath) { p.Nodes[1].EncryptionKey = g.tree.EncryptionKey(1) }, ErrDuplicateKey},
 		{"repeated key", func(p *wire.UpdatePath) { p.Nodes[1].EncryptionKey = p.Nodes[0].EncryptionKey }, ErrDuplicateKey},
 		{"leaf source", func(p *wire.UpdatePath) { p.LeafNode.LeafNodeSource = wire.LeafNodeSourceUpdate }, ErrInvalidLeaf},
+		{"invalid node key", func(p *wire.UpdatePath) { p.Nodes[0].EncryptionKey = []byte{1, 2, 3} }, ErrMalformed},
 	}
 	for _, tt := range tests {
 		p := mk()
