@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
@@ -37,6 +38,9 @@ const (
 type Store struct {
 	fsys fsx.FS
 	root string
+	// durableDirs holds the directories (OS paths) this Store has made
+	// durable: created and their entries fsynced up to the root.
+	durableDirs sync.Map
 }
 
 var _ uploader.ObjectStore = (*Store)(nil)
@@ -53,7 +57,7 @@ func NewFS(fsys fsx.FS, root string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dirstore: root %s: %w", root, err)
 	}
-	if err := fsys.MkdirAll(abs, dirPerm); err != nil {
+	if err := mkdirSynced(fsys, abs, "/"); err != nil {
 		return nil, fmt.Errorf("dirstore: create root %s: %w", abs, err)
 	}
 	return &Store{fsys: fsys, root: abs}, nil
@@ -78,7 +82,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, if
 	if err := s.checkRoot(); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	if err := s.fsys.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+	if err := s.mkdirDurable(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	fill := func(w io.Writer) error {
@@ -182,6 +186,39 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	if err := s.fsys.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("delete %s: fsync dir: %w", key, err)
+	}
+	return nil
+}
+
+// mkdirDurable creates dir and makes its entry, and those of its
+// parents up to the root, durable, so that a file fsynced into it
+// survives a power loss. Each directory is synced once per Store.
+func (s *Store) mkdirDurable(dir string) error {
+	if _, ok := s.durableDirs.Load(dir); ok {
+		return nil
+	}
+	if err := mkdirSynced(s.fsys, dir, s.root); err != nil {
+		return err
+	}
+	s.durableDirs.Store(dir, true)
+	return nil
+}
+
+// mkdirSynced creates dir and its missing parents (0700) and fsyncs the
+// parent of every directory on the way up to stop, which must be an
+// ancestor of dir or the filesystem root.
+func mkdirSynced(fsys fsx.FS, dir, stop string) error {
+	if err := fsys.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	for d := dir; d != stop; d = filepath.Dir(d) {
+		parent := filepath.Dir(d)
+		if err := fsys.SyncDir(parent); err != nil {
+			return fmt.Errorf("fsync dir %s: %w", parent, err)
+		}
+		if parent == d {
+			break // the filesystem root
+		}
 	}
 	return nil
 }
