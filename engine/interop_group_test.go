@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
@@ -19,22 +18,6 @@ type welcomeVector struct {
 	SignerPub   vectors.Hex `json:"signer_pub"`
 	KeyPackage  vectors.Hex `json:"key_package"`
 	Welcome     vectors.Hex `json:"welcome"`
-}
-
-// runWelcomeVectors checks welcome.json: decrypt the Welcome for the
-// KeyPackage, verify the GroupInfo signature and confirmation tag.
-func runWelcomeVectors(t *testing.T, name string) int {
-	t.Helper()
-	var vs []welcomeVector
-	if err := vectors.Load(name, &vs); err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range vs {
-		if err := checkWelcomeVector(&v); err != nil {
-			t.Errorf("case %d (suite %d): %v", i, v.CipherSuite, err)
-		}
-	}
-	return len(vs)
 }
 
 func checkWelcomeVector(v *welcomeVector) error {
@@ -81,23 +64,9 @@ type passiveVector struct {
 	} `json:"epochs"`
 }
 
-// runPassiveVectors checks a passive-client file: join from the Welcome,
-// then follow every epoch's proposals and commit, comparing epoch
-// authenticators. Each case runs on a Group over MemStorage.
-func runPassiveVectors(t *testing.T, name string) int {
-	t.Helper()
-	var vs []passiveVector
-	if err := vectors.Load(name, &vs); err != nil {
-		t.Fatal(err)
-	}
-	for i := range vs {
-		if err := checkPassiveVector(&vs[i]); err != nil {
-			t.Errorf("case %d (suite %d): %v", i, vs[i].CipherSuite, err)
-		}
-	}
-	return len(vs)
-}
-
+// checkPassiveVector checks one passive-client case: join from the
+// Welcome, then follow every epoch's proposals and commit, comparing epoch
+// authenticators, with the group on MemStorage reloaded every epoch.
 func checkPassiveVector(v *passiveVector) error {
 	ctx := context.Background()
 	cs, err := suite.New(suite.ID(v.CipherSuite))
