@@ -58,6 +58,26 @@ func TestGroupLifecycle(t *testing.T) {
 		if err := g.tree.Validate(ValidateOptions{GroupID: testGroupID}); err != nil {
 			t.Fatalf("random step %d: validate: %v", i, err)
 		}
+		if got, want := g.tree.TreeHash(), uncachedHash(g.tree, g.tree.Root()); !bytes.Equal(got, want) {
+			t.Fatalf("random step %d: cached tree hash %x, from scratch %x", i, got, want)
+		}
+		// The chunks a store would write reproduce the tree.
+		chunks := make([][]byte, g.tree.NumChunks())
+		for c := range chunks {
+			b, err := g.tree.MarshalChunk(uint32(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunks[c] = b
+		}
+		loaded, err := LoadChunks(cs, g.tree.Width(), chunks)
+		if err != nil {
+			t.Fatalf("random step %d: load chunks: %v", i, err)
+		}
+		if !bytes.Equal(loaded.TreeHash(), g.tree.TreeHash()) {
+			t.Fatalf("random step %d: tree loaded from chunks differs", i)
+		}
+		g.tree.Mark()
 	}
 }
 
