@@ -225,3 +225,21 @@ func BenchmarkJoinTree(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClone measures staging a copy of the tree, as a group does for
+// every commit it creates or processes.
+func BenchmarkClone(b *testing.B) {
+	cs := mustSuite(b, 1)
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			b.StopTimer()
+			tr, _ := fullTree(b, cs, n)
+			tr.Mark()
+			tr.Clone()
+			b.StartTimer()
+			for b.Loop() {
+				tr.Clone()
+			}
+		})
+	}
+}
