@@ -175,3 +175,26 @@ func (c countingClient) Do(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.next.Do(r)
 }
+
+func TestGetResumesAfterReset(t *testing.T) {
+	srv := sharedMinIO.Server(t)
+	var requests atomic.Int64
+	s, p := proxied(t, srv, func(c *Config) {
+		c.wrapHTTP = func(next s3.HTTPClient) s3.HTTPClient { return countingClient{&requests, next} }
+	})
+	ctx := t.Context()
+	src := storetest.NewStream(9, multipartSize)
+	if err := s.Put(ctx, "obj", src, multipartSize, false); err != nil {
+		t.Fatal(err)
+	}
+	before := requests.Load()
+	p.ResetAfter(2, faultproxy.Downstream, 3<<20)
+	assertContent(t, s, "obj", src.Sum(), multipartSize)
+	if st := p.Stats(); st.Reset != 2 {
+		t.Fatalf("stats %+v, want 2 resets", st)
+	}
+	// One GET and two ranged GETs that resume where the stream broke.
+	if got := requests.Load() - before; got != 3 {
+		t.Fatalf("%d requests, want 3", got)
+	}
+}

@@ -130,7 +130,7 @@ type objectReader struct {
 	etag string
 	body io.ReadCloser
 	off  int64 // bytes handed out so far
-	size int64 // of the whole object
+	size int64 // of the whole object, -1 if unknown
 	// resumes counts reconnections, bounded by MaxAttempts-1.
 	resumes int
 }
@@ -152,7 +152,10 @@ func (r *objectReader) open() error {
 		}
 		if r.etag == "" {
 			r.etag = aws.ToString(out.ETag)
-			r.size = aws.ToInt64(out.ContentLength)
+			r.size = -1 // unknown: trust the end of the stream
+			if out.ContentLength != nil {
+				r.size = *out.ContentLength
+			}
 		}
 		r.body = out.Body
 		return nil
@@ -175,7 +178,7 @@ func (r *objectReader) Read(p []byte) (int, error) {
 		}
 		n, err := r.body.Read(p)
 		r.off += int64(n)
-		if err == nil || (err == io.EOF && r.off == r.size) {
+		if err == nil || (err == io.EOF && (r.size < 0 || r.off == r.size)) {
 			return n, err
 		}
 		if err == io.EOF {
