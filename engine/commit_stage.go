@@ -53,7 +53,10 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 	ns.proposals = nil
 	ns.pending = nil
 	st := &staged{old: s, ns: ns, committer: committer, proposals: ps, exts: s.gc.Extensions, sender: tree.LeafIndex(committer.LeafIndex)}
-	me := s.me()
+	me := tree.LeafIndex(noLeaf)
+	if s.keys != nil {
+		me = s.me()
+	}
 	var ownUpdate *wire.LeafNode
 	var ownPriv []byte
 	for _, rp := range ps {
@@ -237,6 +240,9 @@ func (st *staged) finish(ctx context.Context, ac *wire.AuthenticatedContent, cre
 // retainPast returns old's retained epochs plus old's current epoch, keeping
 // at most retain-1 of them (the new current epoch makes retain).
 func retainPast(old *groupState, retain int) []*pastEpoch {
+	if old.epoch == nil {
+		return nil // an external joiner has no earlier epoch
+	}
 	ep := *old.epoch
 	ep.InitSecret = nil
 	past := append(append([]*pastEpoch(nil), old.past...), &pastEpoch{gc: old.gc, epoch: &ep, secrets: old.secrets})

@@ -80,12 +80,19 @@ func (c *cachedProposal) UnmarshalTLS(r *codec.Reader) {
 
 func (s *groupState) me() tree.LeafIndex { return s.keys.Leaf() }
 
+// noLeaf stands for "no own leaf" (an external joiner staging its commit).
+const noLeaf = ^uint32(0)
+
 // clone returns a copy that can be changed without affecting s.
 func (s *groupState) clone() *groupState {
 	c := *s
 	c.tree = s.tree.Clone()
-	c.keys = s.keys.Clone()
-	c.secrets = s.secrets.Clone()
+	if s.keys != nil {
+		c.keys = s.keys.Clone()
+	}
+	if s.secrets != nil {
+		c.secrets = s.secrets.Clone()
+	}
 	c.proposals = slices.Clone(s.proposals)
 	c.past = slices.Clone(s.past)
 	return &c
@@ -130,7 +137,7 @@ func (s *groupState) findProposal(ref []byte) (*cachedProposal, bool) {
 // resumptionPSK returns the resumption PSK of epoch e of this group, if
 // retained.
 func (s *groupState) resumptionPSK(e uint64) ([]byte, bool) {
-	if e == s.gc.Epoch {
+	if e == s.gc.Epoch && s.epoch != nil {
 		return s.epoch.ResumptionPSK, true
 	}
 	for _, p := range s.past {

@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"context"
+	"testing"
+)
+
+// TestExternalCommit has a new client join from a GroupInfo by external
+// commit, and a member that lost its state re-join with a resync commit
+// removing its old leaf.
+func TestExternalCommit(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	for _, withTree := range []bool{true, false} {
+		c := newMember("carol")
+		gi, err := a.g.GroupInfo(ctx, withTree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tree []byte
+		if !withTree {
+			tree = a.g.s.tree.Encode()
+		}
+		var commit []byte
+		if c.g, commit, err = c.client.JoinByExternalCommit(ctx, gi, tree, nil); err != nil {
+			t.Fatalf("external join (tree in group info %v): %v", withTree, err)
+		}
+		rs := deliver(t, commit, a, b)
+		if ci := rs[0].Commit; ci == nil || ci.Committer != c.g.OwnIndex() {
+			t.Fatalf("got %+v, want commit from leaf %d", rs[0], c.g.OwnIndex())
+		}
+		agree(t, a, b, c)
+		sendAndCheck(t, c, "hi from carol", a, b)
+		sendAndCheck(t, a, "welcome carol", b, c)
+		commitAndDeliver(t, a, CommitOptions{Remove: []uint32{c.g.OwnIndex()}}, b)
+	}
+	// Bob loses his state and re-joins, removing his old leaf.
+	old := b.g.OwnIndex()
+	fresh := newMember("bob")
+	gi, err := a.g.GroupInfo(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, commit, err := fresh.client.JoinByExternalCommit(ctx, gi, nil, &old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.g = g
+	rs := deliver(t, commit, a)
+	if ci := rs[0].Commit; len(ci.Removed) != 1 || ci.Removed[0].Index != old {
+		t.Fatalf("resync commit removed %+v, want leaf %d", ci.Removed, old)
+	}
+	agree(t, a, fresh)
+	if n := len(a.g.Members()); n != 2 {
+		t.Fatalf("%d members after resync, want 2", n)
+	}
+	sendAndCheck(t, fresh, "back", a)
+}
