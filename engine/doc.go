@@ -10,4 +10,74 @@
 //
 // The engine is written from the RFC on Go's standard library: the module
 // proxy refuses github.com/cisco/go-mls, which also stopped at draft-09.
+//
+// # Using it
+//
+// A [Client] holds an identity, one signature key per cipher suite and its
+// unused KeyPackages ([Client.CreateKeyPackage]). It creates groups
+// ([Client.CreateGroup]), joins them from a Welcome
+// ([Client.JoinFromWelcome]) or by external commit
+// ([Client.JoinByExternalCommit]). A [Group] is loaded back with
+// [LoadGroup]. [Group.Commit] creates a commit (adds, removes, PSKs,
+// self-update) that changes nothing until [Group.MergePendingCommit];
+// [Group.Process] handles any incoming message and says what it was;
+// [Group.Encrypt] protects application data. Every error for bad input wraps
+// one of the package's sentinels (ErrMalformed, ErrWrongEpoch, ...), and bad
+// input leaves the group unchanged in memory and in storage: transitions
+// are computed on copies and swapped in once their batch is applied.
+//
+// # Stored components
+//
+// Client-level components have an empty group id:
+//
+//	keys/signature_<suite>   signature key pair {opaque priv<V>; opaque pub<V>}
+//	keys/kp_<ref hex>        a KeyPackage's init and leaf private keys, the
+//	                         last-resort flag and the KeyPackage; deleted by the
+//	                         join that uses it unless last-resort
+//
+// Per group (all records start with a version byte, 1):
+//
+//	state/context            suite, GroupContext, interim transcript hash,
+//	                         confirmation tag, own leaf index, tree width,
+//	                         restored-from-snapshot flag
+//	state/tree_<c>           ratchet-tree nodes [16c, 16c+16) as optional<Node>
+//	                         vectors; a commit rewrites only the chunks of the
+//	                         nodes it changed (O(log n) of them)
+//	state/proposals          the epoch's proposal cache (ref, proposal, sender,
+//	                         and for own Updates the new leaf private key)
+//	keys/signature           the member's signature private key
+//	keys/path                own leaf and direct-path HPKE private keys
+//	keys/pending_commit      own commit not yet merged: the commit without path
+//	                         ciphertexts, confirmed transcript hash, confirmation
+//	                         tag, digest of the sent content, commit secret and
+//	                         the path's private keys
+//	epoch_secrets/epoch_<N>.bin
+//	                         GroupContext of epoch N, its secrets (sender data,
+//	                         exporter, external, confirmation, membership,
+//	                         resumption PSK, epoch authenticator; init_secret
+//	                         only for the current epoch, zeros otherwise), the
+//	                         secret tree, and the own ratchets' generation
+//	                         leases
+//
+// The newest [Options.RetainEpochs] epochs keep their records (for late
+// application messages and resumption PSKs); older ones are deleted in the
+// batch of the commit that retires them. Secrets RFC 9420 §9.2 requires to
+// be deleted (joiner, welcome, commit and encryption secrets, path secrets,
+// used init keys, consumed ratchet keys) are never written, or are deleted
+// in the batch that consumes them.
+//
+// A sender's ratchet generations are leased in blocks of
+// [Options.LeaseBlock]: the lease is stored before a ciphertext of a new
+// block is returned, and a reloaded group resumes past the lease, so no key
+// and nonce is ever used twice.
+//
+// # Snapshots
+//
+// [ExportSnapshot] writes a GroupSnapshot: magic "MLSBSNAP", version, suite,
+// group id, epoch, epoch authenticator, the group's components (without
+// the pending commit) and a SHA-256 of everything before it.
+// [ImportSnapshot] verifies it, loads it completely in memory, and stores it
+// marked "restored at epoch E": [Group.Encrypt] then fails with
+// [ErrRestoredEpoch] until the group reaches a new epoch, because the
+// generations used after the snapshot was taken are unknown.
 package engine
