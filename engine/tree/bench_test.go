@@ -177,6 +177,10 @@ func BenchmarkUpdatePath(b *testing.B) {
 					}
 				}
 			})
+			b.Run(fmt.Sprintf("%s/create-crypto-floor/n=%d", sh.name, n), func(b *testing.B) {
+				setup(b)
+				cryptoFloorCreate(b, cs, created)
+			})
 			b.Run(fmt.Sprintf("%s/process/n=%d", sh.name, n), func(b *testing.B) {
 				setup(b)
 				for b.Loop() {
@@ -190,6 +194,67 @@ func BenchmarkUpdatePath(b *testing.B) {
 					}
 				}
 			})
+			b.Run(fmt.Sprintf("%s/process-crypto-floor/n=%d", sh.name, n), func(b *testing.B) {
+				setup(b)
+				cryptoFloorProcess(b, cs, created, fx.recv)
+			})
+		}
+	}
+}
+
+// cryptoFloorProcess runs only the public-key operations the receiver at
+// leaf 1 cannot avoid: one HPKE open and one DeriveKeyPair per node of the
+// path, spread over the CPUs as DecryptPath spreads them.
+func cryptoFloorProcess(b *testing.B, cs *suite.Suite, res *PathResult, recv *PrivateKeys) {
+	kp, _ := recv.Key(recv.Leaf().Node())
+	ct := res.Path.Nodes[0].EncryptedPathSecret[0]
+	for b.Loop() {
+		secret, err := cs.DecryptWithLabel(kp.Priv, labelUpdatePathNode, res.GroupContext, ct.KEMOutput, ct.Ciphertext)
+		if err == nil {
+			err = parallelFor(len(res.Path.Nodes), parallelDeriveMin, func(int) error {
+				_, _, err := cs.DeriveKeyPair(secret)
+				return err
+			})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cryptoFloorCreate runs only the public-key operations creating res's
+// path cannot avoid, spread over the CPUs as CreateUpdatePath spreads
+// them: one HPKE seal per ciphertext, one DeriveKeyPair per path node and
+// the leaf, and the leaf signature. Comparing it with the create benchmark
+// gives the tree's own overhead.
+func cryptoFloorCreate(b *testing.B, cs *suite.Suite, res *PathResult) {
+	var pubs [][]byte
+	for _, n := range res.Path.Nodes {
+		for range n.EncryptedPathSecret {
+			pubs = append(pubs, n.EncryptionKey)
+		}
+	}
+	sigPriv, _, err := cs.GenerateSignatureKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	secret := make([]byte, cs.Nh())
+	for b.Loop() {
+		err := parallelFor(len(pubs), parallelSealMin, func(i int) error {
+			_, _, err := cs.EncryptWithLabel(pubs[i], labelUpdatePathNode, res.GroupContext, secret)
+			return err
+		})
+		if err == nil {
+			err = parallelFor(len(res.Path.Nodes)+1, parallelDeriveMin, func(int) error {
+				_, _, err := cs.DeriveKeyPair(secret)
+				return err
+			})
+		}
+		if err == nil {
+			_, err = cs.SignWithLabel(sigPriv, labelLeafNodeTBS, res.GroupContext)
+		}
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }
