@@ -32,9 +32,12 @@ func (t *Tree) TreeHash() []byte {
 	return t.NodeHash(root)
 }
 
-// NodeHash returns the tree hash of the subtree headed by x (§7.8). x must
-// be inside the tree.
+// NodeHash returns the tree hash of the subtree headed by x (§7.8), or nil
+// if x is outside the tree.
 func (t *Tree) NodeHash(x NodeIndex) []byte {
+	if int(x) >= t.st.len() {
+		return nil
+	}
 	if h := t.st.at(x).hash; h != nil {
 		return h
 	}

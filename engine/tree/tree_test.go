@@ -207,6 +207,12 @@ func TestFromRatchetTreeRejects(t *testing.T) {
 	if got := tr.Width(); got != 7 {
 		t.Errorf("width = %d, want 7", got)
 	}
+	if got := tr.NodeHash(7); got != nil {
+		t.Errorf("NodeHash(outside) = %x, want nil", got)
+	}
+	if got := tr.Resolution(9, nil); got != nil {
+		t.Errorf("Resolution(outside) = %v, want nil", got)
+	}
 	if got := len(tr.RatchetTree()); got != 5 {
 		t.Errorf("RatchetTree has %d nodes, want 5 (no trailing blanks)", got)
 	}
