@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Client returns a plain SDK client for the server, for tests that need
@@ -18,6 +19,9 @@ func (s *Server) Client() *s3.Client {
 		BaseEndpoint: aws.String(s.Endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		Logger:       logging.Nop{},
+
+		DisableLogOutputChecksumValidationSkipped: true,
 	})
 }
 
