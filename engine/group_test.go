@@ -23,7 +23,7 @@ func newMember(name string) *member {
 	return &member{name: name, st: st, client: NewClient(st, []byte(name), Options{})}
 }
 
-func (m *member) keyPackage(t *testing.T, id suite.ID) []byte {
+func (m *member) keyPackage(t testing.TB, id suite.ID) []byte {
 	t.Helper()
 	kp, err := m.client.CreateKeyPackage(context.Background(), id, false)
 	if err != nil {
