@@ -457,3 +457,40 @@ func TestClonesConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestRehashIsLogarithmic checks that changing one leaf invalidates exactly
+// the hashes of the leaf and its ancestors, so re-hashing costs one hash
+// per level: 11 at 1,000 members, 15 at 10,000.
+func TestRehashIsLogarithmic(t *testing.T) {
+	cs := mustSuite(t, 1)
+	tests := []struct {
+		members    int
+		wantRehash int
+	}{
+		{1000, 11},
+		{10000, 15},
+	}
+	for _, tt := range tests {
+		rt := make(wire.RatchetTree, 2*tt.members-1)
+		for i := range tt.members {
+			rt[2*i] = leafNode(fakeLeaf(i))
+		}
+		tr, err := FromRatchetTree(cs, rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.TreeHash()
+		if err := tr.SetLeaf(LeafIndex(tt.members/2), fakeLeaf(-1)); err != nil {
+			t.Fatal(err)
+		}
+		stale := 0
+		for x := range tr.Width() {
+			if tr.st.at(NodeIndex(x)).hash == nil {
+				stale++
+			}
+		}
+		if stale != tt.wantRehash {
+			t.Errorf("n=%d: %d hashes to recompute after one leaf change, want %d", tt.members, stale, tt.wantRehash)
+		}
+	}
+}
