@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+)
+
+// TestExternalSenderProposal sets an external sender through a
+// GroupContextExtensions commit; its Remove proposal is then committed by
+// reference. A stranger's proposal is refused.
+func TestExternalSenderProposal(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	cs, err := suite.New(suite1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsPriv, dsPub, err := cs.GenerateSignatureKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newMember("carol")
+	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{c.keyPackage(t, suite1)}, ExternalSenders: []ExternalSender{{SignatureKey: dsPub, Identity: []byte("ds")}}}, b)
+	if c.g, err = c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, a, b, c)
+	strangerPriv, _, _ := cs.GenerateSignatureKey()
+	bad, err := ExternalProposeRemove(suite1, strangerPriv, a.g.GroupID(), a.g.Epoch(), 0, c.g.OwnIndex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Process(ctx, bad); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("stranger's proposal: got %v, want ErrBadSignature", err)
+	}
+	prop, err := ExternalProposeRemove(suite1, dsPriv, a.g.GroupID(), a.g.Epoch(), 0, c.g.OwnIndex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range deliver(t, prop, a, b, c) {
+		if r.Kind != ContentProposal || r.SenderType != 2 {
+			t.Fatalf("got %+v, want an external proposal", r)
+		}
+	}
+	out = commitAndDeliver(t, b, CommitOptions{}, a)
+	if rs := deliver(t, out.Commit, c); !rs[0].Commit.SelfRemoved {
+		t.Fatal("carol not removed by the external proposal")
+	}
+	agree(t, a, b)
+}
+
+// TestExternalPSKCommit injects an external PSK both members know; a member
+// without it cannot process the commit.
+func TestExternalPSKCommit(t *testing.T) {
+	ctx := context.Background()
+	psks := MapPSKStore{"psk-1": []byte("a shared secret of some length..")}
+	a, b := twoMembers(t, Options{PSKs: psks})
+	c := newMember("carol") // carol does not know the PSK
+	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{c.keyPackage(t, suite1)}}, b)
+	var err error
+	if c.g, err = c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+		t.Fatal(err)
+	}
+	reloadWith := func(m *member) {
+		g, err := LoadGroup(ctx, m.st, m.g.GroupID(), Options{PSKs: psks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.g = g
+	}
+	reloadWith(a)
+	reloadWith(b)
+	out, err = a.g.Commit(ctx, CommitOptions{ExternalPSKs: [][]byte{[]byte("psk-1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.g.MergePendingCommit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, out.Commit, b)
+	agree(t, a, b)
+	before := c.st.Dump()
+	if _, err := c.g.Process(ctx, out.Commit); !errors.Is(err, ErrUnknownPSK) {
+		t.Fatalf("carol without the psk: got %v, want ErrUnknownPSK", err)
+	}
+	if !sameDump(before, c.st.Dump()) {
+		t.Fatal("failed commit changed carol's storage")
+	}
+}
