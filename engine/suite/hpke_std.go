@@ -26,12 +26,16 @@ type stdKEM struct {
 	// big-endian scalars that some encoders (and the interop vectors)
 	// shorten by dropping leading zero bytes; 0 for X25519.
 	scalarSize int
+	// cache holds the last parsed private key: parsing an X25519 key
+	// costs a scalar multiplication, and a member often decrypts with the
+	// same leaf key.
+	cache *lastKey[hpke.PrivateKey]
 }
 
 var _ kem = stdKEM{}
 
 func newStdKEM(c kemCurve, a aeadKind) stdKEM {
-	var k stdKEM
+	k := stdKEM{cache: &lastKey[hpke.PrivateKey]{}}
 	switch c {
 	case kemX25519:
 		k.kem, k.kdf = hpke.DHKEM(ecdh.X25519()), hpke.HKDFSHA256()
@@ -78,6 +82,10 @@ func (k stdKEM) derive(ikm []byte) (priv, pub []byte, err error) {
 }
 
 func (k stdKEM) privateKey(priv []byte) (hpke.PrivateKey, error) {
+	return k.cache.get(priv, k.parsePrivate)
+}
+
+func (k stdKEM) parsePrivate(priv []byte) (hpke.PrivateKey, error) {
 	if k.scalarSize > 0 && len(priv) > 0 && len(priv) < k.scalarSize {
 		padded := make([]byte, k.scalarSize)
 		copy(padded[k.scalarSize-len(priv):], priv)
