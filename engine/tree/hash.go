@@ -11,7 +11,7 @@ import (
 
 // parallelHashWidth is the tree width from which the first computation of
 // all tree hashes splits the two halves of the root across goroutines.
-const parallelHashWidth = 4096
+const parallelHashWidth = 1024
 
 // TreeHash returns the tree hash of the root (§7.8). Cached hashes are
 // reused, so after a change to one path only that path is re-hashed.
