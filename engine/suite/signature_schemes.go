@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/subtle"
 	"fmt"
 	"hash"
 	"sync"
@@ -13,9 +14,10 @@ import (
 	"github.com/cloudflare/circl/sign/ed448"
 )
 
-// lastKey caches the most recently parsed private key, keyed by its bytes:
-// a member signs many messages with one key, and parsing an Ed25519 seed or
-// an ECDSA scalar costs a scalar multiplication.
+// lastKey caches the most recently parsed private key, keyed by its bytes
+// (compared in constant time): a member signs many messages with one key,
+// and parsing an Ed25519 seed, an ECDSA scalar or an X25519 key costs a
+// scalar multiplication.
 type lastKey[K any] struct {
 	mu  sync.Mutex
 	raw []byte
@@ -24,7 +26,7 @@ type lastKey[K any] struct {
 
 func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 	c.mu.Lock()
-	if c.raw != nil && bytes.Equal(c.raw, raw) {
+	if c.raw != nil && subtle.ConstantTimeCompare(c.raw, raw) == 1 {
 		k := c.key
 		c.mu.Unlock()
 		return k, nil
