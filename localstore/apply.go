@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
@@ -149,6 +150,13 @@ func (s *Store) usable() error {
 func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment func(*engine.Batch) error) error {
 	b := &engine.Batch{Op: in.Op, Group: in.Group, Puts: in.Puts, Deletes: append([]engine.Key(nil), in.Deletes...)}
 	s.mu.Lock()
+	for !s.opts.SyncApply && len(s.pending) >= s.opts.MaxPending && s.err == nil && !s.closed {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		s.space.Wait()
+	}
 	if err := s.errLocked(); err != nil {
 		s.mu.Unlock()
 		_ = s.log.Abort(ctx, id)
@@ -211,6 +219,7 @@ func (s *Store) setErr(err error) {
 		s.err = err
 		s.opts.Logger.Error("localstore: store failed; reopen to recover", "err", err)
 	}
+	s.space.Broadcast()
 }
 
 // runApplier applies committed batches to the files in the background.
@@ -265,10 +274,8 @@ func (s *Store) flush(ctx context.Context) error {
 		return err
 	}
 	sort.Slice(snap, func(i, j int) bool { return compKey(snap[i].key) < compKey(snap[j].key) })
-	for _, e := range snap {
-		if err := s.writeComponent(e); err != nil {
-			return err
-		}
+	if err := s.writeAll(snap); err != nil {
+		return err
 	}
 	ids := make([]uint64, len(ops))
 	for i, op := range ops {
@@ -284,6 +291,7 @@ func (s *Store) flush(ctx context.Context) error {
 			delete(s.pending, k)
 		}
 	}
+	s.space.Broadcast()
 	s.mu.Unlock()
 	if err := s.log.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("apply: %w", err)
@@ -291,13 +299,62 @@ func (s *Store) flush(ctx context.Context) error {
 	return s.pruneSnapshots(prune)
 }
 
+// applyWorkers is how many component files the background applier writes
+// at once: concurrent fsyncs share journal commits on most file systems.
+// With [Options.SyncApply] files are written one by one, in key order.
+const applyWorkers = 8
+
+// writeAll writes the given components' newest values to their files.
+func (s *Store) writeAll(snap []*pendingEntry) error {
+	if s.opts.SyncApply || len(snap) < 2 {
+		for _, e := range snap {
+			if err := s.writeComponent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+	)
+	work := make(chan *pendingEntry)
+	for range min(applyWorkers, len(snap)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range work {
+				if err := s.writeComponent(e); err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, e := range snap {
+		work <- e
+	}
+	close(work)
+	wg.Wait()
+	return first
+}
+
 // writeComponent puts one component's newest value into its file.
 func (s *Store) writeComponent(e *pendingEntry) error {
 	path := s.compPath(e.key)
 	if e.deleted {
-		// A missing file may have been removed by a process that died before
-		// fsyncing the directory: fsync it anyway.
-		if err := s.fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// During recovery a missing file may have been removed by a process
+		// that died before fsyncing the directory: fsync it anyway. Later, a
+		// missing file was never written or its removal was made durable.
+		err := s.fs.Remove(path)
+		if errors.Is(err, fs.ErrNotExist) && !s.recovering {
+			return nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("apply: delete component: %w", err)
 		}
 		if err := s.fs.SyncDir(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {

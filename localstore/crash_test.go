@@ -20,8 +20,15 @@ func TestCrashInjection(t *testing.T) {
 		short bool
 	}{
 		{"power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{SyncApply: true}}, true},
+		{"power-loss/torn/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Torn: true, Options: localstore.Options{SyncApply: true}}, false},
 		{"process-kill/torn/sync-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{SyncApply: true}}, false},
 		{"power-loss/torn/background-apply", crashtest.Config{Mode: fsx.PowerLoss, Torn: true}, false},
+		{"process-kill/background-apply", crashtest.Config{Mode: fsx.ProcessKill}, false},
+		// The same crash points reached by really failing the k-th operation
+		// (and all later ones) in a fresh run each; sampled, as it is
+		// quadratic.
+		{"rerun/power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Rerun: true, Every: 7, Options: localstore.Options{SyncApply: true}}, false},
+		{"rerun/process-kill/torn/background-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Rerun: true, Every: 5}, false},
 	}
 	// The harness allocates a fresh in-memory file system per crash point.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))

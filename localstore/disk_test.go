@@ -37,7 +37,9 @@ func filesContaining(t *testing.T, dir string, needle []byte) []string {
 	return hits
 }
 
-func epochSecret(e int) []byte { return []byte(fmt.Sprintf("SECRET-OF-EPOCH-%04d-xxxxxxxxxxxxxxxx", e)) }
+func epochSecret(e int) []byte {
+	return []byte(fmt.Sprintf("SECRET-OF-EPOCH-%04d-xxxxxxxxxxxxxxxx", e))
+}
 
 func TestForwardSecrecyOnDisk(t *testing.T) {
 	const retention = 4

@@ -48,6 +48,8 @@ type RecoveryReport struct {
 // removes leftover temporary files. The lock is held; nothing else runs.
 func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport, error) {
 	report := &RecoveryReport{TornTail: rec.Repaired}
+	s.recovering = true
+	defer func() { s.recovering = false }()
 	if err := s.cleanTemps(); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// the log before returning, instead of leaving that to a background
 	// applier. Durability is the same; throughput is lower.
 	SyncApply bool
+	// MaxPending bounds the components committed but not yet written to
+	// their files; Apply waits for the background applier beyond it.
+	// Default 4096.
+	MaxPending int
 	// Logger receives recovery and failure messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -55,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SnapshotsKept <= 0 {
 		o.SnapshotsKept = 5
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 4096
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -80,6 +87,9 @@ type Store struct {
 	prune   map[string]uint64 // group hex → lowest epoch whose snapshot may stay
 	err     error             // sticky applier failure
 	closed  bool
+	space   *sync.Cond // signalled when pending shrinks or the store fails
+	// recovering is set while Open replays the log.
+	recovering bool
 
 	flushMu sync.Mutex // one applier round at a time
 
@@ -117,6 +127,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 		pending: map[string]*pendingEntry{}, prune: map[string]uint64{},
 		dirs: map[string]bool{},
 	}
+	s.space = sync.NewCond(&s.mu)
 	if err := fsys.MkdirAll(s.dir, dirPerm); err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
@@ -215,6 +226,7 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	s.space.Broadcast()
 	s.mu.Unlock()
 	if s.stop != nil {
 		close(s.stop)

@@ -198,3 +198,28 @@ func rewriteNew(t *testing.T, m *fsx.Mem, path string, data []byte) {
 	must(t, err)
 	must(t, f.Close())
 }
+
+func TestTornSegmentBeforeEmptyOnesIsRepaired(t *testing.T) {
+	ctx := context.Background()
+	m, path, data := buildLog(t, 2)
+	// A checkpoint created segments 2 and 3 and crashed while writing the
+	// last records of segment 1.
+	must(t, createSegment(m, testDir, segmentHeader{seq: 2, baseID: 3}))
+	must(t, createSegment(m, testDir, segmentHeader{seq: 3, baseID: 3}))
+	rewrite(t, m, path, data[:len(data)-4])
+	l, rec, err := Open(ctx, m, testDir, Options{})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	if rec.Repaired == nil || rec.Repaired.File != path || len(rec.Replay) != 1 {
+		t.Fatalf("recovery %+v, want a repair of %s and 1 replay", rec, path)
+	}
+	id, err := l.Begin(ctx, "Next", nil, false)
+	must(t, err)
+	must(t, l.Commit(ctx, id, []byte("x")))
+	must(t, l.Close())
+	_, rec, err = Open(ctx, m, testDir, Options{})
+	if err != nil || len(rec.Replay) != 2 || rec.Segments != 1 {
+		t.Fatalf("second open: %v %+v, want 2 replays in 1 segment", err, rec)
+	}
+}

@@ -59,6 +59,8 @@ type Log struct {
 
 	// ioMu is held by whoever writes or fsyncs the active segment, or rolls it.
 	ioMu sync.Mutex
+	// ckptMu serialises checkpoints.
+	ckptMu sync.Mutex
 
 	mu        sync.Mutex
 	cond      *sync.Cond

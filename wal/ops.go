@@ -35,28 +35,47 @@ func (l *Log) Begin(ctx context.Context, kind string, input []byte, durable bool
 }
 
 // Commit logs the payload of operation id and returns once it is on
-// stable storage; concurrent commits share one fsync. Once Commit has
-// appended the record it waits for the fsync even if ctx ends, so that a
-// nil error always means durable and an error (other than from ctx before
-// the append) means the log is dead.
+// stable storage; concurrent commits share one fsync. It is
+// [Log.CommitAsync] followed by [Log.WaitDurable].
 func (l *Log) Commit(ctx context.Context, id uint64, payload []byte) error {
+	ticket, err := l.CommitAsync(ctx, id, payload)
+	if err != nil {
+		return err
+	}
+	return l.WaitDurable(ticket)
+}
+
+// CommitAsync appends the commit record of operation id without waiting
+// and returns a ticket for [Log.WaitDurable]. Tickets grow in the order
+// records are appended, which is the order recovery replays them in.
+func (l *Log) CommitAsync(ctx context.Context, id uint64, payload []byte) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("wal commit %d: %w", id, err)
+		return 0, fmt.Errorf("wal commit %d: %w", id, err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	op, ok := l.ops[id]
 	if !ok || op.committed {
-		return fmt.Errorf("wal commit %d: %w", id, ErrUnknownOp)
+		return 0, fmt.Errorf("wal commit %d: %w", id, ErrUnknownOp)
 	}
 	seq, err := l.appendLocked(typeCommit, encodeIDPayload(id, payload))
 	if err != nil {
-		return fmt.Errorf("wal commit %d: %w", id, err)
+		return 0, fmt.Errorf("wal commit %d: %w", id, err)
 	}
 	op.committed = true
 	op.payloadLen = len(payload)
-	if err := l.waitDurable(seq); err != nil {
-		return fmt.Errorf("wal commit %d: %w", id, err)
+	return seq, nil
+}
+
+// WaitDurable returns once the record with the given ticket is on stable
+// storage, sharing the fsync with concurrent waiters. It does not take a
+// context: once a record is appended, the only honest answers are "durable"
+// or "the log is dead" (a non-nil error; every later call fails too).
+func (l *Log) WaitDurable(ticket uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.waitDurable(ticket); err != nil {
+		return fmt.Errorf("wal: wait for fsync: %w", err)
 	}
 	return nil
 }
@@ -139,27 +158,19 @@ func (l *Log) Unfinished() int {
 // Checkpoint makes everything appended durable, closes the active segment
 // if it holds any record (a new one becomes active) and deletes every
 // segment all of whose operations are finished. After it returns, the bytes
-// of applied payloads are in no file of the log.
+// of applied payloads are in no file of the log. Appenders and group
+// commits are held up only while the old segment gets its last fsync.
 func (l *Log) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("wal checkpoint: %w", err)
 	}
-	l.ioMu.Lock()
-	defer func() {
-		l.ioMu.Unlock()
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	}()
+	l.ckptMu.Lock()
+	defer l.ckptMu.Unlock()
 	l.mu.Lock()
-	if l.closed || l.err != nil {
-		defer l.mu.Unlock()
-		if l.closed {
-			return ErrClosed
-		}
-		return l.err
+	if err := l.usableLocked(); err != nil {
+		l.mu.Unlock()
+		return err
 	}
-	l.flushLocked()
 	roll := l.activeLen > segmentHeaderSize
 	next := segmentHeader{seq: l.activeSeq + 1, baseID: l.nextID}
 	l.mu.Unlock()
@@ -172,23 +183,18 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 			l.mu.Unlock()
 			return fmt.Errorf("wal checkpoint: %w", err)
 		}
-	}
-
-	l.mu.Lock()
-	if roll {
-		if err := l.switchLocked(next); err != nil {
-			l.fail(err)
-			l.mu.Unlock()
+		if err := l.switchTo(next); err != nil {
 			return fmt.Errorf("wal checkpoint: %w", err)
 		}
 	}
+
+	l.mu.Lock()
 	keepFrom := l.activeSeq
 	for _, op := range l.ops {
 		keepFrom = min(keepFrom, op.beginSeg)
 	}
 	first := l.firstSeg
 	l.mu.Unlock()
-
 	if first >= keepFrom {
 		return nil
 	}
@@ -202,6 +208,40 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		return fmt.Errorf("wal checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (l *Log) usableLocked() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
+}
+
+// switchTo makes the created segment h active: what is still buffered goes
+// to the old segment, which is fsynced first, so that a closed segment
+// never has a torn tail.
+func (l *Log) switchTo(h segmentHeader) error {
+	l.ioMu.Lock()
+	defer func() {
+		l.ioMu.Unlock()
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	}()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
+	l.flushLocked() // releases mu during I/O; appenders may add more
+	if l.err != nil {
+		return l.err
+	}
+	if err := l.switchLocked(h); err != nil {
+		l.fail(err)
+		return err
 	}
 	return nil
 }

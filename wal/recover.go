@@ -88,9 +88,13 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 	if len(seqs) == 0 {
 		return res, nil
 	}
-	ops := map[uint64]*opRec{}
-	var commits []*opRec
-	var repair *TailRepair
+	// Pass 1: read and decode every segment.
+	type segScan struct {
+		path string
+		data []byte
+		d    decodeResult
+	}
+	scans := make([]segScan, len(seqs))
 	for i, seq := range seqs {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("recover: %w", err)
@@ -112,16 +116,48 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 		}
 		res.nextID = max(res.nextID, h.baseID)
 		d := decodeRecords(data[segmentHeaderSize:], segmentHeaderSize, chainSeed(data))
-		last := i == len(seqs)-1
-		switch {
-		case d.status == statusCorrupt:
+		if d.status == statusCorrupt {
 			return nil, corrupt(path, d.badOffset, d.reason)
-		case d.status == statusTorn && !last:
-			return nil, corrupt(path, d.badOffset, d.reason+" (torn tail in a closed segment)")
-		case d.status == statusTorn:
-			repair = &TailRepair{File: path, Offset: d.end, Dropped: int64(len(data)) - d.end, Reason: d.reason}
 		}
-		if last {
+		scans[i] = segScan{path: path, data: data, d: d}
+	}
+	// A checkpoint creates the next segment before the last write to the
+	// current one: a torn segment followed only by empty segments is the
+	// torn tail of the log, and the empty ones are dropped.
+	last := len(scans) - 1
+	for i, sc := range scans[:last] {
+		if sc.d.status != statusTorn {
+			continue
+		}
+		for _, later := range scans[i+1:] {
+			if later.d.status != statusClean || len(later.d.records) > 0 {
+				return nil, corrupt(sc.path, sc.d.badOffset, sc.d.reason+" (torn tail in a closed segment)")
+			}
+		}
+		for j := len(scans) - 1; j > i; j-- {
+			if err := fsys.Remove(scans[j].path); err != nil {
+				return nil, fmt.Errorf("recover: drop empty segment: %w", err)
+			}
+			logger.Warn("wal: dropped empty segment after a torn one", "file", scans[j].path)
+		}
+		if err := fsys.SyncDir(dir); err != nil {
+			return nil, fmt.Errorf("recover: %w", err)
+		}
+		last = i
+		scans = scans[:i+1]
+		res.seqs = res.seqs[:i+1]
+		break
+	}
+	// Pass 2: rebuild the operation table.
+	ops := map[uint64]*opRec{}
+	var commits []*opRec
+	var repair *TailRepair
+	for i, sc := range scans {
+		d, data, path := sc.d, sc.data, sc.path
+		if i == last {
+			if d.status == statusTorn {
+				repair = &TailRepair{File: path, Offset: d.end, Dropped: int64(len(data)) - d.end, Reason: d.reason}
+			}
 			res.activeEnd = d.end
 			res.chain = chainSeed(data)
 			if n := len(d.records); n > 0 {
@@ -130,7 +166,7 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 			}
 		}
 		for _, r := range d.records {
-			if err := applyRecord(ops, &commits, seq, r); err != nil {
+			if err := applyRecord(ops, &commits, seqs[i], r); err != nil {
 				return nil, corrupt(path, r.offset, err.Error())
 			}
 		}

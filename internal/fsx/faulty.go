@@ -65,6 +65,7 @@ type Faulty struct {
 	fs      FS
 	failAt  int64
 	torn    bool
+	before  func(n int64, op Op, path string, data []byte)
 	count   atomic.Int64
 	crashed atomic.Bool
 	ops     [numOps]atomic.Int64
@@ -82,11 +83,17 @@ type FaultyOptions struct {
 	FailAt int64
 	// Torn makes a crashing write first write the first half of its bytes.
 	Torn bool
+	// Before, if set, is called before every counted operation runs, with
+	// its 1-based index, the path it acts on (for renames and links, the
+	// new path; for file writes, the file's name) and, for writes, the
+	// bytes. A test can copy the file system there to examine a crash at
+	// that instant without re-running everything before it.
+	Before func(n int64, op Op, path string, data []byte)
 }
 
 // NewFaulty wraps fsys.
 func NewFaulty(fsys FS, opts FaultyOptions) *Faulty {
-	return &Faulty{fs: fsys, failAt: opts.FailAt, torn: opts.Torn}
+	return &Faulty{fs: fsys, failAt: opts.FailAt, torn: opts.Torn, before: opts.Before}
 }
 
 // Crashed reports whether the world has stopped.
@@ -118,12 +125,15 @@ func (f *Faulty) alive() error {
 
 // step counts one operation. crash is true if this very operation is the
 // crash point; err is non-nil if the operation must not run.
-func (f *Faulty) step(op Op) (crash bool, err error) {
+func (f *Faulty) step(op Op, path string, data []byte) (crash bool, err error) {
 	if f.crashed.Load() {
 		return false, ErrCrashed
 	}
 	n := f.count.Add(1)
 	f.ops[op].Add(1)
+	if f.before != nil {
+		f.before(n, op, path, data)
+	}
 	if f.failAt <= 0 || n < f.failAt {
 		return false, nil
 	}
@@ -138,7 +148,7 @@ func (f *Faulty) step(op Op) (crash bool, err error) {
 // OpenFile implements [FS].
 func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if flag&os.O_CREATE != 0 {
-		if _, err := f.step(OpCreate); err != nil {
+		if _, err := f.step(OpCreate, name, nil); err != nil {
 			return nil, err
 		}
 	} else if err := f.alive(); err != nil {
@@ -151,8 +161,8 @@ func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 	return &faultyFile{f: f, file: file}, nil
 }
 
-func (f *Faulty) simple(op Op, do func() error) error {
-	if _, err := f.step(op); err != nil {
+func (f *Faulty) simple(op Op, path string, do func() error) error {
+	if _, err := f.step(op, path, nil); err != nil {
 		return err
 	}
 	return do()
@@ -160,32 +170,32 @@ func (f *Faulty) simple(op Op, do func() error) error {
 
 // Rename implements [FS].
 func (f *Faulty) Rename(oldpath, newpath string) error {
-	return f.simple(OpRename, func() error { return f.fs.Rename(oldpath, newpath) })
+	return f.simple(OpRename, newpath, func() error { return f.fs.Rename(oldpath, newpath) })
 }
 
 // Link implements [FS].
 func (f *Faulty) Link(oldpath, newpath string) error {
-	return f.simple(OpLink, func() error { return f.fs.Link(oldpath, newpath) })
+	return f.simple(OpLink, newpath, func() error { return f.fs.Link(oldpath, newpath) })
 }
 
 // Remove implements [FS].
 func (f *Faulty) Remove(name string) error {
-	return f.simple(OpRemove, func() error { return f.fs.Remove(name) })
+	return f.simple(OpRemove, name, func() error { return f.fs.Remove(name) })
 }
 
 // RemoveAll implements [FS].
 func (f *Faulty) RemoveAll(path string) error {
-	return f.simple(OpRemove, func() error { return f.fs.RemoveAll(path) })
+	return f.simple(OpRemove, path, func() error { return f.fs.RemoveAll(path) })
 }
 
 // MkdirAll implements [FS].
 func (f *Faulty) MkdirAll(path string, perm fs.FileMode) error {
-	return f.simple(OpCreate, func() error { return f.fs.MkdirAll(path, perm) })
+	return f.simple(OpCreate, path, func() error { return f.fs.MkdirAll(path, perm) })
 }
 
 // SyncDir implements [FS].
 func (f *Faulty) SyncDir(dir string) error {
-	return f.simple(OpSyncDir, func() error { return f.fs.SyncDir(dir) })
+	return f.simple(OpSyncDir, dir, func() error { return f.fs.SyncDir(dir) })
 }
 
 // ReadFile implements [FS].
@@ -231,7 +241,7 @@ type faultyFile struct {
 }
 
 func (ff *faultyFile) Write(p []byte) (int, error) {
-	crash, err := ff.f.step(OpWrite)
+	crash, err := ff.f.step(OpWrite, ff.file.Name(), p)
 	if err != nil {
 		if crash && ff.f.torn && len(p) > 1 {
 			n, _ := ff.file.Write(p[:len(p)/2])
@@ -246,14 +256,14 @@ func (ff *faultyFile) Write(p []byte) (int, error) {
 }
 
 func (ff *faultyFile) Sync() error {
-	if _, err := ff.f.step(OpSync); err != nil {
+	if _, err := ff.f.step(OpSync, ff.file.Name(), nil); err != nil {
 		return err
 	}
 	return ff.file.Sync()
 }
 
 func (ff *faultyFile) Truncate(size int64) error {
-	if _, err := ff.f.step(OpWrite); err != nil {
+	if _, err := ff.f.step(OpWrite, ff.file.Name(), nil); err != nil {
 		return err
 	}
 	return ff.file.Truncate(size)

@@ -384,3 +384,34 @@ func (m *Mem) Lock(name string) (io.Closer, error) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// Clone returns a deep copy of the file system (current and durable state,
+// hard links preserved, no locks held), e.g. to crash a copy at this instant.
+func (m *Mem) Clone() *Mem {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	copies := map[*memNode]*memNode{}
+	var cp func(n *memNode) *memNode
+	cp = func(n *memNode) *memNode {
+		if c, ok := copies[n]; ok {
+			return c
+		}
+		c := &memNode{dir: n.dir, mode: n.mode, mtime: n.mtime}
+		copies[n] = c
+		if !n.dir {
+			c.data = append([]byte(nil), n.data...)
+			c.synced = append([]byte(nil), n.synced...)
+			return c
+		}
+		c.entries = make(map[string]*memNode, len(n.entries))
+		c.durable = make(map[string]*memNode, len(n.durable))
+		for k, v := range n.entries {
+			c.entries[k] = cp(v)
+		}
+		for k, v := range n.durable {
+			c.durable[k] = cp(v)
+		}
+		return c
+	}
+	return &Mem{root: cp(m.root), locks: map[string]bool{}}
+}

@@ -2,9 +2,11 @@ package fsx
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -198,5 +200,41 @@ func TestLockExclusive(t *testing.T) {
 			mustNil(t, err)
 			mustNil(t, c2.Close())
 		})
+	}
+}
+
+func TestMemCloneIsIndependent(t *testing.T) {
+	m := NewMem()
+	mustNil(t, m.MkdirAll("/d", 0o700))
+	mustNil(t, m.SyncDir("/"))
+	writeFile(t, m, "/d/a", "durable", true)
+	mustNil(t, m.SyncDir("/d"))
+	writeFile(t, m, "/d/b", "volatile", false)
+	c := m.Clone()
+	writeFile(t, m, "/d/a", "changed", true)
+	c.Crash(PowerLoss)
+	tests := []struct {
+		fsys       FS
+		file, want string
+	}{
+		{c, "/d/a", "durable"}, {c, "/d/b", "<missing>"}, {m, "/d/a", "changed"}, {m, "/d/b", "volatile"},
+	}
+	for _, tc := range tests {
+		if got := readOrMissing(tc.fsys, tc.file); got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.file, got, tc.want)
+		}
+	}
+}
+
+func TestFaultyBeforeHook(t *testing.T) {
+	var got []string
+	f := NewFaulty(NewMem(), FaultyOptions{Before: func(n int64, op Op, path string, data []byte) {
+		got = append(got, fmt.Sprintf("%d %s %s %q", n, op, path, data))
+	}})
+	writeFile(t, f, "/a", "hi", true)
+	mustNil(t, f.Rename("/a", "/b"))
+	want := []string{`1 create /a ""`, `2 write /a "hi"`, `3 sync /a ""`, `4 rename /b ""`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("hook saw %q, want %q", got, want)
 	}
 }

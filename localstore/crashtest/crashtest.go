@@ -11,7 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"sync"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
@@ -50,6 +52,12 @@ type Config struct {
 	Every int
 	// MaxPoints stops after that many crash points; 0 means no limit.
 	MaxPoints int
+	// Rerun selects the slow strategy: one full run per crash point with
+	// the k-th operation failing for real (and every later one), instead of
+	// one run that copies the file system before each operation and
+	// examines the copy as it would be after a crash there. Both see the
+	// same disk states; Rerun also exercises the store's error paths.
+	Rerun bool
 }
 
 // Result summarises a harness run.
@@ -70,6 +78,9 @@ const dataDir = "/data"
 
 // Run tests every crash point. It returns the first violation found.
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	if !cfg.Rerun {
+		return runForked(ctx, cfg)
+	}
 	var res Result
 	every := int64(max(cfg.Every, 1))
 	for k := int64(1); cfg.MaxPoints == 0 || res.CrashPoints < cfg.MaxPoints; k += every {
@@ -91,8 +102,7 @@ func runPoint(ctx context.Context, cfg Config, k int64, res *Result) (done bool,
 	mem := fsx.NewMem()
 	faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{FailAt: k, Torn: cfg.Torn})
 	wl := cfg.NewWorkload()
-	rec := &Recorder{retention: retention(cfg.Options), model: map[string][]byte{}}
-	rec.states = append(rec.states, map[string][]byte{})
+	rec := newRecorder(cfg.Options)
 	st, _, openErr := localstore.Open(ctx, faulty, dataDir, cfg.Options)
 	var runErr error
 	if openErr == nil {
@@ -104,19 +114,97 @@ func runPoint(ctx context.Context, cfg Config, k int64, res *Result) (done bool,
 		if openErr != nil || runErr != nil {
 			return false, fmt.Errorf("workload failed without a crash: open: %v, run: %v", openErr, runErr)
 		}
-		res.Operations = len(rec.states) - 1
+		res.Operations = rec.attempted()
 		res.FSOps = faulty.Count()
-		return true, verify(ctx, mem, cfg, wl, rec, res, false)
+		acked, attempted, states := rec.view()
+		return true, verify(ctx, mem, cfg, wl, acked, attempted, states, res, false)
 	}
 	mem.Crash(cfg.Mode)
-	return false, verify(ctx, mem, cfg, wl, rec, res, true)
+	acked, attempted, states := rec.view()
+	return false, verify(ctx, mem, cfg, wl, acked, attempted, states, res, true)
 }
 
-// verify reopens the store and checks its state against the model.
-func verify(ctx context.Context, mem *fsx.Mem, cfg Config, wl Workload, rec *Recorder, res *Result, crashed bool) error {
+// runForked runs the workload once; before each counted file-system
+// operation it copies the file system, crashes the copy (with a torn
+// prefix of the write if configured) and verifies a store reopened on it.
+func runForked(ctx context.Context, cfg Config) (Result, error) {
+	var (
+		res  Result
+		mu   sync.Mutex // serialises verification (background appliers)
+		verr error
+	)
+	every := int64(max(cfg.Every, 1))
+	mem := fsx.NewMem()
+	wl := cfg.NewWorkload()
+	rec := newRecorder(cfg.Options)
+	before := func(n int64, op fsx.Op, path string, data []byte) {
+		if (n-1)%every != 0 {
+			return
+		}
+		// The copy and the model must be taken at the same instant: no
+		// operation may be attempted or acknowledged in between.
+		acked, attempted, states, snap := rec.viewWith(mem.Clone)
+		mu.Lock()
+		defer mu.Unlock()
+		if verr != nil || (cfg.MaxPoints > 0 && res.CrashPoints >= cfg.MaxPoints) {
+			return
+		}
+		if cfg.Torn && op == fsx.OpWrite && len(data) > 1 {
+			if err := appendTo(snap, path, data[:len(data)/2]); err != nil {
+				verr = fmt.Errorf("crash point %d: torn write: %w", n, err)
+				return
+			}
+		}
+		snap.Crash(cfg.Mode)
+		res.CrashPoints++
+		if err := verify(ctx, snap, cfg, cfg.NewWorkload(), acked, attempted, states, &res, true); err != nil {
+			verr = fmt.Errorf("crash point %d (%s %s): %w", n, op, path, err)
+		}
+	}
+	faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{Before: before})
+	st, _, err := localstore.Open(ctx, faulty, dataDir, cfg.Options)
+	if err != nil {
+		return res, fmt.Errorf("open: %w", err)
+	}
+	rec.st = st
+	runErr := wl.Run(ctx, rec)
+	if err := st.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if verr != nil {
+		return res, verr
+	}
+	if runErr != nil {
+		return res, fmt.Errorf("workload: %w", runErr)
+	}
+	res.Operations = rec.attempted()
+	res.FSOps = faulty.Count()
+	acked, attempted, states := rec.view()
+	return res, verify(ctx, mem, cfg, wl, acked, attempted, states, &res, false)
+}
+
+// appendTo appends data to the file at path in fsys.
+func appendTo(fsys fsx.FS, path string, data []byte) error {
+	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// verify reopens the store and checks its state against the model: it
+// must be the state after the acked operations, or after the one in
+// flight too.
+func verify(ctx context.Context, mem *fsx.Mem, cfg Config, wl Workload, acked, attempted int, states []map[string][]byte, res *Result, crashed bool) error {
 	st, rep, err := localstore.Open(ctx, mem, dataDir, cfg.Options)
 	if err != nil {
-		return fmt.Errorf("reopen after crash (op %d acked of %d attempted): %w", rec.acked, rec.attempted(), err)
+		return fmt.Errorf("reopen after crash (op %d acked of %d attempted): %w", acked, attempted, err)
 	}
 	defer st.Close()
 	if len(rep.Replayed) > 0 {
@@ -127,12 +215,12 @@ func verify(ctx context.Context, mem *fsx.Mem, cfg Config, wl Workload, rec *Rec
 		return fmt.Errorf("dump after crash: %w", err)
 	}
 	switch {
-	case equal(got, rec.states[rec.acked]):
-	case rec.attempted() > rec.acked && equal(got, rec.states[rec.attempted()]):
+	case equal(got, states[acked]):
+	case attempted > acked && equal(got, states[attempted]):
 		res.Unacked++
 	default:
 		return fmt.Errorf("state after crash is not the state after op %d (acked) or %d (attempted):\n%s",
-			rec.acked, rec.attempted(), diff(got, rec.states[rec.acked]))
+			acked, attempted, diff(got, states[acked]))
 	}
 	if !crashed {
 		return nil

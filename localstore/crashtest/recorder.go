@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/hex"
 	"strings"
+	"sync"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
 	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
 // Recorder is the [Target] a workload drives: it forwards to the store and
 // keeps a model of the state after every attempted operation.
 type Recorder struct {
+	mu        sync.Mutex // guards states and acked against crash-point hooks
 	st        *localstore.Store
 	retention int
 	model     map[string][]byte
@@ -23,10 +26,37 @@ type Recorder struct {
 
 var _ Target = (*Recorder)(nil)
 
-func (r *Recorder) attempted() int { return len(r.states) - 1 }
+func newRecorder(o localstore.Options) *Recorder {
+	return &Recorder{retention: retention(o), model: map[string][]byte{}, states: []map[string][]byte{{}}}
+}
+
+func (r *Recorder) attempted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.states) - 1
+}
+
+// view returns the acknowledged and attempted counts and the states.
+func (r *Recorder) view() (acked, attempted int, states []map[string][]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked, len(r.states) - 1, r.states
+}
+
+// viewWith is [Recorder.view] with clone called while no operation can
+// start or be acknowledged.
+func (r *Recorder) viewWith(clone func() *fsx.Mem) (acked, attempted int, states []map[string][]byte, snap *fsx.Mem) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked, len(r.states) - 1, r.states, clone()
+}
 
 // Acked is the number of operations the store acknowledged.
-func (r *Recorder) Acked() int { return r.acked }
+func (r *Recorder) Acked() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked
+}
 
 // Get implements [engine.Storage].
 func (r *Recorder) Get(ctx context.Context, k engine.Key) ([]byte, error) { return r.st.Get(ctx, k) }
@@ -60,11 +90,15 @@ func (r *Recorder) ReplaceGroup(ctx context.Context, group []byte, comps []engin
 }
 
 func (r *Recorder) do(next map[string][]byte, call func() error) error {
+	r.mu.Lock()
 	r.states = append(r.states, next)
+	r.mu.Unlock()
 	if err := call(); err != nil {
 		return err
 	}
-	r.acked = r.attempted()
+	r.mu.Lock()
+	r.acked = len(r.states) - 1
+	r.mu.Unlock()
 	r.model = next
 	return nil
 }
