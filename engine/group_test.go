@@ -33,7 +33,7 @@ func (m *member) keyPackage(t testing.TB, id suite.ID) []byte {
 }
 
 // deliver processes msg at every member in ms and fails on any error.
-func deliver(t *testing.T, msg []byte, ms ...*member) []*Result {
+func deliver(t testing.TB, msg []byte, ms ...*member) []*Result {
 	t.Helper()
 	var out []*Result
 	for _, m := range ms {
@@ -66,7 +66,7 @@ func agree(t *testing.T, ms ...*member) {
 }
 
 // commitAndDeliver has from commit o, merges it and delivers it to others.
-func commitAndDeliver(t *testing.T, from *member, o CommitOptions, others ...*member) *CommitOutput {
+func commitAndDeliver(t testing.TB, from *member, o CommitOptions, others ...*member) *CommitOutput {
 	t.Helper()
 	ctx := context.Background()
 	out, err := from.g.Commit(ctx, o)

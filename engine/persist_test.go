@@ -43,8 +43,11 @@ func dumpBytes(m map[string][]byte) int {
 
 const suite1 = suite.X25519AES128GCMSHA256Ed25519
 
+// twoMembersF is twoMembers for fuzz targets.
+func twoMembersF(f *testing.F) (*member, *member) { return twoMembers(f, Options{}) }
+
 // twoMembers returns alice and bob in one group of suite 1.
-func twoMembers(t *testing.T, opts Options) (*member, *member) {
+func twoMembers(t testing.TB, opts Options) (*member, *member) {
 	t.Helper()
 	ctx := context.Background()
 	a, b := newMember("alice"), newMember("bob")
