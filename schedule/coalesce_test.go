@@ -208,3 +208,54 @@ func TestRequestSync(t *testing.T) {
 		t.Errorf("RequestSync with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestNoOverlapUnderLoad fires every kind of trigger from several goroutines
+// at a few groups, with some snapshots failing, and checks that a group
+// never has two snapshots at once and that every synchronous caller gets an
+// answer.
+func TestNoOverlapUnderLoad(t *testing.T) {
+	cfg := testConfig()
+	cfg.EveryEpochs = 2
+	cfg.BeforeRemove = true
+	cfg.MaxConcurrent = 4
+	h := newHarness(t, cfg, false, epoch0)
+	h.agent.setFail(func(n int) error {
+		if n%7 == 0 {
+			return Permanent(errors.New("injected"))
+		}
+		return nil
+	})
+	h.run()
+	groups := []string{"a", "b", "c"}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 200 {
+				g := []byte(groups[(w+i)%len(groups)])
+				switch i % 4 {
+				case 0:
+					h.s.Request(g)
+				case 1:
+					h.s.EpochChanged(g, uint64(i))
+				case 2:
+					_ = h.s.BeforeRemove(h.ctx(), g)
+				case 3:
+					_, _ = h.s.RequestSync(h.ctx(), g)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	h.waitIdle()
+	h.agent.mu.Lock()
+	defer h.agent.mu.Unlock()
+	if h.agent.overlaps != 0 {
+		t.Errorf("%d overlapping snapshots of one group", h.agent.overlaps)
+	}
+	if h.agent.maxInflight > cfg.MaxConcurrent {
+		t.Errorf("%d snapshots at once, want at most %d", h.agent.maxInflight, cfg.MaxConcurrent)
+	}
+	if len(h.agent.calls) == 0 {
+		t.Errorf("no snapshots taken")
+	}
+}

@@ -34,13 +34,15 @@ type fakeAgent struct {
 	lists       int
 	inflight    int
 	maxInflight int
+	perGroup    map[string]int // snapshots in flight per group
+	overlaps    int            // times two snapshots of one group overlapped
 	// block, if set, holds every snapshot until a value is received from it
 	// (or it is closed) or the snapshot's context ends.
 	block chan struct{}
 	// fail, if set, returns the error for the n-th call (1-based).
 	fail func(n int) error
 
-	started chan string // receives the group of every snapshot that starts
+	started chan string // receives the group of every snapshot that starts (up to its capacity)
 }
 
 func newFakeAgent(clock Clock) *fakeAgent {
@@ -48,6 +50,7 @@ func newFakeAgent(clock Clock) *fakeAgent {
 		clock:    clock,
 		epochs:   map[string]uint64{},
 		uploaded: map[string]uint64{},
+		perGroup: map[string]int{},
 		started:  make(chan string, 1000),
 	}
 }
@@ -65,9 +68,16 @@ func (a *fakeAgent) Snapshot(ctx context.Context, group []byte, reason Reason) (
 	a.calls = append(a.calls, call{group: key, reason: reason, epoch: epoch, at: a.clock.Now()})
 	a.inflight++
 	a.maxInflight = max(a.maxInflight, a.inflight)
+	a.perGroup[key]++
+	if a.perGroup[key] > 1 {
+		a.overlaps++
+	}
 	block, fail := a.block, a.fail
 	a.mu.Unlock()
-	a.started <- key
+	select {
+	case a.started <- key:
+	default: // a load test that does not read it
+	}
 
 	if block != nil {
 		select {
@@ -86,6 +96,7 @@ func (a *fakeAgent) Snapshot(ctx context.Context, group []byte, reason Reason) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.inflight--
+	a.perGroup[key]--
 	a.calls[n-1].ctxErr = ctx.Err()
 	if err != nil {
 		return 0, err
@@ -157,8 +168,19 @@ func newRecorder() *recorder {
 func (r *recorder) hooks() Hooks {
 	return Hooks{
 		SnapshotStarted: func([]byte, Reason) { r.started.Add(1) },
-		SnapshotDone:    func(e SnapshotEvent) { r.snaps <- e },
-		PassDone:        func(e PassEvent) { r.passes <- e },
+		// Sends never block: a load test that does not read them drops them.
+		SnapshotDone: func(e SnapshotEvent) {
+			select {
+			case r.snaps <- e:
+			default:
+			}
+		},
+		PassDone: func(e PassEvent) {
+			select {
+			case r.passes <- e:
+			default:
+			}
+		},
 	}
 }
 

@@ -220,11 +220,11 @@ func (s *Scheduler) WaitIdle(ctx context.Context) error {
 // [Scheduler.Run] return once the snapshots in flight have returned. It may
 // be called at any time, more than once.
 func (s *Scheduler) Cancel() {
+	s.stop() // first, so that the cancelled snapshots are not retried
 	s.mu.Lock()
 	if s.cancelSnap != nil {
 		s.cancelSnap()
 	}
 	s.mu.Unlock()
-	s.stop()
 	s.stopOnce.Do(func() { close(s.stopCh) })
 }
