@@ -57,7 +57,8 @@ func externalSendersProposal(cur wire.Extensions, es []ExternalSender) wire.Prop
 
 // CommitOutput is what a created commit produces.
 type CommitOutput struct {
-	// Commit is the MLSMessage (PublicMessage) to send to the group.
+	// Commit is the MLSMessage to send to the group: a PublicMessage, or a
+	// PrivateMessage with [Options.PrivateHandshake].
 	Commit []byte
 	// Welcome is the MLSMessage for the added members, nil if none.
 	Welcome []byte
@@ -137,18 +138,19 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		st.commitSecret = path.CommitSecret
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeCommit, Commit: c}
-	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPublicMessage, content, &s.gc)
+	ac, err := framing.Sign(s.cs, s.sigPriv, g.handshakeWireFormat(), content, &s.gc)
 	if err != nil {
 		return nil, fmt.Errorf("commit: sign: %w", err)
 	}
 	if err := st.finish(ctx, ac, true, g.opts); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	pm, err := framing.ProtectPublic(s.cs, s.epoch.MembershipKey, ac, &s.gc)
+	ns := *s
+	msg, err := g.protectHandshake(s, &ns, ac)
 	if err != nil {
-		return nil, fmt.Errorf("commit: protect: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	out := &CommitOutput{Epoch: st.ns.gc.Epoch, Commit: codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})}
+	out := &CommitOutput{Epoch: st.ns.gc.Epoch, Commit: msg}
 	if len(st.added) > 0 {
 		if out.Welcome, err = st.welcome(path, g.opts); err != nil {
 			return nil, fmt.Errorf("commit: %w", err)
@@ -164,7 +166,6 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 	if path != nil {
 		pc.Keys = codec.Marshal(path.Keys)
 	}
-	ns := *s
 	ns.pending = pc
 	if err := g.commitState(ctx, "CreateCommit", &ns); err != nil {
 		return nil, err

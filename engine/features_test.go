@@ -90,3 +90,34 @@ func TestExternalPSKCommit(t *testing.T) {
 		t.Fatal("failed commit changed carol's storage")
 	}
 }
+
+// TestPrivateHandshake runs proposals and commits as PrivateMessages.
+func TestPrivateHandshake(t *testing.T) {
+	ctx := context.Background()
+	opts := Options{PrivateHandshake: true}
+	a, b := twoMembers(t, opts)
+	c := newMember("carol")
+	c.client = NewClient(c.st, []byte("carol"), opts)
+	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{c.keyPackage(t, suite1)}}, b)
+	var err error
+	if c.g, err = c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+		t.Fatal(err)
+	}
+	prop, err := c.g.ProposeUpdate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := parseMessage(prop); m.PrivateMessage == nil {
+		t.Fatal("proposal is not a PrivateMessage")
+	}
+	deliver(t, prop, a, b)
+	out = commitAndDeliver(t, b, CommitOptions{}, a, c)
+	if m, _ := parseMessage(out.Commit); m.PrivateMessage == nil {
+		t.Fatal("commit is not a PrivateMessage")
+	}
+	agree(t, a, b, c)
+	reload(t, b)
+	commitAndDeliver(t, b, CommitOptions{Remove: []uint32{a.g.OwnIndex()}}, c)
+	agree(t, b, c)
+	sendAndCheck(t, c, "private", b)
+}

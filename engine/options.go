@@ -66,6 +66,11 @@ type Options struct {
 	Rand io.Reader
 	// Now, if set, is used to check KeyPackage lifetimes.
 	Now func() time.Time
+	// PrivateHandshake sends proposals and commits as PrivateMessages
+	// instead of PublicMessages. A member cannot decrypt its own
+	// PrivateMessages, so it must merge its commits with
+	// [Group.MergePendingCommit].
+	PrivateHandshake bool
 	// OmitRatchetTree leaves the ratchet_tree extension out of the GroupInfo
 	// of Welcome messages (joiners then need the tree out of band).
 	OmitRatchetTree bool

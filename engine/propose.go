@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mlsbackup/mlsbackup/engine/codec"
 	"github.com/mlsbackup/mlsbackup/engine/framing"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // ProposeAdd creates an Add proposal for keyPackage, caches it for the
-// epoch and returns it as an MLSMessage (PublicMessage) to send.
+// epoch and returns it as an MLSMessage to send (a PublicMessage, or a
+// PrivateMessage with [Options.PrivateHandshake]).
 func (g *Group) ProposeAdd(ctx context.Context, keyPackage []byte) ([]byte, error) {
 	kp, _, err := decodeKeyPackage(keyPackage)
 	if err != nil {
@@ -62,18 +62,18 @@ func (g *Group) propose(ctx context.Context, p wire.Proposal, leafPriv []byte) (
 		return nil, fmt.Errorf("propose: %w", err)
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeProposal, Proposal: &p}
-	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPublicMessage, content, &s.gc)
+	ac, err := framing.Sign(s.cs, s.sigPriv, g.handshakeWireFormat(), content, &s.gc)
 	if err != nil {
 		return nil, fmt.Errorf("propose: sign: %w", err)
 	}
-	pm, err := framing.ProtectPublic(s.cs, s.epoch.MembershipKey, ac, &s.gc)
-	if err != nil {
-		return nil, fmt.Errorf("propose: protect: %w", err)
-	}
 	ns := *s
+	msg, err := g.protectHandshake(s, &ns, ac)
+	if err != nil {
+		return nil, fmt.Errorf("propose: %w", err)
+	}
 	ns.proposals = append(append([]cachedProposal(nil), s.proposals...), cachedProposal{Ref: s.proposalRef(ac), Proposal: p, Sender: me, LeafPriv: leafPriv})
 	if err := g.commitState(ctx, "Propose", &ns); err != nil {
 		return nil, err
 	}
-	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm}), nil
+	return msg, nil
 }
