@@ -10,9 +10,12 @@
 // changed component is kept in memory until an applier round writes it to
 // its file with the atomic write helper (temporary file, fsync, rename,
 // directory fsync) — only the components that changed, each once per round
-// however often it changed. The round then marks the operations applied and
-// checkpoints the log, which deletes the segments whose operations are all
-// applied. Readers see the in-memory values, so reads always reflect every
+// however often it changed, up to 8 files at a time so that their fsyncs
+// share journal commits. Apply waits when more than Options.MaxPending
+// components are waiting for their files. With Options.SyncApply the round
+// runs inside Apply, one file after another. The round then marks the
+// operations applied and checkpoints the log, which deletes the segments
+// whose operations are all applied. Readers see the in-memory values, so reads always reflect every
 // durable batch; a read that would return a value whose fsync is still in
 // flight waits for it.
 //

@@ -76,7 +76,10 @@
 // The decoder tells three endings apart:
 //
 //   - clean end: the last record ends exactly at the end of the file;
-//   - torn tail (only in the active segment): the file ends inside a record
+//   - torn tail (only in the active segment, or in a segment followed only
+//     by segments without records: a checkpoint creates the next segment
+//     before the last write to the current one, and such empty segments
+//     are deleted): the file ends inside a record
 //     header or payload, or the last record fails its checks and nothing
 //     but zero bytes follows it, or a record header fails its check and
 //     only zero bytes follow the header. The segment is truncated to the end of the last
