@@ -1,0 +1,36 @@
+// Package restore brings MLS groups back from mlsbackup's encrypted remote
+// snapshots into a data directory: the logic behind `mlsbackup restore`.
+//
+// A restore of one group goes through these steps, each reported in a
+// [Result]:
+//
+//  1. Select: the newest complete snapshot of the group ([Selector] zero
+//     value), the one of an exact epoch, or the newest taken at or before a
+//     time. For every group at once ([Request].All) each group's snapshot is
+//     selected the same way from one listing.
+//  2. Download and decrypt ([Source.Fetch]): the uploader checks the
+//     ciphertext's and the plaintext's size and SHA-256 against the manifest.
+//  3. Verify the snapshot itself: it must parse as an engine GroupSnapshot
+//     whose own checksum holds and whose group id, epoch and epoch
+//     authenticator equal what the manifest recorded (the manifest is not
+//     signed: anyone able to write to the bucket could plant one).
+//  4. Compare with the local group ([Target.LocalEpoch]): a restore that
+//     would roll the group back to an older epoch is refused with
+//     [ErrRollback] unless [Options.Force]; a local group already at the
+//     snapshot's epoch is left alone ([StatusUpToDate]) unless forced; local
+//     state that cannot be read is replaced only when forced.
+//  5. Import ([Target.Import]) as one atomic step: the data directory holds
+//     the group exactly as before or exactly as in the snapshot.
+//
+// With [Options.DryRun] steps 1–4 run (so a dry run also proves the snapshot
+// downloads, decrypts and verifies) and nothing is imported.
+//
+// The restored group is marked "restored at epoch E": it cannot encrypt until
+// it reaches a newer epoch, by processing the commits it missed, by sending a
+// self-update commit, or by re-joining through an external commit (see the
+// README's restore runbook).
+//
+// A [Target] is either the data directory opened directly ([StoreTarget], when
+// no agent holds its lock) or a running agent reached through its API; the
+// caller decides which.
+package restore

@@ -1,0 +1,277 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/uploader"
+)
+
+// DefaultConcurrency is how many groups [Run] restores at once by default.
+const DefaultConcurrency = 8
+
+// Source is where snapshots come from; *uploader.Backup implements it.
+type Source interface {
+	// List returns the complete snapshots of group (all groups if nil).
+	List(ctx context.Context, group []byte) ([]uploader.Manifest, error)
+	// ListLatest returns the newest complete snapshot of every group.
+	ListLatest(ctx context.Context) ([]uploader.Manifest, error)
+	// Fetch decrypts the snapshot of m to w, checking sizes and checksums.
+	Fetch(ctx context.Context, m uploader.Manifest, w io.Writer) error
+}
+
+var _ Source = (*uploader.Backup)(nil)
+
+// Request says what to restore.
+type Request struct {
+	// Group is the group to restore; ignored when All is set.
+	Group []byte
+	// All restores every group that has a matching snapshot.
+	All bool
+	// Select chooses each group's snapshot.
+	Select Selector
+}
+
+// Options tune a restore.
+type Options struct {
+	// Force allows rolling a group back to an older epoch, replacing a
+	// local group at the same epoch, and replacing unreadable local state.
+	Force bool
+	// DryRun selects, downloads and verifies but imports nothing.
+	DryRun bool
+	// Concurrency bounds how many groups are restored at once; default
+	// [DefaultConcurrency].
+	Concurrency int
+	// OnResult, if set, is called once per group as soon as it is done
+	// (serialized, in completion order).
+	OnResult func(Result)
+	// Logger receives one line per group; default discards. Secrets are
+	// never logged.
+	Logger *slog.Logger
+}
+
+// Status is the outcome of one group's restore.
+type Status string
+
+// The outcomes of a group's restore.
+const (
+	// StatusRestored: the snapshot was imported.
+	StatusRestored Status = "restored"
+	// StatusWouldRestore: a dry run found that the snapshot would be
+	// imported.
+	StatusWouldRestore Status = "would-restore"
+	// StatusUpToDate: the local group is already at the snapshot's epoch;
+	// nothing changed.
+	StatusUpToDate Status = "up-to-date"
+	// StatusFailed: see Result.Err.
+	StatusFailed Status = "failed"
+)
+
+// Result reports one group's restore.
+type Result struct {
+	// Group is the group id.
+	Group []byte
+	// Snapshot is the selected snapshot's manifest (zero Ref.Key if none).
+	Snapshot uploader.Manifest
+	// HadLocal is set when the group was stored locally before;
+	// LocalEpoch is then its epoch (0 if it could not be read).
+	HadLocal   bool
+	LocalEpoch uint64
+	// AuthenticatorChecked is set when the manifest recorded an epoch
+	// authenticator and it matched the snapshot's.
+	AuthenticatorChecked bool
+	// Status is the outcome; Err is set exactly when it is StatusFailed.
+	Status Status
+	Err    error
+	// Duration is the time taken for this group.
+	Duration time.Duration
+}
+
+// Run restores what req asks for into dst and reports every group. The
+// returned error joins every group's *GroupError and any listing error; the
+// results are valid even when it is not nil (a restore of all groups goes on
+// past a failed group).
+func Run(ctx context.Context, src Source, dst Target, req Request, opts Options) ([]Result, error) {
+	if err := req.Select.Validate(); err != nil {
+		return nil, err
+	}
+	if !req.All && len(req.Group) == 0 {
+		return nil, fmt.Errorf("%w: name a group or ask for all groups", ErrBadRequest)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	jobs, listErr := plan(ctx, src, req)
+	if listErr != nil && len(jobs) == 0 {
+		return nil, listErr
+	}
+	results := make([]Result, len(jobs))
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		sem = make(chan struct{}, opts.Concurrency)
+	)
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := restoreOne(ctx, src, dst, j, opts)
+			results[i] = r
+			logResult(opts.Logger, r)
+			if opts.OnResult != nil {
+				mu.Lock()
+				opts.OnResult(r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	errs := []error{listErr}
+	for _, r := range results {
+		errs = append(errs, r.Err)
+	}
+	return results, errors.Join(errs...)
+}
+
+// job is one group to restore: its selected snapshot, or why none was.
+type job struct {
+	group []byte
+	m     uploader.Manifest
+	err   error
+}
+
+// plan lists the backups and selects each group's snapshot. A listing
+// error that still returned manifests is returned beside the jobs.
+func plan(ctx context.Context, src Source, req Request) ([]job, error) {
+	var (
+		ms  []uploader.Manifest
+		err error
+	)
+	switch {
+	case req.All && req.Select == (Selector{}):
+		ms, err = src.ListLatest(ctx)
+	case req.All:
+		ms, err = src.List(ctx, nil)
+	default:
+		ms, err = src.List(ctx, req.Group)
+	}
+	if err != nil {
+		err = fmt.Errorf("list snapshots: %w", err)
+	}
+	groups := [][]byte{req.Group}
+	if req.All {
+		groups = groupsOf(ms)
+		if len(groups) == 0 && err == nil {
+			return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
+		}
+	}
+	jobs := make([]job, 0, len(groups))
+	for _, g := range groups {
+		m, perr := req.Select.pick(ms, g)
+		if perr != nil && err != nil && !req.All {
+			perr = err // the listing failed: say so rather than "no snapshot"
+		}
+		jobs = append(jobs, job{group: g, m: m, err: perr})
+	}
+	if !req.All && jobs[0].err != nil {
+		jobs[0].err = fmt.Errorf("select %s snapshot: %w", req.Select, jobs[0].err)
+		return jobs, nil
+	}
+	return jobs, err
+}
+
+// restoreOne runs the steps of the package doc for one group.
+func restoreOne(ctx context.Context, src Source, dst Target, j job, opts Options) (r Result) {
+	start := time.Now()
+	r = Result{Group: j.group, Snapshot: j.m}
+	defer func() {
+		r.Duration = time.Since(start)
+		if r.Err != nil {
+			r.Status = StatusFailed
+			r.Err = &GroupError{Group: j.group, Key: j.m.Key, Err: r.Err}
+		}
+	}()
+	if j.err != nil {
+		r.Err = j.err
+		return r
+	}
+	var buf bytes.Buffer
+	if err := src.Fetch(ctx, j.m, &buf); err != nil {
+		r.Err = fmt.Errorf("download: %w", err)
+		return r
+	}
+	info, err := verify(ctx, buf.Bytes(), j.m)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.AuthenticatorChecked = len(j.m.EpochAuthenticator) > 0
+	local, had, lerr := dst.LocalEpoch(ctx, j.group)
+	r.HadLocal, r.LocalEpoch = had, local
+	switch {
+	case lerr != nil && !had:
+		r.Err = fmt.Errorf("read local group: %w", lerr)
+		return r
+	case lerr != nil && !opts.Force:
+		r.Err = fmt.Errorf("%w: %w", ErrLocalUnreadable, lerr)
+		return r
+	case had && lerr == nil && local > info.Epoch && !opts.Force:
+		r.Err = fmt.Errorf("%w: local epoch %d, snapshot epoch %d", ErrRollback, local, info.Epoch)
+		return r
+	case had && lerr == nil && local == info.Epoch && !opts.Force:
+		r.Status = StatusUpToDate
+		return r
+	}
+	if opts.DryRun {
+		r.Status = StatusWouldRestore
+		return r
+	}
+	if _, err := dst.Import(ctx, buf.Bytes(), had); err != nil {
+		r.Err = fmt.Errorf("import: %w", err)
+		return r
+	}
+	r.Status = StatusRestored
+	return r
+}
+
+// verify checks the decrypted snapshot on its own (format, checksum, a
+// complete and consistent group) and against its manifest.
+func verify(ctx context.Context, data []byte, m uploader.Manifest) (engine.SnapshotInfo, error) {
+	info, err := engine.ImportSnapshot(ctx, engine.NewMemStorage(), data, false)
+	if err != nil {
+		return info, fmt.Errorf("verify snapshot: %w", err)
+	}
+	switch {
+	case !bytes.Equal(info.GroupID, m.GroupID):
+		return info, fmt.Errorf("verify snapshot: %w: it holds group %x", ErrMismatch, info.GroupID)
+	case info.Epoch != m.Epoch:
+		return info, fmt.Errorf("verify snapshot: %w: it holds epoch %d, the manifest says %d", ErrMismatch, info.Epoch, m.Epoch)
+	case len(m.EpochAuthenticator) > 0 && subtle.ConstantTimeCompare(info.EpochAuthenticator, m.EpochAuthenticator) != 1:
+		return info, fmt.Errorf("verify snapshot: %w: epoch authenticator differs", ErrMismatch)
+	}
+	return info, nil
+}
+
+func logResult(log *slog.Logger, r Result) {
+	attrs := []any{"group", fmt.Sprintf("%x", r.Group), "status", string(r.Status)}
+	if r.Snapshot.Key != "" {
+		attrs = append(attrs, "epoch", r.Snapshot.Epoch, "snapshot", r.Snapshot.Key)
+	}
+	if r.Err != nil {
+		log.Warn("restore group", append(attrs, "err", r.Err)...)
+		return
+	}
+	log.Info("restore group", attrs...)
+}

@@ -1,0 +1,54 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+)
+
+// Target is where restored groups go: the data directory opened directly, or
+// a running agent that holds its lock.
+type Target interface {
+	// LocalEpoch reports the group's current local epoch. ok is false when
+	// the group is not stored. An error means the local state exists but
+	// cannot be read.
+	LocalEpoch(ctx context.Context, group []byte) (epoch uint64, ok bool, err error)
+	// Import stores the verified snapshot as the group's state in one atomic
+	// step, replacing a stored group when replace is set (and failing with
+	// an error wrapping engine.ErrGroupExists otherwise).
+	Import(ctx context.Context, snapshot []byte, replace bool) (engine.SnapshotInfo, error)
+}
+
+// StoreTarget restores into an engine.Storage opened directly, such as a
+// localstore.Store whose lock this process holds. localstore applies the
+// import's single batch atomically.
+type StoreTarget struct {
+	// Storage is the data directory's store.
+	Storage engine.Storage
+	// Options are the engine options used to read local groups.
+	Options engine.Options
+}
+
+var _ Target = StoreTarget{}
+
+// LocalEpoch implements Target.
+func (t StoreTarget) LocalEpoch(ctx context.Context, group []byte) (uint64, bool, error) {
+	names, err := t.Storage.List(ctx, group, engine.KindState)
+	if err != nil {
+		return 0, false, fmt.Errorf("list local group %x: %w", group, err)
+	}
+	if len(names) == 0 {
+		return 0, false, nil
+	}
+	g, err := engine.LoadGroup(ctx, t.Storage, group, t.Options)
+	if err != nil {
+		return 0, true, err
+	}
+	return g.Epoch(), true, nil
+}
+
+// Import implements Target.
+func (t StoreTarget) Import(ctx context.Context, snapshot []byte, replace bool) (engine.SnapshotInfo, error) {
+	return engine.ImportSnapshot(ctx, t.Storage, snapshot, replace)
+}
