@@ -17,8 +17,9 @@ import (
 // ratchetTree is the encoded tree when the GroupInfo carries no
 // ratchet_tree extension. If resyncLeaf is not nil, the commit also removes
 // that leaf (this client's earlier membership, to re-join after losing its
-// state). The new group is stored and returned with the commit to send to
-// the members; it is already in the new epoch.
+// state). The new group is stored, replacing any state this client still
+// holds for the group, and returned with the commit to send to the
+// members; it is already in the new epoch.
 func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTree []byte, resyncLeaf *uint32) (*Group, []byte, error) {
 	if len(groupInfo) > c.opts.MaxMessageSize {
 		return nil, nil, fmt.Errorf("external join: %d bytes: %w", len(groupInfo), ErrTooLarge)
@@ -116,7 +117,7 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	st.ep.Forget()
 	st.ns.tree.Mark()
 	st.ns.secrets.TakeChanges()
-	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit")
+	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit", true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -34,9 +34,10 @@ func TestExternalCommit(t *testing.T) {
 		sendAndCheck(t, a, "welcome carol", b, c)
 		commitAndDeliver(t, a, CommitOptions{Remove: []uint32{c.g.OwnIndex()}}, b)
 	}
-	// Bob loses his state and re-joins, removing his old leaf.
+	// Bob's state is unusable (say, restored too old) and he re-joins with
+	// the same client and storage, removing his old leaf.
 	old := b.g.OwnIndex()
-	fresh := newMember("bob")
+	fresh := &member{name: "bob again", st: b.st, client: b.client}
 	gi, err := a.g.GroupInfo(ctx, true)
 	if err != nil {
 		t.Fatal(err)

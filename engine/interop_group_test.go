@@ -114,7 +114,7 @@ func checkPassiveVector(v *passiveVector) error {
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
-	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome")
+	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome", false)
 	if err != nil {
 		return err
 	}

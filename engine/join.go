@@ -65,5 +65,5 @@ func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byt
 	if !sec.LastResort {
 		dels = append(dels, Key{Kind: KindKeys, Name: keyPackageName(ref)})
 	}
-	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", dels...)
+	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", false, dels...)
 }

@@ -14,14 +14,32 @@ import (
 
 // newStoredGroup persists a freshly created or joined state in full and
 // returns the group.
-func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, extraDeletes ...Key) (*Group, error) {
-	if _, err := st.Get(ctx, Key{Group: s.gc.GroupID, Kind: KindState, Name: nameContext}); err == nil {
-		return nil, fmt.Errorf("%s: group %x already stored: %w", op, s.gc.GroupID, ErrInvalidWelcome)
-	}
+// If the group is already stored, it fails with [ErrGroupExists] unless
+// replace is set, in which case the stale components are deleted in the
+// same batch.
+func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, extraDeletes ...Key) (*Group, error) {
 	s.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
 	b, err := stateBatch(op, nil, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if _, err := st.Get(ctx, Key{Group: s.gc.GroupID, Kind: KindState, Name: nameContext}); err == nil {
+		if !replace {
+			return nil, fmt.Errorf("%s: group %x: %w", op, s.gc.GroupID, ErrGroupExists)
+		}
+		old, err := deleteGroupBatch(ctx, st, op, s.gc.GroupID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		written := map[string]bool{}
+		for _, p := range b.Puts {
+			written[string(p.Key.Kind)+"/"+p.Key.Name] = true
+		}
+		for _, k := range old.Deletes {
+			if !written[string(k.Kind)+"/"+k.Name] {
+				b.Deletes = append(b.Deletes, k)
+			}
+		}
 	}
 	b.Deletes = append(b.Deletes, extraDeletes...)
 	if err := st.Apply(ctx, b); err != nil {
