@@ -73,4 +73,3 @@ func (st *staged) info() *CommitInfo {
 	}
 	return ci
 }
-
