@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mlsbackup/mlsbackup/uploader"
+	"github.com/mlsbackup/mlsbackup/uploader/s3store"
 	"github.com/mlsbackup/mlsbackup/uploader/storetest"
 )
 
@@ -21,8 +22,8 @@ import (
 // unencrypted PutObject of the same bytes through the same s3store — the
 // transport bound. Run (figures in BENCHMARKS.md):
 //
-//	go test ./uploader -run '^$' -bench . -benchtime 1x    # quick
-//	go test ./uploader -run '^$' -bench 'Upload/' -benchtime 20x
+//	go test ./uploader -run '^$' -bench 'Upload$' -benchtime 20x
+//	go test ./uploader -run '^$' -bench 'UploadMany|UploadMemory' -benchtime 1x
 
 // benchBackup returns a Backup on a fresh MinIO bucket and the raw store.
 func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore) {
@@ -152,9 +153,12 @@ func BenchmarkUploadMemory(b *testing.B) {
 	const size = 1 << 30
 	bk, _ := benchBackup(b)
 	b.SetBytes(size)
-	var peak uint64
+	var peak, base uint64
 	for i := 0; b.Loop(); i++ {
 		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		base = maxU(base, ms.HeapInuse)
 		stop := make(chan struct{})
 		done := make(chan uint64)
 		go func() {
@@ -183,6 +187,8 @@ func BenchmarkUploadMemory(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(base)/(1<<20), "base-heap-MiB")
+	b.ReportMetric(float64((s3store.DefaultConcurrency+1)*s3store.DefaultPartSize)/(1<<20), "part-buffers-MiB")
 }
 
 func maxU(a, b uint64) uint64 {

@@ -92,7 +92,7 @@ func (l layout) leaseKey() string { return l.join(leaseName) }
 
 // groupsPrefix lists every snapshot object; with a group id, one group's.
 func (l layout) groupsPrefix(group []byte) string {
-	if group == nil {
+	if len(group) == 0 {
 		return l.join(groupsDir) + "/"
 	}
 	return l.join(groupsDir, hex.EncodeToString(group)) + "/"

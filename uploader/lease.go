@@ -96,8 +96,10 @@ func (b *Backup) acquireLocked(ctx context.Context) (Lease, error) {
 			b.log.Info("acquired prefix lease", "key", key, "agent", l.AgentID)
 			b.leaseHeld, b.leaseCheck = true, b.opts.Now()
 			return l, nil
-		case err != nil:
+		case err != nil && !(errors.Is(err, ErrCorrupt) && b.opts.TakeOver && !b.tookOver):
 			return Lease{}, err
+		case err != nil:
+			// An unreadable lease can only be replaced by a takeover.
 		case cur.AgentID == b.opts.AgentID:
 			b.leaseHeld, b.leaseCheck = true, b.opts.Now()
 			return cur, nil

@@ -115,3 +115,18 @@ func TestReleaseLease(t *testing.T) {
 	}
 	mustUpload(t, b, "g", 2, []byte("y"))
 }
+
+func TestCorruptLease(t *testing.T) {
+	store := newMemStore()
+	k := newTestKeys(t)
+	a := newTestBackup(t, store, k, nil)
+	key := a.layout.leaseKey()
+	store.objs[key] = []byte("not json")
+	_, err := a.Upload(context.Background(), SnapshotMeta{GroupID: []byte("g")}, bytes.NewReader([]byte("x")))
+	wantErrNaming(t, err, ErrCorrupt, key)
+	b := newTestBackup(t, store, k, func(o *Options) { o.TakeOver = true })
+	mustUpload(t, b, "g", 1, []byte("x"))
+	if l, err := b.ReadLease(context.Background()); err != nil || l.AgentID != "agent-a" {
+		t.Fatalf("lease after taking over a corrupt one: %+v, %v", l, err)
+	}
+}
