@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -112,6 +113,11 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 			st.kemOutput = rp.p.ExternalInit.KEMOutput
 		case wire.ProposalTypeReInit:
 			st.reinit = rp.p.ReInit
+		}
+	}
+	if st.exts != nil && !sameExtensions(st.exts, s.gc.Extensions) {
+		if err := checkMembersSupport(ns.tree, st.exts); err != nil {
+			return nil, err
 		}
 	}
 	if extLeaf != nil {
@@ -322,4 +328,9 @@ func typedPath(err error) error {
 		return e
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidCommit, err)
+}
+
+// sameExtensions reports whether a and b encode identically.
+func sameExtensions(a, b wire.Extensions) bool {
+	return bytes.Equal(codec.Marshal(a), codec.Marshal(b))
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // TestExternalSenderProposal sets an external sender through a
@@ -120,4 +121,29 @@ func TestPrivateHandshake(t *testing.T) {
 	commitAndDeliver(t, b, CommitOptions{Remove: []uint32{a.g.OwnIndex()}}, c)
 	agree(t, b, c)
 	sendAndCheck(t, c, "private", b)
+}
+
+// TestUnsupportedExtensionRejected checks that a GroupContextExtensions
+// proposal with an extension no member supports is refused, and that a
+// KeyPackage for another cipher suite cannot be added.
+func TestUnsupportedExtensionRejected(t *testing.T) {
+	ctx := context.Background()
+	a, _ := twoMembers(t, Options{})
+	s := a.g.s
+	c := &wire.Commit{Proposals: []wire.ProposalOrRef{byValue(wire.Proposal{ProposalType: wire.ProposalTypeGroupContextExtensions,
+		GroupContextExtensions: &wire.GroupContextExtensions{Extensions: wire.Extensions{{ExtensionType: 0xff00, ExtensionData: []byte{}}}}})}}
+	if _, err := s.stage(c, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}, nil, a.g.opts); !errors.Is(err, ErrInvalidProposal) {
+		t.Fatalf("unsupported extension: got %v, want ErrInvalidProposal", err)
+	}
+	other := newMember("p256")
+	kp, err := other.client.CreateKeyPackage(ctx, suite.P256AES128GCMSHA256P256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.g.Commit(ctx, CommitOptions{Add: [][]byte{kp}}); !errors.Is(err, ErrInvalidKeyPackage) {
+		t.Fatalf("key package of another suite: got %v, want ErrInvalidKeyPackage", err)
+	}
+	if a.g.HasPendingCommit() {
+		t.Fatal("failed commit left a pending commit")
+	}
 }

@@ -49,6 +49,9 @@ func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, 
 		if err := validateKeyPackage(s.cs, &p.Add.KeyPackage, req, opts.now()); err != nil {
 			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: err}
 		}
+		if err := checkKeyPackageCaps(&p.Add.KeyPackage, &s.gc); err != nil {
+			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: err}
+		}
 	case wire.ProposalTypeUpdate:
 		if p.Update == nil || sender.SenderType != wire.SenderTypeMember {
 			return proposalErr(i, p, "update must come from a member")
