@@ -159,7 +159,7 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	}
 	if err := s.errLocked(); err != nil {
 		s.mu.Unlock()
-		_ = s.log.Abort(ctx, id)
+		_ = s.log.Abort(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
 	var err error
@@ -171,12 +171,15 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	}
 	if err != nil {
 		s.mu.Unlock()
-		_ = s.log.Abort(ctx, id)
+		_ = s.log.Abort(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
 	ticket, err := s.log.CommitAsync(ctx, id, encodeBatch(b))
 	if err != nil {
 		s.mu.Unlock()
+		// Nothing was appended (e.g. ctx ended): finish the operation so
+		// that it does not pin its segment.
+		_ = s.log.Abort(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
 	for _, d := range b.Deletes {
@@ -304,71 +307,87 @@ func (s *Store) flush(ctx context.Context) error {
 // With [Options.SyncApply] files are written one by one, in key order.
 const applyWorkers = 8
 
-// writeAll writes the given components' newest values to their files.
+// writeAll writes the given components' newest values to their files,
+// then fsyncs each directory touched once.
 func (s *Store) writeAll(snap []*pendingEntry) error {
-	if s.opts.SyncApply || len(snap) < 2 {
-		for _, e := range snap {
-			if err := s.writeComponent(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	dirs := map[string]bool{}
 	var (
 		wg    sync.WaitGroup
-		errMu sync.Mutex
+		mu    sync.Mutex
 		first error
 	)
-	work := make(chan *pendingEntry)
-	for range min(applyWorkers, len(snap)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range work {
-				if err := s.writeComponent(e); err != nil {
-					errMu.Lock()
-					if first == nil {
-						first = err
-					}
-					errMu.Unlock()
+	record := func(dir string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && first == nil {
+			first = err
+		}
+		if dir != "" {
+			dirs[dir] = true
+		}
+	}
+	if s.opts.SyncApply || len(snap) < 2 {
+		for _, e := range snap {
+			record(s.writeComponent(e))
+		}
+	} else {
+		work := make(chan *pendingEntry)
+		for range min(applyWorkers, len(snap)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for e := range work {
+					record(s.writeComponent(e))
 				}
-			}
-		}()
+			}()
+		}
+		for _, e := range snap {
+			work <- e
+		}
+		close(work)
+		wg.Wait()
 	}
-	for _, e := range snap {
-		work <- e
+	if first != nil {
+		return first
 	}
-	close(work)
-	wg.Wait()
-	return first
+	sorted := make([]string, 0, len(dirs))
+	for d := range dirs {
+		sorted = append(sorted, d)
+	}
+	sort.Strings(sorted)
+	for _, d := range sorted {
+		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("apply: %w", err)
+		}
+	}
+	return nil
 }
 
-// writeComponent puts one component's newest value into its file.
-func (s *Store) writeComponent(e *pendingEntry) error {
+// writeComponent puts one component's newest value into its file, without
+// fsyncing the directory; it returns the directory to fsync ("" if none).
+func (s *Store) writeComponent(e *pendingEntry) (string, error) {
 	path := s.compPath(e.key)
+	dir := filepath.Dir(path)
 	if e.deleted {
 		// During recovery a missing file may have been removed by a process
 		// that died before fsyncing the directory: fsync it anyway. Later, a
 		// missing file was never written or its removal was made durable.
 		err := s.fs.Remove(path)
 		if errors.Is(err, fs.ErrNotExist) && !s.recovering {
-			return nil
+			return "", nil
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("apply: delete component: %w", err)
+			return "", fmt.Errorf("apply: delete component: %w", err)
 		}
-		if err := s.fs.SyncDir(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("apply: delete component: %w", err)
-		}
-		return nil
+		return dir, nil
 	}
-	if err := s.ensureDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("apply: %w", err)
+	if err := s.ensureDir(dir); err != nil {
+		return "", fmt.Errorf("apply: %w", err)
 	}
-	if err := atomicfile.Write(s.fs, path, encodeComponent(e.value), filePerm); err != nil {
-		return fmt.Errorf("apply: %w", err)
+	if err := atomicfile.WriteNoDirSync(s.fs, path, encodeComponent(e.value), filePerm); err != nil {
+		return "", fmt.Errorf("apply: %w", err)
 	}
-	return nil
+	return dir, nil
 }
 
 // Sync makes every log record appended so far durable (e.g. Begin records

@@ -3,6 +3,8 @@ package localstore
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,4 +165,23 @@ func BenchmarkIncremental(b *testing.B) {
 	b.ReportMetric(written, "written-B/op")
 	b.ReportMetric(float64(full), "state-B")
 	b.ReportMetric(100*written/float64(full), "%-of-state")
+}
+
+// BenchmarkRawFsync is the reference: append 128 bytes to a file and fsync.
+func BenchmarkRawFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 128)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -79,10 +79,12 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		if err := s.writeComponent(final[k]); err != nil {
-			return nil, fmt.Errorf("recover: %w", err)
-		}
+	entries := make([]*pendingEntry, len(keys))
+	for i, k := range keys {
+		entries[i] = final[k]
+	}
+	if err := s.writeAll(entries); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
 	}
 	if err := s.log.MarkApplied(ctx, ids...); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)

@@ -193,3 +193,20 @@ func TestInvalidKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelledApplyLeavesNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, _ := openT(t, fsx.NewMem(), "/data", Options{})
+	defer s.Close()
+	err := s.Apply(ctx, &engine.Batch{Op: "X", Puts: []engine.Put{put("g", engine.KindState, "a", "v")}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := s.log.Unfinished(); n != 0 {
+		t.Fatalf("%d unfinished operations in the log, want 0", n)
+	}
+	if _, err := s.Get(context.Background(), key("g", engine.KindState, "a")); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("cancelled batch visible: %v", err)
+	}
+}

@@ -31,7 +31,22 @@ func Write(fsys fsx.FS, path string, data []byte, perm fs.FileMode) error {
 
 // WriteFrom atomically replaces path with what fill writes. If fill fails,
 // the temporary file is removed and path is untouched.
-func WriteFrom(fsys fsx.FS, path string, perm fs.FileMode, fill func(w io.Writer) error) (err error) {
+func WriteFrom(fsys fsx.FS, path string, perm fs.FileMode, fill func(w io.Writer) error) error {
+	return writeFrom(fsys, path, perm, fill, true)
+}
+
+// WriteNoDirSync is [Write] without the final directory fsync: the new
+// content replaces path atomically, but the replacement survives a power
+// loss only once the caller has fsynced the directory (fsx.FS.SyncDir) —
+// for example once after replacing many files in it.
+func WriteNoDirSync(fsys fsx.FS, path string, data []byte, perm fs.FileMode) error {
+	return writeFrom(fsys, path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, false)
+}
+
+func writeFrom(fsys fsx.FS, path string, perm fs.FileMode, fill func(w io.Writer) error, syncDir bool) (err error) {
 	dir := filepath.Dir(path)
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -59,6 +74,9 @@ func WriteFrom(fsys fsx.FS, path string, perm fs.FileMode, fill func(w io.Writer
 	}
 	if err = fsys.Rename(tmp, path); err != nil {
 		return fmt.Errorf("atomic write %s: rename: %w", path, err)
+	}
+	if !syncDir {
+		return nil
 	}
 	if err = fsys.SyncDir(dir); err != nil {
 		return fmt.Errorf("atomic write %s: fsync dir: %w", path, err)
