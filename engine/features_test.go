@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
@@ -146,4 +147,38 @@ func TestUnsupportedExtensionRejected(t *testing.T) {
 	if a.g.HasPendingCommit() {
 		t.Fatal("failed commit left a pending commit")
 	}
+}
+
+// TestConcurrentUse sends and proposes from several goroutines on one
+// group while the other member processes; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{LeaseBlock: 4})
+	msgs := make(chan []byte, 64)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				ct, err := a.g.Encrypt(ctx, []byte("x"), nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				msgs <- ct
+				_ = a.g.Epoch()
+				_ = a.g.Members()
+			}
+		}()
+	}
+	wg.Wait()
+	close(msgs)
+	for m := range msgs {
+		if _, err := b.g.Process(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload(t, a)
+	sendAndCheck(t, a, "after", b)
 }

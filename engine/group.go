@@ -62,7 +62,11 @@ func (g *Group) Epoch() uint64 {
 }
 
 // CipherSuite returns the group's cipher suite identifier.
-func (g *Group) CipherSuite() uint16 { return uint16(g.s.cs.ID()) }
+func (g *Group) CipherSuite() uint16 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return uint16(g.s.cs.ID())
+}
 
 // EpochAuthenticator returns the current epoch's epoch_authenticator (RFC
 // 9420 §8.7), which all members of the epoch share.
