@@ -1,0 +1,40 @@
+// Package agent is mlsbackup's background agent: it owns a data directory
+// (package localstore: lock, write-ahead log, recovery), runs the MLS groups
+// in it (package engine), snapshots them when package schedule says so,
+// uploads the snapshots age-encrypted (package uploader), and serves a local
+// HTTP/JSON API through which an application drives its groups.
+//
+// # Lifecycle
+//
+// [Open] takes the data directory's lock, recovers the write-ahead log (and
+// logs what recovery did), builds the engine client from the configured
+// identity, the backup set from the configured destination and recipients,
+// and the scheduler. [Agent.Run] serves the API on the unix socket
+// <data-dir>/agent.sock (mode 0600) and, if configured, on a TCP listener
+// that requires a bearer token, until its context ends. Then it stops taking
+// requests, lets the requests and snapshots in flight finish for up to
+// [Options.DrainTimeout], cancels what is left (an interrupted upload leaves
+// nothing visible: the manifest is written last), closes the store and
+// returns nil. [Agent.Reload] applies a changed configuration's snapshot
+// schedule and log level (SIGHUP).
+//
+// # Groups and snapshots
+//
+// Groups are loaded lazily, one mutex per group: operations on one group are
+// serialized, operations on different groups run in parallel. A snapshot is
+// exported with the group's mutex held, so it is a consistent view between
+// two transitions; it is stored as the group's local snapshot file and then
+// uploaded with the epoch authenticator recorded in the manifest. After every
+// merged or processed commit the scheduler hears of the new epoch; before a
+// removal commit is created the scheduler snapshots the group first (when
+// snapshot.before_remove is on) and the removal is refused if that fails.
+//
+// # Incoming messages after a crash
+//
+// An incoming message is processed in one durable batch; when the agent dies
+// before the batch is durable, the group stays exactly before the message and
+// the application, which got no answer, delivers it again. Inputs that other
+// tools left pending in the log are reported at start and dropped.
+//
+// The API is documented in API.md; [Dial] returns its Go client.
+package agent

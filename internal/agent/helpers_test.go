@@ -1,0 +1,236 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/uploader"
+	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
+)
+
+var sharedMinIO = testenv.NewSharedMinIO()
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sharedMinIO.Close()
+	os.Exit(code)
+}
+
+// testAgent is one running agent of a test.
+type testAgent struct {
+	t      *testing.T
+	a      *Agent
+	c      *Client
+	cfg    *config.Config
+	id     *age.X25519Identity
+	store  uploader.ObjectStore
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// agentOpts tune newTestAgent.
+type agentOpts struct {
+	identity     string
+	everyEpochs  uint64
+	beforeRemove bool
+	dataDir      string
+	store        uploader.ObjectStore // default: a dirstore in a temp dir
+	ageID        *age.X25519Identity
+	drain        time.Duration
+	edit         func(*config.Config)
+}
+
+// shortTempDir returns a temporary directory with a short path (unix
+// socket paths are limited to about 100 bytes).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "ag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func newTestAgent(t *testing.T, o agentOpts) *testAgent {
+	t.Helper()
+	if o.identity == "" {
+		o.identity = "alice"
+	}
+	if o.dataDir == "" {
+		o.dataDir = filepath.Join(shortTempDir(t), "data")
+	}
+	if o.ageID == nil {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.ageID = id
+	}
+	if o.store == nil {
+		st, err := dirstore.New(filepath.Join(shortTempDir(t), "bucket"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.store = st
+	}
+	cfg := config.Default()
+	cfg.DataDir = o.dataDir
+	cfg.Identity = o.identity
+	cfg.Encryption.Recipients = []string{o.ageID.Recipient().String()}
+	cfg.Snapshot.EveryEpochs = o.everyEpochs
+	cfg.Snapshot.BeforeRemove = o.beforeRemove
+	cfg.Snapshot.Jitter = 0
+	if o.edit != nil {
+		o.edit(cfg)
+	}
+	ta := &testAgent{t: t, cfg: cfg, id: o.ageID, store: o.store}
+	ta.start(o.drain)
+	return ta
+}
+
+// start opens and runs the agent and dials it.
+func (ta *testAgent) start(drain time.Duration) {
+	t := ta.t
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.store, DrainTimeout: drain})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var c *Client
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err = Dial(a.SocketPath())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("Dial: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ta.a, ta.c, ta.cancel, ta.done = a, c, cancel, done
+	t.Cleanup(func() { ta.stop() })
+}
+
+// stop shuts the agent down and checks that Run returned nil.
+func (ta *testAgent) stop() {
+	if ta.cancel == nil {
+		return
+	}
+	ta.cancel()
+	ta.cancel = nil
+	_ = ta.c.Close()
+	select {
+	case err := <-ta.done:
+		if err != nil {
+			ta.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		ta.t.Errorf("Run did not return after its context ended")
+	}
+}
+
+// idle waits until the scheduler has nothing queued or running.
+func (ta *testAgent) idle() {
+	ta.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ta.a.sched.get().WaitIdle(ctx); err != nil {
+		ta.t.Fatalf("WaitIdle: %v", err)
+	}
+}
+
+// backup returns a Backup over the agent's destination that can decrypt.
+func (ta *testAgent) backup() *uploader.Backup {
+	ta.t.Helper()
+	b, err := uploader.New(ta.store, uploader.Options{Prefix: ta.cfg.Destination.Prefix, Identities: []age.Identity{ta.id}})
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return b
+}
+
+// uploadedEpochs lists the epochs of the complete snapshots of group.
+func (ta *testAgent) uploadedEpochs(group []byte) []uint64 {
+	ta.t.Helper()
+	ms, err := ta.backup().List(context.Background(), group)
+	if err != nil {
+		ta.t.Fatalf("List: %v", err)
+	}
+	out := []uint64{}
+	for _, m := range ms {
+		out = append(out, m.Epoch)
+	}
+	return out
+}
+
+// raw sends a raw request to the agent's socket and returns status and body.
+func (ta *testAgent) raw(method, path, contentType string, body []byte) (int, []byte) {
+	ta.t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", ta.a.SocketPath())
+	}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequest(method, "http://agent"+path, bytes.NewReader(body))
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		ta.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// dump returns every stored component of the agent.
+func (ta *testAgent) dump() map[string][]byte {
+	ta.t.Helper()
+	d, err := ta.a.Store().Dump(context.Background())
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return d
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,241 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/schedule"
+	"github.com/mlsbackup/mlsbackup/uploader"
+)
+
+// UploadInfo is the last complete upload of a group.
+type UploadInfo struct {
+	Epoch uint64    `json:"epoch"`
+	At    time.Time `json:"at"`
+}
+
+// uploadTable remembers each group's last complete upload.
+type uploadTable struct {
+	mu sync.Mutex
+	m  map[string]UploadInfo
+}
+
+func newUploadTable() *uploadTable { return &uploadTable{m: map[string]UploadInfo{}} }
+
+func (t *uploadTable) get(id []byte) (UploadInfo, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u, ok := t.m[string(id)]
+	return u, ok
+}
+
+// record keeps u if it is at least as new as what is known.
+func (t *uploadTable) record(id []byte, u UploadInfo) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.m[string(id)]; ok && old.Epoch > u.Epoch {
+		return
+	}
+	t.m[string(id)] = u
+}
+
+func (t *uploadTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
+
+// seedUploads learns the last complete upload of each group from a listing
+// of the backup set, so that cron passes after a restart upload only groups
+// that moved. A failure is logged: the scheduler then uploads every group.
+func (a *Agent) seedUploads(ctx context.Context) {
+	refs, err := a.backup.ListRefs(ctx, nil)
+	if err != nil {
+		a.log.Warn("list uploaded snapshots", "destination", a.backup.String(), "err", err)
+		return
+	}
+	for _, r := range refs {
+		a.uploads.record(r.GroupID, UploadInfo{Epoch: r.Epoch, At: r.Created})
+	}
+}
+
+// exported is a snapshot exported from a consistent view of its group.
+type exported struct {
+	data []byte
+	info engine.SnapshotInfo
+}
+
+// maxPending bounds the snapshots a group keeps waiting for upload; beyond
+// it the oldest is dropped (a newer one covers its state).
+const maxPending = 8
+
+// noteEpoch tells the scheduler that the group of e reached epoch. When that
+// asks for a snapshot, the snapshot is exported at once, with e's mutex held,
+// so that the upload holds exactly this epoch even if the group moves on
+// before it runs. The caller holds e.mu.
+func (a *Agent) noteEpoch(ctx context.Context, e *groupEntry, group []byte, epoch uint64) {
+	if !a.sched.get().EpochChanged(group, epoch) {
+		return
+	}
+	data, info, err := engine.ExportSnapshot(ctx, a.store, group)
+	if err != nil {
+		// The scheduled snapshot exports afresh when it runs.
+		a.log.Warn("export snapshot at epoch change", "group", fmt.Sprintf("%x", group), "epoch", epoch, "err", err)
+		return
+	}
+	if len(e.pending) >= maxPending {
+		a.log.Warn("dropping an older snapshot not yet uploaded", "group", fmt.Sprintf("%x", group), "epoch", e.pending[0].info.Epoch)
+		e.pending = e.pending[1:]
+	}
+	e.pending = append(e.pending, exported{data: data, info: info})
+}
+
+// snapshot is the scheduler's Snapshotter. It uploads the snapshots exported
+// at epoch changes and, unless those are all the trigger asked for, a fresh
+// export taken with the group's mutex held (a consistent view). Each is kept
+// as the local snapshot file and then uploaded with its epoch authenticator.
+func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reason) (uint64, error) {
+	var todo []exported
+	err := a.withEntry(group, func(e *groupEntry) error {
+		ok, err := a.exists(ctx, group)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			e.pending = nil
+			return schedule.Permanent(fmt.Errorf("snapshot group %x: %w", group, ErrUnknownGroup))
+		}
+		todo, e.pending = e.pending, nil
+		onlyEpoch := reason&^(schedule.ReasonEpoch|schedule.ReasonRetry) == 0
+		if len(todo) > 0 && onlyEpoch {
+			return nil
+		}
+		data, info, err := engine.ExportSnapshot(ctx, a.store, group)
+		if err != nil {
+			e.pending = todo
+			return fmt.Errorf("export snapshot of group %x: %w", group, err)
+		}
+		if n := len(todo); n == 0 || info.Epoch > todo[n-1].info.Epoch {
+			todo = append(todo, exported{data: data, info: info})
+		}
+		return nil
+	})
+	if err != nil {
+		a.metrics.failed.WithLabelValues("export").Inc()
+		a.log.Error("snapshot failed", "group", fmt.Sprintf("%x", group), "reason", reason.String(), "err", err)
+		return 0, err
+	}
+	a.metrics.taken.Add(float64(len(todo)))
+	for i, x := range todo {
+		if err := a.upload(ctx, group, x, reason); err != nil {
+			_ = a.withEntry(group, func(e *groupEntry) error {
+				e.pending = append(append([]exported(nil), todo[i:]...), e.pending...)
+				return nil
+			})
+			return 0, err
+		}
+	}
+	return todo[len(todo)-1].info.Epoch, nil
+}
+
+// upload stores one exported snapshot locally and uploads it.
+func (a *Agent) upload(ctx context.Context, group []byte, x exported, reason schedule.Reason) error {
+	start := time.Now()
+	if err := a.store.SaveSnapshot(ctx, group, x.info.Epoch, x.data); err != nil {
+		a.metrics.failed.WithLabelValues("local").Inc()
+		return fmt.Errorf("save local snapshot of group %x: %w", group, err)
+	}
+	m, err := a.backup.Upload(ctx, uploader.SnapshotMeta{
+		GroupID:            group,
+		Epoch:              x.info.Epoch,
+		Size:               int64(len(x.data)),
+		Format:             SnapshotFormat,
+		EpochAuthenticator: x.info.EpochAuthenticator,
+	}, bytes.NewReader(x.data))
+	if err != nil {
+		a.metrics.failed.WithLabelValues("upload").Inc()
+		a.log.Error("snapshot upload failed", "group", fmt.Sprintf("%x", group), "epoch", x.info.Epoch, "reason", reason.String(), "err", err)
+		if errors.Is(err, uploader.ErrLeaseHeld) {
+			err = schedule.Permanent(err)
+		}
+		return fmt.Errorf("upload snapshot of group %x epoch %d: %w", group, x.info.Epoch, err)
+	}
+	now := time.Now()
+	a.uploads.record(group, UploadInfo{Epoch: x.info.Epoch, At: now})
+	a.metrics.uploaded(group, x.info.Epoch, now, int64(len(x.data)), m.CiphertextSize, now.Sub(start))
+	a.log.Info("snapshot uploaded", "group", fmt.Sprintf("%x", group), "epoch", x.info.Epoch, "reason", reason.String(),
+		"bytes", len(x.data), "duration", now.Sub(start), "key", m.Key)
+	return nil
+}
+
+// SnapshotNow snapshots and uploads group at once and returns the epoch
+// uploaded.
+func (a *Agent) SnapshotNow(ctx context.Context, group []byte) (uint64, error) {
+	done, err := a.begin()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	ok, err := a.exists(ctx, group)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("group %x: %w", group, ErrUnknownGroup)
+	}
+	return a.sched.get().RequestSync(ctx, group)
+}
+
+// LocalEpoch reports the stored group's current epoch; ok is false if the
+// group is not stored.
+func (a *Agent) LocalEpoch(ctx context.Context, group []byte) (epoch uint64, ok bool, err error) {
+	err = a.withGroup(ctx, group, func(e *groupEntry) error {
+		epoch = e.g.Epoch()
+		return nil
+	})
+	if errors.Is(err, ErrUnknownGroup) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, true, err
+	}
+	return epoch, true, nil
+}
+
+// Import stores a verified GroupSnapshot (restore) as its group's state in
+// one atomic batch, replacing a stored group only if replace is set (else it
+// fails with engine.ErrGroupExists). The group is then reloaded from the
+// imported state.
+func (a *Agent) Import(ctx context.Context, snapshot []byte, replace bool) (engine.SnapshotInfo, error) {
+	done, err := a.begin()
+	if err != nil {
+		return engine.SnapshotInfo{}, err
+	}
+	defer done()
+	// Learn the group id first, so that the import runs with its mutex held.
+	probe := engine.NewMemStorage()
+	pre, err := engine.ImportSnapshot(ctx, probe, snapshot, false)
+	if err != nil {
+		return engine.SnapshotInfo{}, fmt.Errorf("import snapshot: %w", err)
+	}
+	var info engine.SnapshotInfo
+	err = a.withEntry(pre.GroupID, func(e *groupEntry) error {
+		var err error
+		info, err = engine.ImportSnapshot(ctx, a.store, snapshot, replace)
+		if err != nil {
+			return fmt.Errorf("import snapshot of group %x: %w", pre.GroupID, err)
+		}
+		e.g = nil // reload from the imported state
+		return nil
+	})
+	if err != nil {
+		return engine.SnapshotInfo{}, err
+	}
+	a.log.Info("group imported from snapshot", "group", fmt.Sprintf("%x", info.GroupID), "epoch", info.Epoch, "replaced", replace)
+	return info, nil
+}
