@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -208,5 +209,44 @@ func TestCancelledApplyLeavesNothing(t *testing.T) {
 	}
 	if _, err := s.Get(context.Background(), key("g", engine.KindState, "a")); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("cancelled batch visible: %v", err)
+	}
+}
+
+func TestBackpressureKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	m := fsx.NewMem()
+	s, _ := openT(t, m, "/data", Options{MaxPending: 2})
+	const groups, ops = 4, 30
+	errs := make(chan error, groups)
+	for g := range groups {
+		go func() {
+			for i := range ops {
+				b := &engine.Batch{Op: "Send", Puts: []engine.Put{
+					put(fmt.Sprint("g", g), engine.KindState, "gen", fmt.Sprint(i)),
+					put(fmt.Sprint("g", g), engine.KindState, fmt.Sprint("c", i%3), fmt.Sprint(i)),
+				}}
+				if err := s.Apply(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range groups {
+		must(t, <-errs)
+	}
+	must(t, s.Close())
+	m.Crash(fsx.PowerLoss)
+	s2, rep := openT(t, m, "/data", Options{})
+	defer s2.Close()
+	if len(rep.Replayed) != 0 {
+		t.Errorf("clean close left %d batches to replay", len(rep.Replayed))
+	}
+	for g := range groups {
+		got, err := s2.Get(ctx, key(fmt.Sprint("g", g), engine.KindState, "gen"))
+		if err != nil || string(got) != fmt.Sprint(ops-1) {
+			t.Errorf("group %d gen = %q, %v; want %d", g, got, err, ops-1)
+		}
 	}
 }
