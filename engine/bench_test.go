@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine/tree"
 )
 
 // benchSizes are the group sizes of BenchmarkGroup.
@@ -75,109 +77,209 @@ func mustProcess(tb testing.TB, m *member, msg []byte) *Result {
 	return r
 }
 
+// newFullGroup builds the "full" shape: the sparse group, then every member
+// commits a self-update (in bit-reversed leaf order, so each path encrypts
+// to few nodes), filling every parent node. Members other than a and b
+// commit through throwaway copies of a's state holding their own keys.
+func newFullGroup(tb testing.TB, n int) *benchGroup {
+	tb.Helper()
+	ctx := context.Background()
+	a, b := newMember("a"), newMember("b")
+	var err error
+	if a.g, err = a.client.CreateGroup(ctx, suite1, []byte("bench")); err != nil {
+		tb.Fatal(err)
+	}
+	cs := a.g.s.cs
+	type virtual struct{ sigPriv, leafPriv, leafPub []byte }
+	var virt []virtual
+	kps := [][]byte{}
+	if n > 1 {
+		kps = append(kps, b.keyPackage(tb, suite1))
+	}
+	for len(kps) < n-1 {
+		sigPriv, sigPub, err := cs.GenerateSignatureKey()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		kp, sec, err := newKeyPackage(cs, []byte("v"), sigPriv, sigPub, timeNow())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		kps = append(kps, sec.KeyPackage)
+		virt = append(virt, virtual{sigPriv, sec.LeafPriv, kp.LeafNode.EncryptionKey})
+	}
+	out := mustCommit(tb, a, CommitOptions{Add: kps})
+	if n > 1 {
+		if b.g, err = b.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	for r := 0; r < 1<<bits; r++ {
+		leaf := 0
+		for k := 0; k < bits; k++ {
+			if r&(1<<k) != 0 {
+				leaf |= 1 << (bits - 1 - k)
+			}
+		}
+		switch {
+		case leaf >= n:
+		case leaf == 0:
+			out := mustCommit(tb, a, CommitOptions{SelfUpdate: true})
+			if n > 1 {
+				mustProcess(tb, b, out.Commit)
+			}
+		case leaf == 1:
+			out := mustCommit(tb, b, CommitOptions{SelfUpdate: true})
+			mustProcess(tb, a, out.Commit)
+		default:
+			v := virt[leaf-2]
+			s := *a.g.s
+			s.keys = tree.NewPrivateKeys(tree.LeafIndex(leaf), tree.KeyPair{Priv: v.leafPriv, Pub: v.leafPub})
+			s.sigPriv = v.sigPriv
+			vg := &Group{st: NewMemStorage(), id: a.g.id, opts: a.g.opts, s: &s}
+			out, err := vg.Commit(ctx, CommitOptions{SelfUpdate: true})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			mustProcess(tb, a, out.Commit)
+			mustProcess(tb, b, out.Commit)
+		}
+	}
+	return &benchGroup{a: a, b: b}
+}
+
 // BenchmarkGroup measures group operations of suite 1, from bytes in to
 // bytes out, as BenchmarkGroup/<shape>/<op>/n=<size>. Commits are
 // PublicMessages, application messages PrivateMessages; storage is
-// MemStorage. The sparse shape is described at benchGroup.
+// MemStorage. Shapes: "sparse" (see benchGroup) and "full" (see
+// newFullGroup).
 func BenchmarkGroup(b *testing.B) {
+	for _, shape := range []struct {
+		name  string
+		build func(testing.TB, int) *benchGroup
+	}{{"full", newFullGroup}, {"sparse", newSparseGroup}} {
+		for _, n := range benchSizes {
+			if testing.Short() && n > 1000 {
+				continue
+			}
+			benchShape(b, shape.name, shape.build, n)
+		}
+	}
+}
+
+func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGroup, n int) {
 	ctx := context.Background()
-	for _, n := range benchSizes {
-		if testing.Short() && n > 1000 {
-			continue
+	var g *benchGroup
+	setup := func(b *testing.B) *benchGroup {
+		if g == nil {
+			g = build(b, n)
 		}
-		var g *benchGroup
-		setup := func(b *testing.B) *benchGroup {
-			if g == nil {
-				g = newSparseGroup(b, n)
-			}
-			return g
+		return g
+	}
+	name := func(op string) string { return fmt.Sprintf("%s/%s/n=%d", shape, op, n) }
+	b.Run(name("build"), func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			build(b, n)
 		}
-		size := fmt.Sprintf("n=%d", n)
-		b.Run("sparse/build/"+size, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				newSparseGroup(b, n)
-			}
-		})
-		b.Run("sparse/self-update-commit/"+size, func(b *testing.B) {
-			g := setup(b)
-			for i := 0; i < b.N; i++ {
-				out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
-				b.StopTimer()
-				mustProcess(b, g.b, out.Commit)
+	})
+	b.Run(name("self-update-commit"), func(b *testing.B) {
+		g := setup(b)
+		for i := 0; i < b.N; i++ {
+			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
+			b.StopTimer()
+			mustProcess(b, g.b, out.Commit)
+			b.StartTimer()
+		}
+	})
+	b.Run(name("self-update-process"), func(b *testing.B) {
+		g := setup(b)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
+			b.StartTimer()
+			mustProcess(b, g.b, out.Commit)
+		}
+	})
+	addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) {
+		g := setup(b)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			kp := freshKeyPackage(b)
+			if timeAdd && !timeProcess {
 				b.StartTimer()
 			}
-		})
-		b.Run("sparse/self-update-process/"+size, func(b *testing.B) {
-			g := setup(b)
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
+			out := mustCommit(b, g.a, CommitOptions{Add: [][]byte{kp}})
+			b.StopTimer()
+			if timeAdd && timeProcess {
 				b.StartTimer()
-				mustProcess(b, g.b, out.Commit)
 			}
-		})
-		addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) {
-			g := setup(b)
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				kp := freshKeyPackage(b)
-				if timeAdd && !timeProcess {
-					b.StartTimer()
-				}
-				out := mustCommit(b, g.a, CommitOptions{Add: [][]byte{kp}})
-				b.StopTimer()
-				if timeAdd && timeProcess {
-					b.StartTimer()
-				}
-				r := mustProcess(b, g.b, out.Commit)
-				b.StopTimer()
-				leaf := r.Commit.Added[0].Index
-				if timeRemove && !timeProcess {
-					b.StartTimer()
-				}
-				out = mustCommit(b, g.a, CommitOptions{Remove: []uint32{leaf}})
-				b.StopTimer()
-				if timeRemove && timeProcess {
-					b.StartTimer()
-				}
-				mustProcess(b, g.b, out.Commit)
-				b.StopTimer()
+			r := mustProcess(b, g.b, out.Commit)
+			b.StopTimer()
+			leaf := r.Commit.Added[0].Index
+			if timeRemove && !timeProcess {
+				b.StartTimer()
+			}
+			out = mustCommit(b, g.a, CommitOptions{Remove: []uint32{leaf}})
+			b.StopTimer()
+			if timeRemove && timeProcess {
+				b.StartTimer()
+			}
+			mustProcess(b, g.b, out.Commit)
+			b.StopTimer()
+		}
+	}
+	b.Run(name("add-commit"), func(b *testing.B) { addRemove(b, true, false, false) })
+	b.Run(name("add-process"), func(b *testing.B) { addRemove(b, true, false, true) })
+	b.Run(name("remove-commit"), func(b *testing.B) { addRemove(b, false, true, false) })
+	b.Run(name("remove-process"), func(b *testing.B) { addRemove(b, false, true, true) })
+	b.Run(name("join"), func(b *testing.B) {
+		g := setup(b)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			c := newMember("c")
+			kp := c.keyPackage(b, suite1)
+			out, err := g.a.g.Commit(ctx, CommitOptions{Add: [][]byte{kp}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if err := g.a.g.ClearPendingCommit(ctx); err != nil {
+				b.Fatal(err)
 			}
 		}
-		b.Run("sparse/add-commit/"+size, func(b *testing.B) { addRemove(b, true, false, false) })
-		b.Run("sparse/add-process/"+size, func(b *testing.B) { addRemove(b, true, false, true) })
-		b.Run("sparse/remove-commit/"+size, func(b *testing.B) { addRemove(b, false, true, false) })
-		b.Run("sparse/remove-process/"+size, func(b *testing.B) { addRemove(b, false, true, true) })
-		b.Run("sparse/join/"+size, func(b *testing.B) {
-			g := setup(b)
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				c := newMember("c")
-				kp := c.keyPackage(b, suite1)
-				out, err := g.a.g.Commit(ctx, CommitOptions{Add: [][]byte{kp}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				if _, err := c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				if err := g.a.g.ClearPendingCommit(ctx); err != nil {
-					b.Fatal(err)
-				}
+	})
+	b.Run(name("encrypt-decrypt"), func(b *testing.B) {
+		g := setup(b)
+		msg := bytes.Repeat([]byte{'m'}, 100)
+		for i := 0; i < b.N; i++ {
+			ct, err := g.a.g.Encrypt(ctx, msg, nil)
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-		b.Run("sparse/encrypt-decrypt/"+size, func(b *testing.B) {
-			g := setup(b)
-			msg := bytes.Repeat([]byte{'m'}, 100)
-			for i := 0; i < b.N; i++ {
-				ct, err := g.a.g.Encrypt(ctx, msg, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				mustProcess(b, g.b, ct)
+			mustProcess(b, g.b, ct)
+		}
+	})
+}
+
+// TestFullShape checks that newFullGroup fills every parent node and that
+// a and b agree.
+func TestFullShape(t *testing.T) {
+	for _, n := range []int{2, 13, 64} {
+		g := newFullGroup(t, n)
+		agree(t, g.a, g.b)
+		tr := g.a.g.s.tree
+		for x := uint32(1); x < tr.Width(); x += 2 {
+			if tr.IsBlank(tree.NodeIndex(x)) && int(x) < 2*n-1 {
+				t.Fatalf("n=%d: parent %d blank", n, x)
 			}
-		})
+		}
 	}
 }
