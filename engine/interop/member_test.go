@@ -1,0 +1,215 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+)
+
+// Exporter parameters every member derives at every check, as a second
+// witness (beside the epoch authenticator) that the key schedules agree.
+const (
+	exporterLabel  = "mlsbackup interop"
+	exporterLength = 32
+)
+
+var exporterContext = []byte("ts-mls")
+
+// view is what a member reports about its group.
+type view struct {
+	Epoch              uint64
+	EpochAuthenticator []byte
+	Exporter           []byte
+	OwnIndex           uint32
+	Members            []peerMember
+}
+
+// received is what a member made of an incoming message.
+type received struct {
+	// Kind is "application", "proposal" or "commit".
+	Kind string
+	// Data is the plaintext of an application message.
+	Data []byte
+	// Commit is the engine's view of a commit (Go members only).
+	Commit *engine.CommitInfo
+}
+
+// member is one participant of the scenario, on either side.
+type member interface {
+	Name() string
+	// KeyPackage returns a fresh KeyPackage as an MLSMessage.
+	KeyPackage(t testing.TB) []byte
+	// Join joins from a Welcome MLSMessage.
+	Join(t testing.TB, welcome []byte)
+	// Encrypt returns an application message carrying data.
+	Encrypt(t testing.TB, data []byte) []byte
+	// Process handles an incoming MLSMessage.
+	Process(msg []byte) (*received, error)
+	// View reports the member's current epoch.
+	View(t testing.TB) view
+}
+
+// goMember is a member running this repository's engine.
+type goMember struct {
+	name   string
+	id     suite.ID
+	opts   engine.Options
+	client *engine.Client
+	group  *engine.Group
+}
+
+func newGoMember(name string, id suite.ID, privateHandshake bool) *goMember {
+	opts := engine.Options{PrivateHandshake: privateHandshake}
+	return &goMember{name: name, id: id, opts: opts, client: engine.NewClient(engine.NewMemStorage(), []byte(name), opts)}
+}
+
+func (m *goMember) Name() string { return m.name + " (engine)" }
+
+func (m *goMember) KeyPackage(t testing.TB) []byte {
+	t.Helper()
+	kp, err := m.client.CreateKeyPackage(context.Background(), m.id, false)
+	if err != nil {
+		t.Fatalf("%s: key package: %v", m.Name(), err)
+	}
+	return kp
+}
+
+func (m *goMember) Join(t testing.TB, welcome []byte) {
+	t.Helper()
+	g, err := m.client.JoinFromWelcome(context.Background(), welcome, nil)
+	if err != nil {
+		t.Fatalf("%s: join from ts-mls Welcome: %v", m.Name(), err)
+	}
+	m.group = g
+}
+
+func (m *goMember) Encrypt(t testing.TB, data []byte) []byte {
+	t.Helper()
+	msg, err := m.group.Encrypt(context.Background(), data, nil)
+	if err != nil {
+		t.Fatalf("%s: encrypt: %v", m.Name(), err)
+	}
+	return msg
+}
+
+func (m *goMember) Process(msg []byte) (*received, error) {
+	r, err := m.group.Process(context.Background(), msg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: process: %w", m.Name(), err)
+	}
+	switch r.Kind {
+	case engine.ContentApplication:
+		return &received{Kind: "application", Data: r.ApplicationData}, nil
+	case engine.ContentProposal:
+		return &received{Kind: "proposal"}, nil
+	case engine.ContentCommit:
+		return &received{Kind: "commit", Commit: r.Commit}, nil
+	}
+	return nil, fmt.Errorf("%s: process: unknown content kind %d", m.Name(), r.Kind)
+}
+
+func (m *goMember) View(t testing.TB) view {
+	t.Helper()
+	exp, err := m.group.Export(exporterLabel, exporterContext, exporterLength)
+	if err != nil {
+		t.Fatalf("%s: exporter: %v", m.Name(), err)
+	}
+	v := view{
+		Epoch:              m.group.Epoch(),
+		EpochAuthenticator: m.group.EpochAuthenticator(),
+		Exporter:           exp,
+		OwnIndex:           m.group.OwnIndex(),
+	}
+	for _, mem := range m.group.Members() {
+		v.Members = append(v.Members, peerMember{Index: mem.Index, Identity: mem.Identity})
+	}
+	return v
+}
+
+// commit has the member commit o and merges it at once; it returns the
+// commit and Welcome to deliver.
+func (m *goMember) commit(t testing.TB, o engine.CommitOptions) (commit, welcome []byte) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := m.group.Commit(ctx, o)
+	if err != nil {
+		t.Fatalf("%s: commit: %v", m.Name(), err)
+	}
+	if _, err := m.group.MergePendingCommit(ctx); err != nil {
+		t.Fatalf("%s: merge pending commit: %v", m.Name(), err)
+	}
+	return out.Commit, out.Welcome
+}
+
+// tsMember is a member running ts-mls in the peer process.
+type tsMember struct {
+	name   string
+	peer   *peer
+	public bool
+}
+
+func newTSMember(t testing.TB, p *peer, name string, id suite.ID, privateHandshake bool) *tsMember {
+	t.Helper()
+	p.must(peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
+	return &tsMember{name: name, peer: p, public: !privateHandshake}
+}
+
+func (m *tsMember) Name() string { return m.name + " (ts-mls)" }
+
+func (m *tsMember) KeyPackage(t testing.TB) []byte {
+	t.Helper()
+	return m.peer.must(peerRequest{Op: "key_package", Client: m.name}).KeyPackage
+}
+
+func (m *tsMember) Join(t testing.TB, welcome []byte) {
+	t.Helper()
+	if _, err := m.peer.call(peerRequest{Op: "join", Client: m.name, Welcome: welcome}); err != nil {
+		t.Fatalf("join from engine Welcome: %v", err)
+	}
+}
+
+func (m *tsMember) Encrypt(t testing.TB, data []byte) []byte {
+	t.Helper()
+	return m.peer.must(peerRequest{Op: "encrypt", Client: m.name, Data: data}).Message
+}
+
+func (m *tsMember) Process(msg []byte) (*received, error) {
+	resp, err := m.peer.call(peerRequest{Op: "process", Client: m.name, Message: msg})
+	if err != nil {
+		return nil, err
+	}
+	return &received{Kind: resp.Kind, Data: resp.Data}, nil
+}
+
+func (m *tsMember) View(t testing.TB) view {
+	t.Helper()
+	resp := m.peer.must(peerRequest{
+		Op: "state", Client: m.name,
+		ExporterLabel: exporterLabel, ExporterContext: exporterContext, ExporterLength: exporterLength,
+	})
+	return view{
+		Epoch:              resp.Epoch,
+		EpochAuthenticator: resp.EpochAuthenticator,
+		Exporter:           resp.Exporter,
+		OwnIndex:           resp.OwnIndex,
+		Members:            resp.Members,
+	}
+}
+
+// createGroup has the member create a group.
+func (m *tsMember) createGroup(t testing.TB, groupID []byte) {
+	t.Helper()
+	m.peer.must(peerRequest{Op: "create_group", Client: m.name, GroupID: groupID})
+}
+
+// commit has the member commit adds and removes (plus any proposals it has
+// received this epoch); ts-mls applies its own commit at once. The Welcome
+// carries the ratchet tree.
+func (m *tsMember) commit(t testing.TB, add [][]byte, remove []uint32) (commit, welcome []byte) {
+	t.Helper()
+	resp := m.peer.must(peerRequest{Op: "commit", Client: m.name, Add: add, Remove: remove, Public: m.public, RatchetTree: true})
+	return resp.Commit, resp.Welcome
+}

@@ -1,0 +1,272 @@
+// Interop peer for engine/interop: drives ts-mls clients on behalf of a Go
+// test. It reads one JSON request per line on stdin and writes one JSON
+// response per line on stdout, in order:
+//
+//   request:  {"id": 7, "op": "commit", "client": "alice", ...}
+//   response: {"id": 7, "ok": true, ...} or {"id": 7, "ok": false, "error": "..."}
+//
+// Byte strings travel as standard base64 (what Go's encoding/json does with
+// []byte). Every client holds at most one group. Operations:
+//
+//   new_client   {client, suite, identity}      -> {}
+//   key_package  {client, default_keys}         -> {key_package}  (MLSMessage)
+//   create_group {client, group_id}             -> {}
+//   commit       {client, add: [MLSMessage], remove: [leaf], public, ratchet_tree}
+//                                               -> {commit, welcome?}
+//   join         {client, welcome}              -> {}
+//   process      {client, message}              -> {kind, data?}
+//                kind: "application" | "proposal" | "commit"
+//   encrypt      {client, data}                 -> {message}
+//   state        {client, exporter_label, exporter_context, exporter_length}
+//                -> {epoch, epoch_authenticator, exporter, own_index, active,
+//                    members: [{index, identity}]}
+//
+// Diagnostics go to stderr; stdout carries only responses.
+//
+// ECDSA signature keys: ts-mls 1.6.4 generates them with @noble/curves'
+// getPublicKey, whose default is the compressed SEC1 point (33 bytes for
+// P-256), while RFC 9420 §5.1.1 requires the uncompressed point. For the
+// NIST suites the peer therefore generates the signature key pair itself and
+// hands it to ts-mls (generateKeyPackageWithKey) with the uncompressed public
+// key; ts-mls signs and verifies with it unchanged. key_package with
+// default_keys set uses ts-mls's own key generation instead, so a test can
+// show what the engine does with the library's default keys.
+
+import { createInterface } from "node:readline";
+import {
+  ciphersuites,
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultLifetime,
+  emptyPskIndex,
+  encodeMlsMessage,
+  generateKeyPackage,
+  generateKeyPackageWithKey,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroup,
+  mlsExporter,
+  processMessage,
+  zeroOutUint8Array,
+} from "ts-mls";
+import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
+import { p256, p384, p521 } from "@noble/curves/nist.js";
+
+// ECDSA curves by ts-mls signature algorithm name.
+const ecdsaCurves = { P256: p256, P384: p384, P521: p521 };
+
+/** @type {Map<string, {impl: any, credential: any, keyPackages: any[], state: any}>} */
+const clients = new Map();
+
+const b64 = (bytes) => Buffer.from(bytes).toString("base64");
+const unb64 = (s) => new Uint8Array(Buffer.from(s ?? "", "base64"));
+
+function suiteName(id) {
+  for (const [name, value] of Object.entries(ciphersuites)) {
+    if (value === id) return name;
+  }
+  throw new Error(`unknown cipher suite ${id}`);
+}
+
+function client(name) {
+  const c = clients.get(name);
+  if (c === undefined) throw new Error(`no client ${name}`);
+  return c;
+}
+
+function group(name) {
+  const c = client(name);
+  if (c.state === undefined) throw new Error(`client ${name} has no group`);
+  return c;
+}
+
+function decode(bytes, want) {
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (decoded === undefined) throw new Error(`cannot decode ${want}`);
+  const [msg, used] = decoded;
+  if (used !== bytes.length) throw new Error(`${want}: ${bytes.length - used} trailing bytes`);
+  if (want !== undefined && msg.wireformat !== want) throw new Error(`got ${msg.wireformat}, want ${want}`);
+  return msg;
+}
+
+function wipe(consumed) {
+  for (const secret of consumed ?? []) zeroOutUint8Array(secret);
+}
+
+function members(state) {
+  const out = [];
+  state.ratchetTree.forEach((node, i) => {
+    if (i % 2 === 0 && node !== undefined && node.nodeType === "leaf") {
+      const cred = node.leaf.credential;
+      out.push({
+        index: i / 2,
+        identity: cred.credentialType === "basic" ? b64(cred.identity) : "",
+      });
+    }
+  });
+  return out;
+}
+
+// newKeyPackage generates a KeyPackage with a fresh signature key pair;
+// see the note on ECDSA keys at the top.
+async function newKeyPackage(c, defaultKeys) {
+  if (c.curve === undefined || defaultKeys) {
+    return generateKeyPackage(c.credential, defaultCapabilities(), defaultLifetime, [], c.impl);
+  }
+  const signKey = c.curve.utils.randomSecretKey();
+  const keys = { signKey, publicKey: c.curve.getPublicKey(signKey, false) };
+  return generateKeyPackageWithKey(c.credential, defaultCapabilities(), defaultLifetime, [], keys, c.impl);
+}
+
+const ops = {
+  async new_client(req) {
+    if (clients.has(req.client)) throw new Error(`client ${req.client} exists`);
+    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suiteName(req.suite)));
+    clients.set(req.client, {
+      impl,
+      curve: ecdsaCurves[getCiphersuiteFromName(suiteName(req.suite)).signature],
+      credential: { credentialType: "basic", identity: unb64(req.identity) },
+      keyPackages: [],
+      state: undefined,
+    });
+    return {};
+  },
+
+  async key_package(req) {
+    const c = client(req.client);
+    const kp = await newKeyPackage(c, Boolean(req.default_keys));
+    c.keyPackages.push(kp);
+    const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: kp.publicPackage });
+    return { key_package: b64(msg) };
+  },
+
+  async create_group(req) {
+    const c = client(req.client);
+    if (c.state !== undefined) throw new Error(`client ${req.client} already has a group`);
+    const kp = await newKeyPackage(c, false);
+    c.state = await createGroup(unb64(req.group_id), kp.publicPackage, kp.privatePackage, [], c.impl);
+    return {};
+  },
+
+  async commit(req) {
+    const c = group(req.client);
+    const proposals = [];
+    for (const kp of req.add ?? []) {
+      const msg = decode(unb64(kp), "mls_key_package");
+      proposals.push({ proposalType: "add", add: { keyPackage: msg.keyPackage } });
+    }
+    for (const leaf of req.remove ?? []) {
+      proposals.push({ proposalType: "remove", remove: { removed: leaf } });
+    }
+    const res = await createCommit(
+      { state: c.state, cipherSuite: c.impl },
+      {
+        wireAsPublicMessage: Boolean(req.public),
+        ratchetTreeExtension: Boolean(req.ratchet_tree),
+        extraProposals: proposals,
+      },
+    );
+    c.state = res.newState;
+    wipe(res.consumed);
+    const out = { commit: b64(encodeMlsMessage(res.commit)) };
+    if (res.welcome !== undefined) {
+      out.welcome = b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: res.welcome }));
+    }
+    return out;
+  },
+
+  async join(req) {
+    const c = client(req.client);
+    if (c.state !== undefined) throw new Error(`client ${req.client} already has a group`);
+    const welcome = decode(unb64(req.welcome), "mls_welcome").welcome;
+    for (const [i, kp] of c.keyPackages.entries()) {
+      const ref = b64(await makeKeyPackageRef(kp.publicPackage, c.impl.hash));
+      if (!welcome.secrets.some((s) => b64(s.newMember) === ref)) continue;
+      c.state = await joinGroup(welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, c.impl);
+      c.keyPackages.splice(i, 1);
+      wipe([kp.privatePackage.initPrivateKey]);
+      return {};
+    }
+    throw new Error("welcome is for none of this client's key packages");
+  },
+
+  async process(req) {
+    const c = group(req.client);
+    const msg = decode(unb64(req.message));
+    if (msg.wireformat !== "mls_public_message" && msg.wireformat !== "mls_private_message") {
+      throw new Error(`cannot process a ${msg.wireformat}`);
+    }
+    let kind = "application";
+    const record = (incoming) => {
+      kind = incoming.kind;
+      return "accept";
+    };
+    const res = await processMessage(msg, c.state, emptyPskIndex, record, c.impl);
+    c.state = res.newState;
+    wipe(res.consumed);
+    if (res.kind === "applicationMessage") return { kind: "application", data: b64(res.message) };
+    return { kind };
+  },
+
+  async encrypt(req) {
+    const c = group(req.client);
+    const res = await createApplicationMessage(c.state, unb64(req.data), c.impl);
+    c.state = res.newState;
+    wipe(res.consumed);
+    const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_private_message", privateMessage: res.privateMessage });
+    return { message: b64(msg) };
+  },
+
+  async state(req) {
+    const c = group(req.client);
+    const s = c.state;
+    const out = {
+      epoch: Number(s.groupContext.epoch),
+      epoch_authenticator: b64(s.keySchedule.epochAuthenticator),
+      own_index: s.privatePath.leafIndex,
+      active: s.groupActiveState.kind === "active",
+      members: members(s),
+    };
+    if (req.exporter_length > 0) {
+      out.exporter = b64(
+        await mlsExporter(s.keySchedule.exporterSecret, req.exporter_label, unb64(req.exporter_context), req.exporter_length, c.impl),
+      );
+    }
+    return out;
+  },
+};
+
+async function handle(line) {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (err) {
+    return { id: -1, ok: false, error: `bad request: ${err.message}` };
+  }
+  const op = Object.hasOwn(ops, req.op) ? ops[req.op] : undefined;
+  if (op === undefined) return { id: req.id, ok: false, error: `unknown op ${req.op}` };
+  try {
+    return { id: req.id, ok: true, ...(await op(req)) };
+  } catch (err) {
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return { id: req.id, ok: false, error: detail };
+  }
+}
+
+// Requests are handled one at a time, in order: each op replaces a client's
+// state, so running two at once could lose an update.
+let queue = Promise.resolve();
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on("line", (line) => {
+  if (line.trim() === "") return;
+  queue = queue.then(async () => {
+    const res = await handle(line);
+    process.stdout.write(JSON.stringify(res) + "\n");
+  });
+});
+rl.on("close", () => {
+  queue.then(() => process.exit(0));
+});
