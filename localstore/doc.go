@@ -41,9 +41,12 @@
 // Kinds are those of package engine ("state", "epoch_secrets", "keys"; any
 // other name made of [A-Za-z0-9._-] not starting with "." works, except
 // "snapshots"); component names follow the same rule, at most 200 bytes.
-// Epoch secrets are named epoch_<N>.bin (decimal N); when a batch adds one,
-// every epoch_<M>.bin with M <= N - EpochRetention is deleted in the same
-// batch, and local snapshots of such epochs are deleted after it is applied.
+// Epoch secrets are named epoch_<N>.bin (decimal N, leading zeros allowed);
+// when a batch adds one, every epoch_<M>.bin with M <= N - EpochRetention
+// is deleted in the same batch, and local snapshots of such epochs are deleted after it is applied.
+// The engine applies its own retention (engine.Options.RetainEpochs); this
+// one is the backstop and must not be smaller than the engine's, or the
+// engine would miss epoch records it expects.
 // Files ".tmp-*" are leftovers of interrupted atomic writes and are removed
 // on [Open]. Files are created 0600 and directories 0700; every new
 // directory's parent is fsynced.

@@ -9,18 +9,19 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine"
 )
 
-// EpochOf parses an epoch-secrets component name "epoch_<N>.bin".
+// EpochOf parses an epoch-secrets component name "epoch_<N>.bin", N in
+// decimal digits (leading zeros allowed, as the engine pads to 20 digits).
 func EpochOf(name string) (uint64, bool) {
 	digits, ok := strings.CutPrefix(name, "epoch_")
 	if !ok {
 		return 0, false
 	}
 	digits, ok = strings.CutSuffix(digits, ".bin")
-	if !ok || digits == "" {
+	if !ok || digits == "" || strings.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(digits, 10, 64)
-	return n, err == nil && strconv.FormatUint(n, 10) == digits
+	return n, err == nil
 }
 
 // ExpiredEpochs returns the names among names (epoch-secrets components of

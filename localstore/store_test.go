@@ -250,3 +250,25 @@ func TestBackpressureKeepsEverything(t *testing.T) {
 		}
 	}
 }
+
+func TestEpochOf(t *testing.T) {
+	tests := []struct {
+		name string
+		want uint64
+		ok   bool
+	}{
+		{"epoch_7.bin", 7, true},
+		{"epoch_00000000000000000012.bin", 12, true},
+		{"epoch_.bin", 0, false},
+		{"epoch_-1.bin", 0, false},
+		{"epoch_1x.bin", 0, false},
+		{"epoch_3.dat", 0, false},
+		{"other", 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := EpochOf(tc.name)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("EpochOf(%q) = %d, %v; want %d, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
