@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"crypto/rand"
 	"context"
 	"errors"
 	"testing"
@@ -45,6 +46,8 @@ func TestBadInput(t *testing.T) {
 	wrongGroup := protectProposal(t, s, s.sigPriv, []byte("another group"), s.gc.Epoch)
 	wrongEpoch := protectProposal(t, s, s.sigPriv, s.gc.GroupID, s.gc.Epoch+5)
 
+	outOfRange := privateFromLeaf(t, s, 7)
+
 	privFlip, err := a.g.Encrypt(ctx, []byte("flip"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +82,7 @@ func TestBadInput(t *testing.T) {
 		{"ciphertext flipped", privFlip, ErrDecrypt},
 		{"other group's keys", strangerApp, ErrDecrypt},
 		{"oversized", make([]byte, 64<<10+1), ErrTooLarge},
+		{"sender leaf out of range", outOfRange, ErrNotMember},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := b.st.Dump()
@@ -121,4 +125,22 @@ func protectProposal(t *testing.T, s *groupState, sigPriv, groupID []byte, epoch
 		t.Fatal(err)
 	}
 	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+}
+
+// privateFromLeaf frames an application message claiming sender leaf,
+// with valid sender-data encryption (an insider's forgery).
+func privateFromLeaf(t *testing.T, s *groupState, leaf uint32) []byte {
+	t.Helper()
+	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: leaf},
+		AuthenticatedData: []byte{}, ContentType: wire.ContentTypeApplication, ApplicationData: []byte("forged")}
+	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := framing.RatchetSecret{Key: make([]byte, s.cs.KeySize()), Nonce: make([]byte, s.cs.NonceSize())}
+	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, ac, secret, 0, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm})
 }

@@ -122,6 +122,8 @@ var errorMap = []struct{ from, to error }{
 	{suite.ErrDecrypt, ErrDecrypt},
 	{secrettree.ErrStale, ErrReplay},
 	{secrettree.ErrTooFarAhead, ErrDecrypt},
+	{secrettree.ErrLeafRange, ErrNotMember},
+	{secrettree.ErrExhausted, ErrDecrypt},
 	{framing.ErrMalformed, ErrMalformed},
 	{framing.ErrNotAllowed, ErrMalformed},
 	{codec.ErrTooLong, ErrMalformed},
