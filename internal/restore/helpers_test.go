@@ -82,9 +82,10 @@ func (p *pair) advance(t testing.TB) []byte {
 
 // bucket is a directory bucket with one age identity.
 type bucket struct {
-	dir    string
-	backup *uploader.Backup // can upload and fetch
-	ids    []age.Identity
+	dir       string
+	backup    *uploader.Backup // can upload and fetch
+	ids       []age.Identity
+	recipient age.Recipient
 }
 
 func newBucket(t testing.TB) *bucket {
@@ -113,7 +114,7 @@ func newBucket(t testing.TB) *bucket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bucket{dir: dir, backup: b, ids: ids}
+	return &bucket{dir: dir, backup: b, ids: ids, recipient: r}
 }
 
 // snapshot exports the group of m and uploads it with meta taken from the
