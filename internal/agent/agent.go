@@ -101,6 +101,8 @@ var (
 	ErrShuttingDown = errors.New("agent: shutting down")
 	// ErrInvalidArgument means a request is incomplete or contradictory.
 	ErrInvalidArgument = errors.New("agent: invalid argument")
+	// ErrBadSnapshot means a snapshot given for import does not verify.
+	ErrBadSnapshot = errors.New("agent: snapshot does not verify")
 	// ErrNoIdentity means the configuration names no client identity.
 	ErrNoIdentity = errors.New("agent: no client identity configured (set identity: or pass --identity)")
 )

@@ -100,7 +100,10 @@ func (a *Agent) noteEpoch(ctx context.Context, e *groupEntry, group []byte, epoc
 // export taken with the group's mutex held (a consistent view). Each is kept
 // as the local snapshot file and then uploaded with its epoch authenticator.
 func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reason) (uint64, error) {
-	var todo []exported
+	var (
+		todo    []exported
+		already uint64
+	)
 	err := a.withEntry(group, func(e *groupEntry) error {
 		ok, err := a.exists(ctx, group)
 		if err != nil {
@@ -121,6 +124,12 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 			return fmt.Errorf("export snapshot of group %x: %w", group, err)
 		}
 		if n := len(todo); n == 0 || info.Epoch > todo[n-1].info.Epoch {
+			// An epoch trigger (such as the start-up check) for an epoch
+			// already uploaded has nothing to add.
+			if u, ok := a.uploads.get(group); n == 0 && onlyEpoch && ok && u.Epoch >= info.Epoch {
+				already = info.Epoch
+				return nil
+			}
 			todo = append(todo, exported{data: data, info: info})
 		}
 		return nil
@@ -129,6 +138,9 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 		a.metrics.failed.WithLabelValues("export").Inc()
 		a.log.Error("snapshot failed", "group", fmt.Sprintf("%x", group), "reason", reason.String(), "err", err)
 		return 0, err
+	}
+	if len(todo) == 0 {
+		return already, nil
 	}
 	a.metrics.taken.Add(float64(len(todo)))
 	for i, x := range todo {
@@ -221,7 +233,7 @@ func (a *Agent) Import(ctx context.Context, snapshot []byte, replace bool) (engi
 	probe := engine.NewMemStorage()
 	pre, err := engine.ImportSnapshot(ctx, probe, snapshot, false)
 	if err != nil {
-		return engine.SnapshotInfo{}, fmt.Errorf("import snapshot: %w", err)
+		return engine.SnapshotInfo{}, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
 	var info engine.SnapshotInfo
 	err = a.withEntry(pre.GroupID, func(e *groupEntry) error {
