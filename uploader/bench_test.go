@@ -25,10 +25,12 @@ import (
 //	go test ./uploader -run '^$' -bench 'Upload$' -benchtime 20x
 //	go test ./uploader -run '^$' -bench 'UploadMany|UploadMemory' -benchtime 1x
 
-// benchBackup returns a Backup on a fresh MinIO bucket and the raw store.
-func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore) {
+// benchBackup returns a Backup on a fresh MinIO bucket, the raw store and
+// a CPU meter of this process and the MinIO server.
+func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore, cpuMeter) {
 	b.Helper()
-	store := s3Store(b, sharedMinIO.Server(b), nil)
+	srv := sharedMinIO.Server(b)
+	store := s3Store(b, srv, nil)
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		b.Fatal(err)
@@ -42,7 +44,7 @@ func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore) {
 	if _, err := bk.AcquireLease(b.Context()); err != nil {
 		b.Fatal(err)
 	}
-	return bk, store
+	return bk, store, newCPUMeter(srv.Endpoint)
 }
 
 func randomData(b *testing.B, n int) []byte {
@@ -60,8 +62,9 @@ func BenchmarkUpload(b *testing.B) {
 	}{{"1KiB", 1 << 10}, {"256KiB", 256 << 10}, {"64MiB", 64 << 20}} {
 		data := randomData(b, size.n)
 		b.Run("size="+size.name+"/mode=age", func(b *testing.B) {
-			bk, _ := benchBackup(b)
+			bk, _, cpu := benchBackup(b)
 			b.SetBytes(int64(size.n))
+			defer reportCPU(b, cpu)()
 			for i := 0; b.Loop(); i++ {
 				_, err := bk.Upload(b.Context(), uploader.SnapshotMeta{
 					GroupID: []byte("bench-group"), Epoch: uint64(i), Size: int64(size.n),
@@ -72,8 +75,9 @@ func BenchmarkUpload(b *testing.B) {
 			}
 		})
 		b.Run("size="+size.name+"/mode=raw", func(b *testing.B) {
-			_, store := benchBackup(b)
+			_, store, cpu := benchBackup(b)
 			b.SetBytes(int64(size.n))
+			defer reportCPU(b, cpu)()
 			for i := 0; b.Loop(); i++ {
 				err := store.Put(b.Context(), fmt.Sprintf("raw/%d", i), bytes.NewReader(data), int64(size.n), true)
 				if err != nil {
@@ -81,6 +85,17 @@ func BenchmarkUpload(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// reportCPU starts measuring CPU time and returns a function that reports
+// the client's and the server's CPU milliseconds per operation.
+func reportCPU(b *testing.B, cpu cpuMeter) func() {
+	c0, s0 := cpu.read()
+	return func() {
+		c1, s1 := cpu.read()
+		b.ReportMetric(float64((c1-c0).Microseconds())/1e3/float64(b.N), "client-cpu-ms/op")
+		b.ReportMetric(float64((s1-s0).Microseconds())/1e3/float64(b.N), "server-cpu-ms/op")
 	}
 }
 
@@ -95,9 +110,10 @@ const (
 // time) per iteration and reports seconds per 10,000.
 func BenchmarkUploadMany(b *testing.B) {
 	data := randomData(b, manySize)
-	run := func(b *testing.B, put func(ctx context.Context, i int) error) {
+	run := func(b *testing.B, cpu cpuMeter, put func(ctx context.Context, i int) error) {
 		b.SetBytes(manyObjects * manySize)
 		var elapsed time.Duration
+		client0, server0 := cpu.read()
 		for b.Loop() {
 			start := time.Now()
 			var next atomic.Int64
@@ -125,11 +141,17 @@ func BenchmarkUploadMany(b *testing.B) {
 			elapsed += time.Since(start)
 		}
 		b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/10k")
+		// CPU seconds per 10,000, which a loaded machine inflates less
+		// than wall time: on an idle 2-core machine the wall time is at
+		// least (client+server)/2.
+		client1, server1 := cpu.read()
+		b.ReportMetric((client1-client0).Seconds()/float64(b.N), "client-cpu-s/10k")
+		b.ReportMetric((server1-server0).Seconds()/float64(b.N), "server-cpu-s/10k")
 	}
 	b.Run("mode=age", func(b *testing.B) {
-		bk, _ := benchBackup(b)
+		bk, _, cpu := benchBackup(b)
 		var round atomic.Int64
-		run(b, func(ctx context.Context, i int) error {
+		run(b, cpu, func(ctx context.Context, i int) error {
 			_, err := bk.Upload(ctx, uploader.SnapshotMeta{
 				GroupID: fmt.Appendf(nil, "group-%05d", i), Epoch: uint64(round.Add(1)), Size: manySize,
 			}, bytes.NewReader(data))
@@ -137,9 +159,9 @@ func BenchmarkUploadMany(b *testing.B) {
 		})
 	})
 	b.Run("mode=raw", func(b *testing.B) {
-		_, store := benchBackup(b)
+		_, store, cpu := benchBackup(b)
 		var round atomic.Int64
-		run(b, func(ctx context.Context, i int) error {
+		run(b, cpu, func(ctx context.Context, i int) error {
 			return store.Put(ctx, fmt.Sprintf("raw/%05d/%d", i, round.Add(1)), bytes.NewReader(data), manySize, true)
 		})
 	})
@@ -151,7 +173,7 @@ func BenchmarkUploadMany(b *testing.B) {
 // PartSize, 5 x 16 MiB by default).
 func BenchmarkUploadMemory(b *testing.B) {
 	const size = 1 << 30
-	bk, _ := benchBackup(b)
+	bk, _, _ := benchBackup(b)
 	b.SetBytes(size)
 	var peak, base uint64
 	for i := 0; b.Loop(); i++ {
