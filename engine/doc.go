@@ -21,7 +21,10 @@
 // [LoadGroup]. [Group.Commit] creates a commit (adds, removes, PSKs,
 // self-update) that changes nothing until [Group.MergePendingCommit];
 // [Group.Process] handles any incoming message and says what it was;
-// [Group.Encrypt] protects application data. Every error for bad input wraps
+// [Group.Encrypt] protects application data. Handshake messages are
+// PublicMessages unless [Options.PrivateHandshake] is set; external senders
+// are configured with [CommitOptions.ExternalSenders] and send with
+// [ExternalProposeAdd] and [ExternalProposeRemove]. Every error for bad input wraps
 // one of the package's sentinels (ErrMalformed, ErrWrongEpoch, ...), and bad
 // input leaves the group unchanged in memory and in storage: transitions
 // are computed on copies and swapped in once their batch is applied.

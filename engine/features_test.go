@@ -182,3 +182,28 @@ func TestConcurrentUse(t *testing.T) {
 	reload(t, a)
 	sendAndCheck(t, a, "after", b)
 }
+
+// TestWelcomeWithoutTree joins from a Welcome whose GroupInfo omits the
+// ratchet tree, with the tree passed out of band; without it the join fails.
+func TestWelcomeWithoutTree(t *testing.T) {
+	ctx := context.Background()
+	opts := Options{OmitRatchetTree: true}
+	a, b := newMember("alice"), newMember("bob")
+	a.client = NewClient(a.st, []byte("alice"), opts)
+	var err error
+	if a.g, err = a.client.CreateGroup(ctx, suite1, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{b.keyPackage(t, suite1)}})
+	before := b.st.Dump()
+	if _, err := b.client.JoinFromWelcome(ctx, out.Welcome, nil); !errors.Is(err, ErrInvalidWelcome) {
+		t.Fatalf("join without tree: got %v, want ErrInvalidWelcome", err)
+	}
+	if !sameDump(before, b.st.Dump()) {
+		t.Fatal("failed join changed storage")
+	}
+	if b.g, err = b.client.JoinFromWelcome(ctx, out.Welcome, a.g.s.tree.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, a, b)
+}
