@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/schedule"
 	"github.com/mlsbackup/mlsbackup/uploader"
 	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
@@ -33,14 +34,17 @@ func TestMain(m *testing.M) {
 
 // testAgent is one running agent of a test.
 type testAgent struct {
-	t      *testing.T
-	a      *Agent
-	c      *Client
-	cfg    *config.Config
-	id     *age.X25519Identity
-	store  uploader.ObjectStore
-	cancel context.CancelFunc
-	done   chan error
+	t     *testing.T
+	a     *Agent
+	c     *Client
+	cfg   *config.Config
+	id    *age.X25519Identity
+	store uploader.ObjectStore // the destination, for the test's checks
+	// optStore is passed as Options.Store (nil: from the configuration).
+	optStore uploader.ObjectStore
+	clock    schedule.Clock
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 // agentOpts tune newTestAgent.
@@ -53,6 +57,10 @@ type agentOpts struct {
 	ageID        *age.X25519Identity
 	drain        time.Duration
 	edit         func(*config.Config)
+	// fromConfig lets the agent open the destination its configuration
+	// names (Options.Store nil).
+	fromConfig bool
+	clock      schedule.Clock
 }
 
 // shortTempDir returns a temporary directory with a short path (unix
@@ -82,7 +90,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 		}
 		o.ageID = id
 	}
-	if o.store == nil {
+	if o.store == nil && !o.fromConfig {
 		st, err := dirstore.New(filepath.Join(shortTempDir(t), "bucket"))
 		if err != nil {
 			t.Fatal(err)
@@ -99,7 +107,15 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 	if o.edit != nil {
 		o.edit(cfg)
 	}
-	ta := &testAgent{t: t, cfg: cfg, id: o.ageID, store: o.store}
+	ta := &testAgent{t: t, cfg: cfg, id: o.ageID, store: o.store, optStore: o.store}
+	if o.fromConfig {
+		st, err := OpenDestination(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta.store = st
+	}
+	ta.clock = o.clock
 	ta.start(o.drain)
 	return ta
 }
@@ -112,7 +128,7 @@ func (ta *testAgent) start(drain time.Duration) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.store, DrainTimeout: drain})
+	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -240,3 +256,5 @@ func ctxT(t *testing.T) context.Context {
 func hexEncode(b []byte) string { return hex.EncodeToString(b) }
 
 func sortStrings(s []string) []string { sort.Strings(s); return s }
+
+func newHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
