@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bytes"
-	"crypto/rand"
 	"context"
+	"crypto/rand"
 	"errors"
 	"testing"
 
