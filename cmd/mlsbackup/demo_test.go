@@ -15,34 +15,69 @@ import (
 )
 
 func TestDemoRunsAndCleansUp(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	code, stdout, stderr := runCLI(t, "demo")
-	if code != exitOK {
-		t.Fatalf("demo: exit %d\n%s\n%s", code, stdout, stderr)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"quickstart", []string{"demo"}, []string{
+			"DISASTER: bob's disk is gone",
+			"RESTORE: bob's group",
+			"CATCH-UP: bob processed the",
+			"What just happened",
+			"is removed now",
+		}},
+		{"pipeline", []string{"demo", "--pipeline"}, []string{
+			"5 snapshots decrypted",
+			"identical to the snapshot that was uploaded",
+			"none contains a snapshot's bytes in the clear",
+			"refused, as it must be",
+			"Run 'mlsbackup demo' without --pipeline",
+		}},
 	}
-	for _, want := range []string{
-		"5 snapshots decrypted",
-		"identical to the snapshot that was uploaded",
-		"none contains a snapshot's bytes in the clear",
-		"refused, as it must be",
-		"arrives with issue 5",
-	} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("demo output lacks %q", want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != exitOK {
+				t.Fatalf("demo: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("demo output lacks %q", want)
+				}
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("demo left %d entries in its temporary directory's parent", len(left))
+			}
+		})
 	}
-	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		t.Errorf("demo left %d entries in its temporary directory's parent", len(left))
+	if code, _, stderr := runCLI(t, "demo", "--every", "0"); code != exitUsage || !strings.Contains(stderr, "--every: must be at least 1") {
+		t.Errorf("demo --every 0: exit %d, %s", code, stderr)
 	}
 }
 
 // TestDemoBackupsDecryptWithAgeCLI keeps the demo's directory and decrypts
 // every snapshot it wrote with the real age CLI and the demo's identity.
 func TestDemoBackupsDecryptWithAgeCLI(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		count  int // snapshots expected; 0: at least one
+		prefix string
+	}{
+		{"quickstart", nil, 0, "MLSBSNAP"},
+		{"pipeline", []string{"--pipeline"}, len(demoPlan()), demoMarker},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkDemoWithAge(t, tt.args, tt.count, tt.prefix) })
+	}
+}
+
+func checkDemoWithAge(t *testing.T, args []string, count int, prefix string) {
 	ageBin := testenv.Bin(t, "age")
 	dir := filepath.Join(t.TempDir(), "demo")
-	code, stdout, stderr := runCLI(t, "demo", "--dir", dir)
+	code, stdout, stderr := runCLI(t, append([]string{"demo", "--dir", dir}, args...)...)
 	if code != exitOK {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -59,8 +94,8 @@ func TestDemoBackupsDecryptWithAgeCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(manifests) != len(demoPlan()) {
-		t.Fatalf("found %d manifests, want %d", len(manifests), len(demoPlan()))
+	if (count == 0 && len(manifests) == 0) || (count > 0 && len(manifests) != count) {
+		t.Fatalf("found %d manifests, want %d (0: at least one)", len(manifests), count)
 	}
 	for _, mp := range manifests {
 		raw, err := os.ReadFile(mp)
@@ -86,8 +121,8 @@ func TestDemoBackupsDecryptWithAgeCLI(t *testing.T) {
 		if out.Len() != m.Plaintext.Size || hex.EncodeToString(sum[:]) != m.Plaintext.SHA256 {
 			t.Errorf("age decrypted %d bytes (sha256 %x), manifest says %d (%s)", out.Len(), sum, m.Plaintext.Size, m.Plaintext.SHA256)
 		}
-		if !bytes.HasPrefix(out.Bytes(), []byte(demoMarker)) {
-			t.Errorf("decrypted snapshot does not start with the demo marker")
+		if !bytes.HasPrefix(out.Bytes(), []byte(prefix)) {
+			t.Errorf("decrypted snapshot does not start with %q", prefix)
 		}
 	}
 

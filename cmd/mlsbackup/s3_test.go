@@ -106,6 +106,11 @@ retention: {keep_last: 1, keep_within: 0s}
 		t.Errorf("prune: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
+	// The demo uploads to the configured destination when given --config.
+	if code, stdout, stderr := run("demo"); code != exitOK || !strings.Contains(stdout, "uploaded to s3://"+srv.Bucket) {
+		t.Errorf("demo to MinIO: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
 	if code, _, stderr := runCLI(t, "--config", missing, "list"); code != exitFailure || !strings.Contains(stderr, "bucket does not exist") {
 		t.Errorf("missing bucket: exit %d, %s", code, stderr)
 	}
