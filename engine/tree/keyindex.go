@@ -158,12 +158,6 @@ func (t *Tree) CredentialTypesInUse() []wire.CredentialType {
 	return slices.Sorted(maps.Keys(t.idx().credUse))
 }
 
-// allMembersSupport reports whether every member lists credential type c.
-func (t *Tree) allMembersSupport(c wire.CredentialType) bool {
-	k := t.idx()
-	return k.credSup[c] == k.members
-}
-
 // isqrt returns floor(sqrt(n)) for n >= 0.
 func isqrt(n int) int {
 	r := 0
