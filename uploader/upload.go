@@ -99,6 +99,14 @@ func (b *Backup) upload(ctx context.Context, ref Ref, meta SnapshotMeta, enc *en
 		}
 		return Manifest{}, objErr("upload", ref.DataKey, err)
 	}
+	if !enc.done && enc.err == nil {
+		// A store may stop reading at the declared size without asking
+		// for EOF: the stream must be exhausted there.
+		var probe [1]byte
+		if n, err := enc.Read(probe[:]); n != 0 || err != io.EOF {
+			enc.err = fmt.Errorf("snapshot stream continues past the stored %d bytes", enc.ctN-int64(n))
+		}
+	}
 	if !enc.done || enc.err != nil || (size >= 0 && enc.ctN != size) {
 		// The store returned success without consuming the whole stream.
 		return Manifest{}, objErr("upload", ref.DataKey,

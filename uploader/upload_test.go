@@ -175,3 +175,23 @@ func TestUploadManifestFailureLeavesOrphan(t *testing.T) {
 		}
 	}
 }
+
+// exactStore reads exactly size bytes of a Put and never asks for EOF.
+type exactStore struct{ *memStore }
+
+func (s exactStore) Put(ctx context.Context, key string, r io.Reader, size int64, ifNoneMatch bool) error {
+	if size >= 0 {
+		r = io.LimitReader(r, size)
+	}
+	return s.memStore.Put(ctx, key, r, size, ifNoneMatch)
+}
+
+func TestUploadToStoreThatStopsAtSize(t *testing.T) {
+	store := exactStore{newMemStore()}
+	b := newTestBackup(t, store, newTestKeys(t), nil)
+	data := randomBytes(t, 100_000)
+	m := mustUpload(t, b, "g", 1, data)
+	if err := b.Verify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+}
