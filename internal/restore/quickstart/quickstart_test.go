@@ -21,7 +21,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	sum.Print(&out)
+	sum.Print(&out, true)
 	t.Log(out.String())
 
 	checks := []struct {
@@ -41,7 +41,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	for _, want := range []string{"DISASTER", "RESTORE", "CATCH-UP", "may not send in restored epoch 6", "welcome back, bob"} {
+	for _, want := range []string{"age -d -i " + sum.IdentityFile, "DISASTER", "RESTORE", "CATCH-UP", "may not send in restored epoch 6", "welcome back, bob"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("progress lacks %q", want)
 		}

@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 )
 
-// Print writes the closing summary for a newcomer.
-func (s *Summary) Print(w io.Writer) {
+// Print writes the closing summary for a newcomer. kept says whether the
+// work directory stays after the run, so that its paths are worth showing.
+func (s *Summary) Print(w io.Writer, kept bool) {
 	fmt.Fprintf(w, "\nWhat just happened (%.1fs):\n", s.Elapsed.Seconds())
 	fmt.Fprintf(w, "  - %d members ran one MLS group (RFC 9420) to epoch %d: %d commits (adds, self-updates, a removal) and %d encrypted messages.\n",
 		len(s.Members), s.Epoch, s.Commits, s.Messages)
@@ -17,8 +18,10 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "  - bob lost his disk. restore downloaded his newest snapshot (epoch %d), decrypted and verified it and imported it atomically.\n", s.RestoredFrom.Epoch)
 	fmt.Fprintf(w, "  - A restored member must not send in the restored epoch (its message keys may have been used already), so bob first\n")
 	fmt.Fprintf(w, "    processed the %d commits he missed, then decrypted alice's new message and sent his own from epoch %d.\n", s.Missed, s.SentEpoch)
-	fmt.Fprintf(w, "\nThe age identity that decrypts the backups: %s\n", s.IdentityFile)
-	if n := len(s.Snapshots); n > 0 && s.BucketDir != "" {
+	if kept {
+		fmt.Fprintf(w, "\nThe age identity that decrypts the backups: %s\n", s.IdentityFile)
+	}
+	if n := len(s.Snapshots); n > 0 && s.BucketDir != "" && kept {
 		fmt.Fprintf(w, "Try it: age -d -i %s %s | head -c 8   (a snapshot starts with MLSBSNAP)\n",
 			s.IdentityFile, filepath.Join(s.BucketDir, filepath.FromSlash(s.Snapshots[n-1].DataKey)))
 	}
