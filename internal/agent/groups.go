@@ -18,6 +18,10 @@ type groupEntry struct {
 	// pending are snapshots exported at epoch changes that asked for one,
 	// not yet uploaded (oldest first).
 	pending []exported
+	// epoch caches the epoch of a group that is not loaded (known says
+	// whether it is set); a loaded group's own epoch is authoritative.
+	epoch uint64
+	known bool
 }
 
 // groupTable holds one entry per group id that was touched.
@@ -111,4 +115,35 @@ func (a *Agent) storedGroups(ctx context.Context) ([][]byte, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return hex.EncodeToString(out[i]) < hex.EncodeToString(out[j]) })
 	return out, nil
+}
+
+// peekEpoch returns the stored group's epoch without keeping the group
+// loaded (cron passes over many groups). It fails with ErrUnknownGroup if
+// the group is not stored.
+func (a *Agent) peekEpoch(ctx context.Context, id []byte) (uint64, error) {
+	var epoch uint64
+	err := a.withEntry(id, func(e *groupEntry) error {
+		switch {
+		case e.g != nil:
+			epoch = e.g.Epoch()
+			return nil
+		case e.known:
+			epoch = e.epoch
+			return nil
+		}
+		ok, err := a.exists(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("group %x: %w", id, ErrUnknownGroup)
+		}
+		g, err := engine.LoadGroup(ctx, a.store, id, a.engOpts)
+		if err != nil {
+			return fmt.Errorf("load group %x: %w", id, err)
+		}
+		epoch, e.epoch, e.known = g.Epoch(), g.Epoch(), true
+		return nil
+	})
+	return epoch, err
 }

@@ -206,10 +206,7 @@ func (a *Agent) SnapshotNow(ctx context.Context, group []byte) (uint64, error) {
 // LocalEpoch reports the stored group's current epoch; ok is false if the
 // group is not stored.
 func (a *Agent) LocalEpoch(ctx context.Context, group []byte) (epoch uint64, ok bool, err error) {
-	err = a.withGroup(ctx, group, func(e *groupEntry) error {
-		epoch = e.g.Epoch()
-		return nil
-	})
+	epoch, err = a.peekEpoch(ctx, group)
 	if errors.Is(err, ErrUnknownGroup) {
 		return 0, false, nil
 	}
@@ -242,7 +239,7 @@ func (a *Agent) Import(ctx context.Context, snapshot []byte, replace bool) (engi
 		if err != nil {
 			return fmt.Errorf("import snapshot of group %x: %w", pre.GroupID, err)
 		}
-		e.g = nil // reload from the imported state
+		e.g, e.known, e.pending = nil, false, nil // reload from the imported state
 		return nil
 	})
 	if err != nil {
