@@ -66,21 +66,7 @@ type wireManifest struct {
 
 // encodeManifest returns the manifest's JSON, indented, newline-terminated.
 func encodeManifest(m Manifest) ([]byte, error) {
-	w := wireManifest{
-		Format:             ManifestFormat,
-		Version:            ManifestVersion,
-		GroupID:            hex.EncodeToString(m.GroupID),
-		Epoch:              m.Epoch,
-		Created:            m.Created.UTC(),
-		ID:                 m.ID,
-		AgentID:            m.AgentID,
-		SnapshotFormat:     m.SnapshotFormat,
-		EpochAuthenticator: hex.EncodeToString(m.EpochAuthenticator),
-		Encryption:         Encryption,
-		Object:             dataName,
-		Plaintext:          wireDigest{Size: m.PlaintextSize, SHA256: hex.EncodeToString(m.PlaintextSHA256[:])},
-		Ciphertext:         wireDigest{Size: m.CiphertextSize, SHA256: hex.EncodeToString(m.CiphertextSHA256[:])},
-	}
+	w := m.wire()
 	b, err := json.MarshalIndent(w, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)

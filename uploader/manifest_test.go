@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -90,4 +91,29 @@ func FuzzDecodeManifest(f *testing.F) {
 			t.Fatalf("accepted manifest %+v for ref %+v", m, ref)
 		}
 	})
+}
+
+func TestManifestJSONForOutput(t *testing.T) {
+	m := testManifest(t)
+	out, err := json.Marshal([]Manifest{m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"group_id": "010203", "epoch": 42.0, "key": m.Key, "data_key": m.DataKey, "agent_id": "a"}
+	for k, v := range want {
+		if got[0][k] != v {
+			t.Errorf("%s = %v, want %v", k, got[0][k], v)
+		}
+	}
+	refOut, err := json.Marshal(m.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(refOut, []byte(`"group_id":"010203"`)) || !bytes.Contains(refOut, []byte(`"key":"`+m.Key+`"`)) {
+		t.Errorf("ref JSON %s", refOut)
+	}
 }

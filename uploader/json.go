@@ -1,0 +1,55 @@
+package uploader
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// refJSON is the JSON form of a [Ref] for command output.
+type refJSON struct {
+	GroupID string    `json:"group_id"`
+	Epoch   uint64    `json:"epoch"`
+	Created time.Time `json:"created"`
+	ID      string    `json:"id"`
+	Key     string    `json:"key"`
+	DataKey string    `json:"data_key"`
+}
+
+// MarshalJSON encodes the ref with the group id in hex and both keys, for
+// `list --json` and `prune --json` output.
+func (r Ref) MarshalJSON() ([]byte, error) {
+	return json.Marshal(refJSON{
+		GroupID: r.GroupHex(), Epoch: r.Epoch, Created: r.Created.UTC(), ID: r.ID,
+		Key: r.Key, DataKey: r.DataKey,
+	})
+}
+
+// MarshalJSON encodes the manifest as stored (see doc.go) plus its
+// "key" and "data_key", for `list --json` output.
+func (m Manifest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		wireManifest
+		Key     string `json:"key"`
+		DataKey string `json:"data_key"`
+	}{m.wire(), m.Key, m.DataKey})
+}
+
+// wire returns the stored JSON form of m.
+func (m Manifest) wire() wireManifest {
+	return wireManifest{
+		Format:             ManifestFormat,
+		Version:            ManifestVersion,
+		GroupID:            hex.EncodeToString(m.GroupID),
+		Epoch:              m.Epoch,
+		Created:            m.Created.UTC(),
+		ID:                 m.ID,
+		AgentID:            m.AgentID,
+		SnapshotFormat:     m.SnapshotFormat,
+		EpochAuthenticator: hex.EncodeToString(m.EpochAuthenticator),
+		Encryption:         Encryption,
+		Object:             dataName,
+		Plaintext:          wireDigest{Size: m.PlaintextSize, SHA256: hex.EncodeToString(m.PlaintextSHA256[:])},
+		Ciphertext:         wireDigest{Size: m.CiphertextSize, SHA256: hex.EncodeToString(m.CiphertextSHA256[:])},
+	}
+}
