@@ -106,5 +106,6 @@
 // within that interval. Uploads it completes meanwhile are complete,
 // immutable snapshots under their own keys and harm nothing. Reads (List,
 // Verify, Fetch, restore) need no lease. [Backup.ReleaseLease] gives the
-// prefix up. Separate agents use separate prefixes.
+// prefix up. An unreadable lease object stops writes with [ErrCorrupt]
+// until a takeover replaces it. Separate agents use separate prefixes.
 package uploader
