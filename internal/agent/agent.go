@@ -24,6 +24,9 @@ import (
 // for requests and snapshots in flight before it cancels them.
 const DefaultDrainTimeout = 30 * time.Second
 
+// DefaultMaxLoadedGroups is the default of Options.MaxLoadedGroups.
+const DefaultMaxLoadedGroups = 2048
+
 // SnapshotFormat names the plaintext format of the agent's uploads in their
 // manifests: an engine GroupSnapshot.
 const SnapshotFormat = "mlsbackup-group-snapshot-v1"
@@ -50,6 +53,10 @@ type Options struct {
 	// DrainTimeout bounds the graceful part of shutdown; 0 means
 	// DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// MaxLoadedGroups bounds the groups kept loaded in memory (about
+	// 13 KB each for 10 members); beyond it idle groups are unloaded and
+	// load again on next use. 0 means DefaultMaxLoadedGroups; <0 no bound.
+	MaxLoadedGroups int
 	// SyncApply is passed to localstore (tests that read files directly).
 	SyncApply bool
 }
@@ -125,6 +132,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	if opts.FS == nil {
 		opts.FS = fsx.OS{}
 	}
+	if opts.MaxLoadedGroups == 0 {
+		opts.MaxLoadedGroups = DefaultMaxLoadedGroups
+	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = DefaultDrainTimeout
 	}
@@ -141,7 +151,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		socket:  cfg.SocketPath(),
 		started: time.Now(),
 		cfg:     cfg,
-		groups:  newGroupTable(),
+		groups:  newGroupTable(opts.MaxLoadedGroups),
 		uploads: newUploadTable(),
 	}
 	a.metrics = newMetrics(a)

@@ -22,18 +22,30 @@ type groupEntry struct {
 	// whether it is set); a loaded group's own epoch is authoritative.
 	epoch uint64
 	known bool
+	// refs counts operations holding or waiting for the entry (under the
+	// table's mutex); counted says whether g is counted as loaded.
+	refs    int
+	counted bool
 }
 
-// groupTable holds one entry per group id that was touched.
+// groupTable holds one entry per group id in use or loaded. An entry is
+// referenced while an operation holds or waits for it; an unreferenced
+// entry without a loaded group is dropped, and beyond maxLoaded loaded
+// groups the unreferenced ones are unloaded (their state is all in the
+// store; they load again on next use).
 type groupTable struct {
-	mu sync.Mutex
-	m  map[string]*groupEntry
+	mu        sync.Mutex
+	m         map[string]*groupEntry
+	maxLoaded int
+	nLoaded   int
 }
 
-func newGroupTable() *groupTable { return &groupTable{m: map[string]*groupEntry{}} }
+func newGroupTable(maxLoaded int) *groupTable {
+	return &groupTable{m: map[string]*groupEntry{}, maxLoaded: maxLoaded}
+}
 
-// entry returns the entry of id, creating it.
-func (t *groupTable) entry(id []byte) *groupEntry {
+// acquire returns the entry of id, creating it, and references it.
+func (t *groupTable) acquire(id []byte) *groupEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.m[string(id)]
@@ -41,20 +53,61 @@ func (t *groupTable) entry(id []byte) *groupEntry {
 		e = &groupEntry{}
 		t.m[string(id)] = e
 	}
+	e.refs++
 	return e
 }
 
-// loaded returns the groups loaded so far, by id.
-func (t *groupTable) loaded() map[string]*engine.Group {
+// release unlocks e (locked by the caller) and drops the reference.
+func (t *groupTable) release(id []byte, e *groupEntry) {
+	loaded := e.g != nil
+	if loaded && !e.counted {
+		e.counted = true
+		t.mu.Lock()
+		t.nLoaded++
+		t.mu.Unlock()
+	} else if !loaded && e.counted {
+		e.counted = false
+		t.mu.Lock()
+		t.nLoaded--
+		t.mu.Unlock()
+	}
+	keep := loaded || e.known || len(e.pending) > 0
+	e.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string]*engine.Group, len(t.m))
-	for k, e := range t.m {
-		if g := e.g; g != nil {
-			out[k] = g
-		}
+	e.refs--
+	if e.refs == 0 && !keep {
+		delete(t.m, string(id))
 	}
-	return out
+	if t.maxLoaded > 0 && t.nLoaded > t.maxLoaded {
+		t.evictLocked()
+	}
+}
+
+// evictLocked unloads unreferenced groups until a tenth below the cap.
+func (t *groupTable) evictLocked() {
+	target := t.maxLoaded - t.maxLoaded/10
+	for _, e := range t.m {
+		if t.nLoaded <= target {
+			return
+		}
+		if e.refs > 0 || !e.mu.TryLock() {
+			continue
+		}
+		if e.g != nil && e.counted {
+			e.epoch, e.known = e.g.Epoch(), true
+			e.g, e.counted = nil, false
+			t.nLoaded--
+		}
+		e.mu.Unlock()
+	}
+}
+
+// loaded returns how many groups are loaded.
+func (t *groupTable) loaded() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.nLoaded
 }
 
 // exists reports whether group id has stored state.
@@ -72,9 +125,9 @@ func (a *Agent) withGroup(ctx context.Context, id []byte, fn func(e *groupEntry)
 	if len(id) == 0 {
 		return fmt.Errorf("%w: empty group id", ErrInvalidArgument)
 	}
-	e := a.groups.entry(id)
+	e := a.groups.acquire(id)
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer a.groups.release(id, e)
 	if e.g == nil {
 		ok, err := a.exists(ctx, id)
 		if err != nil {
@@ -95,9 +148,9 @@ func (a *Agent) withGroup(ctx context.Context, id []byte, fn func(e *groupEntry)
 // withEntry runs fn with the entry of id locked, loaded or not (create,
 // join, import, snapshot).
 func (a *Agent) withEntry(id []byte, fn func(e *groupEntry) error) error {
-	e := a.groups.entry(id)
+	e := a.groups.acquire(id)
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer a.groups.release(id, e)
 	return fn(e)
 }
 

@@ -41,10 +41,11 @@ type testAgent struct {
 	id    *age.X25519Identity
 	store uploader.ObjectStore // the destination, for the test's checks
 	// optStore is passed as Options.Store (nil: from the configuration).
-	optStore uploader.ObjectStore
-	clock    schedule.Clock
-	cancel   context.CancelFunc
-	done     chan error
+	optStore  uploader.ObjectStore
+	clock     schedule.Clock
+	maxLoaded int
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // agentOpts tune newTestAgent.
@@ -61,6 +62,7 @@ type agentOpts struct {
 	// names (Options.Store nil).
 	fromConfig bool
 	clock      schedule.Clock
+	maxLoaded  int
 }
 
 // shortTempDir returns a temporary directory with a short path (unix
@@ -115,7 +117,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 		}
 		ta.store = st
 	}
-	ta.clock = o.clock
+	ta.clock, ta.maxLoaded = o.clock, o.maxLoaded
 	ta.start(o.drain)
 	return ta
 }
@@ -128,7 +130,7 @@ func (ta *testAgent) start(drain time.Duration) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock})
+	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

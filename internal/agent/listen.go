@@ -171,7 +171,7 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		Started:       a.started.UTC().Format(time.RFC3339),
 		UptimeSeconds: time.Since(a.started).Seconds(),
 		Groups:        len(ids),
-		GroupsLoaded:  len(a.groups.loaded()),
+		GroupsLoaded:  a.groups.loaded(),
 		Uploaded:      a.uploads.len(),
 		EveryEpochs:   cfg.Snapshot.EveryEpochs,
 		Cron:          cfg.Snapshot.Cron,

@@ -66,7 +66,7 @@ func newMetrics(a *Agent) *metrics {
 	}, func() float64 { return float64(a.walSize()) })
 	groups := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mlsbackup_groups_loaded", Help: "Groups loaded in memory.",
-	}, func() float64 { return float64(len(a.groups.loaded())) })
+	}, func() float64 { return float64(a.groups.loaded()) })
 	m.reg.MustRegister(m.taken, m.uploads, m.failed, m.lastTime, m.lastEpoch, m.plainBytes,
 		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups)
 	for _, k := range []string{"replayed", "dropped", "pending_input", "torn_tail"} {
