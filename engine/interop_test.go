@@ -48,6 +48,7 @@ func TestInteropVectors(t *testing.T) {
 	}
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // independent files; the long ones share both cores
 			run, ok := interopRunners[name]
 			if !ok {
 				t.Fatalf("no runner understands vector file %q", name)
