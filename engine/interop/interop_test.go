@@ -32,6 +32,7 @@ import (
 // the epoch authenticator, an exporter value and the member list, and every
 // member's application message must reach every other member.
 func TestTSMLSInterop(t *testing.T) {
+	t.Parallel()
 	for _, id := range suite.All() {
 		for _, mode := range []struct {
 			name    string

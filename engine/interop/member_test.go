@@ -213,3 +213,42 @@ func (m *tsMember) commit(t testing.TB, add [][]byte, remove []uint32) (commit, 
 	resp := m.peer.must(peerRequest{Op: "commit", Client: m.name, Add: add, Remove: remove, Public: m.public, RatchetTree: true})
 	return resp.Commit, resp.Welcome
 }
+
+// groupInfo returns a GroupInfo MLSMessage with external_pub and the tree.
+func (m *tsMember) groupInfo(t testing.TB) []byte {
+	t.Helper()
+	return m.peer.must(peerRequest{Op: "group_info", Client: m.name}).GroupInfo
+}
+
+// externalJoin joins the group of groupInfo by external commit and returns
+// the commit.
+func (m *tsMember) externalJoin(t testing.TB, groupInfo []byte) []byte {
+	t.Helper()
+	resp, err := m.peer.call(peerRequest{Op: "external_join", Client: m.name, GroupInfo: groupInfo})
+	if err != nil {
+		t.Fatalf("external join from engine GroupInfo: %v", err)
+	}
+	return resp.Commit
+}
+
+// groupInfo returns a GroupInfo MLSMessage with external_pub and the tree.
+func (m *goMember) groupInfo(t testing.TB) []byte {
+	t.Helper()
+	gi, err := m.group.GroupInfo(context.Background(), true)
+	if err != nil {
+		t.Fatalf("%s: group info: %v", m.Name(), err)
+	}
+	return gi
+}
+
+// externalJoin joins the group of groupInfo by external commit, removing
+// resync (its earlier leaf) if not nil, and returns the commit.
+func (m *goMember) externalJoin(t testing.TB, groupInfo []byte, resync *uint32) []byte {
+	t.Helper()
+	g, commit, err := m.client.JoinByExternalCommit(context.Background(), groupInfo, nil, resync)
+	if err != nil {
+		t.Fatalf("%s: external join from ts-mls GroupInfo: %v", m.Name(), err)
+	}
+	m.group = g
+	return commit
+}

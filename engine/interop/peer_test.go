@@ -38,6 +38,8 @@ type peerRequest struct {
 	Public          bool     `json:"public,omitempty"`
 	RatchetTree     bool     `json:"ratchet_tree,omitempty"`
 	Welcome         []byte   `json:"welcome,omitempty"`
+	GroupInfo       []byte   `json:"group_info,omitempty"`
+	DefaultEncoding bool     `json:"default_encoding,omitempty"`
 	Message         []byte   `json:"message,omitempty"`
 	Data            []byte   `json:"data,omitempty"`
 	ExporterLabel   string   `json:"exporter_label,omitempty"`
@@ -60,6 +62,7 @@ type peerResponse struct {
 	KeyPackage         []byte       `json:"key_package"`
 	Commit             []byte       `json:"commit"`
 	Welcome            []byte       `json:"welcome"`
+	GroupInfo          []byte       `json:"group_info"`
 	Kind               string       `json:"kind"`
 	Data               []byte       `json:"data"`
 	Message            []byte       `json:"message"`

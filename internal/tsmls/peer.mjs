@@ -14,6 +14,10 @@
 //   commit       {client, add: [MLSMessage], remove: [leaf], public, ratchet_tree}
 //                                               -> {commit, welcome?}
 //   join         {client, welcome}              -> {}
+//   group_info   {client, default_encoding}     -> {group_info}  (MLSMessage
+//                with the external_pub and ratchet_tree extensions)
+//   external_join {client, group_info}          -> {commit}  (a new group
+//                joined by external commit)
 //   process      {client, message}              -> {kind, data?}
 //                kind: "application" | "proposal" | "commit"
 //   encrypt      {client, data}                 -> {message}
@@ -31,6 +35,13 @@
 // key; ts-mls signs and verifies with it unchanged. key_package with
 // default_keys set uses ts-mls's own key generation instead, so a test can
 // show what the engine does with the library's default keys.
+//
+// ExternalPub: RFC 9420 §12.4.3.2 makes the external_pub extension's data an
+// ExternalPub struct, i.e. the HPKE public key as opaque<V> with its own
+// length prefix. ts-mls 1.6.4 writes and reads the bare key instead. The peer
+// therefore builds GroupInfos with the RFC encoding itself (group_info with
+// default_encoding set uses ts-mls's own), and external_join hands ts-mls the
+// bare key of a received GroupInfo (see externalPubAsTSMLS).
 
 import { createInterface } from "node:readline";
 import {
@@ -38,6 +49,7 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
@@ -48,11 +60,17 @@ import {
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
+  joinGroupExternal,
   mlsExporter,
   processMessage,
   zeroOutUint8Array,
 } from "ts-mls";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
+import { createGroupInfo } from "ts-mls/createCommit.js";
+import { encodeRatchetTree } from "ts-mls/ratchetTree.js";
+import { composeBufferEncoders, encode } from "ts-mls/codec/tlsEncoder.js";
+import { groupInfoTBSEncoder } from "ts-mls/groupInfo.js";
+import { decodeVarLenData, varLenDataEncoder } from "ts-mls/codec/variableLength.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 
 // ECDSA curves by ts-mls signature algorithm name.
@@ -120,6 +138,35 @@ async function newKeyPackage(c, defaultKeys) {
   const keys = { signKey, publicKey: c.curve.getPublicKey(signKey, false) };
   return generateKeyPackageWithKey(c.credential, defaultCapabilities(), defaultLifetime, [], keys, c.impl);
 }
+
+const encodeVarLen = encode(varLenDataEncoder);
+
+// externalPubAsTSMLS adapts an RFC 9420 GroupInfo for ts-mls's external join,
+// which reads the external_pub extension as the bare key (see the note at the
+// top). It returns the GroupInfo with the bare key and a cipher suite whose
+// signature check, when asked about the adapted GroupInfo, checks the
+// received one instead: the signature is still verified over exactly the
+// bytes that were signed.
+function externalPubAsTSMLS(gi, impl) {
+  const ext = gi.extensions.find((e) => e.extensionType === "external_pub");
+  if (ext === undefined) return [gi, impl];
+  const decoded = decodeVarLenData(ext.extensionData, 0);
+  if (decoded === undefined || decoded[1] !== ext.extensionData.length) {
+    throw new Error("external_pub is not an RFC 9420 ExternalPub");
+  }
+  const extensions = gi.extensions.map((e) => (e === ext ? { ...e, extensionData: decoded[0] } : e));
+  const adapted = { ...gi, extensions };
+  const signContent = (info) =>
+    Buffer.from(encodeSignContent([new TextEncoder().encode("MLS 1.0 GroupInfoTBS"), encode(groupInfoTBSEncoder)(info)]));
+  const adaptedContent = signContent(adapted);
+  const receivedContent = new Uint8Array(signContent(gi));
+  const verify = (pub, msg, sig) =>
+    impl.signature.verify(pub, adaptedContent.equals(Buffer.from(msg)) ? receivedContent : msg, sig);
+  return [adapted, { ...impl, signature: { ...impl.signature, verify } }];
+}
+
+// encodeSignContent encodes SignContent {opaque label<V>; opaque content<V>}.
+const encodeSignContent = encode(composeBufferEncoders([varLenDataEncoder, varLenDataEncoder]));
 
 const ops = {
   async new_client(req) {
@@ -191,6 +238,34 @@ const ops = {
       return {};
     }
     throw new Error("welcome is for none of this client's key packages");
+  },
+
+  async group_info(req) {
+    const c = group(req.client);
+    const st = c.state;
+    let gi;
+    if (req.default_encoding) {
+      gi = await createGroupInfoWithExternalPubAndRatchetTree(st, [], c.impl);
+    } else {
+      const pair = await c.impl.hpke.deriveKeyPair(st.keySchedule.externalSecret);
+      const externalPub = encodeVarLen(await c.impl.hpke.exportPublicKey(pair.publicKey));
+      gi = await createGroupInfo(st.groupContext, st.confirmationTag, st, [
+        { extensionType: "external_pub", extensionData: externalPub },
+        { extensionType: "ratchet_tree", extensionData: encodeRatchetTree(st.ratchetTree) },
+      ], c.impl);
+    }
+    return { group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })) };
+  },
+
+  async external_join(req) {
+    const c = client(req.client);
+    if (c.state !== undefined) throw new Error(`client ${req.client} already has a group`);
+    const [gi, impl] = externalPubAsTSMLS(decode(unb64(req.group_info), "mls_group_info").groupInfo, c.impl);
+    const kp = await newKeyPackage(c, false);
+    const res = await joinGroupExternal(gi, kp.publicPackage, kp.privatePackage, false, impl);
+    c.state = res.newState;
+    const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_public_message", publicMessage: res.publicMessage });
+    return { commit: b64(msg) };
   },
 
   async process(req) {

@@ -1,0 +1,92 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+)
+
+// The tests here show what the engine does with the two encodings in which
+// ts-mls 1.6.4 departs from RFC 9420, and which the interop peer therefore
+// replaces with the RFC's (see internal/tsmls/peer.mjs). In both cases the
+// engine must refuse the input with a typed error, not accept it or crash.
+
+// TestTSMLSDefaultECDSAKeys: ts-mls generates ECDSA signature keys as
+// compressed SEC1 points (its @noble/curves default), while RFC 9420 §5.1.1
+// requires the uncompressed point. KeyPackages with ts-mls's own keys must be
+// rejected for the ECDSA suites, and those with the peer's uncompressed keys
+// accepted; Ed25519 and Ed448 keys have one encoding and pass either way.
+func TestTSMLSDefaultECDSAKeys(t *testing.T) {
+	t.Parallel()
+	ecdsa := map[suite.ID]bool{
+		suite.ID(2): true, // P-256
+		suite.ID(5): true, // P-521
+		suite.ID(7): true, // P-384
+	}
+	p := startPeer(t)
+	for _, id := range suite.All() {
+		for _, defaultKeys := range []bool{false, true} {
+			t.Run(fmt.Sprintf("suite=%d/default_keys=%t", uint16(id), defaultKeys), func(t *testing.T) {
+				name := fmt.Sprintf("kp-%d-%t", id, defaultKeys)
+				p.must(peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
+				kp := p.must(peerRequest{Op: "key_package", Client: name, DefaultKeys: defaultKeys}).KeyPackage
+				// ValidateKeyPackage takes the bare KeyPackage: strip the
+				// MLSMessage header (version mls10, wire format
+				// mls_key_package).
+				if len(kp) < 4 || !bytes.Equal(kp[:4], []byte{0, 1, 0, 5}) {
+					t.Fatalf("ts-mls key package starts %x, want an mls10 mls_key_package MLSMessage", kp[:min(4, len(kp))])
+				}
+				err := engine.ValidateKeyPackage(kp[4:], time.Now())
+				wantReject := defaultKeys && ecdsa[id]
+				if gotReject := err != nil; gotReject != wantReject {
+					t.Fatalf("ValidateKeyPackage = %v, want rejected %t", err, wantReject)
+				}
+				if wantReject && !errors.Is(err, engine.ErrInvalidKeyPackage) && !errors.Is(err, engine.ErrBadSignature) {
+					t.Fatalf("ValidateKeyPackage = %v, want it to wrap ErrInvalidKeyPackage or ErrBadSignature", err)
+				}
+			})
+		}
+	}
+}
+
+// TestTSMLSDefaultExternalPub: ts-mls puts the bare HPKE key in the
+// external_pub extension, where RFC 9420 §12.4.3.2 has an ExternalPub struct
+// (the key as opaque<V>). The engine must refuse to join by external commit
+// from such a GroupInfo with a typed error, and join from the peer's
+// RFC-encoded GroupInfo of the same epoch.
+func TestTSMLSDefaultExternalPub(t *testing.T) {
+	t.Parallel()
+	id := suite.X25519AES128GCMSHA256Ed25519
+	p := startPeer(t)
+	alice := newTSMember(t, p, "alice", id, false)
+	alice.createGroup(t, []byte("external pub"))
+	for _, c := range []struct {
+		name            string
+		defaultEncoding bool
+		wantErr         error
+	}{
+		{"ts-mls encoding", true, engine.ErrMalformed},
+		{"RFC encoding", false, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gi := p.must(peerRequest{Op: "group_info", Client: alice.name, DefaultEncoding: c.defaultEncoding}).GroupInfo
+			st := engine.NewMemStorage()
+			client := engine.NewClient(st, []byte("bob"), engine.Options{})
+			_, commit, err := client.JoinByExternalCommit(context.Background(), gi, nil, nil)
+			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && len(commit) == 0) {
+				t.Fatalf("JoinByExternalCommit = %d-byte commit, %v; want error %v", len(commit), err, c.wantErr)
+			}
+			if c.wantErr != nil {
+				if groups, err := st.Groups(context.Background()); err != nil || len(groups) != 0 {
+					t.Fatalf("failed external join stored groups %x (%v)", groups, err)
+				}
+			}
+		})
+	}
+}
