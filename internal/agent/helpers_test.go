@@ -260,3 +260,32 @@ func hexEncode(b []byte) string { return hex.EncodeToString(b) }
 func sortStrings(s []string) []string { sort.Strings(s); return s }
 
 func newHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
+// newBenchAgent opens an agent (not running its API) for benchmarks.
+func newBenchAgent(b *testing.B) *Agent {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "agb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := dirstore.New(filepath.Join(dir, "bucket"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Identity = "bench"
+	cfg.Encryption.Recipients = []string{id.Recipient().String()}
+	cfg.Snapshot.EveryEpochs = 0
+	a, err := Open(context.Background(), cfg, nil, Options{Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	return a
+}

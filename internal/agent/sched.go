@@ -10,6 +10,10 @@ import (
 	"github.com/mlsbackup/mlsbackup/schedule"
 )
 
+// snapshotConcurrency is how many snapshots run at once: a snapshot waits
+// mostly on fsyncs and the network, so more than the CPUs pays off.
+const snapshotConcurrency = 16
+
 // scheduleConfig maps the configuration's snapshot section onto the
 // scheduler's configuration.
 func (a *Agent) scheduleConfig(cfg *config.Config) schedule.Config {
@@ -20,6 +24,7 @@ func (a *Agent) scheduleConfig(cfg *config.Config) schedule.Config {
 	sc.BeforeRemove = cfg.Snapshot.BeforeRemove
 	sc.Jitter = cfg.Snapshot.Jitter
 	sc.StateFile = a.stateFile()
+	sc.MaxConcurrent = snapshotConcurrency
 	return sc
 }
 
