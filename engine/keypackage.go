@@ -108,18 +108,18 @@ func newKeyPackage(cs *suite.Suite, identity, sigPriv, sigPub []byte, now time.T
 	return kp, &keyPackageSecrets{InitPriv: initPriv, LeafPriv: leafPriv, KeyPackage: codec.Marshal(kp)}, nil
 }
 
-// KeyPackageRef returns the reference of an encoded KeyPackage (RFC 9420
-// §5.2) for its cipher suite.
+// KeyPackageRef returns the reference of a KeyPackage (RFC 9420 §5.2),
+// given bare or as an MLSMessage.
 func KeyPackageRef(keyPackage []byte) ([]byte, error) {
-	var kp wire.KeyPackage
-	if err := codec.Unmarshal(keyPackage, &kp); err != nil {
-		return nil, fmt.Errorf("key package ref: %w", typed(err))
+	kp, bare, err := decodeKeyPackage(keyPackage)
+	if err != nil {
+		return nil, fmt.Errorf("key package ref: %w", err)
 	}
 	cs, err := suite.New(suite.ID(kp.CipherSuite))
 	if err != nil {
 		return nil, fmt.Errorf("key package ref: %w", typed(err))
 	}
-	return wire.MakeKeyPackageRef(hashFunc(cs), keyPackage), nil
+	return wire.MakeKeyPackageRef(hashFunc(cs), bare), nil
 }
 
 // validateKeyPackage checks kp on its own (RFC 9420 §10.1) for a group of
@@ -149,18 +149,19 @@ func validateKeyPackage(cs *suite.Suite, kp *wire.KeyPackage, required *wire.Req
 	return nil
 }
 
-// ValidateKeyPackage decodes and validates an encoded KeyPackage (RFC 9420
-// §10.1) on its own, without a group: signature, leaf node and keys.
+// ValidateKeyPackage decodes a KeyPackage (bare or as an MLSMessage) and
+// validates it on its own (RFC 9420 §10.1), without a group: signature,
+// leaf node, keys, and its lifetime when now is not zero.
 func ValidateKeyPackage(keyPackage []byte, now time.Time) error {
-	var kp wire.KeyPackage
-	if err := codec.Unmarshal(keyPackage, &kp); err != nil {
-		return fmt.Errorf("validate key package: %w", typed(err))
+	kp, _, err := decodeKeyPackage(keyPackage)
+	if err != nil {
+		return fmt.Errorf("validate key package: %w", err)
 	}
 	cs, err := suite.New(suite.ID(kp.CipherSuite))
 	if err != nil {
 		return fmt.Errorf("validate key package: %w", typed(err))
 	}
-	if err := validateKeyPackage(cs, &kp, nil, now); err != nil {
+	if err := validateKeyPackage(cs, kp, nil, now); err != nil {
 		return fmt.Errorf("validate key package: %w", err)
 	}
 	return nil
