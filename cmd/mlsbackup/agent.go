@@ -1,72 +1,116 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlsbackup/mlsbackup/internal/agent"
+)
 
 func (a *app) agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "agent",
-		Usage: "run the background agent: MLS groups, local API, scheduled encrypted snapshots [issue 5]",
+		Usage: "run the background agent: MLS groups, local API, scheduled encrypted snapshots",
 		Description: "Opens the data directory (taking its lock and recovering the write-ahead log),\n" +
 			"serves the local HTTP/JSON API on <data_dir>/agent.sock (and optionally on\n" +
 			"agent.tcp_listen with a bearer token), takes snapshots every snapshot.every_epochs\n" +
 			"epochs, on snapshot.cron and before member removals, encrypts them to the\n" +
 			"configured age recipients and uploads them to the destination. SIGTERM stops it\n" +
-			"cleanly; SIGHUP reloads the configuration.\n\n" +
-			"Not available yet: arrives with issue 5.",
+			"cleanly (exit 0); SIGHUP reloads the schedule and log level from the configuration.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "identity", Usage: "this agent's MLS client `IDENTITY`; overrides identity from the configuration"},
+			&cli.BoolFlag{Name: "take-over", Usage: "take the destination prefix's lease from another agent (after replacing a machine)"},
 		},
-		Action: func(*cli.Context) error {
-			return notAvailable("the agent (local API, scheduled snapshots)", "issue 5 (the agent), on top of the MLS engine (issue 3) and the durable store (issue 4)")
-		},
+		Action: a.runAgent,
 	}
+}
+
+func (a *app) runAgent(c *cli.Context) error {
+	if err := positional(c, 0, 0, "[--identity IDENTITY] [--take-over]"); err != nil {
+		return err
+	}
+	e, err := a.loadEnv(c)
+	if err != nil {
+		return err
+	}
+	if id := c.String("identity"); id != "" {
+		e.cfg.Identity = id
+	}
+	level := new(slog.LevelVar)
+	lv, _ := parseLevel(e.cfg.Log.Level)
+	level.Set(lv)
+	log := newLoggerLevel(a.st.err, e.cfg.Log.Format, level)
+
+	ctx := c.Context
+	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{LogLevel: level, TakeOver: c.Bool("take-over")})
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				a.reloadAgent(c, ag, log)
+			}
+		}
+	}()
+	return ag.Run(ctx)
+}
+
+// reloadAgent rereads the configuration on SIGHUP and hands it to the
+// agent; a bad file is logged and the running configuration kept.
+func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
+	e, err := a.loadEnv(c)
+	if err != nil {
+		log.Error("reload: configuration not applied", "err", err)
+		return
+	}
+	if id := c.String("identity"); id != "" {
+		e.cfg.Identity = id
+	}
+	if err := ag.Reload(e.cfg); err != nil {
+		log.Error("reload failed", "err", err)
+		return
+	}
+	log.Info("configuration reloaded")
 }
 
 func (a *app) snapshotCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "snapshot",
-		Usage:     "snapshot groups now, encrypt and upload them [issue 5]",
-		ArgsUsage: "[--group ID | --all]",
-		Description: "Asks the running agent (or, without one, the data directory directly) to cut a\n" +
-			"snapshot of a group from a consistent view, encrypt it to the configured age\n" +
-			"recipients and upload it. The snapshot becomes visible to list and restore only\n" +
-			"when it is complete.\n\n" +
-			"Not available yet: arrives with issue 5.",
+		Usage:     "snapshot groups now, encrypt and upload them (through the running agent)",
+		ArgsUsage: "--group ID | --all",
+		Description: "Asks the running agent to cut a snapshot of a group (or of every group) from a\n" +
+			"consistent view, encrypt it to the configured age recipients and upload it. The\n" +
+			"snapshot becomes visible to list and restore only when it is complete.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "snapshot the group with this hex `ID`"},
 			&cli.BoolFlag{Name: "all", Usage: "snapshot every group"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
-		Action: func(*cli.Context) error {
-			return notAvailable("taking snapshots of MLS groups", "issue 5 (the agent and scheduler), which needs the MLS engine (issue 3) and the durable store (issue 4)")
-		},
-	}
-}
-
-func (a *app) restoreCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "restore",
-		Usage:     "bring groups back from the backups after a lost disk or corrupted state [issue 5]",
-		ArgsUsage: "--group ID [--latest | --epoch N | --before TIME] | --all",
-		Description: "Lists the remote snapshots, downloads one, decrypts it with the age identity,\n" +
-			"verifies its checksums, group id, epoch and epoch authenticator and imports it\n" +
-			"into the data directory as one atomic step. It refuses to roll a group back to an\n" +
-			"older epoch unless --force. The restored member does not encrypt in the restored\n" +
-			"epoch: it first catches up on missed commits or moves to a fresh epoch (see the\n" +
-			"README's restore runbook).\n\n" +
-			"Not available yet: arrives with issue 5. Until then, fetch downloads, decrypts\n" +
-			"and checks one snapshot into a file.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "group", Usage: "restore the group with this hex `ID`"},
-			&cli.BoolFlag{Name: "all", Usage: "restore the latest snapshot of every group (lost disk)"},
-			&cli.BoolFlag{Name: "latest", Usage: "restore the newest complete snapshot (also without --epoch and --before)"},
-			&cli.Uint64Flag{Name: "epoch", Usage: "restore the snapshot of epoch `N`"},
-			&cli.StringFlag{Name: "before", Usage: "restore the newest snapshot taken before `TIME` (RFC 3339)"},
-			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be restored, change nothing"},
-			&cli.BoolFlag{Name: "force", Usage: "allow rolling a group back to an older epoch"},
-		},
-		Action: func(*cli.Context) error {
-			return notAvailable("restoring MLS groups into the data directory (fetch already downloads and decrypts one snapshot)", "issue 5 (restore), which needs the MLS engine (issue 3) and the durable store (issue 4)")
+		Action: func(c *cli.Context) error {
+			if err := positional(c, 0, 0, "--group ID | --all"); err != nil {
+				return err
+			}
+			group, err := groupFlag(c)
+			if err != nil {
+				return err
+			}
+			if (group == nil) == !c.Bool("all") {
+				return usagef("give --group ID or --all (see 'mlsbackup snapshot --help')")
+			}
+			return a.withAgent(c, func(c *cli.Context, cl *agent.Client) (any, error) {
+				return snapshotNow(c.Context, cl, group)
+			})
 		},
 	}
 }

@@ -23,7 +23,8 @@ type streams struct {
 // returns the exit code. It never exits the process.
 func run(ctx context.Context, args []string, st streams) int {
 	a := &app{st: st}
-	err := a.cli().RunContext(ctx, args)
+	c := a.cli()
+	err := c.RunContext(ctx, interspersed(c, args))
 	if err != nil {
 		fmt.Fprintf(st.err, "mlsbackup: %v\n", err)
 		if u, ok := err.(*usageError); ok && !strings.Contains(u.msg, "--help") {

@@ -132,11 +132,23 @@ func (a *app) runQuickstart(c *cli.Context, dir string, keep bool, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	sum.Print(a.st.out)
-	if !keep {
-		fmt.Fprintf(a.st.out, "\n(The work directory %s is removed now; run with --keep or --dir DIR to keep it.)\n", dir)
-	}
+	printSummary(a.st.out, sum, keep, dir)
 	return nil
+}
+
+// printSummary prints the quickstart's summary. Summary.Print is gaining a
+// "kept" argument (internal/restore/quickstart, in flight); this accepts
+// both forms until that lands, so neither commit breaks the build.
+func printSummary(w io.Writer, sum any, keep bool, dir string) {
+	switch p := sum.(type) {
+	case interface{ Print(io.Writer, bool) }:
+		p.Print(w, keep)
+	case interface{ Print(io.Writer) }:
+		p.Print(w)
+		if !keep {
+			fmt.Fprintf(w, "\n(The work directory %s is removed now; run with --keep or --dir DIR to keep it.)\n", dir)
+		}
+	}
 }
 
 // emptyDir creates dir or accepts it if it is empty.

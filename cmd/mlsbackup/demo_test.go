@@ -25,7 +25,6 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 			"RESTORE: bob's group",
 			"CATCH-UP: bob processed the",
 			"What just happened",
-			"is removed now",
 		}},
 		{"pipeline", []string{"demo", "--pipeline"}, []string{
 			"5 snapshots decrypted",

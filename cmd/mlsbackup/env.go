@@ -80,8 +80,14 @@ func parseLevel(name string) (slog.Level, bool) {
 // newLogger builds the structured logger on w from a validated log section.
 func newLogger(w io.Writer, l config.Log) *slog.Logger {
 	level, _ := parseLevel(l.Level)
+	return newLoggerLevel(w, l.Format, level)
+}
+
+// newLoggerLevel builds a logger whose level may be a [*slog.LevelVar],
+// so that a reload can change it.
+func newLoggerLevel(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
-	if l.Format == "json" {
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

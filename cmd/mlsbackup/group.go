@@ -1,50 +1,329 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
 
-// groupIssue says where the group commands come from.
-const groupIssue = "issue 5 (the CLI as the agent API's client), which needs the MLS engine (issue 3)"
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlsbackup/mlsbackup/internal/agent"
+)
 
 func (a *app) groupCommand() *cli.Command {
 	noMerge := func() cli.Flag {
 		return &cli.BoolFlag{Name: "no-merge", Usage: "leave the commit pending instead of merging it at once"}
 	}
-	sub := func(name, args, usage, what string, flags ...cli.Flag) *cli.Command {
+	sub := func(name, args, usage string, min, max int, run func(*cli.Context, *agent.Client) (any, error), flags ...cli.Flag) *cli.Command {
 		return &cli.Command{
 			Name:      name,
 			ArgsUsage: args,
 			Usage:     usage,
 			Flags:     append(flags, &cli.BoolFlag{Name: "json", Usage: "print JSON (messages as base64, hashes in hex)"}),
-			Action: func(*cli.Context) error {
-				return notAvailable(what, groupIssue)
+			Action: func(c *cli.Context) error {
+				if err := positional(c, min, max, args); err != nil {
+					return err
+				}
+				if strings.HasPrefix(strings.TrimPrefix(args, "["), "ID") && c.Args().Present() {
+					if _, err := groupArg(c); err != nil {
+						return err // a bad id is a usage error, agent or not
+					}
+				}
+				return a.withAgent(c, run)
 			},
 		}
 	}
 	return &cli.Command{
 		Name:  "group",
-		Usage: "drive MLS groups through the running agent (key packages, members, messages) [issue 5]",
-		Description: "Each subcommand is a client of the agent's local API on <data_dir>/agent.sock.\n" +
-			"Messages travel as base64 of the TLS-encoded MLSMessage; the caller delivers them.\n\n" +
-			"Not available yet: arrives with issue 5.",
+		Usage: "drive MLS groups through the running agent (key packages, members, messages)",
+		Description: "Each subcommand is a client of the agent's local API on <data_dir>/agent.sock\n" +
+			"(start it with 'mlsbackup agent'). Group ids are hex. Messages travel as base64 of\n" +
+			"the TLS-encoded MLSMessage; the caller delivers them to the other members.\n" +
+			"A commit is merged at once unless --no-merge.",
 		Subcommands: []*cli.Command{
-			sub("keypackage", "", "create a KeyPackage others can add this member with", "creating KeyPackages"),
-			sub("create", "ID", "create a new group with this member as its only member", "creating groups"),
-			sub("add", "ID --key-package B64", "commit adding a member; prints the commit and the Welcome", "adding members",
+			sub("keypackage", "", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
+				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"}),
+			sub("create", "[ID]", "create a new group with this member as its only member (ID in hex, or --name, or random)", 0, 1, groupCreate,
+				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}),
+			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
 				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge()),
-			sub("remove", "ID --member IDENTITY", "commit removing a member (snapshotted first when snapshot.before_remove)", "removing members",
+			sub("remove", "ID --member IDENTITY", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
 				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"}, noMerge()),
-			sub("update", "ID", "commit a self-update with a fresh leaf key (a new epoch)", "self-updates", noMerge()),
-			sub("merge", "ID", "merge this member's pending commit (or --clear it)", "merging pending commits",
+			sub("update", "ID", "commit a self-update with a fresh leaf key (a new epoch)", 1, 1, groupUpdate, noMerge()),
+			sub("merge", "ID", "merge this member's pending commit (or --clear it)", 1, 1, groupMerge,
 				&cli.BoolFlag{Name: "clear", Usage: "discard the pending commit instead"}),
-			sub("send", "ID --data TEXT", "encrypt an application message; prints the PrivateMessage", "sending messages",
+			sub("send", "ID --data TEXT", "encrypt an application message; prints the PrivateMessage", 1, 1, groupSend,
 				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}),
-			sub("receive", "--message B64", "process an incoming commit, proposal or application message", "receiving messages",
+			sub("receive", "--message B64", "process an incoming commit, proposal, application message or Welcome", 0, 0, groupReceive,
 				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"}),
-			sub("join", "--welcome B64 | --group-info B64", "join a group from a Welcome, or by external commit", "joining groups",
+			sub("join", "--welcome B64 | --group-info B64", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},
 				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"}),
-			sub("info", "ID", "show a group's epoch, members and epoch authenticator", "group info"),
-			sub("list", "", "list the groups this member is in", "listing groups"),
+			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
+			sub("list", "", "list the groups this member is in", 0, 0, groupList),
 		},
 	}
+}
+
+// withAgent dials the agent of the configured data directory, runs one
+// request and prints its answer (JSON with --json).
+func (a *app) withAgent(c *cli.Context, run func(*cli.Context, *agent.Client) (any, error)) error {
+	e, err := a.loadEnv(c)
+	if err != nil {
+		return err
+	}
+	cl, err := agent.Dial(e.cfg.SocketPath())
+	if err != nil {
+		return fmt.Errorf("%w (is 'mlsbackup agent' running for data directory %s?)", err, e.cfg.DataDir)
+	}
+	defer cl.Close()
+	res, err := run(c, cl)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return writeJSON(a.st.out, res)
+	}
+	printPlain(a, res)
+	return nil
+}
+
+// printPlain prints an API answer for a person: one "key: value" line per
+// field, bytes as base64.
+func printPlain(a *app, res any) {
+	w := a.st.out
+	switch r := res.(type) {
+	case agent.KeyPackageResponse:
+		fmt.Fprintf(w, "key_package: %s\n", b64(r.KeyPackage))
+	case agent.CommitResponse:
+		fmt.Fprintf(w, "group_id: %s\nepoch: %d\nmerged: %v\ncommit: %s\n", r.GroupID, r.Epoch, r.Merged, b64(r.Commit))
+		if len(r.Welcome) > 0 {
+			fmt.Fprintf(w, "welcome: %s\n", b64(r.Welcome))
+		}
+	case agent.SendResponse:
+		fmt.Fprintf(w, "group_id: %s\nepoch: %d\nmessage: %s\n", r.GroupID, r.Epoch, b64(r.Message))
+	case agent.ReceiveResponse:
+		fmt.Fprintf(w, "group_id: %s\nkind: %s\nepoch: %d\nsender: %d %s\n", r.GroupID, r.Kind, r.Epoch, r.Sender, r.SenderIdentity)
+		if r.Kind == "application" {
+			fmt.Fprintf(w, "data: %s\n", r.Data)
+		}
+		if r.Commit != nil {
+			for _, m := range r.Commit.Added {
+				fmt.Fprintf(w, "added: %d %s\n", m.Index, m.Identity)
+			}
+			for _, m := range r.Commit.Removed {
+				fmt.Fprintf(w, "removed: %d %s\n", m.Index, m.Identity)
+			}
+		}
+	case agent.ExternalJoinResponse:
+		printGroupInfo(w, r.Group)
+		fmt.Fprintf(w, "commit: %s\n", b64(r.Commit))
+	case agent.GroupInfo:
+		printGroupInfo(w, r)
+	case agent.GroupList:
+		if len(r.Groups) == 0 {
+			fmt.Fprintln(w, "no groups")
+		}
+		for _, g := range r.Groups {
+			fmt.Fprintf(w, "%s  epoch %d  %d members\n", g.GroupID, g.Epoch, g.Members)
+		}
+	case []agent.SnapshotResponse:
+		for _, s := range r {
+			fmt.Fprintf(w, "group %s: snapshot of epoch %d uploaded\n", s.GroupID, s.Epoch)
+		}
+	default:
+		_ = writeJSON(w, res)
+	}
+}
+
+func printGroupInfo(w interface{ Write([]byte) (int, error) }, g agent.GroupInfo) {
+	fmt.Fprintf(w, "group_id: %s\nepoch: %d\ncipher_suite: %d\nepoch_authenticator: %s\nown_index: %d\n",
+		g.GroupID, g.Epoch, g.CipherSuite, g.EpochAuthenticator, g.OwnIndex)
+	if g.PendingCommit {
+		fmt.Fprintln(w, "pending_commit: true")
+	}
+	if g.Restored {
+		fmt.Fprintln(w, "restored: true (sends are refused until the group reaches a newer epoch)")
+	}
+	var members []string
+	for _, m := range g.Members {
+		members = append(members, fmt.Sprintf("%d:%s", m.Index, m.Identity))
+	}
+	fmt.Fprintf(w, "members: %s\n", strings.Join(members, " "))
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// groupArg parses the positional group id (hex).
+func groupArg(c *cli.Context) ([]byte, error) {
+	s := c.Args().First()
+	id, err := hex.DecodeString(s)
+	if err != nil || len(id) == 0 {
+		return nil, usagef("%q is not a hex group id", s)
+	}
+	return id, nil
+}
+
+// b64Flag decodes a required base64 flag.
+func b64Flag(c *cli.Context, name string) ([]byte, error) {
+	s := strings.TrimSpace(c.String(name))
+	if s == "" {
+		return nil, usagef("--%s is required (see '%s --help')", name, c.Command.HelpName)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, usagef("--%s: not base64: %v", name, err)
+	}
+	return b, nil
+}
+
+func groupKeyPackage(c *cli.Context, cl *agent.Client) (any, error) {
+	kp, err := cl.KeyPackage(c.Context, agent.KeyPackageRequest{LastResort: c.Bool("last-resort")})
+	return agent.KeyPackageResponse{KeyPackage: kp}, err
+}
+
+func groupCreate(c *cli.Context, cl *agent.Client) (any, error) {
+	req := agent.CreateRequest{Name: c.String("name")}
+	if c.Args().Present() {
+		if req.Name != "" {
+			return nil, usagef("give the group id as ID (hex) or --name, not both")
+		}
+		id, err := groupArg(c)
+		if err != nil {
+			return nil, err
+		}
+		req.GroupID = hex.EncodeToString(id)
+	}
+	return cl.Create(c.Context, req)
+}
+
+func groupAdd(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	var kps [][]byte
+	for _, s := range c.StringSlice("key-package") {
+		kp, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, usagef("--key-package: not base64: %v", err)
+		}
+		kps = append(kps, kp)
+	}
+	if len(kps) == 0 {
+		return nil, usagef("--key-package is required (see 'mlsbackup group add --help')")
+	}
+	return cl.Add(c.Context, id, agent.AddRequest{KeyPackages: kps, NoMerge: c.Bool("no-merge")})
+}
+
+func groupRemove(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	members := c.StringSlice("member")
+	if len(members) == 0 {
+		return nil, usagef("--member is required (see 'mlsbackup group remove --help')")
+	}
+	return cl.Remove(c.Context, id, agent.RemoveRequest{Members: members, NoMerge: c.Bool("no-merge")})
+}
+
+func groupUpdate(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Update(c.Context, id, agent.UpdateRequest{NoMerge: c.Bool("no-merge")})
+}
+
+func groupMerge(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Bool("clear") {
+		return cl.Clear(c.Context, id)
+	}
+	return cl.Merge(c.Context, id)
+}
+
+func groupSend(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	if !c.IsSet("data") {
+		return nil, usagef("--data is required (see 'mlsbackup group send --help')")
+	}
+	return cl.Send(c.Context, id, agent.SendRequest{Text: c.String("data")})
+}
+
+func groupReceive(c *cli.Context, cl *agent.Client) (any, error) {
+	msg, err := b64Flag(c, "message")
+	if err != nil {
+		return nil, err
+	}
+	return cl.Receive(c.Context, agent.ReceiveRequest{Message: msg})
+}
+
+func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
+	switch {
+	case c.IsSet("welcome") && c.IsSet("group-info"):
+		return nil, usagef("give --welcome or --group-info, not both")
+	case c.IsSet("group-info"):
+		gi, err := b64Flag(c, "group-info")
+		if err != nil {
+			return nil, err
+		}
+		return cl.JoinExternal(c.Context, agent.ExternalJoinRequest{GroupInfo: gi})
+	default:
+		w, err := b64Flag(c, "welcome")
+		if err != nil {
+			return nil, err
+		}
+		return cl.Join(c.Context, agent.JoinRequest{Welcome: w})
+	}
+}
+
+func groupInfo(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Info(c.Context, id)
+}
+
+func groupList(c *cli.Context, cl *agent.Client) (any, error) {
+	return cl.List(c.Context)
+}
+
+// snapshotNow asks the agent to snapshot one group, or every group.
+func snapshotNow(ctx context.Context, cl *agent.Client, group []byte) ([]agent.SnapshotResponse, error) {
+	var ids [][]byte
+	if group != nil {
+		ids = [][]byte{group}
+	} else {
+		list, err := cl.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range list.Groups {
+			id, err := hex.DecodeString(g.GroupID)
+			if err != nil {
+				return nil, fmt.Errorf("agent listed a bad group id %q", g.GroupID)
+			}
+			ids = append(ids, id)
+		}
+	}
+	var out []agent.SnapshotResponse
+	for _, id := range ids {
+		epoch, err := cl.Snapshot(ctx, id)
+		if err != nil {
+			return out, fmt.Errorf("snapshot group %x: %w", id, err)
+		}
+		out = append(out, agent.SnapshotResponse{GroupID: hex.EncodeToString(id), Epoch: epoch})
+	}
+	return out, nil
 }

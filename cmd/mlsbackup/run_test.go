@@ -56,10 +56,10 @@ func TestExitCodes(t *testing.T) {
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml"), "config", "check"}, exitFailure, "", "no such file or directory", false},
 		{"data-dir override", []string{"--data-dir", "/srv/x", "config", "show"}, exitOK, "data_dir: /srv/x", "", true},
 		{"log flags override", []string{"--log-level", "debug", "--log-format", "json", "config", "show"}, exitOK, "level: debug\n  format: json", "", true},
-		{"agent not available", []string{"agent"}, exitFailure, "", "not available yet: the agent (local API, scheduled snapshots) arrives with issue 5", false},
-		{"snapshot not available", []string{"snapshot", "--all"}, exitFailure, "", "not available yet: taking snapshots of MLS groups arrives with issue 5", false},
-		{"restore not available", []string{"restore", "--group", "ab", "--latest"}, exitFailure, "", "not available yet: restoring MLS groups", false},
-		{"group create not available", []string{"group", "create", "g1"}, exitFailure, "", "not available yet: creating groups arrives with issue 5", false},
+		{"restore needs a target", []string{"restore"}, exitUsage, "", "give --group ID or --all", false},
+		{"restore two selectors", []string{"restore", "--all", "--epoch", "3", "--latest"}, exitUsage, "", "--latest, --epoch and --before exclude each other", false},
+		{"restore bad time", []string{"restore", "--all", "--before", "yesterday"}, exitUsage, "", `--before: "yesterday" is not an RFC 3339 time`, false},
+		{"group create bad id", []string{"group", "create", "g1"}, exitUsage, "", `"g1" is not a hex group id`, false},
 		{"wal not available", []string{"wal"}, exitFailure, "", "not available yet: inspecting the write-ahead log arrives with issue 4", false},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/internal/agent"
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/localstore"
+)
+
+// restoreFixture is a config with a data directory and a directory bucket,
+// and the identity that reads the bucket.
+type restoreFixture struct {
+	dir, data, config, identity string
+}
+
+func newRestoreFixture(t *testing.T) *restoreFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &restoreFixture{dir: dir, data: filepath.Join(dir, "data"), config: filepath.Join(dir, "config.yaml"),
+		identity: filepath.Join(dir, "identity.txt")}
+	code, stdout, stderr := runCLI(t, "keygen", "--out", f.identity)
+	if code != exitOK {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  dir: {path: %s}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
+		f.data, filepath.Join(dir, "bucket"), strings.TrimSpace(stdout), f.identity)
+	if err := os.WriteFile(f.config, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *restoreFixture) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLI(t, append([]string{"--config", f.config}, args...)...)
+}
+
+// withStore opens the data directory directly for fn.
+func (f *restoreFixture) withStore(t *testing.T, fn func(ctx context.Context, st *localstore.Store)) {
+	t.Helper()
+	ctx := context.Background()
+	st, _, err := localstore.Open(ctx, fsx.OS{}, f.data, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fn(ctx, st)
+}
+
+// advance commits a self-update in group gid, creating the group first if
+// needed, and returns the new epoch.
+func (f *restoreFixture) advance(t *testing.T, gid string) uint64 {
+	t.Helper()
+	var epoch uint64
+	f.withStore(t, func(ctx context.Context, st *localstore.Store) {
+		g, err := engine.LoadGroup(ctx, st, []byte(gid), engine.Options{})
+		if err != nil {
+			if g, err = engine.NewClient(st, []byte("alice"), engine.Options{}).CreateGroup(ctx, suite.X25519AES128GCMSHA256Ed25519, []byte(gid)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := g.Commit(ctx, engine.CommitOptions{SelfUpdate: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.MergePendingCommit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		epoch = g.Epoch()
+	})
+	return epoch
+}
+
+// localGroup reports the group's local epoch and restored flag.
+func (f *restoreFixture) localGroup(t *testing.T, gid string) (uint64, bool) {
+	t.Helper()
+	var (
+		epoch    uint64
+		restored bool
+	)
+	f.withStore(t, func(ctx context.Context, st *localstore.Store) {
+		g, err := engine.LoadGroup(ctx, st, []byte(gid), engine.Options{})
+		if err != nil {
+			t.Fatalf("load %s: %v", gid, err)
+		}
+		epoch, restored = g.Epoch(), g.Restored()
+	})
+	return epoch, restored
+}
+
+// TestSnapshotAndRestore drives snapshot and restore through the CLI
+// without an agent: a lost data directory, dry run, --all, same epoch,
+// rollback refused and forced, --json.
+func TestSnapshotAndRestore(t *testing.T) {
+	f := newRestoreFixture(t)
+	rg, other := hex.EncodeToString([]byte("rg")), hex.EncodeToString([]byte("other"))
+	f.advance(t, "rg")
+	f.advance(t, "other")
+	mustRun(t, f, []string{"snapshot", "--all"}, exitOK, "uploaded  group "+rg+" at epoch 1", "uploaded  group "+other+" at epoch 1")
+	f.advance(t, "rg")
+	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK, "uploaded  group "+rg+" at epoch 2")
+
+	if err := os.RemoveAll(f.data); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, f, []string{"restore", "--all", "--dry-run"}, exitOK, "0 restored, 2 would be restored")
+	if _, err := os.Stat(f.data); !os.IsNotExist(err) {
+		t.Fatalf("dry run created the data directory: %v", err)
+	}
+	mustRun(t, f, []string{"restore", "--all"}, exitOK, "2 restored,", "restored  group "+rg+" at epoch 2 (was: not stored locally)", "group update")
+	if e, restored := f.localGroup(t, "rg"); e != 2 || !restored {
+		t.Fatalf("rg after restore: epoch %d restored %v, want 2 true", e, restored)
+	}
+	mustRun(t, f, []string{"restore", "--group", rg}, exitOK, "up to date  group "+rg+" is already at epoch 2")
+	code, out, errOut := f.run(t, "restore", "--group", rg, "--epoch", "1")
+	if code != exitFailure || !strings.Contains(errOut, "older than the local group") || !strings.Contains(errOut, "--force") || !strings.Contains(errOut, rg) {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if e, _ := f.localGroup(t, "rg"); e != 2 {
+		t.Fatalf("refused rollback changed the group to epoch %d", e)
+	}
+	mustRun(t, f, []string{"restore", "--group", rg, "--epoch", "1", "--force"}, exitOK, "restored  group "+rg+" at epoch 1 (was: local epoch 2)")
+	code, out, errOut = f.run(t, "restore", "--group", rg, "--json")
+	var views []restoreView
+	if code != exitOK || json.Unmarshal([]byte(out), &views) != nil || len(views) != 1 ||
+		views[0].Status != "restored" || views[0].Epoch != 2 || views[0].LocalEpoch == nil || *views[0].LocalEpoch != 1 || !views[0].AuthenticatorChecked {
+		t.Fatalf("restore --json: exit %d, %+v\n%s\n%s", code, views, out, errOut)
+	}
+}
+
+func mustRun(t *testing.T, f *restoreFixture, args []string, want int, stdout ...string) {
+	t.Helper()
+	code, out, errOut := f.run(t, args...)
+	if code != want {
+		t.Fatalf("%v: exit %d, want %d\n%s\n%s", args, code, want, out, errOut)
+	}
+	for _, s := range stdout {
+		if !strings.Contains(out, s) {
+			t.Fatalf("%v: output lacks %q:\n%s", args, s, out)
+		}
+	}
+}
+
+// TestRestoreUsageAndFailures: wrong command lines are usage errors, and a
+// wrong identity or a group without snapshots fails with advice.
+func TestRestoreUsageAndFailures(t *testing.T) {
+	f := newRestoreFixture(t)
+	f.advance(t, "rg")
+	rg := hex.EncodeToString([]byte("rg"))
+	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK)
+	otherID := filepath.Join(f.dir, "other.txt")
+	if code, _, errOut := runCLI(t, "keygen", "--out", otherID); code != exitOK {
+		t.Fatal(errOut)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"nothing", []string{"restore"}, exitUsage, "exactly one of --group ID and --all"},
+		{"both", []string{"restore", "--all", "--group", rg}, exitUsage, "exactly one of --group ID and --all"},
+		{"two selections", []string{"restore", "--group", rg, "--epoch", "1", "--latest"}, exitUsage, "choose one of --latest, --epoch and --before"},
+		{"bad time", []string{"restore", "--group", rg, "--before", "yesterday"}, exitUsage, "is not an RFC 3339 time"},
+		{"bad group", []string{"restore", "--group", "xyz"}, exitUsage, "is not a hex group id"},
+		{"bad concurrency", []string{"restore", "--all", "--concurrency", "0"}, exitUsage, "--concurrency"},
+		{"snapshot nothing", []string{"snapshot"}, exitUsage, "exactly one of --group ID and --all"},
+		{"wrong identity", []string{"restore", "--group", rg, "--identity", otherID, "--force"}, exitFailure, "--identity FILE"},
+		{"no snapshot", []string{"restore", "--group", "abcd"}, exitFailure, "mlsbackup list"},
+		{"no such epoch", []string{"restore", "--group", rg, "--epoch", "9"}, exitFailure, "no matching snapshot"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := f.run(t, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s\n%s", code, tc.code, tc.stderr, out, errOut)
+			}
+		})
+	}
+	if e, restored := f.localGroup(t, "rg"); e != 1 || restored {
+		t.Fatalf("failed restores changed the group: epoch %d restored %v", e, restored)
+	}
+}
+
+// TestRestoreThroughAgent: while an agent holds the data directory, restore
+// and snapshot go through its API, with the same rollback guard.
+func TestRestoreThroughAgent(t *testing.T) {
+	f := newRestoreFixture(t)
+	rg := hex.EncodeToString([]byte("rg"))
+	f.advance(t, "rg")
+	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK, "at epoch 1", "directly (no agent is running)")
+	f.advance(t, "rg")
+
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := agent.Open(ctx, cfg, slog.New(slog.DiscardHandler), agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	var c *agent.Client
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err = agent.Dial(cfg.SocketPath()); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent does not answer: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer c.Close()
+
+	code, out, errOut := f.run(t, "restore", "--group", rg)
+	if code != exitFailure || !strings.Contains(out, "through the running agent") || !strings.Contains(errOut, "older than the local group") {
+		t.Fatalf("rollback through the agent: exit %d\n%s\n%s", code, out, errOut)
+	}
+	mustRun(t, f, []string{"restore", "--group", rg, "--force"}, exitOK, "restored  group "+rg+" at epoch 1 (was: local epoch 2)")
+	info, err := c.Info(ctx, []byte("rg"))
+	if err != nil || info.Epoch != 1 || !info.Restored {
+		t.Fatalf("agent's group after restore: %+v, %v; want epoch 1, restored", info, err)
+	}
+	mustRun(t, f, []string{"snapshot", "--all"}, exitOK, "uploaded  group "+rg+" at epoch 1", "through the running agent")
+}
