@@ -219,3 +219,14 @@ func ImportSnapshot(ctx context.Context, st Storage, data []byte, force bool) (S
 	}
 	return info, nil
 }
+
+// Snapshot is [ExportSnapshot] of this group, taken under the group's lock
+// so that no transition of g runs while its components are read.
+func (g *Group) Snapshot(ctx context.Context) ([]byte, SnapshotInfo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, SnapshotInfo{}, err
+	}
+	return ExportSnapshot(ctx, g.st, g.id)
+}

@@ -23,7 +23,7 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := twoMembers(t, Options{})
 			sendAndCheck(t, a, "before snapshot", b)
-			data, info, err := ExportSnapshot(ctx, a.st, a.g.GroupID())
+			data, info, err := a.g.Snapshot(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
