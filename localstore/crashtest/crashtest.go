@@ -34,7 +34,11 @@ type Workload interface {
 	// the first error (after a crash, every operation fails).
 	Run(ctx context.Context, t Target) error
 	// Continue is called with the store reopened after a crash: it must
-	// perform at least one more operation and check that it works.
+	// perform at least one more operation and check that it works. In a
+	// forked run it is called on the live workload, from inside the
+	// file-system operation at which the copy was taken (so, with a
+	// background applier, concurrently with Run): it must not change the
+	// workload's own state, only copies of it.
 	Continue(ctx context.Context, st *localstore.Store) error
 }
 
@@ -157,7 +161,7 @@ func runForked(ctx context.Context, cfg Config) (Result, error) {
 		}
 		snap.Crash(cfg.Mode)
 		res.CrashPoints++
-		if err := verify(ctx, snap, cfg, cfg.NewWorkload(), acked, attempted, states, &res, true); err != nil {
+		if err := verify(ctx, snap, cfg, wl, acked, attempted, states, &res, true); err != nil {
 			verr = fmt.Errorf("crash point %d (%s %s): %w", n, op, path, err)
 		}
 	}
