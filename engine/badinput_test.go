@@ -144,3 +144,64 @@ func privateFromLeaf(t *testing.T, s *groupState, leaf uint32) []byte {
 	}
 	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm})
 }
+
+// TestBadCommits feeds commits that authenticate as coming from a member
+// but are invalid: a wrong confirmation tag, a missing required path, an
+// unknown proposal reference. Each is refused with its typed error and
+// leaves the receiver's storage unchanged.
+func TestBadCommits(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	s := a.g.s
+	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}
+	// frame signs a commit from a, sets a confirmation tag computed by the
+	// key schedule (or garbage), and adds a valid membership tag.
+	frame := func(c *wire.Commit, badTag bool) []byte {
+		t.Helper()
+		content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeCommit, Commit: c}
+		ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPublicMessage, content, &s.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac.Auth.ConfirmationTag = make([]byte, s.cs.Nh())
+		if st, err := s.stage(c, me, nil, a.g.opts); err == nil && !badTag {
+			if err := st.finish(ctx, ac, true, a.g.opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pm, err := framing.ProtectPublic(s.cs, s.epoch.MembershipKey, ac, &s.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+	}
+	remove := wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: 1}}
+	add := wire.Proposal{ProposalType: wire.ProposalTypeAdd, Add: &wire.Add{}}
+	kp, _, err := decodeKeyPackage(newMember("c").keyPackage(t, suite1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add.Add.KeyPackage = *kp
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"wrong confirmation tag", frame(&wire.Commit{Proposals: []wire.ProposalOrRef{byValue(add)}}, true), ErrBadConfirmationTag},
+		{"remove without path", frame(&wire.Commit{Proposals: []wire.ProposalOrRef{byValue(remove)}}, false), ErrInvalidCommit},
+		{"empty commit without path", frame(&wire.Commit{}, false), ErrInvalidCommit},
+		{"unknown reference", frame(&wire.Commit{Proposals: []wire.ProposalOrRef{{Type: wire.ProposalOrRefTypeReference, Reference: make([]byte, 32)}}}, false), ErrInvalidProposal},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := b.st.Dump()
+			if _, err := b.g.Process(ctx, c.msg); !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if !sameDump(before, b.st.Dump()) {
+				t.Fatal("storage changed")
+			}
+		})
+	}
+	commitAndDeliver(t, a, CommitOptions{SelfUpdate: true}, b)
+	agree(t, a, b)
+}
