@@ -63,6 +63,10 @@ func (a *Agent) Receive(ctx context.Context, msg, tree []byte) (ReceiveResponse,
 				resp.Epoch = c.Epoch
 				resp.Commit = &CommitSummary{Epoch: c.Epoch, Added: members(c.Added), Removed: members(c.Removed),
 					Committer: c.Committer, SelfRemoved: c.SelfRemoved}
+				if len(c.Added) == 0 && res.SenderType == senderNewMemberCommit {
+					// An external commit adds its sender without an Add proposal.
+					resp.Commit.Added = joined(before, e.g.Members())
+				}
 			}
 			a.noteEpoch(ctx, e, group, e.g.Epoch())
 		}
@@ -115,4 +119,23 @@ func (a *Agent) JoinExternal(ctx context.Context, groupInfo, tree []byte, resync
 		return ExternalJoinResponse{}, fmt.Errorf("external join: %w", err)
 	}
 	return ExternalJoinResponse{Group: a.adopt(ctx, g), Commit: commit}, nil
+}
+
+// senderNewMemberCommit is RFC 9420's sender type of an external commit.
+const senderNewMemberCommit = 4
+
+// joined returns the members of after that were not in before (by leaf
+// index and signature key).
+func joined(before, after []engine.Member) []Member {
+	seen := map[string]bool{}
+	for _, m := range before {
+		seen[fmt.Sprint(m.Index, "/", string(m.SignatureKey))] = true
+	}
+	var out []Member
+	for _, m := range after {
+		if !seen[fmt.Sprint(m.Index, "/", string(m.SignatureKey))] {
+			out = append(out, Member{Index: m.Index, Identity: string(m.Identity)})
+		}
+	}
+	return out
 }

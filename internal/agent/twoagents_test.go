@@ -98,7 +98,8 @@ func TestTwoAgents(t *testing.T) {
 		t.Fatalf("carol joined at epoch %d, want 3", ext.Group.Epoch)
 	}
 	for _, peer := range []*testAgent{alice, bob} {
-		if r, err := peer.c.Receive(ctx, ReceiveRequest{Message: ext.Commit}); err != nil || r.Epoch != 3 {
+		if r, err := peer.c.Receive(ctx, ReceiveRequest{Message: ext.Commit}); err != nil || r.Epoch != 3 ||
+			r.Commit == nil || len(r.Commit.Added) != 1 || r.Commit.Added[0].Identity != "carol" {
 			t.Fatalf("%s Receive(external commit) = %+v, %v", peer.cfg.Identity, r, err)
 		}
 	}
