@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/restore"
 )
 
@@ -103,12 +104,14 @@ func (a *app) runRestore(c *cli.Context) error {
 	case dd.client != nil:
 		target = dd.client
 	case dd.store != nil:
-		target = restore.StoreTarget{Storage: dd.store}
+		target = restore.StoreTarget{Storage: dd.store, Options: engine.Options{RetainEpochs: e.cfg.Store.EpochRetention}}
 	}
 	if !asJSON {
 		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via(e))
 	}
-	opts := restore.Options{Force: c.Bool("force"), DryRun: dryRun, Concurrency: c.Int("concurrency"), Logger: e.log}
+	// Every group's outcome is printed (or in the JSON), so the library
+	// logs nothing here.
+	opts := restore.Options{Force: c.Bool("force"), DryRun: dryRun, Concurrency: c.Int("concurrency")}
 	if !asJSON {
 		opts.OnResult = func(r restore.Result) { printRestoreResult(a.st.out, r) }
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -12,18 +13,22 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/internal/agent"
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
 	"github.com/mlsbackup/mlsbackup/localstore"
+	"github.com/mlsbackup/mlsbackup/uploader"
+	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
 
 // restoreFixture is a config with a data directory and a directory bucket,
 // and the identity that reads the bucket.
 type restoreFixture struct {
-	dir, data, config, identity string
+	dir, data, config, identity, recipient string
 }
 
 func newRestoreFixture(t *testing.T) *restoreFixture {
@@ -35,7 +40,8 @@ func newRestoreFixture(t *testing.T) *restoreFixture {
 	if code != exitOK {
 		t.Fatalf("keygen: exit %d: %s", code, stderr)
 	}
-	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  dir: {path: %s}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
+	f.recipient = strings.TrimSpace(stdout)
+	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  prefix: team\n  dir: {path: %s}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
 		f.data, filepath.Join(dir, "bucket"), strings.TrimSpace(stdout), f.identity)
 	if err := os.WriteFile(f.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
@@ -83,6 +89,36 @@ func (f *restoreFixture) advance(t *testing.T, gid string) uint64 {
 	return epoch
 }
 
+// upload snapshots the groups from the data directory into the bucket as
+// the agent does (export, encrypt, upload with the epoch authenticator).
+func (f *restoreFixture) upload(t *testing.T, gids ...string) {
+	t.Helper()
+	r, err := uploader.ParseRecipient(f.recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := dirstore.New(filepath.Join(f.dir, "bucket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := uploader.New(store, uploader.Options{Prefix: "team", Recipients: []age.Recipient{r}, AgentID: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.withStore(t, func(ctx context.Context, st *localstore.Store) {
+		for _, gid := range gids {
+			data, info, err := engine.ExportSnapshot(ctx, st, []byte(gid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
+				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
 // localGroup reports the group's local epoch and restored flag.
 func (f *restoreFixture) localGroup(t *testing.T, gid string) (uint64, bool) {
 	t.Helper()
@@ -100,17 +136,16 @@ func (f *restoreFixture) localGroup(t *testing.T, gid string) (uint64, bool) {
 	return epoch, restored
 }
 
-// TestSnapshotAndRestore drives snapshot and restore through the CLI
-// without an agent: a lost data directory, dry run, --all, same epoch,
+// TestRestoreLostDataDir drives restore through the CLI without an agent: a lost data directory, dry run, --all, same epoch,
 // rollback refused and forced, --json.
-func TestSnapshotAndRestore(t *testing.T) {
+func TestRestoreLostDataDir(t *testing.T) {
 	f := newRestoreFixture(t)
 	rg, other := hex.EncodeToString([]byte("rg")), hex.EncodeToString([]byte("other"))
 	f.advance(t, "rg")
 	f.advance(t, "other")
-	mustRun(t, f, []string{"snapshot", "--all"}, exitOK, "uploaded  group "+rg+" at epoch 1", "uploaded  group "+other+" at epoch 1")
+	f.upload(t, "rg", "other")
 	f.advance(t, "rg")
-	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK, "uploaded  group "+rg+" at epoch 2")
+	f.upload(t, "rg")
 
 	if err := os.RemoveAll(f.data); err != nil {
 		t.Fatal(err)
@@ -119,7 +154,8 @@ func TestSnapshotAndRestore(t *testing.T) {
 	if _, err := os.Stat(f.data); !os.IsNotExist(err) {
 		t.Fatalf("dry run created the data directory: %v", err)
 	}
-	mustRun(t, f, []string{"restore", "--all"}, exitOK, "2 restored,", "restored  group "+rg+" at epoch 2 (was: not stored locally)", "group update")
+	mustRun(t, f, []string{"restore", "--all"}, exitOK, "2 restored,", "restored  group "+rg+" at epoch 2 (was: not stored locally)",
+		"restored  group "+other+" at epoch 1", "group update")
 	if e, restored := f.localGroup(t, "rg"); e != 2 || !restored {
 		t.Fatalf("rg after restore: epoch %d restored %v, want 2 true", e, restored)
 	}
@@ -159,7 +195,7 @@ func TestRestoreUsageAndFailures(t *testing.T) {
 	f := newRestoreFixture(t)
 	f.advance(t, "rg")
 	rg := hex.EncodeToString([]byte("rg"))
-	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK)
+	f.upload(t, "rg")
 	otherID := filepath.Join(f.dir, "other.txt")
 	if code, _, errOut := runCLI(t, "keygen", "--out", otherID); code != exitOK {
 		t.Fatal(errOut)
@@ -170,13 +206,12 @@ func TestRestoreUsageAndFailures(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"nothing", []string{"restore"}, exitUsage, "exactly one of --group ID and --all"},
-		{"both", []string{"restore", "--all", "--group", rg}, exitUsage, "exactly one of --group ID and --all"},
-		{"two selections", []string{"restore", "--group", rg, "--epoch", "1", "--latest"}, exitUsage, "choose one of --latest, --epoch and --before"},
+		{"nothing", []string{"restore"}, exitUsage, "give --group ID or --all"},
+		{"both", []string{"restore", "--all", "--group", rg}, exitUsage, "give --group ID or --all"},
+		{"two selections", []string{"restore", "--group", rg, "--epoch", "1", "--latest"}, exitUsage, "--latest, --epoch and --before exclude each other"},
 		{"bad time", []string{"restore", "--group", rg, "--before", "yesterday"}, exitUsage, "is not an RFC 3339 time"},
 		{"bad group", []string{"restore", "--group", "xyz"}, exitUsage, "is not a hex group id"},
 		{"bad concurrency", []string{"restore", "--all", "--concurrency", "0"}, exitUsage, "--concurrency"},
-		{"snapshot nothing", []string{"snapshot"}, exitUsage, "exactly one of --group ID and --all"},
 		{"wrong identity", []string{"restore", "--group", rg, "--identity", otherID, "--force"}, exitFailure, "--identity FILE"},
 		{"no snapshot", []string{"restore", "--group", "abcd"}, exitFailure, "mlsbackup list"},
 		{"no such epoch", []string{"restore", "--group", rg, "--epoch", "9"}, exitFailure, "no matching snapshot"},
@@ -195,12 +230,12 @@ func TestRestoreUsageAndFailures(t *testing.T) {
 }
 
 // TestRestoreThroughAgent: while an agent holds the data directory, restore
-// and snapshot go through its API, with the same rollback guard.
+// goes through its API, with the same rollback guard.
 func TestRestoreThroughAgent(t *testing.T) {
 	f := newRestoreFixture(t)
 	rg := hex.EncodeToString([]byte("rg"))
 	f.advance(t, "rg")
-	mustRun(t, f, []string{"snapshot", "--group", rg}, exitOK, "at epoch 1", "directly (no agent is running)")
+	f.upload(t, "rg")
 	f.advance(t, "rg")
 
 	cfg, err := config.Load(f.config)
@@ -241,5 +276,4 @@ func TestRestoreThroughAgent(t *testing.T) {
 	if err != nil || info.Epoch != 1 || !info.Restored {
 		t.Fatalf("agent's group after restore: %+v, %v; want epoch 1, restored", info, err)
 	}
-	mustRun(t, f, []string{"snapshot", "--all"}, exitOK, "uploaded  group "+rg+" at epoch 1", "through the running agent")
 }
