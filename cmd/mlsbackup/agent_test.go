@@ -233,3 +233,56 @@ func TestAgentAndGroupCommands(t *testing.T) {
 		t.Errorf("bob received %+v, want alice's message from epoch 3", got)
 	}
 }
+
+// TestGroupExternalJoinAndRemove: carol joins by external commit from a
+// GroupInfo passed as @FILE; alice removes her by identity, after a
+// snapshot (snapshot.before_remove); carol learns she is out.
+func TestGroupExternalJoinAndRemove(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "id.txt"))
+	if code != exitOK {
+		t.Fatal(stderr)
+	}
+	recipient := strings.TrimSpace(stdout)
+	alice := startAgent(t, dir, "alice", recipient)
+	carol := startAgent(t, dir, "carol", recipient)
+	group := hex.EncodeToString([]byte("ext"))
+	var info agent.GroupInfo
+	alice.cli(t, &info, "group", "create", group)
+
+	var gi agent.GroupInfoResponse
+	alice.cli(t, &gi, "group", "group-info", group)
+	giFile := filepath.Join(dir, "groupinfo.b64")
+	if err := os.WriteFile(giFile, []byte(b64(gi.GroupInfo)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ext agent.ExternalJoinResponse
+	carol.cli(t, &ext, "group", "join", "--group-info", "@"+giFile)
+	if ext.Group.Epoch != 1 || len(ext.Commit) == 0 {
+		t.Fatalf("external join = %+v, want epoch 1 and a commit", ext)
+	}
+	var got agent.ReceiveResponse
+	alice.cli(t, &got, "group", "receive", "--message", b64(ext.Commit))
+	if got.Kind != "commit" || got.Epoch != 1 || got.Commit == nil || len(got.Commit.Added) != 1 || got.Commit.Added[0].Identity != "carol" {
+		t.Fatalf("alice received %+v, want carol's external commit", got)
+	}
+
+	var rm agent.CommitResponse
+	alice.cli(t, &rm, "group", "remove", group, "--member", "carol")
+	if !rm.Merged || rm.Epoch != 2 {
+		t.Fatalf("remove = %+v, want merged at epoch 2", rm)
+	}
+	carol.cli(t, &got, "group", "receive", "--message", b64(rm.Commit))
+	if got.Commit == nil || !got.Commit.SelfRemoved {
+		t.Errorf("carol received %+v, want self_removed", got)
+	}
+	// The snapshot taken before the removal is in the bucket, at epoch 1.
+	code, stdout, stderr = runCLI(t, "--config", alice.config, "list", "--json")
+	if code != exitOK || !strings.Contains(stdout, `"epoch": 1`) {
+		t.Errorf("list after the removal: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "--config", alice.config, "group", "remove", group, "--member", "mallory")
+	if code != exitFailure || !strings.Contains(stderr, "unknown member") {
+		t.Errorf("remove of an unknown member: exit %d, %s", code, stderr)
+	}
+}

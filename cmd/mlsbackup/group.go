@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -40,7 +41,8 @@ func (a *app) groupCommand() *cli.Command {
 		Usage: "drive MLS groups through the running agent (key packages, members, messages)",
 		Description: "Each subcommand is a client of the agent's local API on <data_dir>/agent.sock\n" +
 			"(start it with 'mlsbackup agent'). Group ids are hex. Messages travel as base64 of\n" +
-			"the TLS-encoded MLSMessage; the caller delivers them to the other members.\n" +
+			"the TLS-encoded MLSMessage (or @FILE holding it); the caller delivers them to\n" +
+			"the other members.\n" +
 			"A commit is merged at once unless --no-merge.",
 		Subcommands: []*cli.Command{
 			sub("keypackage", "", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
@@ -61,6 +63,8 @@ func (a *app) groupCommand() *cli.Command {
 			sub("join", "--welcome B64 | --group-info B64", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},
 				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"}),
+			sub("group-info", "ID", "print a signed GroupInfo from which others can join by external commit", 1, 1, groupGroupInfo,
+				&cli.BoolFlag{Name: "no-tree", Usage: "leave the ratchet tree out (the joiner then needs it out of band)"}),
 			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
 			sub("list", "", "list the groups this member is in", 0, 0, groupList),
 		},
@@ -117,6 +121,8 @@ func printPlain(a *app, res any) {
 				fmt.Fprintf(w, "removed: %d %s\n", m.Index, m.Identity)
 			}
 		}
+	case agent.GroupInfoResponse:
+		fmt.Fprintf(w, "group_info: %s\n", b64(r.GroupInfo))
 	case agent.ExternalJoinResponse:
 		printGroupInfo(w, r.Group)
 		fmt.Fprintf(w, "commit: %s\n", b64(r.Commit))
@@ -166,9 +172,17 @@ func groupArg(c *cli.Context) ([]byte, error) {
 	return id, nil
 }
 
-// b64Flag decodes a required base64 flag.
+// b64Flag decodes a required base64 flag. A value @FILE reads the base64
+// from a file (large Welcome messages need not fit on a command line).
 func b64Flag(c *cli.Context, name string) ([]byte, error) {
 	s := strings.TrimSpace(c.String(name))
+	if file, ok := strings.CutPrefix(s, "@"); ok {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		s = strings.TrimSpace(string(b))
+	}
 	if s == "" {
 		return nil, usagef("--%s is required (see '%s --help')", name, c.Command.HelpName)
 	}
@@ -293,6 +307,15 @@ func groupInfo(c *cli.Context, cl *agent.Client) (any, error) {
 		return nil, err
 	}
 	return cl.Info(c.Context, id)
+}
+
+func groupGroupInfo(c *cli.Context, cl *agent.Client) (any, error) {
+	id, err := groupArg(c)
+	if err != nil {
+		return nil, err
+	}
+	gi, err := cl.GroupInfo(c.Context, id, !c.Bool("no-tree"))
+	return agent.GroupInfoResponse{GroupInfo: gi}, err
 }
 
 func groupList(c *cli.Context, cl *agent.Client) (any, error) {
