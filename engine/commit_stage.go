@@ -249,8 +249,14 @@ func retainPast(old *groupState, retain int) []*pastEpoch {
 	if old.epoch == nil {
 		return nil // an external joiner has no earlier epoch
 	}
-	ep := *old.epoch
-	ep.InitSecret = nil
+	// A past epoch keeps only what late application messages and
+	// resumption PSKs need; its init, exporter, external, confirmation and
+	// membership secrets are dropped.
+	ep := keyschedule.Epoch{
+		SenderDataSecret:   old.epoch.SenderDataSecret,
+		ResumptionPSK:      old.epoch.ResumptionPSK,
+		EpochAuthenticator: old.epoch.EpochAuthenticator,
+	}
 	past := append(append([]*pastEpoch(nil), old.past...), &pastEpoch{gc: old.gc, epoch: &ep, secrets: old.secrets})
 	if n := retain - 1; len(past) > n {
 		past = past[len(past)-n:]

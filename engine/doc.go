@@ -57,10 +57,10 @@
 //	epoch_secrets/epoch_<N>.bin
 //	                         GroupContext of epoch N, its secrets (sender data,
 //	                         exporter, external, confirmation, membership,
-//	                         resumption PSK, epoch authenticator; init_secret
-//	                         only for the current epoch, zeros otherwise), the
-//	                         secret tree, and the own ratchets' generation
-//	                         leases
+//	                         resumption PSK, epoch authenticator, init; a past
+//	                         epoch keeps only sender data, resumption PSK and
+//	                         authenticator, the rest are zeros), the secret
+//	                         tree, and the own ratchets' generation leases
 //
 // The newest [Options.RetainEpochs] epochs keep their records (for late
 // application messages and resumption PSKs); older ones are deleted in the

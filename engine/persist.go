@@ -80,7 +80,8 @@ func (s *groupState) contextRecord() []byte {
 }
 
 // epochRecord is an epoch_secrets/epoch_<N>.bin component: the epoch's
-// group context, its secrets (init_secret zeroed unless current), the
+// group context, its secrets (for a past epoch only sender_data_secret,
+// resumption_psk and epoch_authenticator; the others are zeros), the
 // secret tree, and the sender's generation leases.
 type epochRecord struct {
 	GC      wire.GroupContext
@@ -112,8 +113,10 @@ func (e *epochRecord) UnmarshalTLS(r *codec.Reader) {
 
 func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, nh int) ([]byte, error) {
 	e := *ep
-	if e.InitSecret == nil {
-		e.InitSecret = make([]byte, nh)
+	for _, f := range []*[]byte{&e.InitSecret, &e.ExporterSecret, &e.ExternalSecret, &e.ConfirmationKey, &e.MembershipKey} {
+		if *f == nil {
+			*f = make([]byte, nh) // dropped secret of a past epoch
+		}
 	}
 	sec, err := e.MarshalBinary()
 	if err != nil {
@@ -136,7 +139,7 @@ func decodeEpoch(b []byte, current bool) (*epochRecord, *keyschedule.Epoch, *sec
 		return nil, nil, nil, fmt.Errorf("epoch secrets: %w: %w", ErrCorrupt, err)
 	}
 	if !current {
-		ep.InitSecret = nil
+		ep.InitSecret, ep.ExporterSecret, ep.ExternalSecret, ep.ConfirmationKey, ep.MembershipKey = nil, nil, nil, nil, nil
 	}
 	var st secrettree.Tree
 	if err := st.UnmarshalBinary(rec.Tree); err != nil {

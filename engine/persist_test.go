@@ -106,9 +106,12 @@ func TestRetention(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			zero := bytes.Equal(ep.InitSecret, make([]byte, len(ep.InitSecret)))
-			if current := e == m.g.Epoch(); zero == current {
-				t.Fatalf("%s: epoch %d (current %v) init secret zero=%v", m.name, e, current, zero)
+			current := e == m.g.Epoch()
+			for name, sec := range map[string][]byte{"init": ep.InitSecret, "exporter": ep.ExporterSecret, "external": ep.ExternalSecret,
+				"confirmation": ep.ConfirmationKey, "membership": ep.MembershipKey} {
+				if zero := bytes.Equal(sec, make([]byte, len(sec))); zero == current {
+					t.Fatalf("%s: epoch %d (current %v) %s secret zero=%v", m.name, e, current, name, zero)
+				}
 			}
 		}
 	}
