@@ -35,15 +35,15 @@ func runExternalJoin(t *testing.T, id suite.ID) {
 	p := startPeer(t)
 	alice := newTSMember(t, p, "alice", id, false)
 	carol := newTSMember(t, p, "carol", id, false)
-	bob := newGoMember("bob", id, false)
-	dave := newGoMember("dave", id, false)
+	bob := newGoMember("bob", id, false, nil)
+	dave := newGoMember("dave", id, false, nil)
 
 	groupID := make([]byte, 16)
 	if _, err := rand.Read(groupID); err != nil {
 		t.Fatal(err)
 	}
 	alice.createGroup(t, groupID)
-	_, welcome := alice.commit(t, [][]byte{bob.KeyPackage(t)}, nil)
+	_, welcome := alice.commit(t, tsCommit{add: [][]byte{bob.KeyPackage(t)}})
 	bob.Join(t, welcome)
 	agree(t, "bob joined", 1, map[uint32]string{0: "alice", 1: "bob"}, alice, bob)
 
@@ -68,7 +68,7 @@ func runExternalJoin(t *testing.T, id suite.ID) {
 
 	// Epoch 4: bob re-joins with a fresh client and removes his old leaf.
 	oldBob := bob
-	bob = newGoMember("bob", id, false)
+	bob = newGoMember("bob", id, false, nil)
 	resync := oldBob.group.OwnIndex()
 	commit = bob.externalJoin(t, carol.groupInfo(t), &resync)
 	got = deliver(t, commit, "commit", alice, carol, dave, oldBob)

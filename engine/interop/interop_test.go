@@ -20,12 +20,13 @@ import (
 //	         application messages both ways, one pair out of order
 //	epoch 2  bob commits an add of carol (ts-mls); alice processes it, carol
 //	         joins from the engine's Welcome
-//	epoch 3  alice adds dave (engine); bob and carol process, dave joins
+//	epoch 3  alice adds dave (engine) and injects an external PSK; bob and
+//	         carol process, dave joins (needing the PSK)
 //	epoch 4  alice commits an update (an empty commit with a path)
 //	epoch 5  bob proposes an Update, alice commits it by reference
 //	epoch 6  bob commits the removal of carol; carol learns it and cannot
 //	         read the next epoch
-//	epoch 7  dave commits a self-update
+//	epoch 7  dave commits a self-update with an external PSK
 //	epoch 8  alice removes bob; bob learns it
 //
 // After every epoch change all current members must agree on the epoch,
@@ -50,10 +51,17 @@ func TestTSMLSInterop(t *testing.T) {
 
 func runScenario(t *testing.T, id suite.ID, private bool) {
 	p := startPeer(t)
+	pskID, pskSecret := []byte("interop psk"), make([]byte, 32)
+	if _, err := rand.Read(pskSecret); err != nil {
+		t.Fatal(err)
+	}
+	psks := engine.MapPSKStore{string(pskID): pskSecret}
 	alice := newTSMember(t, p, "alice", id, private)
 	carol := newTSMember(t, p, "carol", id, private)
-	bob := newGoMember("bob", id, private)
-	dave := newGoMember("dave", id, private)
+	alice.addPSK(t, pskID, pskSecret)
+	carol.addPSK(t, pskID, pskSecret)
+	bob := newGoMember("bob", id, private, psks)
+	dave := newGoMember("dave", id, private, psks)
 
 	groupID := make([]byte, 16)
 	if _, err := rand.Read(groupID); err != nil {
@@ -63,7 +71,7 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	agree(t, "created", 0, map[uint32]string{0: "alice"}, alice)
 
 	// Epoch 1: ts-mls adds the engine's member from its KeyPackage.
-	commit, welcome := alice.commit(t, [][]byte{bob.KeyPackage(t)}, nil)
+	commit, welcome := alice.commit(t, tsCommit{add: [][]byte{bob.KeyPackage(t)}})
 	if len(commit) == 0 || len(welcome) == 0 {
 		t.Fatalf("ts-mls add gave commit %d bytes, welcome %d bytes", len(commit), len(welcome))
 	}
@@ -87,8 +95,8 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	agree(t, "bob added carol", 2, three, alice, bob, carol)
 	exchange(t, "epoch 2", alice, bob, carol)
 
-	// Epoch 3: ts-mls adds a second engine member.
-	commit, welcome = alice.commit(t, [][]byte{dave.KeyPackage(t)}, nil)
+	// Epoch 3: ts-mls adds a second engine member, with an external PSK.
+	commit, welcome = alice.commit(t, tsCommit{add: [][]byte{dave.KeyPackage(t)}, psk: [][]byte{pskID}})
 	got := deliver(t, commit, "commit", bob, carol)
 	wantAdded(t, got[0], 3, "dave")
 	dave.Join(t, welcome)
@@ -97,7 +105,7 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	exchange(t, "epoch 3", alice, bob, carol, dave)
 
 	// Epoch 4: ts-mls commits an update (an empty commit, so with a path).
-	commit, _ = alice.commit(t, nil, nil)
+	commit, _ = alice.commit(t, tsCommit{})
 	deliver(t, commit, "commit", bob, carol, dave)
 	agree(t, "alice updated", 4, four, alice, bob, carol, dave)
 	exchange(t, "epoch 4", alice, bob, carol, dave)
@@ -109,7 +117,7 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	}
 	deliver(t, proposal, "proposal", alice, carol, dave)
 	keyBefore := bob.group.Members()[1].EncryptionKey
-	commit, _ = alice.commit(t, nil, nil)
+	commit, _ = alice.commit(t, tsCommit{})
 	got = deliver(t, commit, "commit", bob, carol, dave)
 	if !slices.Equal(got[0].Commit.Updated, []uint32{1}) {
 		t.Errorf("bob's view of alice's commit: updated leaves %v, want [1]", got[0].Commit.Updated)
@@ -135,14 +143,14 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 		t.Errorf("removed carol processed a message of the next epoch: %+v", r)
 	}
 
-	// Epoch 7: the second engine member commits a self-update.
-	commit, _ = dave.commit(t, engine.CommitOptions{SelfUpdate: true})
+	// Epoch 7: the second engine member commits a self-update with a PSK.
+	commit, _ = dave.commit(t, engine.CommitOptions{SelfUpdate: true, ExternalPSKs: [][]byte{pskID}})
 	deliver(t, commit, "commit", alice, bob)
 	agree(t, "dave updated", 7, noCarol, alice, bob, dave)
 	exchange(t, "epoch 7", alice, bob, dave)
 
 	// Epoch 8: ts-mls removes an engine member, which learns it.
-	commit, _ = alice.commit(t, nil, []uint32{1})
+	commit, _ = alice.commit(t, tsCommit{remove: []uint32{1}})
 	got = deliver(t, commit, "commit", bob, dave)
 	if !got[0].Commit.SelfRemoved {
 		t.Errorf("bob's view of his removal: %+v, want SelfRemoved", got[0].Commit)

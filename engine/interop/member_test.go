@@ -61,8 +61,10 @@ type goMember struct {
 	group  *engine.Group
 }
 
-func newGoMember(name string, id suite.ID, privateHandshake bool) *goMember {
-	opts := engine.Options{PrivateHandshake: privateHandshake}
+// newGoMember returns an engine member that knows the external PSKs psks
+// (id to secret).
+func newGoMember(name string, id suite.ID, privateHandshake bool, psks engine.MapPSKStore) *goMember {
+	opts := engine.Options{PrivateHandshake: privateHandshake, PSKs: psks}
 	return &goMember{name: name, id: id, opts: opts, client: engine.NewClient(engine.NewMemStorage(), []byte(name), opts)}
 }
 
@@ -205,13 +207,29 @@ func (m *tsMember) createGroup(t testing.TB, groupID []byte) {
 	m.peer.must(peerRequest{Op: "create_group", Client: m.name, GroupID: groupID})
 }
 
-// commit has the member commit adds and removes (plus any proposals it has
-// received this epoch); ts-mls applies its own commit at once. The Welcome
-// carries the ratchet tree.
-func (m *tsMember) commit(t testing.TB, add [][]byte, remove []uint32) (commit, welcome []byte) {
+// tsCommit is what a ts-mls member commits besides the proposals it has
+// received this epoch.
+type tsCommit struct {
+	add    [][]byte // KeyPackage MLSMessages
+	remove []uint32 // leaves
+	psk    [][]byte // external PSK ids
+}
+
+// commit has the member commit o; ts-mls applies its own commit at once.
+// The Welcome carries the ratchet tree.
+func (m *tsMember) commit(t testing.TB, o tsCommit) (commit, welcome []byte) {
 	t.Helper()
-	resp := m.peer.must(peerRequest{Op: "commit", Client: m.name, Add: add, Remove: remove, Public: m.public, RatchetTree: true})
+	resp := m.peer.must(peerRequest{
+		Op: "commit", Client: m.name, Add: o.add, Remove: o.remove, PSK: o.psk,
+		Public: m.public, RatchetTree: true,
+	})
 	return resp.Commit, resp.Welcome
+}
+
+// addPSK gives the member an external PSK.
+func (m *tsMember) addPSK(t testing.TB, id, secret []byte) {
+	t.Helper()
+	m.peer.must(peerRequest{Op: "add_psk", Client: m.name, PSKID: id, PSKSecret: secret})
 }
 
 // groupInfo returns a GroupInfo MLSMessage with external_pub and the tree.

@@ -35,6 +35,9 @@ type peerRequest struct {
 	GroupID         []byte   `json:"group_id,omitempty"`
 	Add             [][]byte `json:"add,omitempty"`
 	Remove          []uint32 `json:"remove,omitempty"`
+	PSK             [][]byte `json:"psk,omitempty"`
+	PSKID           []byte   `json:"psk_id,omitempty"`
+	PSKSecret       []byte   `json:"psk_secret,omitempty"`
 	Public          bool     `json:"public,omitempty"`
 	RatchetTree     bool     `json:"ratchet_tree,omitempty"`
 	Welcome         []byte   `json:"welcome,omitempty"`

@@ -9,9 +9,11 @@
 // []byte). Every client holds at most one group. Operations:
 //
 //   new_client   {client, suite, identity}      -> {}
+//   add_psk      {client, psk_id, psk_secret}   -> {}  (an external PSK)
 //   key_package  {client, default_keys}         -> {key_package}  (MLSMessage)
 //   create_group {client, group_id}             -> {}
-//   commit       {client, add: [MLSMessage], remove: [leaf], public, ratchet_tree}
+//   commit       {client, add: [MLSMessage], remove: [leaf], psk: [psk_id],
+//                 public, ratchet_tree}
 //                                               -> {commit, welcome?}
 //   join         {client, welcome}              -> {}
 //   group_info   {client, default_encoding}     -> {group_info}  (MLSMessage
@@ -42,6 +44,10 @@
 // therefore builds GroupInfos with the RFC encoding itself (group_info with
 // default_encoding set uses ts-mls's own), and external_join hands ts-mls the
 // bare key of a received GroupInfo (see externalPubAsTSMLS).
+//
+// PSKs: ts-mls 1.6.4's processMessage ignores the PSK index it is given for
+// PrivateMessages, so a private commit with a PSK fails; the peer calls
+// processPublicMessage and processPrivateMessage directly.
 
 import { createInterface } from "node:readline";
 import {
@@ -53,7 +59,6 @@ import {
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
-  emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackage,
   generateKeyPackageWithKey,
@@ -61,8 +66,10 @@ import {
   getCiphersuiteImpl,
   joinGroup,
   joinGroupExternal,
+  makePskIndex,
   mlsExporter,
-  processMessage,
+  processPrivateMessage,
+  processPublicMessage,
   zeroOutUint8Array,
 } from "ts-mls";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
@@ -177,8 +184,14 @@ const ops = {
       curve: ecdsaCurves[getCiphersuiteFromName(suiteName(req.suite)).signature],
       credential: { credentialType: "basic", identity: unb64(req.identity) },
       keyPackages: [],
+      psks: {},
       state: undefined,
     });
+    return {};
+  },
+
+  async add_psk(req) {
+    client(req.client).psks[req.psk_id] = unb64(req.psk_secret);
     return {};
   },
 
@@ -208,8 +221,12 @@ const ops = {
     for (const leaf of req.remove ?? []) {
       proposals.push({ proposalType: "remove", remove: { removed: leaf } });
     }
+    for (const id of req.psk ?? []) {
+      const pskNonce = c.impl.rng.randomBytes(c.impl.kdf.size);
+      proposals.push({ proposalType: "psk", psk: { preSharedKeyId: { psktype: "external", pskId: unb64(id), pskNonce } } });
+    }
     const res = await createCommit(
-      { state: c.state, cipherSuite: c.impl },
+      { state: c.state, cipherSuite: c.impl, pskIndex: makePskIndex(c.state, c.psks) },
       {
         wireAsPublicMessage: Boolean(req.public),
         ratchetTreeExtension: Boolean(req.ratchet_tree),
@@ -232,7 +249,7 @@ const ops = {
     for (const [i, kp] of c.keyPackages.entries()) {
       const ref = b64(await makeKeyPackageRef(kp.publicPackage, c.impl.hash));
       if (!welcome.secrets.some((s) => b64(s.newMember) === ref)) continue;
-      c.state = await joinGroup(welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, c.impl);
+      c.state = await joinGroup(welcome, kp.publicPackage, kp.privatePackage, makePskIndex(undefined, c.psks), c.impl);
       c.keyPackages.splice(i, 1);
       wipe([kp.privatePackage.initPrivateKey]);
       return {};
@@ -279,7 +296,13 @@ const ops = {
       kind = incoming.kind;
       return "accept";
     };
-    const res = await processMessage(msg, c.state, emptyPskIndex, record, c.impl);
+    // processMessage would drop the PSK index for PrivateMessages (ts-mls
+    // 1.6.4 passes emptyPskIndex there), so call the two functions directly.
+    const psks = makePskIndex(c.state, c.psks);
+    const res =
+      msg.wireformat === "mls_public_message"
+        ? await processPublicMessage(c.state, msg.publicMessage, psks, c.impl, record)
+        : await processPrivateMessage(c.state, msg.privateMessage, psks, c.impl, record);
     c.state = res.newState;
     wipe(res.consumed);
     if (res.kind === "applicationMessage") return { kind: "application", data: b64(res.message) };
