@@ -223,6 +223,15 @@ func (w *mlsWorkload) Continue(ctx context.Context, st *localstore.Store) error 
 	if !bytes.Equal(ga.EpochAuthenticator(), gb.EpochAuthenticator()) {
 		return fmt.Errorf("epoch %d: authenticators differ", ga.Epoch())
 	}
+	// Encrypt again in the recovered epoch: Bob has consumed the key of
+	// every generation Alice returned a ciphertext for before the crash, so
+	// a reused generation (key and nonce) fails to decrypt here.
+	if err := send(ctx, ga, gb, "right after recovery"); err != nil {
+		return fmt.Errorf("send in the recovered epoch: %w", err)
+	}
+	if err := send(ctx, gb, ga, "bob after recovery"); err != nil {
+		return fmt.Errorf("bob sends in the recovered epoch: %w", err)
+	}
 	out, err := ga.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
 	if err != nil {
 		return err
