@@ -193,7 +193,7 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 	case wire.ContentTypeApplication:
 		res.Kind = ContentApplication
 		res.ApplicationData = ac.Content.ApplicationData
-		if err := g.commitState(ctx, "ProcessApplication", base); err != nil {
+		if err := g.commitEpoch(ctx, "ProcessApplication", base); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -250,6 +250,25 @@ func (g *Group) commitState(ctx context.Context, op string, ns *groupState) erro
 		}
 	}
 	ns.committed()
+	g.s = ns
+	return nil
+}
+
+// commitEpoch persists a transition that changed only the current epoch's
+// secret tree or leases (application messages) and swaps it in: the
+// fast path of commitState, writing just the epoch record.
+func (g *Group) commitEpoch(ctx context.Context, op string, ns *groupState) error {
+	header, leaves := ns.secrets.TakeChanges()
+	if header || len(leaves) > 0 || ns.lease != g.s.lease {
+		v, err := encodeEpoch(ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh())
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		b := &Batch{Op: op, Group: ns.gc.GroupID, Puts: []Put{{Key: Key{Group: ns.gc.GroupID, Kind: KindEpochSecrets, Name: epochName(ns.gc.Epoch)}, Value: v}}}
+		if err := g.st.Apply(ctx, b); err != nil {
+			return fmt.Errorf("%s: store: %w", op, err)
+		}
+	}
 	g.s = ns
 	return nil
 }

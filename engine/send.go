@@ -54,7 +54,7 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 		return nil, fmt.Errorf("encrypt: protect: %w", err)
 	}
 	if write {
-		if err := g.commitState(ctx, "Encrypt", &ns); err != nil {
+		if err := g.commitEpoch(ctx, "Encrypt", &ns); err != nil {
 			return nil, err
 		}
 	} else {
