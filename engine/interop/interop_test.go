@@ -22,7 +22,10 @@ import (
 //	         joins from the engine's Welcome
 //	epoch 3  alice adds dave (engine) and injects an external PSK; bob and
 //	         carol process, dave joins (needing the PSK)
-//	epoch 4  alice commits an update (an empty commit with a path)
+//	         bob is reloaded from storage; dave is restored from a snapshot
+//	         into fresh storage (and cannot send until the next epoch)
+//	epoch 4  alice commits an update (an empty commit with a path), which
+//	         the reloaded bob and the restored dave process
 //	epoch 5  bob proposes an Update, alice commits it by reference
 //	epoch 6  bob commits the removal of carol; carol learns it and cannot
 //	         read the next epoch
@@ -103,6 +106,11 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	four := map[uint32]string{0: "alice", 1: "bob", 2: "carol", 3: "dave"}
 	agree(t, "alice added dave", 3, four, alice, bob, carol, dave)
 	exchange(t, "epoch 3", alice, bob, carol, dave)
+
+	// A restart and a restore on the engine side, then the group goes on.
+	bob.reload(t)
+	dave.restore(t)
+	agree(t, "bob reloaded, dave restored", 3, four, alice, bob, carol, dave)
 
 	// Epoch 4: ts-mls commits an update (an empty commit, so with a path).
 	commit, _ = alice.commit(t, tsCommit{})

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -57,6 +58,7 @@ type goMember struct {
 	name   string
 	id     suite.ID
 	opts   engine.Options
+	st     *engine.MemStorage
 	client *engine.Client
 	group  *engine.Group
 }
@@ -65,7 +67,45 @@ type goMember struct {
 // (id to secret).
 func newGoMember(name string, id suite.ID, privateHandshake bool, psks engine.MapPSKStore) *goMember {
 	opts := engine.Options{PrivateHandshake: privateHandshake, PSKs: psks}
-	return &goMember{name: name, id: id, opts: opts, client: engine.NewClient(engine.NewMemStorage(), []byte(name), opts)}
+	st := engine.NewMemStorage()
+	return &goMember{name: name, id: id, opts: opts, st: st, client: engine.NewClient(st, []byte(name), opts)}
+}
+
+// reload drops the in-memory group and loads it back from storage, as after
+// a restart.
+func (m *goMember) reload(t testing.TB) {
+	t.Helper()
+	g, err := engine.LoadGroup(context.Background(), m.st, m.group.GroupID(), m.opts)
+	if err != nil {
+		t.Fatalf("%s: load group: %v", m.Name(), err)
+	}
+	m.group = g
+}
+
+// restore exports a snapshot of the member's group, imports it into fresh
+// storage and continues from there, as after losing the machine. In the
+// restored epoch the member can receive but not send.
+func (m *goMember) restore(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	groupID := m.group.GroupID()
+	snap, _, err := engine.ExportSnapshot(ctx, m.st, groupID)
+	if err != nil {
+		t.Fatalf("%s: export snapshot: %v", m.Name(), err)
+	}
+	st := engine.NewMemStorage()
+	if _, err := engine.ImportSnapshot(ctx, st, snap, false); err != nil {
+		t.Fatalf("%s: import snapshot: %v", m.Name(), err)
+	}
+	g, err := engine.LoadGroup(ctx, st, groupID, m.opts)
+	if err != nil {
+		t.Fatalf("%s: load restored group: %v", m.Name(), err)
+	}
+	m.st, m.group = st, g
+	m.client = engine.NewClient(st, []byte(m.name), m.opts)
+	if _, err := g.Encrypt(ctx, []byte("too early"), nil); !errors.Is(err, engine.ErrRestoredEpoch) {
+		t.Fatalf("%s: encrypt in the restored epoch = %v, want ErrRestoredEpoch", m.Name(), err)
+	}
 }
 
 func (m *goMember) Name() string { return m.name + " (engine)" }
