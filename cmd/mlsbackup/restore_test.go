@@ -277,3 +277,17 @@ func TestRestoreThroughAgent(t *testing.T) {
 		t.Fatalf("agent's group after restore: %+v, %v; want epoch 1, restored", info, err)
 	}
 }
+
+// TestRestoreLockedWithoutAgent: a data directory locked by a process that
+// is not an agent is reported with what to do, and nothing is restored.
+func TestRestoreLockedWithoutAgent(t *testing.T) {
+	f := newRestoreFixture(t)
+	f.advance(t, "rg")
+	f.upload(t, "rg")
+	f.withStore(t, func(context.Context, *localstore.Store) {
+		code, out, errOut := f.run(t, "restore", "--all", "--force")
+		if code != exitFailure || !strings.Contains(errOut, "is locked by another process, but no agent answers") {
+			t.Fatalf("restore into a locked data directory: exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
+}
