@@ -3,8 +3,10 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,10 +14,12 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 )
 
-// The tests here show what the engine does with the two encodings in which
-// ts-mls 1.6.4 departs from RFC 9420, and which the interop peer therefore
-// replaces with the RFC's (see internal/tsmls/peer.mjs). In both cases the
-// engine must refuse the input with a typed error, not accept it or crash.
+// The tests here pin down the encodings in which ts-mls 1.6.4 departs from
+// RFC 9420. For two of them the interop peer substitutes the RFC's encoding
+// (see internal/tsmls/peer.mjs), and the engine must refuse ts-mls's own with
+// a typed error, not accept it or crash. The third (external_senders) cannot
+// be worked around from outside ts-mls, so external senders do not
+// interoperate with ts-mls 1.6.4.
 
 // TestTSMLSDefaultECDSAKeys: ts-mls generates ECDSA signature keys as
 // compressed SEC1 points (its @noble/curves default), while RFC 9420 §5.1.1
@@ -88,5 +92,52 @@ func TestTSMLSDefaultExternalPub(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTSMLSExternalSendersEncoding: RFC 9420 §12.1.8.1 makes the
+// external_senders extension one vector of ExternalSender structs; ts-mls
+// reads it as a single bare ExternalSender (one extension per sender). A
+// commit of the engine's GroupContextExtensions proposal listing an external
+// sender is accepted by a second engine member and refused by ts-mls.
+func TestTSMLSExternalSendersEncoding(t *testing.T) {
+	t.Parallel()
+	id := suite.X25519AES128GCMSHA256Ed25519
+	s, err := suite.New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dsPub, err := s.GenerateSignatureKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPeer(t)
+	alice := newTSMember(t, p, "alice", id, false)
+	bob := newGoMember("bob", id, false, nil)
+	dave := newGoMember("dave", id, false, nil)
+	groupID := make([]byte, 16)
+	if _, err := rand.Read(groupID); err != nil {
+		t.Fatal(err)
+	}
+	alice.createGroup(t, groupID)
+	_, welcome := alice.commit(t, tsCommit{add: [][]byte{bob.KeyPackage(t), dave.KeyPackage(t)}})
+	bob.Join(t, welcome)
+	dave.Join(t, welcome)
+	agree(t, "bob and dave joined", 1, map[uint32]string{0: "alice", 1: "bob", 2: "dave"}, alice, bob, dave)
+
+	commit, _ := bob.commit(t, engine.CommitOptions{
+		ExternalSenders: []engine.ExternalSender{{SignatureKey: dsPub, Identity: []byte("delivery service")}},
+	})
+	deliver(t, commit, "commit", dave)
+	agree(t, "engine members took the external sender", 2, map[uint32]string{0: "alice", 1: "bob", 2: "dave"}, bob, dave)
+	r, err := alice.Process(commit)
+	if err == nil {
+		t.Fatalf("ts-mls processed the RFC-encoded external_senders commit (%+v): has it been fixed? Then test external senders end to end", r)
+	}
+	if !strings.Contains(err.Error(), "decode external_senders") {
+		t.Fatalf("ts-mls refused the commit with %v, want its external_senders decoding error", err)
+	}
+	if v := alice.View(t); v.Epoch != 1 {
+		t.Fatalf("ts-mls alice at epoch %d after refusing the commit, want 1", v.Epoch)
 	}
 }
