@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -40,13 +39,7 @@ func TestTSMLSDefaultECDSAKeys(t *testing.T) {
 				name := fmt.Sprintf("kp-%d-%t", id, defaultKeys)
 				p.must(peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
 				kp := p.must(peerRequest{Op: "key_package", Client: name, DefaultKeys: defaultKeys}).KeyPackage
-				// ValidateKeyPackage takes the bare KeyPackage: strip the
-				// MLSMessage header (version mls10, wire format
-				// mls_key_package).
-				if len(kp) < 4 || !bytes.Equal(kp[:4], []byte{0, 1, 0, 5}) {
-					t.Fatalf("ts-mls key package starts %x, want an mls10 mls_key_package MLSMessage", kp[:min(4, len(kp))])
-				}
-				err := engine.ValidateKeyPackage(kp[4:], time.Now())
+				err := engine.ValidateKeyPackage(kp, time.Now())
 				wantReject := defaultKeys && ecdsa[id]
 				if gotReject := err != nil; gotReject != wantReject {
 					t.Fatalf("ValidateKeyPackage = %v, want rejected %t", err, wantReject)
