@@ -20,21 +20,27 @@ import (
 
 const mlsSuite = suite.X25519AES128GCMSHA256Ed25519
 
-// mlsWorkload is an MLS group of Alice (whose state is on the store under
-// test) and Bob (in memory), with Carol joining and leaving: application
-// messages both ways, self-updates both ways, adds with Welcomes and
-// removes. A commit is delivered only after its sender has merged it
-// durably, as an application must.
+// mlsWorkload runs MLS groups between Alice (whose state is on the store
+// under test) and Bob (in memory), with Carol joining and leaving each:
+// application messages both ways, self-updates both ways, adds with
+// Welcomes and removes. A commit is delivered only after its sender has
+// merged it durably, as an application must.
 type mlsWorkload struct {
-	ops int
-	rng *rand.Rand
+	ops    int
+	groups int
+	rng    *rand.Rand
 
+	alice *engine.Client
+	bobSt *engine.MemStorage
+	bob   *engine.Client
+	pairs []*mlsPair // groups Bob has joined
+	cur   *mlsPair   // the group of the operation in progress
+}
+
+// mlsPair is one group as Alice and Bob see it.
+type mlsPair struct {
 	gid       []byte
-	alice     *engine.Client
-	ga        *engine.Group
-	bobSt     *engine.MemStorage
-	bob       *engine.Client
-	gb        *engine.Group
+	ga, gb    *engine.Group
 	carol     *engine.Client
 	carolLeaf uint32
 	carolIn   bool
@@ -51,24 +57,28 @@ func (w *mlsWorkload) Run(ctx context.Context, t crashtest.Target) error {
 	w.alice = engine.NewClient(t, []byte("alice"), engine.Options{})
 	w.bobSt = engine.NewMemStorage()
 	w.bob = engine.NewClient(w.bobSt, []byte("bob"), engine.Options{})
-	ga, err := w.alice.CreateGroup(ctx, mlsSuite, nil)
-	if err != nil {
-		return err
-	}
-	w.ga, w.gid = ga, ga.GroupID()
-	kp, err := w.bob.CreateKeyPackage(ctx, mlsSuite, false)
-	if err != nil {
-		return err
-	}
-	out, err := w.aliceCommit(ctx, engine.CommitOptions{Add: [][]byte{kp}})
-	if err != nil {
-		return err
-	}
-	if w.gb, err = w.bob.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
-		return err
+	for range w.groups {
+		ga, err := w.alice.CreateGroup(ctx, mlsSuite, nil)
+		if err != nil {
+			return err
+		}
+		p := &mlsPair{gid: ga.GroupID(), ga: ga}
+		kp, err := w.bob.CreateKeyPackage(ctx, mlsSuite, false)
+		if err != nil {
+			return err
+		}
+		out, err := p.aliceCommit(ctx, engine.CommitOptions{Add: [][]byte{kp}})
+		if err != nil {
+			return err
+		}
+		if p.gb, err = w.bob.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+			return err
+		}
+		w.pairs = append(w.pairs, p)
 	}
 	for i := range w.ops {
-		if err := w.step(ctx, i); err != nil {
+		w.cur = w.pairs[w.rng.IntN(len(w.pairs))]
+		if err := w.step(ctx, w.cur, i); err != nil {
 			return fmt.Errorf("op %d: %w", i, err)
 		}
 	}
@@ -76,18 +86,18 @@ func (w *mlsWorkload) Run(ctx context.Context, t crashtest.Target) error {
 }
 
 // aliceCommit has Alice commit and merge, then delivers the commit to Bob.
-func (w *mlsWorkload) aliceCommit(ctx context.Context, o engine.CommitOptions) (*engine.CommitOutput, error) {
-	out, err := w.ga.Commit(ctx, o)
+func (p *mlsPair) aliceCommit(ctx context.Context, o engine.CommitOptions) (*engine.CommitOutput, error) {
+	out, err := p.ga.Commit(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	w.alicePending = out.Commit
-	if _, err := w.ga.MergePendingCommit(ctx); err != nil {
+	p.alicePending = out.Commit
+	if _, err := p.ga.MergePendingCommit(ctx); err != nil {
 		return nil, err
 	}
-	w.lastAlice, w.alicePending = out.Commit, nil
-	if w.gb != nil {
-		if _, err := w.gb.Process(ctx, out.Commit); err != nil {
+	p.lastAlice, p.alicePending = out.Commit, nil
+	if p.gb != nil {
+		if _, err := p.gb.Process(ctx, out.Commit); err != nil {
 			return nil, fmt.Errorf("bob processes alice's commit: %w", err)
 		}
 	}
@@ -109,46 +119,46 @@ func send(ctx context.Context, from, to *engine.Group, text string) error {
 	return nil
 }
 
-func (w *mlsWorkload) step(ctx context.Context, i int) error {
+func (w *mlsWorkload) step(ctx context.Context, p *mlsPair, i int) error {
 	switch r := w.rng.IntN(100); {
 	case r < 35:
-		return send(ctx, w.ga, w.gb, fmt.Sprint("from alice ", i))
+		return send(ctx, p.ga, p.gb, fmt.Sprint("from alice ", i))
 	case r < 55:
-		return send(ctx, w.gb, w.ga, fmt.Sprint("from bob ", i))
+		return send(ctx, p.gb, p.ga, fmt.Sprint("from bob ", i))
 	case r < 70:
-		_, err := w.aliceCommit(ctx, engine.CommitOptions{SelfUpdate: true})
+		_, err := p.aliceCommit(ctx, engine.CommitOptions{SelfUpdate: true})
 		return err
 	case r < 85:
-		out, err := w.gb.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
+		out, err := p.gb.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
 		if err != nil {
 			return err
 		}
-		if _, err := w.gb.MergePendingCommit(ctx); err != nil {
+		if _, err := p.gb.MergePendingCommit(ctx); err != nil {
 			return err
 		}
-		w.lastBob = out.Commit
-		_, err = w.ga.Process(ctx, out.Commit)
+		p.lastBob = out.Commit
+		_, err = p.ga.Process(ctx, out.Commit)
 		return err
-	case !w.carolIn:
+	case !p.carolIn:
 		// A fresh Carol each time: a removed member's old state stays behind.
-		w.carol = engine.NewClient(engine.NewMemStorage(), []byte("carol"), engine.Options{})
-		kp, err := w.carol.CreateKeyPackage(ctx, mlsSuite, false)
+		p.carol = engine.NewClient(engine.NewMemStorage(), []byte("carol"), engine.Options{})
+		kp, err := p.carol.CreateKeyPackage(ctx, mlsSuite, false)
 		if err != nil {
 			return err
 		}
-		out, err := w.aliceCommit(ctx, engine.CommitOptions{Add: [][]byte{kp}})
+		out, err := p.aliceCommit(ctx, engine.CommitOptions{Add: [][]byte{kp}})
 		if err != nil {
 			return err
 		}
-		gc, err := w.carol.JoinFromWelcome(ctx, out.Welcome, nil)
+		gc, err := p.carol.JoinFromWelcome(ctx, out.Welcome, nil)
 		if err != nil {
 			return err
 		}
-		w.carolLeaf, w.carolIn = gc.OwnIndex(), true
+		p.carolLeaf, p.carolIn = gc.OwnIndex(), true
 		return nil
 	default:
-		_, err := w.aliceCommit(ctx, engine.CommitOptions{Remove: []uint32{w.carolLeaf}})
-		w.carolIn = false
+		_, err := p.aliceCommit(ctx, engine.CommitOptions{Remove: []uint32{p.carolLeaf}})
+		p.carolIn = false
 		return err
 	}
 }
@@ -168,12 +178,15 @@ func cloneMem(ctx context.Context, m *engine.MemStorage) (*engine.MemStorage, er
 	return c, c.Apply(ctx, b)
 }
 
-// Continue loads Alice from the recovered store and a copy of Bob, brings
-// the one that is an epoch behind up to date by delivering the commit it
-// missed (an un-acknowledged one may have survived), checks that their
-// epoch authenticators agree, and has them commit and talk once more.
+// Continue checks the group the crash hit (the whole store's state is
+// already compared with the model): it loads Alice from the recovered
+// store and a copy of Bob, brings the one that is an epoch
+// behind up to date by delivering the commit it missed (an
+// un-acknowledged one may have survived), checks that their epoch
+// authenticators agree, has both encrypt in the recovered epoch, then
+// commit and talk once more.
 func (w *mlsWorkload) Continue(ctx context.Context, st *localstore.Store) error {
-	if w.gid == nil || w.gb == nil {
+	if len(w.pairs) == 0 {
 		// Crashed before Bob joined: a fresh group must work.
 		g, err := engine.NewClient(st, []byte("alice"), engine.Options{}).CreateGroup(ctx, mlsSuite, nil)
 		if err != nil {
@@ -182,20 +195,28 @@ func (w *mlsWorkload) Continue(ctx context.Context, st *localstore.Store) error 
 		_, err = g.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
 		return err
 	}
-	ga, err := engine.LoadGroup(ctx, st, w.gid, engine.Options{})
-	if err != nil {
-		return fmt.Errorf("load alice: %w", err)
-	}
 	bst, err := cloneMem(ctx, w.bobSt)
 	if err != nil {
 		return err
 	}
-	gb, err := engine.LoadGroup(ctx, bst, w.gid, engine.Options{})
+	p := w.cur
+	if p == nil {
+		p = w.pairs[len(w.pairs)-1]
+	}
+	return p.cont(ctx, st, bst)
+}
+
+func (p *mlsPair) cont(ctx context.Context, st *localstore.Store, bst *engine.MemStorage) error {
+	ga, err := engine.LoadGroup(ctx, st, p.gid, engine.Options{})
+	if err != nil {
+		return fmt.Errorf("load alice: %w", err)
+	}
+	gb, err := engine.LoadGroup(ctx, bst, p.gid, engine.Options{})
 	if err != nil {
 		return fmt.Errorf("load bob: %w", err)
 	}
 	if ga.HasPendingCommit() {
-		if w.alicePending != nil {
+		if p.alicePending != nil {
 			_, err = ga.MergePendingCommit(ctx)
 		} else {
 			err = ga.ClearPendingCommit(ctx)
@@ -206,15 +227,15 @@ func (w *mlsWorkload) Continue(ctx context.Context, st *localstore.Store) error 
 	}
 	switch {
 	case ga.Epoch() == gb.Epoch()+1:
-		missed := w.lastAlice
-		if w.alicePending != nil {
-			missed = w.alicePending
+		missed := p.lastAlice
+		if p.alicePending != nil {
+			missed = p.alicePending
 		}
 		if _, err := gb.Process(ctx, missed); err != nil {
 			return fmt.Errorf("bob catches up: %w", err)
 		}
 	case gb.Epoch() == ga.Epoch()+1:
-		if _, err := ga.Process(ctx, w.lastBob); err != nil {
+		if _, err := ga.Process(ctx, p.lastBob); err != nil {
 			return fmt.Errorf("alice catches up: %w", err)
 		}
 	case ga.Epoch() != gb.Epoch():
@@ -255,7 +276,7 @@ func TestCrashInjectionMLS(t *testing.T) {
 	}
 	t.Parallel()
 	cfg := crashtest.Config{
-		NewWorkload: func() crashtest.Workload { return &mlsWorkload{ops: ops} },
+		NewWorkload: func() crashtest.Workload { return &mlsWorkload{ops: ops, groups: 3} },
 		Mode:        fsx.PowerLoss,
 		Options:     localstore.Options{SyncApply: true},
 	}
