@@ -45,8 +45,19 @@ func (a *app) runAgent(c *cli.Context) error {
 	level.Set(lv)
 	log := newLoggerLevel(a.st.err, e.cfg.Log.Format, level)
 
-	ctx := c.Context
-	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{LogLevel: level, TakeOver: c.Bool("take-over")})
+	// SIGTERM and SIGINT end the agent gracefully (exit 0) however the
+	// command is invoked; main's handler does the same for other commands.
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	store, err := openStore(ctx, e.cfg, true)
+	if err != nil {
+		return err
+	}
+	recipients, err := loadRecipients(e.cfg)
+	if err != nil {
+		return err
+	}
+	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over")})
 	if err != nil {
 		return err
 	}
