@@ -1,15 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/internal/agent"
 	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/uploader/s3store"
 )
 
 // TestSIGKILL kills a running agent 50 times while a client commits and sends
@@ -82,8 +85,6 @@ func TestSIGKILL(t *testing.T) {
 	if n.clearPending(gid, info) {
 		cleared++
 	}
-	t.Logf("%d kills; %d epochs acknowledged; %d commits left pending by a kill and cleared; %d complete snapshots listed",
-		rounds, acked, cleared, len(n.snapshots()))
 	if out, errOut, err := n.run("verify", "--all"); err != nil {
 		t.Fatalf("verify --all after the kills: %v\n%s\n%s", err, out, errOut)
 	}
@@ -92,6 +93,14 @@ func TestSIGKILL(t *testing.T) {
 	waitSnapshot(t, n, gid, c.Epoch)
 	if err := p.stop(); err != nil {
 		t.Fatalf("agent on SIGTERM: %v", err)
+	}
+	// The agent is stopped: what list shows is exactly the manifests.
+	data, manifests := countObjects(t, srv, n.name+"/groups/")
+	t.Logf("%d kills; %d epochs acknowledged; %d commits left pending by a kill and cleared; %d complete snapshots listed; "+
+		"%d uploads cut short by a kill (data object without manifest, invisible to list)",
+		rounds, acked, cleared, len(n.snapshots()), data-manifests)
+	if listed := len(n.snapshots()); listed != manifests {
+		t.Fatalf("list shows %d snapshots, the bucket holds %d manifests", listed, manifests)
 	}
 }
 
@@ -105,4 +114,27 @@ func (n *node) clearPending(gid string, info agent.GroupInfo) bool {
 	}
 	n.mustRun("group", "merge", gid, "--clear", "--json")
 	return true
+}
+
+// countObjects counts the data objects and manifests under prefix.
+func countObjects(t *testing.T, srv *testenv.Server, prefix string) (data, manifests int) {
+	t.Helper()
+	st, err := s3store.New(context.Background(), s3store.Config{Bucket: srv.Bucket, Endpoint: srv.Endpoint, Region: srv.Region,
+		PathStyle: true, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := st.List(context.Background(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		switch {
+		case strings.HasSuffix(o.Key, "/snapshot.age"):
+			data++
+		case strings.HasSuffix(o.Key, "/manifest.json"):
+			manifests++
+		}
+	}
+	return data, manifests
 }
