@@ -37,8 +37,8 @@ func TestTSMLSDefaultECDSAKeys(t *testing.T) {
 		for _, defaultKeys := range []bool{false, true} {
 			t.Run(fmt.Sprintf("suite=%d/default_keys=%t", uint16(id), defaultKeys), func(t *testing.T) {
 				name := fmt.Sprintf("kp-%d-%t", id, defaultKeys)
-				p.must(peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
-				kp := p.must(peerRequest{Op: "key_package", Client: name, DefaultKeys: defaultKeys}).KeyPackage
+				p.must(t, peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
+				kp := p.must(t, peerRequest{Op: "key_package", Client: name, DefaultKeys: defaultKeys}).KeyPackage
 				err := engine.ValidateKeyPackage(kp, time.Now())
 				wantReject := defaultKeys && ecdsa[id]
 				if gotReject := err != nil; gotReject != wantReject {
@@ -72,7 +72,7 @@ func TestTSMLSDefaultExternalPub(t *testing.T) {
 		{"RFC encoding", false, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			gi := p.must(peerRequest{Op: "group_info", Client: alice.name, DefaultEncoding: c.defaultEncoding}).GroupInfo
+			gi := p.must(t, peerRequest{Op: "group_info", Client: alice.name, DefaultEncoding: c.defaultEncoding}).GroupInfo
 			st := engine.NewMemStorage()
 			client := engine.NewClient(st, []byte("bob"), engine.Options{})
 			_, commit, err := client.JoinByExternalCommit(context.Background(), gi, nil, nil)

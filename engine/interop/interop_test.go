@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine"
@@ -141,7 +142,7 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	deliver(t, commit, "commit", alice, carol, dave)
 	// ts-mls marks a member removed by a commit inactive and leaves it in
 	// the old epoch: it cannot derive the new one.
-	if st := p.must(peerRequest{Op: "state", Client: carol.name}); st.Active {
+	if st := p.must(t, peerRequest{Op: "state", Client: carol.name}); st.Active {
 		t.Errorf("ts-mls carol still active at epoch %d after the engine's commit removed her", st.Epoch)
 	}
 	noCarol := map[uint32]string{0: "alice", 1: "bob", 3: "dave"}
@@ -208,7 +209,7 @@ func agree(t *testing.T, step string, epoch uint64, want map[uint32]string, ms .
 		if !mapsEqual(got, want) {
 			t.Fatalf("%s: %s sees members %v, want %v", step, m.Name(), got, want)
 		}
-		if name := want[v.OwnIndex]; name+" " != m.Name()[:len(name)+1] {
+		if name := want[v.OwnIndex]; !strings.HasPrefix(m.Name(), name+" ") {
 			t.Fatalf("%s: %s thinks it is leaf %d (%q)", step, m.Name(), v.OwnIndex, name)
 		}
 		if i == 0 {

@@ -195,7 +195,7 @@ type tsMember struct {
 
 func newTSMember(t testing.TB, p *peer, name string, id suite.ID, privateHandshake bool) *tsMember {
 	t.Helper()
-	p.must(peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
+	p.must(t, peerRequest{Op: "new_client", Client: name, Suite: uint16(id), Identity: []byte(name)})
 	return &tsMember{name: name, peer: p, public: !privateHandshake}
 }
 
@@ -203,7 +203,7 @@ func (m *tsMember) Name() string { return m.name + " (ts-mls)" }
 
 func (m *tsMember) KeyPackage(t testing.TB) []byte {
 	t.Helper()
-	return m.peer.must(peerRequest{Op: "key_package", Client: m.name}).KeyPackage
+	return m.peer.must(t, peerRequest{Op: "key_package", Client: m.name}).KeyPackage
 }
 
 func (m *tsMember) Join(t testing.TB, welcome []byte) {
@@ -215,7 +215,7 @@ func (m *tsMember) Join(t testing.TB, welcome []byte) {
 
 func (m *tsMember) Encrypt(t testing.TB, data []byte) []byte {
 	t.Helper()
-	return m.peer.must(peerRequest{Op: "encrypt", Client: m.name, Data: data}).Message
+	return m.peer.must(t, peerRequest{Op: "encrypt", Client: m.name, Data: data}).Message
 }
 
 func (m *tsMember) Process(msg []byte) (*received, error) {
@@ -228,7 +228,7 @@ func (m *tsMember) Process(msg []byte) (*received, error) {
 
 func (m *tsMember) View(t testing.TB) view {
 	t.Helper()
-	resp := m.peer.must(peerRequest{
+	resp := m.peer.must(t, peerRequest{
 		Op: "state", Client: m.name,
 		ExporterLabel: exporterLabel, ExporterContext: exporterContext, ExporterLength: exporterLength,
 	})
@@ -244,7 +244,7 @@ func (m *tsMember) View(t testing.TB) view {
 // createGroup has the member create a group.
 func (m *tsMember) createGroup(t testing.TB, groupID []byte) {
 	t.Helper()
-	m.peer.must(peerRequest{Op: "create_group", Client: m.name, GroupID: groupID})
+	m.peer.must(t, peerRequest{Op: "create_group", Client: m.name, GroupID: groupID})
 }
 
 // tsCommit is what a ts-mls member commits besides the proposals it has
@@ -259,7 +259,7 @@ type tsCommit struct {
 // The Welcome carries the ratchet tree.
 func (m *tsMember) commit(t testing.TB, o tsCommit) (commit, welcome []byte) {
 	t.Helper()
-	resp := m.peer.must(peerRequest{
+	resp := m.peer.must(t, peerRequest{
 		Op: "commit", Client: m.name, Add: o.add, Remove: o.remove, PSK: o.psk,
 		Public: m.public, RatchetTree: true,
 	})
@@ -269,13 +269,13 @@ func (m *tsMember) commit(t testing.TB, o tsCommit) (commit, welcome []byte) {
 // addPSK gives the member an external PSK.
 func (m *tsMember) addPSK(t testing.TB, id, secret []byte) {
 	t.Helper()
-	m.peer.must(peerRequest{Op: "add_psk", Client: m.name, PSKID: id, PSKSecret: secret})
+	m.peer.must(t, peerRequest{Op: "add_psk", Client: m.name, PSKID: id, PSKSecret: secret})
 }
 
 // groupInfo returns a GroupInfo MLSMessage with external_pub and the tree.
 func (m *tsMember) groupInfo(t testing.TB) []byte {
 	t.Helper()
-	return m.peer.must(peerRequest{Op: "group_info", Client: m.name}).GroupInfo
+	return m.peer.must(t, peerRequest{Op: "group_info", Client: m.name}).GroupInfo
 }
 
 // externalJoin joins the group of groupInfo by external commit and returns

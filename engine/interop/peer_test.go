@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -103,6 +104,7 @@ type peer struct {
 	lines  chan []byte
 	stderr *lockedBuffer
 	nextID int
+	broken error
 }
 
 // startPeer starts the Node peer and stops it when the test ends. It fails
@@ -172,48 +174,64 @@ func (p *peer) stop() {
 	}
 }
 
-// call sends req and returns the peer's response, or an error carrying the
-// peer's error message. Transport failures fail the test.
+// errPeerBroken marks a peer whose request/response stream failed.
+var errPeerBroken = errors.New("ts-mls peer unusable")
+
+// call sends req and returns the peer's response, or an error: the peer's
+// own error message, or a transport failure (with the peer's stderr), after
+// which every later call fails too.
 func (p *peer) call(req peerRequest) (*peerResponse, error) {
-	p.t.Helper()
+	if p.broken != nil {
+		return nil, p.broken
+	}
+	resp, err := p.roundTrip(req)
+	if err != nil {
+		p.broken = fmt.Errorf("%w: %s: %v\nstderr:\n%s", errPeerBroken, req.Op, err, p.stderr.String())
+		return nil, p.broken
+	}
+	if !resp.OK {
+		return nil, fmt.Errorf("ts-mls %s %s: %s", req.Client, req.Op, resp.Error)
+	}
+	return resp, nil
+}
+
+// roundTrip writes one request line and reads its response line.
+func (p *peer) roundTrip(req peerRequest) (*peerResponse, error) {
 	p.nextID++
 	req.ID = p.nextID
 	line, err := json.Marshal(req)
 	if err != nil {
-		p.t.Fatalf("encode peer request: %v", err)
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
-		p.t.Fatalf("write to peer: %v\nstderr:\n%s", err, p.stderr.String())
+		return nil, fmt.Errorf("write request: %w", err)
 	}
 	var raw []byte
 	select {
 	case l, ok := <-p.lines:
 		if !ok {
-			p.t.Fatalf("peer closed its output during %s\nstderr:\n%s", req.Op, p.stderr.String())
+			return nil, errors.New("peer closed its output")
 		}
 		raw = l
 	case <-time.After(peerCallTimeout):
-		p.t.Fatalf("peer gave no answer to %s within %v\nstderr:\n%s", req.Op, peerCallTimeout, p.stderr.String())
+		return nil, fmt.Errorf("no answer within %v", peerCallTimeout)
 	}
 	var resp peerResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
-		p.t.Fatalf("decode peer response %q: %v", raw, err)
+		return nil, fmt.Errorf("decode response %q: %w", raw, err)
 	}
 	if resp.ID != req.ID {
-		p.t.Fatalf("peer answered request %d, want %d", resp.ID, req.ID)
-	}
-	if !resp.OK {
-		return nil, fmt.Errorf("ts-mls %s %s: %s", req.Client, req.Op, resp.Error)
+		return nil, fmt.Errorf("answer to request %d, want %d", resp.ID, req.ID)
 	}
 	return &resp, nil
 }
 
-// must is call for requests that have to succeed.
-func (p *peer) must(req peerRequest) *peerResponse {
-	p.t.Helper()
+// must is call for requests that have to succeed; it fails t otherwise.
+func (p *peer) must(t testing.TB, req peerRequest) *peerResponse {
+	t.Helper()
 	resp, err := p.call(req)
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return resp
 }
