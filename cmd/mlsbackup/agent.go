@@ -125,20 +125,3 @@ func (a *app) snapshotCommand() *cli.Command {
 		},
 	}
 }
-
-func (a *app) walCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "wal",
-		Usage: "inspect and check the local write-ahead log [issue 4]",
-		Description: "Reads the write-ahead log under <data_dir>/wal without changing it: lists\n" +
-			"segments and records, reports a torn tail (which the agent repairs on start) and\n" +
-			"refuses corruption in the middle with the file and offset.\n\n" +
-			"Not available yet: arrives with issue 4.",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		},
-		Action: func(*cli.Context) error {
-			return notAvailable("inspecting the write-ahead log", "issue 4 (wal/ and localstore/)")
-		},
-	}
-}

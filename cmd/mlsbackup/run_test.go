@@ -60,7 +60,7 @@ func TestExitCodes(t *testing.T) {
 		{"restore two selectors", []string{"restore", "--all", "--epoch", "3", "--latest"}, exitUsage, "", "--latest, --epoch and --before exclude each other", false},
 		{"restore bad time", []string{"restore", "--all", "--before", "yesterday"}, exitUsage, "", `--before: "yesterday" is not an RFC 3339 time`, false},
 		{"group create bad id", []string{"group", "create", "g1"}, exitUsage, "", `"g1" is not a hex group id`, false},
-		{"wal not available", []string{"wal"}, exitFailure, "", "not available yet: inspecting the write-ahead log arrives with issue 4", false},
+		{"wal without a log", []string{"--data-dir", filepath.Join(dir, "nodata"), "wal"}, exitFailure, "", "no write-ahead log at", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
