@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,5 +325,35 @@ func TestAll(t *testing.T) {
 		if len(groups) != wantGroups {
 			t.Fatalf("dry=%v: store holds %d groups, want %d", dry, len(groups), wantGroups)
 		}
+	}
+}
+
+// TestAllWithSelector: --all with an epoch restores the groups that have a
+// snapshot of that epoch and reports the others as failed by name.
+func TestAllWithSelector(t *testing.T) {
+	ctx := context.Background()
+	b := newBucket(t)
+	one, two := newPair(t, "one"), newPair(t, "two")
+	b.snapshot(t, one.bob, nil) // epoch 1
+	one.advance(t)
+	b.snapshot(t, one.bob, nil) // epoch 2
+	two.advance(t)
+	two.advance(t)
+	b.snapshot(t, two.bob, nil) // epoch 3
+	st := engine.NewMemStorage()
+	res, err := Run(ctx, b.backup, StoreTarget{Storage: st}, Request{All: true, Select: Selector{Epoch: 1, HasEpoch: true}}, Options{})
+	if !errors.Is(err, uploader.ErrNoSnapshot) || !strings.Contains(err.Error(), fmt.Sprintf("%x", "two")) {
+		t.Fatalf("err = %v, want no snapshot of group two", err)
+	}
+	got := map[string]Status{}
+	for _, r := range res {
+		got[string(r.Group)] = r.Status
+	}
+	if want := map[string]Status{"one": StatusRestored, "two": StatusFailed}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	g, err := engine.LoadGroup(ctx, st, []byte("one"), engine.Options{})
+	if err != nil || g.Epoch() != 1 {
+		t.Fatalf("group one after restore: %v, want epoch 1", err)
 	}
 }
