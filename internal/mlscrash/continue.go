@@ -25,15 +25,22 @@ func (m *MLS) Continue(ctx context.Context, st *localstore.Store) error {
 			src = nil
 		}
 	}
-	if src == nil || src.w == nil {
+	if src == nil || src.w == nil || len(src.w.groupsOfMUT()) == 0 {
 		return continueEmpty(ctx, st, m.cfg.Options)
 	}
-	wd, err := src.w.clone(ctx)
+	// The next operations go to the group of the operation in flight
+	// (the first group if none); only its members are copied.
+	focus := src.w.inflight.group
+	if _, ok := src.w.rosters[focus]; !ok {
+		if gs := src.w.groupsOfMUT(); len(gs) > 0 {
+			focus = gs[0]
+		}
+	}
+	wd, err := src.w.clone(ctx, focus)
 	if err != nil {
 		return err
 	}
-	focus := wd.inflight.group
-	c := &MLS{cfg: m.cfg, w: wd, rng: rand.New(rand.NewPCG(m.cfg.Seed, uint64(len(wd.ds))))}
+	c := &MLS{cfg: m.cfg, checking: true, w: wd, rng: rand.New(rand.NewPCG(m.cfg.Seed, uint64(len(wd.ds))))}
 	c.mut = newMember(mutName, st, m.cfg.Options)
 	if err := c.checkRecovered(ctx); err != nil {
 		return fmt.Errorf("recovered state: %w", err)
@@ -44,12 +51,8 @@ func (m *MLS) Continue(ctx context.Context, st *localstore.Store) error {
 	if err := c.checkAgreement(); err != nil {
 		return fmt.Errorf("after catch-up: %w", err)
 	}
-	// The next operations: a commit and messages both ways in the group
-	// of the operation in flight (the first group if none).
+	// The next operations: a commit and messages both ways.
 	gid := focus
-	if _, ok := wd.rosters[gid]; !ok {
-		gid = wd.groupsOfMUT()[0]
-	}
 	kind := "update"
 	if len(c.othersIn(gid, "")) == 0 {
 		kind = "add" // the crash came right after the group was created

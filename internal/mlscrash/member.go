@@ -72,9 +72,10 @@ func parseDumpKey(k string) (engine.Key, error) {
 	return engine.Key{Group: g, Kind: engine.Kind(parts[1]), Name: parts[2]}, nil
 }
 
-// clone returns a copy of an in-memory member, with its groups loaded from
-// the copied store and fresh randomness.
-func (m *member) clone(ctx context.Context) (*member, error) {
+// clone returns a copy of an in-memory member whose group focus is
+// loaded from a copy of its store, with fresh randomness. Its other groups
+// are the original's and must only be read.
+func (m *member) clone(ctx context.Context, focus string) (*member, error) {
 	ms, ok := m.st.(*engine.MemStorage)
 	if !ok {
 		return nil, fmt.Errorf("clone %s: not an in-memory member", m.name)
@@ -86,12 +87,15 @@ func (m *member) clone(ctx context.Context) (*member, error) {
 	opts := m.opts
 	opts.Rand = nil
 	c := newMember(m.name, st, opts)
-	for gid := range m.groups {
-		g, err := engine.LoadGroup(ctx, st, []byte(gid), opts)
+	for gid, g := range m.groups {
+		c.groups[gid] = g
+	}
+	if _, ok := m.groups[focus]; ok {
+		g, err := engine.LoadGroup(ctx, st, []byte(focus), opts)
 		if err != nil {
 			return nil, fmt.Errorf("clone %s: %w", m.name, err)
 		}
-		c.groups[gid] = g
+		c.groups[focus] = g
 	}
 	return c, nil
 }

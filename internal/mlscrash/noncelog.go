@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/engine/codec"
@@ -79,9 +80,9 @@ func (l *NonceLog) Enter(ctx context.Context, st engine.Storage, gid []byte, epo
 	if err := ep.UnmarshalBinary(secrets); err != nil {
 		return fmt.Errorf("nonce log: epoch secrets: %w", err)
 	}
-	var tree secrettree.Tree
-	if err := tree.UnmarshalBinary(treeBytes); err != nil {
-		return fmt.Errorf("nonce log: secret tree: %w", err)
+	tree, err := loadSecretTree(ctx, st, gid, epoch, treeBytes)
+	if err != nil {
+		return err
 	}
 	cfg := tree.Config()
 	cfg.MaxForward = 1 << 20
@@ -92,7 +93,7 @@ func (l *NonceLog) Enter(ctx context.Context, st engine.Storage, gid []byte, epo
 	if err != nil {
 		return fmt.Errorf("nonce log: %w", err)
 	}
-	l.epochs[epoch] = &epochKeys{cs: cs, senderData: ep.SenderDataSecret, tree: &tree}
+	l.epochs[epoch] = &epochKeys{cs: cs, senderData: ep.SenderDataSecret, tree: tree}
 	return nil
 }
 
@@ -135,4 +136,34 @@ func (l *NonceLog) Observe(msg []byte) (leaf, generation uint32, err error) {
 	}
 	l.keys[kn] = true
 	return sd.LeafIndex, sd.Generation, nil
+}
+
+// loadSecretTree decodes an epoch's secret tree: the whole tree in the
+// epoch record, or its header there and one ratchet_<N>_<leaf>.bin record
+// per leaf with ratchets.
+func loadSecretTree(ctx context.Context, st engine.Storage, gid []byte, epoch uint64, tree []byte) (*secrettree.Tree, error) {
+	var t secrettree.Tree
+	if err := t.UnmarshalBinary(tree); err == nil {
+		return &t, nil
+	}
+	names, err := st.List(ctx, gid, engine.KindEpochSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("nonce log: %w", err)
+	}
+	prefix := fmt.Sprintf("ratchet_%020d_", epoch)
+	var leaves [][]byte
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		b, err := st.Get(ctx, engine.Key{Group: gid, Kind: engine.KindEpochSecrets, Name: n})
+		if err != nil {
+			return nil, fmt.Errorf("nonce log: %w", err)
+		}
+		leaves = append(leaves, b)
+	}
+	if err := t.UnmarshalParts(tree, leaves); err != nil {
+		return nil, fmt.Errorf("nonce log: secret tree of epoch %d: %w", epoch, err)
+	}
+	return &t, nil
 }

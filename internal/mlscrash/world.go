@@ -86,12 +86,17 @@ func newWorld(opts engine.Options) *world {
 	}
 }
 
-// clone copies the world so that a crash check can continue it without
-// disturbing the running workload.
-func (w *world) clone(ctx context.Context) (*world, error) {
+// clone copies the world so that a crash check can continue it in group
+// focus without disturbing the running workload: the members of focus are
+// copied, the other members are shared and must only be read.
+func (w *world) clone(ctx context.Context, focus string) (*world, error) {
 	c := newWorld(w.opts)
-	for n, m := range w.others {
-		cm, err := m.clone(ctx)
+	maps.Copy(c.others, w.others)
+	for _, n := range w.rosters[focus] {
+		if n == mutName {
+			continue
+		}
+		cm, err := w.others[n].clone(ctx, focus)
 		if err != nil {
 			return nil, err
 		}
