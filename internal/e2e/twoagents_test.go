@@ -91,6 +91,7 @@ func TestTwoAgentsLostDisk(t *testing.T) {
 			t.Fatalf("bob caught up to epoch %d, want %d", got.Epoch, c.Epoch)
 		}
 	}
+	waitSnapshot(t, bob, gid, 6) // bob's backups resume as he catches up
 	var ai agent.GroupInfo
 	alice.group(&ai, "info", gid)
 	bob.group(&info, "info", gid)
