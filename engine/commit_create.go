@@ -196,6 +196,10 @@ func (g *Group) MergePendingCommit(ctx context.Context) (*CommitInfo, error) {
 		if st, err = s.mergeOwn(ctx, s.pending, g.opts); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
+	} else {
+		// The staged commit was computed before the pending commit was
+		// framed; the epoch it retires is the current one, as stored now.
+		st.ns.past = retainPast(s, g.opts.RetainEpochs)
 	}
 	if err := g.enter(ctx, "MergeCommit", st); err != nil {
 		return nil, err

@@ -60,7 +60,11 @@
 //	                         resumption PSK, epoch authenticator, init; a past
 //	                         epoch keeps only sender data, resumption PSK and
 //	                         authenticator, the rest are zeros), the secret
-//	                         tree, and the own ratchets' generation leases
+//	                         tree's header (node secrets), and the own
+//	                         ratchets' generation leases
+//	epoch_secrets/ratchet_<N>_<leaf>.bin
+//	                         one leaf's handshake and application ratchets in
+//	                         epoch N, so a message rewrites one small record
 //
 // The newest [Options.RetainEpochs] epochs keep their records (for late
 // application messages and resumption PSKs); older ones are deleted in the

@@ -137,9 +137,12 @@ func (s *groupState) loadEpochs(ctx context.Context, st Storage, gid []byte, opt
 		return fmt.Errorf("list epochs: %w", err)
 	}
 	var epochs []uint64
+	ratchets := map[uint64][]string{}
 	for _, n := range names {
 		if e, ok := parseEpochName(n); ok && e <= s.gc.Epoch {
 			epochs = append(epochs, e)
+		} else if e, _, ok := parseRatchetName(n); ok {
+			ratchets[e] = append(ratchets[e], n)
 		}
 	}
 	sort.Slice(epochs, func(i, j int) bool { return epochs[i] < epochs[j] })
@@ -149,8 +152,16 @@ func (s *groupState) loadEpochs(ctx context.Context, st Storage, gid []byte, opt
 		if err != nil {
 			return err
 		}
+		var leaves [][]byte
+		for _, n := range ratchets[e] {
+			v, err := getComponent(ctx, st, gid, KindEpochSecrets, n)
+			if err != nil {
+				return err
+			}
+			leaves = append(leaves, v)
+		}
 		current := e == s.gc.Epoch
-		rec, ep, sec, err := decodeEpoch(b, current)
+		rec, ep, sec, err := decodeEpoch(b, leaves, current)
 		if err != nil {
 			return fmt.Errorf("epoch %d: %w", e, err)
 		}
@@ -166,7 +177,8 @@ func (s *groupState) loadEpochs(ctx context.Context, st Storage, gid []byte, opt
 				return fmt.Errorf("advance past lease: %w: %w", ErrCorrupt, err)
 			}
 		}
-		sec.TakeChanges()
+		// The advance stays in the change set: the next write stores the
+		// header and this member's ratchet records together.
 	}
 	if !found {
 		return fmt.Errorf("secrets of current epoch %d missing: %w", s.gc.Epoch, ErrCorrupt)

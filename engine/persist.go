@@ -28,6 +28,33 @@ const (
 
 func treeChunkName(c uint32) string { return fmt.Sprintf(treeChunkFmt, c) }
 
+// ratchetPrefix names the per-leaf secret-tree records of an epoch:
+// ratchet_<epoch>_<leaf>.bin, so a message rewrites one small record.
+const ratchetPrefix = "ratchet_"
+
+func ratchetName(e uint64, leaf uint32) string {
+	return fmt.Sprintf("%s%020d_%010d%s", ratchetPrefix, e, leaf, epochSuffix)
+}
+
+// parseRatchetName returns the epoch and leaf of a ratchet record name.
+func parseRatchetName(name string) (uint64, uint32, bool) {
+	rest, ok := strings.CutPrefix(name, ratchetPrefix)
+	if !ok {
+		return 0, 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, epochSuffix)
+	if !ok {
+		return 0, 0, false
+	}
+	es, ls, ok := strings.Cut(rest, "_")
+	if !ok {
+		return 0, 0, false
+	}
+	e, err1 := strconv.ParseUint(es, 10, 64)
+	l, err2 := strconv.ParseUint(ls, 10, 32)
+	return e, uint32(l), err1 == nil && err2 == nil
+}
+
 func epochName(e uint64) string { return fmt.Sprintf("%s%020d%s", epochPrefix, e, epochSuffix) }
 
 // parseEpochName returns the epoch number of an epoch record name.
@@ -122,14 +149,14 @@ func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tre
 	if err != nil {
 		return nil, fmt.Errorf("encode epoch secrets: %w", err)
 	}
-	tr, err := st.MarshalBinary()
+	tr, err := st.MarshalHeader()
 	if err != nil {
 		return nil, fmt.Errorf("encode secret tree: %w", err)
 	}
 	return codec.Marshal(epochRecord{GC: gc, Secrets: sec, Tree: tr, Lease: lease}), nil
 }
 
-func decodeEpoch(b []byte, current bool) (*epochRecord, *keyschedule.Epoch, *secrettree.Tree, error) {
+func decodeEpoch(b []byte, leaves [][]byte, current bool) (*epochRecord, *keyschedule.Epoch, *secrettree.Tree, error) {
 	var rec epochRecord
 	if err := codec.Unmarshal(b, &rec); err != nil {
 		return nil, nil, nil, fmt.Errorf("epoch record: %w: %w", ErrCorrupt, err)
@@ -142,10 +169,32 @@ func decodeEpoch(b []byte, current bool) (*epochRecord, *keyschedule.Epoch, *sec
 		ep.InitSecret, ep.ExporterSecret, ep.ExternalSecret, ep.ConfirmationKey, ep.MembershipKey = nil, nil, nil, nil, nil
 	}
 	var st secrettree.Tree
-	if err := st.UnmarshalBinary(rec.Tree); err != nil {
+	if err := st.UnmarshalParts(rec.Tree, leaves); err != nil {
 		return nil, nil, nil, fmt.Errorf("secret tree: %w: %w", ErrCorrupt, err)
 	}
 	return &rec, &ep, &st, nil
+}
+
+// epochPuts adds to put the records of one epoch that changed: the epoch
+// record if all or header is set (or the lease changed), and the ratchet
+// records of leaves (every leaf with ratchets if all).
+func epochPuts(put func(Kind, string, []byte), gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, nh int, all, header bool, leaves []uint32) error {
+	if all || header {
+		v, err := encodeEpoch(gc, ep, st, lease, nh)
+		if err != nil {
+			return err
+		}
+		put(KindEpochSecrets, epochName(gc.Epoch), v)
+	}
+	if all {
+		leaves = st.LeavesWithRatchets()
+	}
+	for _, l := range leaves {
+		if v, ok := st.MarshalLeaf(l); ok {
+			put(KindEpochSecrets, ratchetName(gc.Epoch, l), v)
+		}
+	}
+	return nil
 }
 
 func (s *groupState) proposalsRecord() []byte {
@@ -235,41 +284,37 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 	// Epoch records.
 	nh := ns.cs.Nh()
 	header, leaves := ns.secrets.TakeChanges()
-	if old == nil || old.gc.Epoch != ns.gc.Epoch || header || len(leaves) > 0 || old.lease != ns.lease {
-		v, err := encodeEpoch(ns.gc, ns.epoch, ns.secrets, ns.lease, nh)
-		if err != nil {
-			return nil, err
-		}
-		put(KindEpochSecrets, epochName(ns.gc.Epoch), v)
+	newEpoch := old == nil || old.gc.Epoch != ns.gc.Epoch
+	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, nh, newEpoch, header || (old != nil && old.lease != ns.lease), leaves); err != nil {
+		return nil, err
 	}
 	keep := map[uint64]bool{ns.gc.Epoch: true}
 	for _, p := range ns.past {
 		keep[p.gc.Epoch] = true
 		newPast := old == nil || old.gc.Epoch == p.gc.Epoch
 		if p.dirty || newPast {
-			v, err := encodeEpoch(p.gc, p.epoch, p.secrets, [2]uint32{}, nh)
-			if err != nil {
+			h, ls := p.secrets.TakeChanges()
+			if err := epochPuts(put, p.gc, p.epoch, p.secrets, [2]uint32{}, nh, old == nil, h || newPast, ls); err != nil {
 				return nil, err
 			}
-			put(KindEpochSecrets, epochName(p.gc.Epoch), v)
 		}
 	}
 	if old != nil {
-		for _, e := range append([]uint64{old.gc.Epoch}, pastEpochs(old)...) {
-			if !keep[e] {
-				del(KindEpochSecrets, epochName(e))
+		retire := func(gc wire.GroupContext, st *secrettree.Tree) {
+			if keep[gc.Epoch] {
+				return
 			}
+			del(KindEpochSecrets, epochName(gc.Epoch))
+			for _, l := range st.LeavesWithRatchets() {
+				del(KindEpochSecrets, ratchetName(gc.Epoch, l))
+			}
+		}
+		retire(old.gc, old.secrets)
+		for _, p := range old.past {
+			retire(p.gc, p.secrets)
 		}
 	}
 	return b, nil
-}
-
-func pastEpochs(s *groupState) []uint64 {
-	out := make([]uint64, len(s.past))
-	for i, p := range s.past {
-		out[i] = p.gc.Epoch
-	}
-	return out
 }
 
 // committed resets change tracking after ns was persisted.

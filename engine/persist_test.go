@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 )
 
@@ -95,15 +97,26 @@ func TestRetention(t *testing.T) {
 		commitAndDeliver(t, b, CommitOptions{SelfUpdate: true}, a)
 	}
 	for _, m := range []*member{a, b} {
-		names := epochFiles(t, m)
+		var names []string
+		for _, n := range epochFiles(t, m) {
+			if _, ok := parseEpochName(n); ok {
+				names = append(names, n)
+			} else if e, _, ok := parseRatchetName(n); !ok || e+3 <= m.g.Epoch() {
+				t.Fatalf("%s: stray or expired component %s", m.name, n)
+			}
+		}
 		if got, want := len(names), 3; got != want {
 			t.Fatalf("%s: %d epoch files %v, want %d", m.name, got, names, want)
 		}
 		for _, n := range names {
 			e, _ := parseEpochName(n)
 			b, _ := m.st.Get(ctx, Key{Group: m.g.GroupID(), Kind: KindEpochSecrets, Name: n})
-			_, ep, _, err := decodeEpoch(b, true)
-			if err != nil {
+			var rec epochRecord
+			if err := codec.Unmarshal(b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			var ep keyschedule.Epoch
+			if err := ep.UnmarshalBinary(rec.Secrets); err != nil {
 				t.Fatal(err)
 			}
 			current := e == m.g.Epoch()
@@ -146,6 +159,18 @@ func TestLease(t *testing.T) {
 			t.Fatal(err)
 		}
 		return n
+	}
+	// Receiving writes the sender's ratchet record (and the tree header the
+	// first time a sender's ratchets are derived), nothing else.
+	brec := &recordingStorage{MemStorage: b.st}
+	if b.g, err = LoadGroup(ctx, brec, b.g.GroupID(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sendAndCheck(t, a, "one", b)
+	sendAndCheck(t, a, "two", b)
+	last := brec.batches[len(brec.batches)-1]
+	if len(last.Puts) != 1 || !strings.HasPrefix(last.Puts[0].Key.Name, ratchetPrefix) || len(last.Deletes) != 0 {
+		t.Fatalf("receiving wrote %+v, want one ratchet record", last.Puts)
 	}
 	reload(t, a)
 	if got := gen(); got < 32 {

@@ -259,12 +259,14 @@ func (g *Group) commitState(ctx context.Context, op string, ns *groupState) erro
 // fast path of commitState, writing just the epoch record.
 func (g *Group) commitEpoch(ctx context.Context, op string, ns *groupState) error {
 	header, leaves := ns.secrets.TakeChanges()
-	if header || len(leaves) > 0 || ns.lease != g.s.lease {
-		v, err := encodeEpoch(ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh())
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		b := &Batch{Op: op, Group: ns.gc.GroupID, Puts: []Put{{Key: Key{Group: ns.gc.GroupID, Kind: KindEpochSecrets, Name: epochName(ns.gc.Epoch)}, Value: v}}}
+	b := &Batch{Op: op, Group: ns.gc.GroupID}
+	put := func(kind Kind, name string, v []byte) {
+		b.Puts = append(b.Puts, Put{Key: Key{Group: ns.gc.GroupID, Kind: kind, Name: name}, Value: v})
+	}
+	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh(), false, header || ns.lease != g.s.lease, leaves); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if !b.Empty() {
 		if err := g.st.Apply(ctx, b); err != nil {
 			return fmt.Errorf("%s: store: %w", op, err)
 		}
