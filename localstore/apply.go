@@ -111,9 +111,7 @@ func (s *Store) ReplaceGroup(ctx context.Context, group []byte, components []eng
 		if err != nil {
 			return err
 		}
-		for _, k := range existing {
-			b.Deletes = append(b.Deletes, k)
-		}
+		b.Deletes = append(b.Deletes, existing...)
 		return nil
 	})
 }

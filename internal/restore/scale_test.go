@@ -29,7 +29,6 @@ type fleet struct {
 	owner  *engine.Client
 	groups [][]byte
 	epochs sync.Map // group string -> uint64, current epoch
-	loaded sync.Map // group string -> *engine.Group
 }
 
 // buildFleet creates n groups of size members in st (the other members'
