@@ -53,7 +53,7 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	recipients, err := loadRecipients(e.cfg)
+	recipients, err := agent.Recipients(e.cfg)
 	if err != nil {
 		return err
 	}

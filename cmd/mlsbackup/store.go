@@ -8,12 +8,11 @@ import (
 	"io/fs"
 	"os"
 
-	"filippo.io/age"
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlsbackup/mlsbackup/internal/agent"
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/uploader"
-	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
 
 // openStore constructs the object store that cfg's destination names.
@@ -21,22 +20,13 @@ import (
 // A local directory destination must exist already unless create is set,
 // so that a mistyped path is reported rather than listed as empty.
 func openStore(ctx context.Context, cfg *config.Config, create bool) (uploader.ObjectStore, error) {
-	switch cfg.Destination.Type {
-	case config.DestinationS3:
-		return openS3Store(ctx, cfg)
-	default:
+	if cfg.Destination.Type != config.DestinationS3 && !create {
 		dir := cfg.BucketDir()
-		if !create {
-			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("open destination: directory %s: %w (nothing has been backed up there yet?)", dir, uploader.ErrNoBucket)
-			}
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open destination: directory %s: %w (nothing has been backed up there yet?)", dir, uploader.ErrNoBucket)
 		}
-		st, err := dirstore.New(dir)
-		if err != nil {
-			return nil, fmt.Errorf("open destination: %w", err)
-		}
-		return st, nil
 	}
+	return agent.OpenDestination(ctx, cfg)
 }
 
 // backupNeeds says which keys a command needs loaded.
@@ -58,7 +48,7 @@ func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*upload
 		Progress: uploader.NewTerminalProgress(a.st.err),
 	}
 	if need.recipients {
-		rs, err := loadRecipients(e.cfg)
+		rs, err := agent.Recipients(e.cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -83,29 +73,6 @@ func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*upload
 		return nil, err
 	}
 	return uploader.New(store, opts)
-}
-
-// loadRecipients collects encryption.recipients and the recipients file.
-func loadRecipients(cfg *config.Config) ([]age.Recipient, error) {
-	var out []age.Recipient
-	for i, s := range cfg.Encryption.Recipients {
-		r, err := uploader.ParseRecipient(s)
-		if err != nil {
-			return nil, fmt.Errorf("encryption.recipients[%d]: %w", i, err)
-		}
-		out = append(out, r)
-	}
-	if f := cfg.Encryption.RecipientsFile; f != "" {
-		rs, err := uploader.ReadRecipientsFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("encryption.recipients_file: %w", err)
-		}
-		out = append(out, rs...)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("encryption: no recipients; set encryption.recipients or encryption.recipients_file (mlsbackup keygen prints a recipient)")
-	}
-	return out, nil
 }
 
 // agentID names this agent in manifests and in the prefix's lease: the
