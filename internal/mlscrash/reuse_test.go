@@ -117,7 +117,7 @@ func TestNoNonceReuseAcrossCrashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, g := setupReuse(ctx, t, st, opts)
+	r, _ := setupReuse(ctx, t, st, opts)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,8 @@ func TestNoNonceReuseAcrossCrashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if g, err = engine.LoadGroup(ctx, st, r.gid, opts); err != nil {
+	g, err := engine.LoadGroup(ctx, st, r.gid, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.catchUp(ctx, g); err != nil {
