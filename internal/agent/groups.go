@@ -119,6 +119,17 @@ func (a *Agent) exists(ctx context.Context, id []byte) (bool, error) {
 	return len(names) > 0, nil
 }
 
+// workOnGroup runs fn on group id as one unit of agent work: refused with
+// [ErrShuttingDown] once shutdown began, and waited for by it otherwise.
+func (a *Agent) workOnGroup(ctx context.Context, id []byte, fn func(e *groupEntry) error) error {
+	done, err := a.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return a.withGroup(ctx, id, fn)
+}
+
 // withGroup runs fn with the group id loaded and its mutex held. A group
 // that is not stored gives ErrUnknownGroup.
 func (a *Agent) withGroup(ctx context.Context, id []byte, fn func(e *groupEntry) error) error {

@@ -197,13 +197,8 @@ func leavesOf(g *engine.Group, identities []string) ([]uint32, error) {
 
 // Merge merges this member's pending commit.
 func (a *Agent) Merge(ctx context.Context, id []byte) (GroupInfo, error) {
-	done, err := a.begin()
-	if err != nil {
-		return GroupInfo{}, err
-	}
-	defer done()
 	var info GroupInfo
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
+	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		if _, err := e.g.MergePendingCommit(ctx); err != nil {
 			return fmt.Errorf("merge: %w", err)
 		}
@@ -216,13 +211,8 @@ func (a *Agent) Merge(ctx context.Context, id []byte) (GroupInfo, error) {
 
 // Clear discards this member's pending commit.
 func (a *Agent) Clear(ctx context.Context, id []byte) (GroupInfo, error) {
-	done, err := a.begin()
-	if err != nil {
-		return GroupInfo{}, err
-	}
-	defer done()
 	var info GroupInfo
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
+	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		if !e.g.HasPendingCommit() {
 			return fmt.Errorf("clear: %w", engine.ErrNoPendingCommit)
 		}
@@ -237,13 +227,8 @@ func (a *Agent) Clear(ctx context.Context, id []byte) (GroupInfo, error) {
 
 // Send encrypts application data as a PrivateMessage.
 func (a *Agent) Send(ctx context.Context, id, data, aad []byte) (SendResponse, error) {
-	done, err := a.begin()
-	if err != nil {
-		return SendResponse{}, err
-	}
-	defer done()
 	resp := SendResponse{GroupID: hex.EncodeToString(id)}
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
+	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		msg, err := e.g.Encrypt(ctx, data, aad)
 		if err != nil {
 			return fmt.Errorf("send: %w", err)
@@ -257,13 +242,8 @@ func (a *Agent) Send(ctx context.Context, id, data, aad []byte) (SendResponse, e
 // GroupInfoMessage returns a signed GroupInfo (MLSMessage) of the current
 // epoch for external joiners, with the ratchet tree if withTree.
 func (a *Agent) GroupInfoMessage(ctx context.Context, id []byte, withTree bool) ([]byte, error) {
-	done, err := a.begin()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
 	var out []byte
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
+	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		var err error
 		if out, err = e.g.GroupInfo(ctx, withTree); err != nil {
 			return fmt.Errorf("group info: %w", err)
@@ -275,13 +255,8 @@ func (a *Agent) GroupInfoMessage(ctx context.Context, id []byte, withTree bool) 
 
 // Info describes a group.
 func (a *Agent) Info(ctx context.Context, id []byte) (GroupInfo, error) {
-	done, err := a.begin()
-	if err != nil {
-		return GroupInfo{}, err
-	}
-	defer done()
 	var info GroupInfo
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
+	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		info = a.describe(e.g)
 		return nil
 	})
