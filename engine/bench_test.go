@@ -19,6 +19,16 @@ type benchGroup struct {
 	a, b *member
 }
 
+// benchMaxMessage admits the Welcome of a 10000-member group with its
+// ratchet tree (about 2.9 MB), which exceeds [DefaultMaxMessageSize].
+const benchMaxMessage = 16 << 20
+
+// newBenchMember is newMember with room for the largest benchmark messages.
+func newBenchMember(name string) *member {
+	st := NewMemStorage()
+	return &member{name: name, st: st, client: NewClient(st, []byte(name), Options{MaxMessageSize: benchMaxMessage})}
+}
+
 func freshKeyPackage(tb testing.TB) []byte {
 	tb.Helper()
 	m := newMember("x")
@@ -32,7 +42,7 @@ func freshKeyPackage(tb testing.TB) []byte {
 func newSparseGroup(tb testing.TB, n int) *benchGroup {
 	tb.Helper()
 	ctx := context.Background()
-	a, b := newMember("a"), newMember("b")
+	a, b := newBenchMember("a"), newBenchMember("b")
 	var err error
 	if a.g, err = a.client.CreateGroup(ctx, suite1, []byte("bench")); err != nil {
 		tb.Fatal(err)
@@ -84,7 +94,7 @@ func mustProcess(tb testing.TB, m *member, msg []byte) *Result {
 func newFullGroup(tb testing.TB, n int) *benchGroup {
 	tb.Helper()
 	ctx := context.Background()
-	a, b := newMember("a"), newMember("b")
+	a, b := newBenchMember("a"), newBenchMember("b")
 	var err error
 	if a.g, err = a.client.CreateGroup(ctx, suite1, []byte("bench")); err != nil {
 		tb.Fatal(err)
@@ -240,7 +250,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 		g := setup(b)
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			c := newMember("c")
+			c := newBenchMember("c")
 			kp := c.keyPackage(b, suite1)
 			out, err := g.a.g.Commit(ctx, CommitOptions{Add: [][]byte{kp}})
 			if err != nil {
