@@ -99,11 +99,39 @@ func (w *Writer) Opaque(b []byte) {
 }
 
 // Vector appends a vector<V> whose body is written by body. The length
-// header is computed after body runs.
+// header is computed after body runs. body writes to w itself (after a
+// one-byte header slot), so nested vectors encode in place: a body of 64
+// bytes or more is shifted once to widen the header, and nothing is copied
+// into an intermediate buffer.
 func (w *Writer) Vector(body func(w *Writer)) {
-	inner := Writer{}
-	body(&inner)
-	w.Opaque(inner.buf)
+	start := len(w.buf)
+	w.buf = append(w.buf, 0)
+	body(w)
+	n := len(w.buf) - start - 1
+	switch {
+	case n < 1<<6:
+		w.buf[start] = byte(n)
+	case n < 1<<14:
+		w.widen(start, n, 1)
+		w.buf[start] = byte(n>>8) | 0x40
+		w.buf[start+1] = byte(n)
+	case n <= MaxVarint:
+		w.widen(start, n, 3)
+		w.buf[start] = byte(n>>24) | 0x80
+		w.buf[start+1] = byte(n >> 16)
+		w.buf[start+2] = byte(n >> 8)
+		w.buf[start+3] = byte(n)
+	default:
+		panic(fmt.Sprintf("codec: varint %d out of range", n))
+	}
+}
+
+// widen moves the n-byte body that follows the one-byte header slot at
+// start by extra bytes, making room for a longer header.
+func (w *Writer) widen(start, n, extra int) {
+	var pad [3]byte
+	w.buf = append(w.buf, pad[:extra]...)
+	copy(w.buf[start+1+extra:], w.buf[start+1:start+1+n])
 }
 
 // Optional appends optional<T>: 0, or 1 followed by the value written by body.
