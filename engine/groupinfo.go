@@ -10,24 +10,51 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
-// signedGroupInfo builds and signs the GroupInfo of state s (RFC 9420
-// §12.4.3): its group context, the external_pub extension and, if
-// withTree, the ratchet_tree extension.
-func (s *groupState) signedGroupInfo(withTree bool) (*wire.GroupInfo, error) {
-	_, pub, err := s.epoch.ExternalKeyPair(s.cs)
-	if err != nil {
-		return nil, fmt.Errorf("external key pair: %w", err)
+// signedGroupInfo appends to w the encoded, signed GroupInfo of state s
+// (RFC 9420 §12.4.3): its group context, the external_pub extension and,
+// if withTree, the ratchet_tree extension. The GroupInfo is encoded once:
+// the signature covers the GroupInfoTBS bytes just written, and is then
+// appended to them. The external key pair (an X25519 derivation for suite
+// 1) is derived while the tree is encoded.
+func (s *groupState) signedGroupInfo(w *codec.Writer, withTree bool) error {
+	var pub []byte
+	var pubErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, pub, pubErr = s.epoch.ExternalKeyPair(s.cs)
+	}()
+	var treeEnc []byte
+	if withTree {
+		treeEnc = s.tree.Encode()
+	}
+	<-done
+	if pubErr != nil {
+		return fmt.Errorf("external key pair: %w", pubErr)
 	}
 	exts := wire.Extensions{{ExtensionType: wire.ExtensionExternalPub, ExtensionData: codec.Marshal(wire.ExternalPub{ExternalPub: pub})}}
 	if withTree {
-		exts = append(exts, wire.Extension{ExtensionType: wire.ExtensionRatchetTree, ExtensionData: s.tree.Encode()})
+		exts = append(exts, wire.Extension{ExtensionType: wire.ExtensionRatchetTree, ExtensionData: treeEnc})
 	}
 	gi := &wire.GroupInfo{GroupContext: s.gc, Extensions: exts, ConfirmationTag: s.tag, Signer: uint32(s.me())}
-	gi.Signature, err = s.cs.SignWithLabel(s.sigPriv, labelGroupInfoTBS, gi.TBS())
+	start := w.Len()
+	gi.MarshalTBS(w)
+	sig, err := s.cs.SignWithLabel(s.sigPriv, labelGroupInfoTBS, w.Bytes()[start:])
 	if err != nil {
-		return nil, fmt.Errorf("sign group info: %w", err)
+		return fmt.Errorf("sign group info: %w", err)
 	}
-	return gi, nil
+	w.Opaque(sig)
+	return nil
+}
+
+// groupInfoWriter returns a writer with room for a GroupInfo of s, so the
+// encoding of a large ratchet tree is not copied while it grows.
+func (s *groupState) groupInfoWriter(withTree bool) *codec.Writer {
+	size := 1024
+	if withTree {
+		size += 64 * int(s.tree.Width()) // grows once if the tree's nodes are larger
+	}
+	return codec.NewWriter(make([]byte, 0, size))
 }
 
 // GroupInfo returns a signed GroupInfo of the current epoch as an
@@ -39,11 +66,13 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
-	gi, err := g.s.signedGroupInfo(withTree)
-	if err != nil {
+	w := g.s.groupInfoWriter(withTree)
+	w.Uint16(uint16(wire.ProtocolVersionMLS10))
+	w.Uint16(uint16(wire.WireFormatGroupInfo))
+	if err := g.s.signedGroupInfo(w, withTree); err != nil {
 		return nil, fmt.Errorf("group info: %w", err)
 	}
-	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatGroupInfo, GroupInfo: gi}), nil
+	return w.Bytes(), nil
 }
 
 // welcome builds the Welcome for the members a staged commit adds (RFC
@@ -52,12 +81,12 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 // KeyPackage's init key.
 func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	ns, cs := st.ns, st.ns.cs
-	gi, err := ns.signedGroupInfo(!opts.OmitRatchetTree)
-	if err != nil {
+	giw := ns.groupInfoWriter(!opts.OmitRatchetTree)
+	if err := ns.signedGroupInfo(giw, !opts.OmitRatchetTree); err != nil {
 		return nil, err
 	}
 	key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
-	egi, err := cs.Seal(key, nonce, nil, codec.Marshal(*gi))
+	egi, err := cs.Seal(key, nonce, nil, giw.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("encrypt group info: %w", err)
 	}

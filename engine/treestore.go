@@ -19,12 +19,7 @@ func treeChunks(width uint32) uint32 { return (width + treeChunkNodes - 1) / tre
 
 // marshalTreeChunk encodes chunk c of t as an optional<Node> vector.
 func marshalTreeChunk(t *tree.Tree, c uint32) []byte {
-	lo, hi := c*treeChunkNodes, min((c+1)*treeChunkNodes, t.Width())
-	rt := make(wire.RatchetTree, 0, hi-lo)
-	for x := lo; x < hi; x++ {
-		rt = append(rt, t.Node(tree.NodeIndex(x)))
-	}
-	return codec.Marshal(rt)
+	return t.EncodeNodes(tree.NodeIndex(c*treeChunkNodes), tree.NodeIndex((c+1)*treeChunkNodes))
 }
 
 // changedTreeChunks returns the chunks of ns to rewrite relative to a stored

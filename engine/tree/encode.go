@@ -73,10 +73,7 @@ func Decode(cs *suite.Suite, b []byte) (*Tree, error) {
 // RatchetTree returns the array form of the tree without trailing blank
 // nodes, as the ratchet_tree extension carries it. Nodes are shared.
 func (t *Tree) RatchetTree() wire.RatchetTree {
-	end := t.st.len()
-	for end > 0 && t.st.at(NodeIndex(end-1)).node == nil {
-		end--
-	}
+	end := t.encodedEnd()
 	rt := make(wire.RatchetTree, end)
 	for i := range rt {
 		rt[i] = t.st.at(NodeIndex(i)).node
@@ -84,5 +81,60 @@ func (t *Tree) RatchetTree() wire.RatchetTree {
 	return rt
 }
 
-// Encode returns the encoded ratchet_tree of [Tree.RatchetTree].
-func (t *Tree) Encode() []byte { return codec.Marshal(t.RatchetTree()) }
+// encodedEnd returns the number of nodes the ratchet_tree encoding holds:
+// the width without trailing blanks.
+func (t *Tree) encodedEnd() int {
+	end := t.st.len()
+	for end > 0 && t.st.at(NodeIndex(end-1)).node == nil {
+		end--
+	}
+	return end
+}
+
+// Encode returns the encoded ratchet_tree of [Tree.RatchetTree]. Each
+// node's encoding is cached until the node changes, so encoding the tree
+// of a new epoch re-encodes only the nodes the commit changed and
+// concatenates the rest.
+func (t *Tree) Encode() []byte { return t.EncodeNodes(0, NodeIndex(t.encodedEnd())) }
+
+// EncodeNodes returns the encoding of nodes [lo, hi) as an optional<Node>
+// vector (blank nodes included), the encoding of [wire.RatchetTree]; hi is
+// capped at the tree's width. It uses and fills the per-node encoding
+// cache.
+func (t *Tree) EncodeNodes(lo, hi NodeIndex) []byte {
+	hi = min(hi, NodeIndex(t.st.len()))
+	lo = min(lo, hi)
+	size := 0
+	for x := lo; x < hi; x++ {
+		size += len(t.nodeEncoding(x))
+	}
+	w := codec.NewWriter(make([]byte, 0, size+4))
+	w.Vector(func(w *codec.Writer) {
+		for x := lo; x < hi; x++ {
+			w.Raw(t.st.at(x).enc)
+		}
+	})
+	return w.Bytes()
+}
+
+// blankEncoding is the optional<Node> encoding of a blank node.
+var blankEncoding = []byte{0}
+
+// nodeEncoding returns the cached optional<Node> encoding of node x,
+// computing and caching it if needed.
+func (t *Tree) nodeEncoding(x NodeIndex) []byte {
+	sl := t.st.at(x)
+	if sl.enc != nil {
+		return sl.enc
+	}
+	n := sl.node
+	if n == nil {
+		t.st.mut(x).enc = blankEncoding
+		return blankEncoding
+	}
+	var w codec.Writer
+	w.Optional(true, func(w *codec.Writer) { n.MarshalTLS(w) })
+	enc := w.Bytes()
+	t.st.mut(x).enc = enc
+	return enc
+}

@@ -83,13 +83,8 @@ func (t *Tree) MarshalChunk(c uint32) ([]byte, error) {
 	if c >= t.NumChunks() {
 		return nil, fmt.Errorf("chunk %d of %d: %w", c, t.NumChunks(), ErrOutOfRange)
 	}
-	lo := int(c) * ChunkNodes
-	hi := min(lo+ChunkNodes, t.st.len())
-	rt := make(wire.RatchetTree, hi-lo)
-	for i := range rt {
-		rt[i] = t.st.at(NodeIndex(lo + i)).node
-	}
-	return codec.Marshal(rt), nil
+	lo := NodeIndex(c) * ChunkNodes
+	return t.EncodeNodes(lo, lo+ChunkNodes), nil
 }
 
 // LoadChunks rebuilds a tree of width nodes from its chunks, in order, as

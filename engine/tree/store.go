@@ -8,11 +8,12 @@ const (
 	chunkLen   = 1 << chunkShift
 )
 
-// slot holds one node of the tree and its cached tree hash (nil = not
-// computed).
+// slot holds one node of the tree, its cached tree hash and its cached
+// optional<Node> encoding (nil = not computed).
 type slot struct {
 	node *wire.Node
 	hash []byte
+	enc  []byte
 }
 
 // chunk is a run of slots owned by the store whose owner token it carries;

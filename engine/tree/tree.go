@@ -213,6 +213,7 @@ func (t *Tree) setNode(x NodeIndex, n *wire.Node) {
 	t.keys.add(n)
 	sl.node = n
 	sl.hash = nil
+	sl.enc = nil
 	if !t.allChanged {
 		t.changed = append(t.changed, x)
 	}
