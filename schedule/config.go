@@ -115,6 +115,12 @@ var (
 	ErrStopped = errors.New("schedule: scheduler stopped")
 	// ErrRunning is returned by a second call of [Scheduler.Run].
 	ErrRunning = errors.New("schedule: already running")
+	// ErrPassActive is returned by [Scheduler.PassNow] while another pass
+	// (cron or on request) is running.
+	ErrPassActive = errors.New("schedule: a pass is already running")
+	// ErrNoLister is returned by [Scheduler.PassNow] when the scheduler has
+	// no [GroupLister].
+	ErrNoLister = errors.New("schedule: no group lister")
 )
 
 // permanentError marks an error that retrying will not fix.

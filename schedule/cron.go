@@ -95,6 +95,29 @@ func (s *Scheduler) nextSlot(t time.Time) time.Time {
 	return s.cron.Next(t.In(s.loc))
 }
 
+// PassNow runs one pass at once, exactly as a cron slot does: it lists the
+// groups, snapshots every group whose epoch moved since its last complete
+// upload (on the workers of [Scheduler.Run]: queued snapshots start when Run
+// does), waits for them, and, if all succeeded, records the pass in the
+// state file. The PassDone hook hears of it like of a cron pass. It fails
+// with [ErrPassActive] while another pass runs and with [ErrNoLister]
+// without a lister; otherwise the event's Err reports a listing or
+// state-file error and Failed the snapshots that failed.
+func (s *Scheduler) PassNow(ctx context.Context) (PassEvent, error) {
+	if s.lister == nil {
+		return PassEvent{}, ErrNoLister
+	}
+	if !s.passActive.CompareAndSwap(false, true) {
+		return PassEvent{}, ErrPassActive
+	}
+	ev := s.pass(ctx, s.clock.Now(), false)
+	s.passActive.Store(false)
+	if h := s.hooks.PassDone; h != nil {
+		h(ev)
+	}
+	return ev, nil
+}
+
 // pass runs one cron pass started at start: it snapshots every group whose
 // epoch moved since its last complete upload and, if all succeed, records
 // start in the state file. It returns what happened.

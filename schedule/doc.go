@@ -13,7 +13,9 @@
 //     descriptors such as @hourly and @every 1h, evaluated in
 //     [Config].TimeZone). A cron pass lists the groups and snapshots only
 //     those whose epoch moved since their last complete upload. Passes start
-//     after a random delay of up to [Config].Jitter.
+//     after a random delay of up to [Config].Jitter. [Scheduler.PassNow]
+//     runs the same pass at once (a pass on request, and the scale
+//     benchmark's measured step).
 //   - Before a member removal: [Scheduler.BeforeRemove] returns only once a
 //     snapshot of the group is uploaded, or with the error that prevented it,
 //     so the caller can decide not to remove.

@@ -203,6 +203,32 @@ func (a *Agent) SnapshotNow(ctx context.Context, group []byte) (uint64, error) {
 	return a.sched.get().RequestSync(ctx, group)
 }
 
+// SnapshotPass runs a snapshot pass at once, exactly as a cron slot does
+// (the same code: package schedule's pass with this agent's lister and
+// snapshots): every group whose epoch moved since its last complete upload
+// is exported from a consistent view, kept as its local snapshot file and
+// uploaded, on the scheduler's workers. It returns when they are done; the
+// event counts the groups listed, snapshotted and failed. The snapshots
+// start once [Agent.Run] runs the scheduler.
+func (a *Agent) SnapshotPass(ctx context.Context) (schedule.PassEvent, error) {
+	done, err := a.begin()
+	if err != nil {
+		return schedule.PassEvent{}, err
+	}
+	defer done()
+	ev, err := a.sched.get().PassNow(ctx)
+	if err != nil {
+		return ev, fmt.Errorf("snapshot pass: %w", err)
+	}
+	if ev.Err != nil {
+		return ev, fmt.Errorf("snapshot pass: %w", ev.Err)
+	}
+	if ev.Failed > 0 {
+		return ev, fmt.Errorf("snapshot pass: %d of %d snapshots failed", ev.Failed, ev.Requested)
+	}
+	return ev, nil
+}
+
 // LocalEpoch reports the stored group's current epoch; ok is false if the
 // group is not stored.
 func (a *Agent) LocalEpoch(ctx context.Context, group []byte) (epoch uint64, ok bool, err error) {

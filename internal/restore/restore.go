@@ -30,6 +30,23 @@ type Source interface {
 
 var _ Source = (*uploader.Backup)(nil)
 
+// RefSource is a [Source] that can also list the snapshots from their keys
+// alone and read one manifest; *uploader.Backup implements it. With it, a
+// restore of the newest snapshot of every group lists the keys once and
+// reads each group's manifest in the worker that restores the group, so
+// that reading manifests overlaps downloads and imports instead of
+// preceding them all.
+type RefSource interface {
+	Source
+	// ListRefs returns the complete snapshots of group (all groups if nil)
+	// from a key listing, sorted by group, epoch and creation time.
+	ListRefs(ctx context.Context, group []byte) ([]uploader.Ref, error)
+	// ReadManifest reads and checks the manifest of ref.
+	ReadManifest(ctx context.Context, ref uploader.Ref) (uploader.Manifest, error)
+}
+
+var _ RefSource = (*uploader.Backup)(nil)
+
 // Request says what to restore.
 type Request struct {
 	// Group is the group to restore; ignored when All is set.
@@ -116,6 +133,7 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 	if listErr != nil && len(jobs) == 0 {
 		return nil, listErr
 	}
+	local := localGroups(ctx, dst, req)
 	results := make([]Result, len(jobs))
 	var (
 		wg  sync.WaitGroup
@@ -127,7 +145,7 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			r := restoreOne(ctx, src, dst, j, opts)
+			r := restoreOne(ctx, src, dst, j, local, opts)
 			results[i] = r
 			logResult(opts.Logger, r)
 			if opts.OnResult != nil {
@@ -146,15 +164,21 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 }
 
 // job is one group to restore: its selected snapshot, or why none was.
+// When ref is set, the manifest of ref is still to be read (m holds only
+// its Ref).
 type job struct {
 	group []byte
 	m     uploader.Manifest
+	ref   bool
 	err   error
 }
 
 // plan lists the backups and selects each group's snapshot. A listing
 // error that still returned manifests is returned beside the jobs.
 func plan(ctx context.Context, src Source, req Request) ([]job, error) {
+	if rs, ok := src.(RefSource); ok && req.All && req.Select == (Selector{}) {
+		return planLatest(ctx, rs)
+	}
 	var (
 		ms  []uploader.Manifest
 		err error
@@ -192,8 +216,46 @@ func plan(ctx context.Context, src Source, req Request) ([]job, error) {
 	return jobs, err
 }
 
-// restoreOne runs the steps of the package doc for one group.
-func restoreOne(ctx context.Context, src Source, dst Target, j job, opts Options) (r Result) {
+// planLatest selects the newest complete snapshot of every group from a
+// key listing; the workers read the manifests.
+func planLatest(ctx context.Context, src RefSource) ([]job, error) {
+	refs, err := src.ListRefs(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	var jobs []job
+	for i, r := range refs {
+		if i+1 == len(refs) || !bytes.Equal(refs[i+1].GroupID, r.GroupID) {
+			jobs = append(jobs, job{group: r.GroupID, m: uploader.Manifest{Ref: r}, ref: true})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
+	}
+	return jobs, nil
+}
+
+// localGroups returns the set of groups dst holds when it can list them
+// and every group is restored, else nil (ask dst group by group).
+func localGroups(ctx context.Context, dst Target, req Request) map[string]bool {
+	gl, ok := dst.(GroupLister)
+	if !ok || !req.All {
+		return nil
+	}
+	groups, err := gl.LocalGroups(ctx)
+	if err != nil {
+		return nil // each group's LocalEpoch reports it
+	}
+	set := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		set[string(g)] = true
+	}
+	return set
+}
+
+// restoreOne runs the steps of the package doc for one group. local, if
+// not nil, is the set of groups dst held before the restore.
+func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[string]bool, opts Options) (r Result) {
 	start := time.Now()
 	r = Result{Group: j.group, Snapshot: j.m}
 	defer func() {
@@ -207,6 +269,14 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, opts Options
 		r.Err = j.err
 		return r
 	}
+	if j.ref {
+		m, err := src.(RefSource).ReadManifest(ctx, j.m.Ref)
+		if err != nil {
+			r.Err = fmt.Errorf("list snapshots: %w", err)
+			return r
+		}
+		j.m, r.Snapshot = m, m
+	}
 	var buf bytes.Buffer
 	if err := src.Fetch(ctx, j.m, &buf); err != nil {
 		r.Err = fmt.Errorf("download: %w", err)
@@ -218,8 +288,15 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, opts Options
 		return r
 	}
 	r.AuthenticatorChecked = len(j.m.EpochAuthenticator) > 0
-	local, had, lerr := dst.LocalEpoch(ctx, j.group)
-	r.HadLocal, r.LocalEpoch = had, local
+	var (
+		epoch uint64
+		had   bool
+		lerr  error
+	)
+	if local == nil || local[string(j.group)] {
+		epoch, had, lerr = dst.LocalEpoch(ctx, j.group)
+	}
+	r.HadLocal, r.LocalEpoch = had, epoch
 	switch {
 	case lerr != nil && !had:
 		r.Err = fmt.Errorf("read local group: %w", lerr)
@@ -227,10 +304,10 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, opts Options
 	case lerr != nil && !opts.Force:
 		r.Err = fmt.Errorf("%w: %w", ErrLocalUnreadable, lerr)
 		return r
-	case had && lerr == nil && local > info.Epoch && !opts.Force:
-		r.Err = fmt.Errorf("%w: local epoch %d, snapshot epoch %d", ErrRollback, local, info.Epoch)
+	case had && lerr == nil && epoch > info.Epoch && !opts.Force:
+		r.Err = fmt.Errorf("%w: local epoch %d, snapshot epoch %d", ErrRollback, epoch, info.Epoch)
 		return r
-	case had && lerr == nil && local == info.Epoch && !opts.Force:
+	case had && lerr == nil && epoch == info.Epoch && !opts.Force:
 		r.Status = StatusUpToDate
 		return r
 	}

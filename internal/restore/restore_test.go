@@ -118,7 +118,8 @@ func TestSelect(t *testing.T) {
 }
 
 // TestLocalState checks the rollback guard, the same-epoch case, dry runs and
-// force against a group already stored locally.
+// force against a group already stored locally, restoring that group or
+// every group (which lists the local groups first).
 func TestLocalState(t *testing.T) {
 	ctx := context.Background()
 	gid := []byte("local")
@@ -137,39 +138,41 @@ func TestLocalState(t *testing.T) {
 		{"same epoch forced", false, Options{Force: true}, StatusRestored, nil, func(s, _ uint64) uint64 { return s }},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newPair(t, string(gid))
-			b := newBucket(t)
-			man := b.snapshot(t, p.bob, nil)
-			if tc.localAhead {
-				p.advance(t)
-			}
-			before := p.bob.st.Dump()
-			localEpoch := p.bob.g.Epoch()
-			res, runErr := Run(ctx, b.backup, StoreTarget{Storage: p.bob.st}, Request{Group: gid}, tc.opts)
-			if !errors.Is(runErr, tc.wantErr) || (tc.wantErr == nil && runErr != nil) {
-				t.Fatalf("err = %v, want %v", runErr, tc.wantErr)
-			}
-			if got := res[0].Status; got != tc.wantStatus {
-				t.Fatalf("status = %s, want %s", got, tc.wantStatus)
-			}
-			if !res[0].HadLocal || res[0].LocalEpoch != localEpoch {
-				t.Fatalf("local = %v/%d, want true/%d", res[0].HadLocal, res[0].LocalEpoch, localEpoch)
-			}
-			g, err := engine.LoadGroup(ctx, p.bob.st, gid, engine.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := g.Epoch(), tc.wantEpoch(man.Epoch, localEpoch); got != want {
-				t.Fatalf("local epoch after = %d, want %d", got, want)
-			}
-			if tc.wantStatus != StatusRestored && !sameDump(before, p.bob.st.Dump()) {
-				t.Fatal("local state changed although nothing was restored")
-			}
-			if tc.wantErr != nil && !strings.Contains(runErr.Error(), "--force") {
-				t.Fatalf("error %q does not tell the operator about --force", runErr)
-			}
-		})
+		for _, all := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/all=%v", tc.name, all), func(t *testing.T) {
+				p := newPair(t, string(gid))
+				b := newBucket(t)
+				man := b.snapshot(t, p.bob, nil)
+				if tc.localAhead {
+					p.advance(t)
+				}
+				before := p.bob.st.Dump()
+				localEpoch := p.bob.g.Epoch()
+				res, runErr := Run(ctx, b.backup, StoreTarget{Storage: p.bob.st}, Request{Group: gid, All: all}, tc.opts)
+				if !errors.Is(runErr, tc.wantErr) || (tc.wantErr == nil && runErr != nil) {
+					t.Fatalf("err = %v, want %v", runErr, tc.wantErr)
+				}
+				if got := res[0].Status; got != tc.wantStatus {
+					t.Fatalf("status = %s, want %s", got, tc.wantStatus)
+				}
+				if !res[0].HadLocal || res[0].LocalEpoch != localEpoch {
+					t.Fatalf("local = %v/%d, want true/%d", res[0].HadLocal, res[0].LocalEpoch, localEpoch)
+				}
+				g, err := engine.LoadGroup(ctx, p.bob.st, gid, engine.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := g.Epoch(), tc.wantEpoch(man.Epoch, localEpoch); got != want {
+					t.Fatalf("local epoch after = %d, want %d", got, want)
+				}
+				if tc.wantStatus != StatusRestored && !sameDump(before, p.bob.st.Dump()) {
+					t.Fatal("local state changed although nothing was restored")
+				}
+				if tc.wantErr != nil && !strings.Contains(runErr.Error(), "--force") {
+					t.Fatalf("error %q does not tell the operator about --force", runErr)
+				}
+			})
+		}
 	}
 }
 
@@ -355,5 +358,55 @@ func TestAllWithSelector(t *testing.T) {
 	g, err := engine.LoadGroup(ctx, st, []byte("one"), engine.Options{})
 	if err != nil || g.Epoch() != 1 {
 		t.Fatalf("group one after restore: %v, want epoch 1", err)
+	}
+}
+
+// sourceOnly hides every method of a Backup but Source's, so that Run
+// takes the path that reads all manifests before restoring.
+type sourceOnly struct{ Source }
+
+// TestAllManifests: --all reads each group's newest manifest (in the
+// restoring worker with a RefSource, up front otherwise); an unreadable
+// manifest fails its group only, named, and the others are restored.
+func TestAllManifests(t *testing.T) {
+	ctx := context.Background()
+	b := newBucket(t)
+	var bad uploader.Manifest
+	for _, name := range []string{"m-a", "m-b", "m-c"} {
+		p := newPair(t, name)
+		m := b.snapshot(t, p.bob, nil)
+		if name == "m-b" {
+			bad = m
+		}
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, bad.Key), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		src  Source
+	}{
+		{"ref source", b.backup},
+		{"plain source", sourceOnly{b.backup}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := engine.NewMemStorage()
+			res, err := Run(ctx, tt.src, StoreTarget{Storage: st}, Request{All: true}, Options{Concurrency: 2})
+			if !errors.Is(err, uploader.ErrBadManifest) {
+				t.Fatalf("err = %v, want the bad manifest", err)
+			}
+			got := map[string]Status{}
+			for _, r := range res {
+				got[string(r.Group)] = r.Status
+			}
+			want := map[string]Status{"m-a": StatusRestored, "m-c": StatusRestored}
+			if tt.name == "ref source" {
+				want["m-b"] = StatusFailed // listed by key, failed on its manifest
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("statuses = %v, want %v", got, want)
+			}
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package restore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,15 +11,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 
 	"github.com/mlsbackup/mlsbackup/engine"
-	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/internal/agent"
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
 	"github.com/mlsbackup/mlsbackup/localstore"
 	"github.com/mlsbackup/mlsbackup/uploader"
-	"github.com/mlsbackup/mlsbackup/uploader/s3store"
 )
 
 // fleet is one agent's data directory holding many groups of many members.
@@ -96,102 +95,131 @@ func (f *fleet) create(ctx context.Context, gid []byte, kps [][]byte) error {
 	return nil
 }
 
-// change has the owner commit a self-update in every step-th group.
-func (f *fleet) change(tb testing.TB, step int) int {
+// scaleAgent is the real agent (package agent) running over a fleet's data
+// directory, so that the benchmark measures the product's snapshot pass.
+type scaleAgent struct {
+	a      *agent.Agent
+	fs     *fsx.Faulty // counts the agent's file-system operations
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startAgent opens and runs an agent over dataDir with identity owner,
+// uploading to prefix of store, with cron and every-N-epochs off (passes
+// run on request, through the same code as a cron pass).
+func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, recipient age.Recipient, prefix string) *scaleAgent {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	cfg.Identity = "owner"
+	cfg.Destination.Prefix = prefix
+	cfg.Encryption.Recipients = []string{fmt.Sprint(recipient)}
+	cfg.Snapshot.EveryEpochs = 0
+	cfg.Snapshot.Jitter = 0
+	fs := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
+	a, err := agent.Open(context.Background(), cfg, nil, agent.Options{Store: store, Recipients: []age.Recipient{recipient}, FS: fs})
+	if err != nil {
+		tb.Fatalf("open agent: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sa := &scaleAgent{a: a, fs: fs, cancel: cancel, done: make(chan error, 1)}
+	go func() { sa.done <- a.Run(ctx) }()
+	return sa
+}
+
+// stop shuts the agent down (it releases the data directory).
+func (sa *scaleAgent) stop(tb testing.TB) {
+	tb.Helper()
+	if sa.cancel == nil {
+		return
+	}
+	sa.cancel()
+	sa.cancel = nil
+	if err := <-sa.done; err != nil {
+		tb.Fatalf("agent run: %v", err)
+	}
+}
+
+// fsyncs is the number of file and directory fsyncs the agent made so far.
+func (sa *scaleAgent) fsyncs() int64 {
+	st := sa.fs.Stats()
+	return st.Ops[fsx.OpSync] + st.Ops[fsx.OpSyncDir]
+}
+
+// change has the agent commit a self-update in every step-th group.
+func (f *fleet) change(tb testing.TB, a *agent.Agent, step int) int {
 	tb.Helper()
 	ctx := context.Background()
 	n := 0
 	for i := 0; i < len(f.groups); i += step {
 		gid := f.groups[i]
-		g, err := engine.LoadGroup(ctx, f.st, gid, engine.Options{})
+		r, err := a.Update(ctx, gid, false)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := g.Commit(ctx, engine.CommitOptions{SelfUpdate: true}); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := g.MergePendingCommit(ctx); err != nil {
-			tb.Fatal(err)
-		}
-		f.epochs.Store(string(gid), g.Epoch())
+		f.epochs.Store(string(gid), r.Epoch)
 		n++
 	}
 	return n
 }
 
-// pass snapshots and uploads every group whose epoch moved since its last
-// upload (recorded in uploaded), as the agent's cron pass does: export from
-// a consistent view, keep the local snapshot file, upload encrypted.
-func (f *fleet) pass(ctx context.Context, b *uploader.Backup, uploaded map[string]uint64, workers int) (int, error) {
-	var todo [][]byte
-	for _, gid := range f.groups {
-		e, _ := f.epochs.Load(string(gid))
-		if last, ok := uploaded[string(gid)]; !ok || last != e.(uint64) {
-			todo = append(todo, gid)
-		}
-	}
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(todo) {
-					return
-				}
-				data, info, err := engine.ExportSnapshot(ctx, f.st, todo[i])
-				if err == nil {
-					err = f.st.SaveSnapshot(ctx, info.GroupID, info.Epoch, data)
-				}
-				if err == nil {
-					_, err = b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch,
-						Size: int64(len(data)), Format: "mlsbackup-group-snapshot-v1", EpochAuthenticator: info.EpochAuthenticator},
-						bytes.NewReader(data))
-				}
-				mu.Lock()
-				if err != nil && first == nil {
-					first = fmt.Errorf("snapshot %s: %w", todo[i], err)
-				}
-				if err == nil {
-					uploaded[string(info.GroupID)] = info.Epoch
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return len(todo), first
+// countingStore counts the requests made to an object store.
+type countingStore struct {
+	uploader.ObjectStore
+	puts, gets, lists atomic.Int64
+}
+
+func (c *countingStore) Put(ctx context.Context, key string, r io.Reader, size int64, ifNoneMatch bool) error {
+	c.puts.Add(1)
+	return c.ObjectStore.Put(ctx, key, r, size, ifNoneMatch)
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.ObjectStore.Get(ctx, key)
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string) ([]uploader.ObjectInfo, error) {
+	c.lists.Add(1)
+	return c.ObjectStore.List(ctx, prefix)
+}
+
+// requests returns the counts so far as "PUT n, GET n, LIST n".
+func (c *countingStore) requests() (puts, gets, lists int64) {
+	return c.puts.Load(), c.gets.Load(), c.lists.Load()
 }
 
 // TestScaleSmall runs the scale benchmark's steps on a few groups against a
-// directory bucket: full pass, 10% changed pass, restore --all into an empty
-// data directory, with every group back at its epoch.
+// directory bucket: the agent's full pass, a pass after 10% changed,
+// restore --all into an empty data directory, with every group back at its
+// epoch.
 func TestScaleSmall(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "agent"))
+	dir := filepath.Join(t.TempDir(), "agent")
+	st := openStore(t, dir)
 	f := buildFleet(t, st, 20, 4, 2)
-	b := newBucket(t)
-	uploaded := map[string]uint64{}
-	if n, err := f.pass(ctx, b.backup, uploaded, 4); err != nil || n != 20 {
-		t.Fatalf("full pass: %d groups, %v; want 20", n, err)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
-	if got := f.change(t, 10); got != 2 {
+	b := newBucket(t)
+	store, err := dirstoreNew(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := startAgent(t, dir, store, b.recipient, "scale")
+	defer sa.stop(t)
+	if ev, err := sa.a.SnapshotPass(ctx); err != nil || ev.Requested != 20 {
+		t.Fatalf("full pass: %d groups, %v; want 20", ev.Requested, err)
+	}
+	if got := f.change(t, sa.a, 10); got != 2 {
 		t.Fatalf("changed %d groups, want 2", got)
 	}
-	if n, err := f.pass(ctx, b.backup, uploaded, 4); err != nil || n != 2 {
-		t.Fatalf("changed pass: %d groups, %v; want 2", n, err)
+	if ev, err := sa.a.SnapshotPass(ctx); err != nil || ev.Requested != 2 {
+		t.Fatalf("changed pass: %d groups, %v; want 2", ev.Requested, err)
 	}
+	sa.stop(t)
 	dst := openStore(t, filepath.Join(t.TempDir(), "restored"))
-	res, err := Run(ctx, b.backup, StoreTarget{Storage: dst}, Request{All: true}, Options{Concurrency: 4})
+	res, err := Run(ctx, restoreBackup(t, store, "scale", b.ids), StoreTarget{Storage: dst}, Request{All: true}, Options{})
 	if err != nil || len(res) != 20 {
 		t.Fatalf("restore all: %d results, %v", len(res), err)
 	}
@@ -205,6 +233,16 @@ func TestScaleSmall(t *testing.T) {
 			t.Fatalf("restored %s at epoch %d with %d members, want %d with 4", gid, g.Epoch(), len(g.Members()), want)
 		}
 	}
+}
+
+// restoreBackup is the backup set under prefix of store, able to decrypt.
+func restoreBackup(tb testing.TB, store uploader.ObjectStore, prefix string, ids []age.Identity) *uploader.Backup {
+	tb.Helper()
+	bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Identities: ids})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bk
 }
 
 // peakRSSMiB reads the process's peak resident set size (VmHWM).
@@ -222,149 +260,4 @@ func peakRSSMiB() float64 {
 		}
 	}
 	return -1
-}
-
-// BenchmarkScale is the scale goal: MLSBACKUP_SCALE_GROUPS groups
-// (default 10,000) of 10 members in one data directory, against a local
-// MinIO: a full snapshot-and-upload pass, a pass after 1% of the groups
-// changed, and restore --all into an empty data directory. Run it with
-//
-//	go test -run '^$' -bench BenchmarkScale -benchtime 1x ./internal/restore
-//
-// Each sub-benchmark reports seconds for the whole step and the process's
-// peak RSS so far (the setup included).
-func BenchmarkScale(b *testing.B) {
-	n := 10000
-	if s := os.Getenv("MLSBACKUP_SCALE_GROUPS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v <= 0 {
-			b.Fatalf("MLSBACKUP_SCALE_GROUPS=%q is not a positive number", s)
-		}
-		n = v
-	}
-	ctx := context.Background()
-	srv := testenv.MinIO(b)
-	store, err := s3store.New(ctx, s3store.Config{Bucket: srv.Bucket, Endpoint: srv.Endpoint, Region: srv.Region,
-		PathStyle: true, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys := newBucket(b)
-	recipient := keys.recipient
-	st := openStore(b, filepath.Join(b.TempDir(), "agent"))
-	start := time.Now()
-	f := buildFleet(b, st, n, 10, 32)
-	if err := st.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("setup: %d groups of 10 members in %v, peak RSS %.0f MiB", n, time.Since(start).Round(time.Millisecond), peakRSSMiB())
-
-	const workers = 32
-	newBackup := func(b *testing.B, prefix string) *uploader.Backup {
-		bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Recipients: []age.Recipient{recipient},
-			AgentID: "scale", Concurrency: workers})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return bk
-	}
-	// The 1% pass continues the backup set of the last full pass.
-	var (
-		last         *uploader.Backup
-		lastUploaded map[string]uint64
-		runs         int
-	)
-	b.Run("full-pass", func(b *testing.B) {
-		for range b.N {
-			runs++
-			last, lastUploaded = newBackup(b, fmt.Sprintf("run%d", runs)), map[string]uint64{}
-			t0 := time.Now()
-			got, err := f.pass(ctx, last, lastUploaded, workers)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(time.Since(t0).Seconds(), "s/pass")
-			b.ReportMetric(float64(got), "groups/pass")
-		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-	})
-	b.Run("1pct-pass", func(b *testing.B) {
-		for range b.N {
-			b.StopTimer()
-			if last == nil {
-				runs++
-				last, lastUploaded = newBackup(b, fmt.Sprintf("run%d", runs)), map[string]uint64{}
-				if _, err := f.pass(ctx, last, lastUploaded, workers); err != nil {
-					b.Fatal(err)
-				}
-			}
-			f.change(b, 100)
-			b.StartTimer()
-			t0 := time.Now()
-			got, err := f.pass(ctx, last, lastUploaded, workers)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(time.Since(t0).Seconds(), "s/pass")
-			b.ReportMetric(float64(got), "groups/pass")
-		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-	})
-	b.Run("restore-all", func(b *testing.B) {
-		bk, err := uploader.New(store, uploader.Options{Prefix: "run1", Identities: keys.ids, Concurrency: workers})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range b.N {
-			dst := openStore(b, filepath.Join(b.TempDir(), "restored"))
-			t0 := time.Now()
-			if _, err := bk.ListLatest(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.Logf("list latest: %v", time.Since(t0))
-			var fetch, local, imp atomic.Int64
-			t0 = time.Now()
-			res, err := Run(ctx, timedSource{bk, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, Options{Concurrency: workers})
-			b.Logf("summed over groups: fetch %v, local epoch %v, import %v", time.Duration(fetch.Load()), time.Duration(local.Load()), time.Duration(imp.Load()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := dst.Flush(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(time.Since(t0).Seconds(), "s/restore")
-			b.ReportMetric(float64(len(res)), "groups/restore")
-		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-	})
-}
-
-// timedSource and timedTarget sum the time spent in each step of a restore
-// (across goroutines), to show where a restore --all spends it.
-type timedSource struct {
-	Source
-	fetch *atomic.Int64
-}
-
-func (s timedSource) Fetch(ctx context.Context, m uploader.Manifest, w io.Writer) error {
-	t0 := time.Now()
-	defer func() { s.fetch.Add(int64(time.Since(t0))) }()
-	return s.Source.Fetch(ctx, m, w)
-}
-
-type timedTarget struct {
-	Target
-	local, imp *atomic.Int64
-}
-
-func (t timedTarget) LocalEpoch(ctx context.Context, g []byte) (uint64, bool, error) {
-	t0 := time.Now()
-	defer func() { t.local.Add(int64(time.Since(t0))) }()
-	return t.Target.LocalEpoch(ctx, g)
-}
-
-func (t timedTarget) Import(ctx context.Context, s []byte, replace bool) (engine.SnapshotInfo, error) {
-	t0 := time.Now()
-	defer func() { t.imp.Add(int64(time.Since(t0))) }()
-	return t.Target.Import(ctx, s, replace)
 }

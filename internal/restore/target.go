@@ -20,6 +20,16 @@ type Target interface {
 	Import(ctx context.Context, snapshot []byte, replace bool) (engine.SnapshotInfo, error)
 }
 
+// GroupLister is a [Target] that can list its stored groups in one call.
+// A restore of every group asks it once and calls [Target.LocalEpoch] only
+// for the groups it listed. A group stored after the listing is not
+// overwritten: its import fails with an error wrapping
+// engine.ErrGroupExists.
+type GroupLister interface {
+	// LocalGroups returns the ids of the stored groups.
+	LocalGroups(ctx context.Context) ([][]byte, error)
+}
+
 // StoreTarget restores into an engine.Storage opened directly, such as a
 // localstore.Store whose lock this process holds. localstore applies the
 // import's single batch atomically.
@@ -30,7 +40,19 @@ type StoreTarget struct {
 	Options engine.Options
 }
 
-var _ Target = StoreTarget{}
+var (
+	_ Target      = StoreTarget{}
+	_ GroupLister = StoreTarget{}
+)
+
+// LocalGroups implements GroupLister.
+func (t StoreTarget) LocalGroups(ctx context.Context) ([][]byte, error) {
+	groups, err := t.Storage.Groups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list local groups: %w", err)
+	}
+	return groups, nil
+}
 
 // LocalEpoch implements Target.
 func (t StoreTarget) LocalEpoch(ctx context.Context, group []byte) (uint64, bool, error) {

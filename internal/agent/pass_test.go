@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+// TestSnapshotPass: a pass on request snapshots every group whose epoch
+// moved since its last upload, and only those.
+func TestSnapshotPass(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{everyEpochs: 0})
+	ids := make([][]byte, 3)
+	for i := range ids {
+		ids[i] = []byte(fmt.Sprintf("pass-%d", i))
+		if _, err := ta.a.Create(ctx, ids[i], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name   string
+		update [][]byte // groups to move first
+		want   int      // groups the pass snapshots
+	}{
+		{"first pass uploads every group", nil, 3},
+		{"nothing moved", nil, 0},
+		{"one group moved", [][]byte{ids[1]}, 1},
+	}
+	for _, st := range steps {
+		for _, id := range st.update {
+			if _, err := ta.a.Update(ctx, id, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev, err := ta.a.SnapshotPass(ctx)
+		if err != nil || ev.Groups != 3 || ev.Requested != st.want {
+			t.Errorf("%s: pass %+v, %v; want 3 groups listed, %d snapshotted", st.name, ev, err, st.want)
+		}
+	}
+	wantEpochs := map[string][]uint64{"pass-0": {0}, "pass-1": {0, 1}, "pass-2": {0}}
+	for _, id := range ids {
+		if got := ta.uploadedEpochs(id); !reflect.DeepEqual(got, wantEpochs[string(id)]) {
+			t.Errorf("%s: uploaded epochs %v, want %v", id, got, wantEpochs[string(id)])
+		}
+	}
+}
