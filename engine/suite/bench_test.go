@@ -109,6 +109,9 @@ func BenchmarkPrimitives(b *testing.B) {
 		}
 	})
 
+	benchX25519(b)
+	benchHPKE(b)
+
 	key := bytes.Repeat([]byte{4}, s.KeySize())
 	nonce := bytes.Repeat([]byte{5}, s.NonceSize())
 	msg := bytes.Repeat([]byte{6}, 100)

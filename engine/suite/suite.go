@@ -16,9 +16,11 @@
 //     encodings are left-padded); ECDSA public keys are uncompressed points
 //     and signatures are DER.
 //
-// The suites with X25519 and the NIST curves run on the standard library
-// (crypto/hpke, crypto/ed25519, crypto/ecdsa); the X448/Ed448 suites use
-// github.com/cloudflare/circl.
+// The suites with the NIST curves run on the standard library (crypto/hpke,
+// crypto/ecdsa); the X25519 suites use crypto/ed25519 and this package's own
+// HPKE with DHKEM(X25519) (RFC 9180, on filippo.io/edwards25519 for the
+// field and fixed-base arithmetic), which seals with one Montgomery ladder
+// instead of two; the X448/Ed448 suites use github.com/cloudflare/circl.
 //
 // A [Suite] is safe for concurrent use.
 package suite
@@ -118,7 +120,7 @@ func New(id ID) (*Suite, error) {
 	case X25519AES128GCMSHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = aesGCM128
-		s.kem = newStdKEM(kemX25519, s.aead)
+		s.kem = newX25519KEM(s.aead)
 		s.sig = newEd25519Signer()
 	case P256AES128GCMSHA256P256:
 		s.setHash(sha256.New, sha256.Size)
@@ -128,7 +130,7 @@ func New(id ID) (*Suite, error) {
 	case X25519ChaCha20Poly1305SHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = chacha20Poly1305
-		s.kem = newStdKEM(kemX25519, s.aead)
+		s.kem = newX25519KEM(s.aead)
 		s.sig = newEd25519Signer()
 	case X448AES256GCMSHA512Ed448:
 		s.setHash(sha512.New, sha512.Size)
