@@ -10,13 +10,14 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
-// signedGroupInfo appends to w the encoded, signed GroupInfo of state s
-// (RFC 9420 §12.4.3): its group context, the external_pub extension and,
-// if withTree, the ratchet_tree extension. The GroupInfo is encoded once:
-// the signature covers the GroupInfoTBS bytes just written, and is then
-// appended to them. The external key pair (an X25519 derivation for suite
-// 1) is derived while the tree is encoded.
-func (s *groupState) signedGroupInfo(w *codec.Writer, withTree bool) error {
+// signedGroupInfo returns prefix followed by the encoded, signed GroupInfo
+// of state s (RFC 9420 §12.4.3): its group context, the external_pub
+// extension and, if withTree, the ratchet_tree extension. The GroupInfo is
+// encoded once, into a buffer sized for it: the signature covers the
+// GroupInfoTBS bytes just written and is then appended to them. The
+// external key pair (an X25519 derivation for suite 1) is derived while
+// the tree is encoded.
+func (s *groupState) signedGroupInfo(prefix []byte, withTree bool) ([]byte, error) {
 	var pub []byte
 	var pubErr error
 	done := make(chan struct{})
@@ -30,31 +31,25 @@ func (s *groupState) signedGroupInfo(w *codec.Writer, withTree bool) error {
 	}
 	<-done
 	if pubErr != nil {
-		return fmt.Errorf("external key pair: %w", pubErr)
+		return nil, fmt.Errorf("external key pair: %w", pubErr)
 	}
 	exts := wire.Extensions{{ExtensionType: wire.ExtensionExternalPub, ExtensionData: codec.Marshal(wire.ExternalPub{ExternalPub: pub})}}
 	if withTree {
 		exts = append(exts, wire.Extension{ExtensionType: wire.ExtensionRatchetTree, ExtensionData: treeEnc})
 	}
 	gi := &wire.GroupInfo{GroupContext: s.gc, Extensions: exts, ConfirmationTag: s.tag, Signer: uint32(s.me())}
-	start := w.Len()
+	size := len(prefix) + len(treeEnc) + 2048
+	for _, e := range s.gc.Extensions {
+		size += len(e.ExtensionData) + 8
+	}
+	w := codec.NewWriter(append(make([]byte, 0, size), prefix...))
 	gi.MarshalTBS(w)
-	sig, err := s.cs.SignWithLabel(s.sigPriv, labelGroupInfoTBS, w.Bytes()[start:])
+	sig, err := s.cs.SignWithLabel(s.sigPriv, labelGroupInfoTBS, w.Bytes()[len(prefix):])
 	if err != nil {
-		return fmt.Errorf("sign group info: %w", err)
+		return nil, fmt.Errorf("sign group info: %w", err)
 	}
 	w.Opaque(sig)
-	return nil
-}
-
-// groupInfoWriter returns a writer with room for a GroupInfo of s, so the
-// encoding of a large ratchet tree is not copied while it grows.
-func (s *groupState) groupInfoWriter(withTree bool) *codec.Writer {
-	size := 1024
-	if withTree {
-		size += 64 * int(s.tree.Width()) // grows once if the tree's nodes are larger
-	}
-	return codec.NewWriter(make([]byte, 0, size))
+	return w.Bytes(), nil
 }
 
 // GroupInfo returns a signed GroupInfo of the current epoch as an
@@ -66,13 +61,14 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
-	w := g.s.groupInfoWriter(withTree)
-	w.Uint16(uint16(wire.ProtocolVersionMLS10))
-	w.Uint16(uint16(wire.WireFormatGroupInfo))
-	if err := g.s.signedGroupInfo(w, withTree); err != nil {
+	var hdr codec.Writer
+	hdr.Uint16(uint16(wire.ProtocolVersionMLS10))
+	hdr.Uint16(uint16(wire.WireFormatGroupInfo))
+	msg, err := g.s.signedGroupInfo(hdr.Bytes(), withTree)
+	if err != nil {
 		return nil, fmt.Errorf("group info: %w", err)
 	}
-	return w.Bytes(), nil
+	return msg, nil
 }
 
 // welcome builds the Welcome for the members a staged commit adds (RFC
@@ -81,35 +77,41 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 // KeyPackage's init key.
 func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	ns, cs := st.ns, st.ns.cs
-	giw := ns.groupInfoWriter(!opts.OmitRatchetTree)
-	if err := ns.signedGroupInfo(giw, !opts.OmitRatchetTree); err != nil {
+	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
+	if err != nil {
 		return nil, err
 	}
 	key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
-	egi, err := cs.Seal(key, nonce, nil, giw.Bytes())
+	egi, err := cs.Seal(key, nonce, nil, gi)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt group info: %w", err)
 	}
 	w := &wire.Welcome{CipherSuite: wire.CipherSuite(cs.ID()), EncryptedGroupInfo: egi}
-	for i, l := range st.added {
+	w.Secrets = make([]wire.EncryptedGroupSecrets, len(st.added))
+	// One HPKE encryption per new member, spread over the CPUs.
+	err = parallelFor(len(st.added), 4, func(i int) error {
 		kp := st.addedKPs[i]
 		gs := wire.GroupSecrets{JoinerSecret: st.ep.JoinerSecret, PSKs: st.pskIDs}
 		if gs.PSKs == nil {
 			gs.PSKs = []wire.PreSharedKeyID{}
 		}
 		if path != nil {
-			if ps, ok := path.PathSecretFor(l); ok {
+			if ps, ok := path.PathSecretFor(st.added[i]); ok {
 				gs.PathSecret = &wire.PathSecret{PathSecret: ps}
 			}
 		}
 		kem, ct, err := cs.EncryptWithLabel(kp.InitKey, labelWelcome, egi, codec.Marshal(gs))
 		if err != nil {
-			return nil, fmt.Errorf("encrypt group secrets: %w", err)
+			return fmt.Errorf("encrypt group secrets: %w", err)
 		}
-		w.Secrets = append(w.Secrets, wire.EncryptedGroupSecrets{
+		w.Secrets[i] = wire.EncryptedGroupSecrets{
 			NewMember:             wire.MakeKeyPackageRef(hashFunc(cs), codec.Marshal(*kp)),
 			EncryptedGroupSecrets: wire.HPKECiphertext{KEMOutput: kem, Ciphertext: ct},
-		})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatWelcome, Welcome: w}), nil
 }
