@@ -79,6 +79,7 @@ type Agent struct {
 	groups   *groupTable
 	metrics  *metrics
 	uploads  *uploadTable
+	saved    *savedTable
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -153,6 +154,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		cfg:     cfg,
 		groups:  newGroupTable(opts.MaxLoadedGroups),
 		uploads: newUploadTable(),
+		saved:   newSavedTable(),
 	}
 	a.metrics = newMetrics(a)
 

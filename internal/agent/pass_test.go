@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -43,5 +46,50 @@ func TestSnapshotPass(t *testing.T) {
 		if got := ta.uploadedEpochs(id); !reflect.DeepEqual(got, wantEpochs[string(id)]) {
 			t.Errorf("%s: uploaded epochs %v, want %v", id, got, wantEpochs[string(id)])
 		}
+	}
+}
+
+// TestLocalSnapshotWrittenOnce: a snapshot whose bytes are the group's last
+// local snapshot (a request at an unchanged epoch) is uploaded again but not
+// written again locally; a new epoch is.
+func TestLocalSnapshotWrittenOnce(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{everyEpochs: 0})
+	gid := []byte("once")
+	if _, err := ta.a.Create(ctx, gid, 0); err != nil {
+		t.Fatal(err)
+	}
+	epochFile := filepath.Join(ta.cfg.DataDir, "mls", "groups", hex.EncodeToString(gid), "snapshots", "epoch_0.snapshot")
+	steps := []struct {
+		name      string
+		update    bool
+		removeOld bool // remove epoch_0.snapshot before the snapshot
+		want      []uint64
+	}{
+		{"first snapshot", false, false, []uint64{0}},
+		{"same bytes again", false, true, nil},
+		{"new epoch", true, false, []uint64{1}},
+	}
+	for _, st := range steps {
+		if st.removeOld {
+			if err := os.Remove(epochFile); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st.update {
+			if _, err := ta.a.Update(ctx, gid, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := ta.a.SnapshotNow(ctx, gid); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := ta.a.Store().ListSnapshots(ctx, gid)
+		if err != nil || !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: local snapshot epochs %v, %v; want %v", st.name, got, err, st.want)
+		}
+	}
+	if got := ta.uploadedEpochs(gid); !reflect.DeepEqual(got, []uint64{0, 0, 1}) {
+		t.Errorf("uploaded epochs %v, want [0 0 1] (every request uploads)", got)
 	}
 }

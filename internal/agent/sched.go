@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/internal/config"
@@ -142,24 +143,54 @@ type lister struct{ a *Agent }
 
 var _ schedule.GroupLister = lister{}
 
-// Groups implements schedule.GroupLister.
+// listConcurrency is how many groups the lister reads at once: the first
+// listing after start loads every group to learn its epoch, which is CPU
+// and file reads, so it uses every core.
+const listConcurrency = 8
+
+// Groups implements schedule.GroupLister. Groups are read concurrently;
+// the result keeps the sorted order of storedGroups.
 func (l lister) Groups(ctx context.Context) ([]schedule.GroupStatus, error) {
 	ids, err := l.a.storedGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]schedule.GroupStatus, 0, len(ids))
-	for _, id := range ids {
-		epoch, ok, err := l.a.LocalEpoch(ctx, id)
-		if err != nil || !ok {
-			l.a.log.Warn("list groups: skipping a group that does not load", "group", fmt.Sprintf("%x", id), "err", err)
-			continue
+	all := make([]schedule.GroupStatus, len(ids))
+	ok := make([]bool, len(ids))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(listConcurrency, len(ids)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) || ctx.Err() != nil {
+					return
+				}
+				id := ids[i]
+				epoch, found, err := l.a.LocalEpoch(ctx, id)
+				if err != nil || !found {
+					l.a.log.Warn("list groups: skipping a group that does not load", "group", fmt.Sprintf("%x", id), "err", err)
+					continue
+				}
+				st := schedule.GroupStatus{ID: id, Epoch: epoch}
+				if u, up := l.a.uploads.get(id); up {
+					st.Uploaded, st.UploadedEpoch = true, u.Epoch
+				}
+				all[i], ok[i] = st, true
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	out := all[:0]
+	for i, st := range all {
+		if ok[i] {
+			out = append(out, st)
 		}
-		st := schedule.GroupStatus{ID: id, Epoch: epoch}
-		if u, ok := l.a.uploads.get(id); ok {
-			st.Uploaded, st.UploadedEpoch = true, u.Epoch
-		}
-		out = append(out, st)
 	}
 	return out, nil
 }

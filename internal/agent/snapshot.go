@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -155,10 +156,49 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 	return todo[len(todo)-1].info.Epoch, nil
 }
 
+// savedTable remembers the checksum of the local snapshot file this
+// process last wrote for each group, so that the same snapshot is not
+// written again (an upload retried after a failure, a pass to a new
+// destination, a request at an unchanged epoch).
+type savedTable struct {
+	mu sync.Mutex
+	m  map[string][sha256.Size]byte
+}
+
+func newSavedTable() *savedTable { return &savedTable{m: map[string][sha256.Size]byte{}} }
+
+// has reports whether sum is the group's last local snapshot.
+func (t *savedTable) has(id []byte, sum [sha256.Size]byte) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.m[string(id)]
+	return ok && old == sum
+}
+
+func (t *savedTable) record(id []byte, sum [sha256.Size]byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m[string(id)] = sum
+}
+
+// saveLocal keeps x as the group's local snapshot file, unless this
+// process already wrote exactly these bytes as its latest one.
+func (a *Agent) saveLocal(ctx context.Context, group []byte, x exported) error {
+	sum := sha256.Sum256(x.data)
+	if a.saved.has(group, sum) {
+		return nil
+	}
+	if err := a.store.SaveSnapshot(ctx, group, x.info.Epoch, x.data); err != nil {
+		return err
+	}
+	a.saved.record(group, sum)
+	return nil
+}
+
 // upload stores one exported snapshot locally and uploads it.
 func (a *Agent) upload(ctx context.Context, group []byte, x exported, reason schedule.Reason) error {
 	start := time.Now()
-	if err := a.store.SaveSnapshot(ctx, group, x.info.Epoch, x.data); err != nil {
+	if err := a.saveLocal(ctx, group, x); err != nil {
 		a.metrics.failed.WithLabelValues("local").Inc()
 		return fmt.Errorf("save local snapshot of group %x: %w", group, err)
 	}

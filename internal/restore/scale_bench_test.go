@@ -59,14 +59,35 @@ func BenchmarkScale(b *testing.B) {
 	}
 	b.Logf("setup: %d groups of 10 members in %v, peak RSS %.0f MiB", n, time.Since(start).Round(time.Millisecond), peakRSSMiB())
 
-	// reportRequests reports the object-store requests and fsyncs made
-	// since the counts p0, g0, l0 and s0, per pass.
-	reportCounts := func(b *testing.B, p0, g0, l0, s0, s1 int64) {
-		p, g, l := store.requests()
-		b.ReportMetric(float64(p-p0)/float64(b.N), "PUTs/op")
-		b.ReportMetric(float64(g-g0)/float64(b.N), "GETs/op")
-		b.ReportMetric(float64(l-l0)/float64(b.N), "LISTs/op")
-		b.ReportMetric(float64(s1-s0)/float64(b.N), "fsyncs/op")
+	// step sums what the measured steps of a sub-benchmark cost.
+	type step struct {
+		secs, cpu, minioCPU float64
+		puts, gets, lists   int64
+		fsyncs              int64
+	}
+	// timed runs fn and adds its wall time, CPU time (this process and
+	// MinIO) and object-store requests to st.
+	timed := func(st *step, fn func()) {
+		s0, c0 := cpuSeconds()
+		p0, g0, l0 := store.requests()
+		t0 := time.Now()
+		fn()
+		st.secs += time.Since(t0).Seconds()
+		s1, c1 := cpuSeconds()
+		p1, g1, l1 := store.requests()
+		st.cpu, st.minioCPU = st.cpu+s1-s0, st.minioCPU+c1-c0
+		st.puts, st.gets, st.lists = st.puts+p1-p0, st.gets+g1-g0, st.lists+l1-l0
+	}
+	report := func(b *testing.B, st step, unit string) {
+		n := float64(b.N)
+		b.ReportMetric(st.secs/n, "s/"+unit)
+		b.ReportMetric(float64(st.puts)/n, "PUTs/op")
+		b.ReportMetric(float64(st.gets)/n, "GETs/op")
+		b.ReportMetric(float64(st.lists)/n, "LISTs/op")
+		b.ReportMetric(float64(st.fsyncs)/n, "fsyncs/op")
+		b.ReportMetric(st.cpu/n, "CPU-s/op")
+		b.ReportMetric(st.minioCPU/n, "MinIO-CPU-s/op")
+		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
 	}
 	// Each full pass uploads to a fresh prefix (nothing uploaded yet); the
 	// 1% pass continues the last one. The agent runs until restore-all.
@@ -87,32 +108,26 @@ func BenchmarkScale(b *testing.B) {
 		sa = startAgent(b, dir, store, keys.recipient, fmt.Sprintf("run%d", runs))
 	}
 	b.Run("full-pass", func(b *testing.B) {
-		var secs float64
-		var s0, s1 int64
-		p0, g0, l0 := store.requests()
+		var st step
 		for range b.N {
 			b.StopTimer()
 			newAgent(b)
-			s := sa.fsyncs()
+			s0 := sa.fsyncs()
 			b.StartTimer()
-			t0 := time.Now()
-			ev, err := sa.a.SnapshotPass(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			secs += time.Since(t0).Seconds()
-			s1 += sa.fsyncs() - s
-			b.ReportMetric(float64(ev.Requested), "groups/pass")
+			timed(&st, func() {
+				ev, err := sa.a.SnapshotPass(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(ev.Requested), "groups/pass")
+			})
+			st.fsyncs += sa.fsyncs() - s0
 		}
-		b.ReportMetric(secs/float64(b.N), "s/pass")
-		reportCounts(b, p0, g0, l0, s0, s1)
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		report(b, st, "pass")
 	})
 	b.Run("1pct-pass", func(b *testing.B) {
-		var secs float64
-		var s0, s1 int64
-		var p0, g0, l0 int64
-		for i := range b.N {
+		var st step
+		for range b.N {
 			b.StopTimer()
 			if sa == nil {
 				newAgent(b)
@@ -121,24 +136,18 @@ func BenchmarkScale(b *testing.B) {
 				}
 			}
 			f.change(b, sa.a, 100)
-			s := sa.fsyncs()
-			p, g, l := store.requests()
-			if i == 0 {
-				p0, g0, l0 = p, g, l
-			}
+			s0 := sa.fsyncs()
 			b.StartTimer()
-			t0 := time.Now()
-			ev, err := sa.a.SnapshotPass(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			secs += time.Since(t0).Seconds()
-			s1 += sa.fsyncs() - s
-			b.ReportMetric(float64(ev.Requested), "groups/pass")
+			timed(&st, func() {
+				ev, err := sa.a.SnapshotPass(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(ev.Requested), "groups/pass")
+			})
+			st.fsyncs += sa.fsyncs() - s0
 		}
-		b.ReportMetric(secs/float64(b.N), "s/pass")
-		reportCounts(b, p0, g0, l0, s0, s1)
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		report(b, st, "pass")
 	})
 	if sa != nil {
 		sa.stop(b)
@@ -146,9 +155,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	b.Run("restore-all", func(b *testing.B) {
 		bk := restoreBackup(b, store, "run1", keys.ids)
-		var secs float64
-		var s1 int64
-		p0, g0, l0 := store.requests()
+		var st step
 		for range b.N {
 			b.StopTimer()
 			fs := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
@@ -156,31 +163,31 @@ func BenchmarkScale(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			s0 := fs.Stats()
 			var list, manifest, fetch, local, imp atomic.Int64
+			var res []Result
 			b.StartTimer()
-			t0 := time.Now()
-			res, err := Run(ctx, timedSource{bk, &list, &manifest, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, Options{})
-			if err == nil {
-				err = dst.Flush(ctx)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			secs += time.Since(t0).Seconds()
+			timed(&st, func() {
+				res, err = Run(ctx, timedSource{bk, &list, &manifest, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, Options{})
+				if err == nil {
+					err = dst.Flush(ctx)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			})
 			b.StopTimer()
+			s1 := fs.Stats()
+			st.fsyncs += s1.Ops[fsx.OpSync] + s1.Ops[fsx.OpSyncDir] - s0.Ops[fsx.OpSync] - s0.Ops[fsx.OpSyncDir]
 			if err := dst.Close(); err != nil {
 				b.Fatal(err)
 			}
-			st := fs.Stats()
-			s1 += st.Ops[fsx.OpSync] + st.Ops[fsx.OpSyncDir]
 			b.Logf("listing %v; summed over groups: manifest %v, fetch %v, local epoch %v, import %v", time.Duration(list.Load()),
 				time.Duration(manifest.Load()), time.Duration(fetch.Load()), time.Duration(local.Load()), time.Duration(imp.Load()))
 			b.ReportMetric(float64(len(res)), "groups/restore")
 			b.StartTimer()
 		}
-		b.ReportMetric(secs/float64(b.N), "s/restore")
-		reportCounts(b, p0, g0, l0, 0, s1)
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		report(b, st, "restore")
 	})
 }
 

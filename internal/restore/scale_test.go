@@ -261,3 +261,47 @@ func peakRSSMiB() float64 {
 	}
 	return -1
 }
+
+// cpuSeconds returns the CPU time (user + system) used so far by this
+// process and by its running child processes (the MinIO server the
+// benchmark started), read from /proc; -1 where it cannot be read.
+func cpuSeconds() (self, children float64) {
+	self, children = -1, 0
+	read := func(pid string) (ppid int, secs float64, ok bool) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return 0, 0, false
+		}
+		// Fields after the parenthesized command: state ppid ... utime(14) stime(15).
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			return 0, 0, false
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 13 {
+			return 0, 0, false
+		}
+		ppid, _ = strconv.Atoi(f[1])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		return ppid, (ut + st) / 100, true // USER_HZ is 100 on Linux
+	}
+	if _, s, ok := read("self"); ok {
+		self = s
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return self, -1
+	}
+	me := os.Getpid()
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		if ppid, s, ok := read(e.Name()); ok && ppid == me {
+			children += s
+		}
+	}
+	return self, children
+}
