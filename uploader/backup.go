@@ -35,6 +35,13 @@ type Options struct {
 	// LeaseCheckInterval is how often, at most, a write re-reads the lease
 	// to notice a takeover; default one minute.
 	LeaseCheckInterval time.Duration
+	// InlineMax: a snapshot whose encrypted form is at most InlineMax
+	// bytes is stored inline, inside its manifest, with one conditional
+	// write instead of two (see doc.go, "Inline snapshots"). 0 disables
+	// inlining: every snapshot is a separate age file, which the age CLI
+	// decrypts directly. At most [MaxInline]; [DefaultInlineMax] suits
+	// many small snapshots.
+	InlineMax int64
 	// Concurrency bounds parallel manifest reads in List; default 8.
 	Concurrency int
 	// Logger receives one line per upload, prune deletion and lease
@@ -47,6 +54,10 @@ type Options struct {
 	// FS is used by FetchFile; default the real file system.
 	FS fsx.FS
 }
+
+// DefaultInlineMax is the recommended Options.InlineMax: snapshots of up
+// to 64 KiB encrypted are stored inline.
+const DefaultInlineMax = MaxInline
 
 // Backup is a set of encrypted snapshots under one prefix of an
 // [ObjectStore]. It is safe for concurrent use.
@@ -66,6 +77,9 @@ type Backup struct {
 func New(store ObjectStore, opts Options) (*Backup, error) {
 	if store == nil {
 		return nil, errors.New("uploader: nil object store")
+	}
+	if opts.InlineMax < 0 || opts.InlineMax > MaxInline {
+		return nil, fmt.Errorf("uploader: inline max %d: want 0 to %d bytes", opts.InlineMax, MaxInline)
 	}
 	if opts.Host == "" {
 		h, err := os.Hostname()

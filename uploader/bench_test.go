@@ -25,8 +25,9 @@ import (
 //	go test ./uploader -run '^$' -bench 'Upload$' -benchtime 20x
 //	go test ./uploader -run '^$' -bench 'UploadMany|PeakHeap' -benchtime 1x
 
-// benchBackup returns a Backup on a fresh MinIO bucket, the raw store and
-// a CPU meter of this process and the MinIO server.
+// benchBackup returns a Backup on a fresh MinIO bucket, storing snapshots
+// of up to 64 KiB encrypted inline (one PUT each), the raw store and a CPU
+// meter of this process and the MinIO server.
 func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore, cpuMeter) {
 	b.Helper()
 	srv := sharedMinIO.Server(b)
@@ -37,6 +38,7 @@ func benchBackup(b *testing.B) (*uploader.Backup, uploader.ObjectStore, cpuMeter
 	}
 	bk, err := uploader.New(store, uploader.Options{
 		Prefix: "bench", Recipients: []age.Recipient{id.Recipient()}, AgentID: "bench",
+		InlineMax: uploader.DefaultInlineMax,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -211,6 +213,9 @@ func BenchmarkPeakHeap1GiB(b *testing.B) {
 		}
 		b.StopTimer()
 		for _, key := range []string{m.Key, m.DataKey} {
+			if key == "" {
+				continue
+			}
 			if err := store.Delete(b.Context(), key); err != nil {
 				b.Fatal(err)
 			}

@@ -128,6 +128,17 @@ func (e *encryptor) fill() {
 	}
 }
 
+// prefetch encrypts ahead until the whole ciphertext is buffered or more
+// than limit bytes of it are, without consuming any. It reports whether
+// the whole ciphertext, at most limit bytes, is buffered; a failure is
+// left in e.err for the next Read.
+func (e *encryptor) prefetch(limit int) bool {
+	for !e.done && e.err == nil && e.out.Len() <= limit {
+		e.fill()
+	}
+	return e.done && e.err == nil && e.out.Len() <= limit
+}
+
 // sums returns the SHA-256 of the plaintext and the ciphertext so far.
 func (e *encryptor) sums() (pt, ct [32]byte) {
 	e.ptHash.Sum(pt[:0])

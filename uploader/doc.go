@@ -26,6 +26,8 @@
 //	P/agent-lease.json                       the lease: which agent writes here
 //	P/groups/<G>/<E>/<T>-<R>/snapshot.age    the age-encrypted snapshot
 //	P/groups/<G>/<E>/<T>-<R>/manifest.json   its manifest, written last
+//	P/groups/<G>/<E>/<T>-<R>/snapshot.json   or: an inline snapshot, the
+//	                                         manifest with the age file inside
 //
 // where
 //
@@ -46,7 +48,8 @@
 //
 // Upload writes snapshot.age first and manifest.json last. A snapshot is
 // complete — visible to List, Verify, restore and retention — exactly when
-// its manifest exists. An upload that dies (crash, kill, network loss)
+// its manifest exists. An inline snapshot is the single object
+// snapshot.json, complete once written. An upload that dies (crash, kill, network loss)
 // before its manifest leaves at most an orphan snapshot.age, which List
 // ignores and [Backup.Prune] deletes once it is older than
 // [Retention.OrphanAge] (default 24 h, so an upload in progress is never
@@ -72,6 +75,27 @@
 //	  "plaintext":  {"size": 1234, "sha256": "<hex>"},
 //	  "ciphertext": {"size": 1456, "sha256": "<hex>"}
 //	}
+//
+// # Inline snapshots
+//
+// With Options.InlineMax set (at most [MaxInline], 64 KiB), a snapshot
+// whose age file is at most that size is stored inline: one conditional
+// write of snapshot.json instead of two writes, halving the requests for
+// many small snapshots. snapshot.json is the manifest above with
+// "version": 2, no "object", and the age file base64-encoded (standard
+// alphabet, padded) in "inline":
+//
+//	{ "format": "mlsbackup-snapshot-manifest", "version": 2, ...,
+//	  "encryption": "age-v1",
+//	  "plaintext":  {"size": 1234, "sha256": "<hex>"},
+//	  "ciphertext": {"size": 1456, "sha256": "<hex>"},
+//	  "inline": "<base64 of the age file>" }
+//
+// The ciphertext size and digest describe the decoded age file, which
+// `jq -r .inline snapshot.json | base64 -d | age -d -i identity.txt`
+// decrypts. Its [Ref] has an empty DataKey ([Ref.Inline]). Version 1
+// manifests (manifest.json next to snapshot.age) are still read, so a
+// backup set may mix both; a listing alone tells them apart.
 //
 // Readers refuse another format or version, and a manifest whose group,
 // epoch or id contradicts its key ([ErrCorrupt]). Unknown fields are

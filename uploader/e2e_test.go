@@ -69,11 +69,15 @@ func newKeyPair(t *testing.T) keyPair {
 	return keyPair{identityPath: path, recipient: rec, recs: []age.Recipient{r}, ids: ids}
 }
 
-func newBackup(t *testing.T, store uploader.ObjectStore, k keyPair, agent string) *uploader.Backup {
+func newBackup(t *testing.T, store uploader.ObjectStore, k keyPair, agent string, mods ...func(*uploader.Options)) *uploader.Backup {
 	t.Helper()
-	b, err := uploader.New(store, uploader.Options{
+	opts := uploader.Options{
 		Prefix: "e2e", Recipients: k.recs, Identities: k.ids, AgentID: agent,
-	})
+	}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	b, err := uploader.New(store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,54 +104,82 @@ func upload(t *testing.T, b *uploader.Backup, group string, epoch uint64, data [
 	return m
 }
 
+// withInline stores small snapshots inline.
+func withInline(o *uploader.Options) { o.InlineMax = uploader.DefaultInlineMax }
+
 func TestEndToEnd(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, store uploader.ObjectStore) {
-		ctx := t.Context()
-		k := newKeyPair(t)
-		b := newBackup(t, store, k, "agent-e2e")
-		snapshots := map[uint64][]byte{}
-		for e, n := range []int{10, 70_000, 1 << 20} {
-			snapshots[uint64(e+1)] = markerSnapshot(fmt.Sprintf("epoch-%d-state;", e+1), n)
-			upload(t, b, "group-a", uint64(e+1), snapshots[uint64(e+1)])
-		}
-		upload(t, b, "group-b", 9, []byte("b"))
-
-		ms, err := b.List(ctx, nil)
-		if err != nil || len(ms) != 4 {
-			t.Fatalf("list: %d manifests, %v; want 4", len(ms), err)
-		}
-		latest, err := b.ListLatest(ctx)
-		if err != nil || len(latest) != 2 || latest[0].Epoch != 3 || latest[1].Epoch != 9 {
-			t.Fatalf("list latest: %+v, %v", latest, err)
-		}
-		for _, m := range ms {
-			if err := b.Verify(ctx, m); err != nil {
-				t.Errorf("verify %s: %v", m.Key, err)
-			}
-		}
-		m, err := uploader.SelectEpoch(ms, []byte("group-a"), 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := b.ManifestAt(ctx, m.Key)
-		if err != nil || again.CiphertextSHA256 != m.CiphertextSHA256 {
-			t.Fatalf("manifest at %s: %v", m.Key, err)
-		}
-		out := filepath.Join(t.TempDir(), "restored")
-		if err := b.FetchFile(ctx, m, out); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := os.ReadFile(out); !bytes.Equal(got, snapshots[2]) {
-			t.Fatalf("fetched %d bytes, want the %d uploaded", len(got), len(snapshots[2]))
-		}
-		rep, err := b.Prune(ctx, uploader.Retention{KeepLast: 1}, false)
-		if err != nil || len(rep.Deleted) != 2 {
-			t.Fatalf("prune: %+v, %v", rep, err)
-		}
-		if ms, err := b.List(ctx, nil); err != nil || len(ms) != 2 {
-			t.Fatalf("list after prune: %d, %v", len(ms), err)
+		for _, inline := range []bool{false, true} {
+			t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) { testEndToEnd(t, store, inline) })
 		}
 	})
+}
+
+func testEndToEnd(t *testing.T, store uploader.ObjectStore, inline bool) {
+	ctx := t.Context()
+	k := newKeyPair(t)
+	prefix := fmt.Sprintf("e2e-inline-%v", inline)
+	b := newBackup(t, store, k, "agent-e2e", func(o *uploader.Options) {
+		o.Prefix = prefix
+		if inline {
+			withInline(o)
+		}
+	})
+	snapshots := map[uint64][]byte{}
+	for e, n := range []int{10, 70_000, 1 << 20} {
+		snapshots[uint64(e+1)] = markerSnapshot(fmt.Sprintf("epoch-%d-state;", e+1), n)
+		upload(t, b, "group-a", uint64(e+1), snapshots[uint64(e+1)])
+	}
+	upload(t, b, "group-b", 9, []byte("b"))
+
+	ms, err := b.List(ctx, nil)
+	if err != nil || len(ms) != 4 {
+		t.Fatalf("list: %d manifests, %v; want 4", len(ms), err)
+	}
+	latest, err := b.ListLatest(ctx)
+	if err != nil || len(latest) != 2 || latest[0].Epoch != 3 || latest[1].Epoch != 9 {
+		t.Fatalf("list latest: %+v, %v", latest, err)
+	}
+	for _, m := range ms {
+		if err := b.Verify(ctx, m); err != nil {
+			t.Errorf("verify %s: %v", m.Key, err)
+		}
+	}
+	m, err := uploader.SelectEpoch(ms, []byte("group-a"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.ManifestAt(ctx, m.Key)
+	if err != nil || again.CiphertextSHA256 != m.CiphertextSHA256 {
+		t.Fatalf("manifest at %s: %v", m.Key, err)
+	}
+	out := filepath.Join(t.TempDir(), "restored")
+	if err := b.FetchFile(ctx, m, out); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, snapshots[2]) {
+		t.Fatalf("fetched %d bytes, want the %d uploaded", len(got), len(snapshots[2]))
+	}
+	rep, err := b.Prune(ctx, uploader.Retention{KeepLast: 1}, false)
+	if err != nil || len(rep.Deleted) != 2 {
+		t.Fatalf("prune: %+v, %v", rep, err)
+	}
+	if ms, err := b.List(ctx, nil); err != nil || len(ms) != 2 {
+		t.Fatalf("list after prune: %d, %v", len(ms), err)
+	}
+	objs, err := store.List(ctx, prefix+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Lease, group-a epoch 3 (1 MiB: two objects), group-b (one byte:
+	// inline or two objects).
+	want := 5
+	if inline {
+		want = 4
+	}
+	if len(objs) != want {
+		t.Errorf("after prune %d objects, want %d: %+v", len(objs), want, objs)
+	}
 }
 
 func TestDamagedObjectsFailClearly(t *testing.T) {
@@ -220,12 +252,26 @@ func TestNoPlaintextAtRest(t *testing.T) {
 			markers = append(markers, marker)
 			upload(t, b, fmt.Sprintf("group-%d", i), uint64(i), markerSnapshot(marker, n))
 		}
+		// Small snapshots stored inline, under a second prefix.
+		bi := newBackup(t, store, k, "agent-e2e-inline", func(o *uploader.Options) { o.Prefix = "e2e-inline"; withInline(o) })
+		inlined := 0
+		for i, n := range []int{40, 5_000} {
+			marker := fmt.Sprintf("PLAINTEXT-MARKER-INLINE-%d-7f3a9c", i)
+			markers = append(markers, marker)
+			if m := upload(t, bi, fmt.Sprintf("group-%d", i), uint64(i), markerSnapshot(marker, n)); m.Inline() {
+				inlined++
+			}
+		}
+		if inlined != 2 {
+			t.Fatalf("%d of 2 small snapshots stored inline", inlined)
+		}
 		objs, err := store.List(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Every snapshot has a data object and a manifest, plus the lease.
-		if want := 2*len(markers) + 1; len(objs) != want {
+		// Every snapshot has a data object and a manifest, plus the lease;
+		// an inline one only its manifest.
+		if want := 2*(len(markers)-inlined) + inlined + 2; len(objs) != want {
 			t.Fatalf("bucket holds %d objects, want %d", len(objs), want)
 		}
 		for _, o := range objs {

@@ -92,11 +92,14 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) (err error) {
-	key := m.DataKey
+	key, want := m.DataKey, dataName
+	if m.Inline() {
+		key, want = m.Key, inlineName
+	}
 	if len(b.opts.Identities) == 0 {
 		return objErr(op, key, ErrNoIdentities)
 	}
-	if ref, file, ok := b.layout.parseKey(key); !ok || file != dataName ||
+	if ref, file, ok := b.layout.parseKey(key); !ok || file != want ||
 		!bytes.Equal(ref.GroupID, m.GroupID) || ref.Epoch != m.Epoch || ref.Key != m.Key {
 		return objErr(op, key, fmt.Errorf("%w: manifest for group %s epoch %d does not match the object key",
 			ErrCorrupt, m.GroupHex(), m.Epoch))
@@ -105,9 +108,9 @@ func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) 
 		b.opts.Progress.Report(ProgressEvent{Op: "download", Name: m.String(), Done: done,
 			Total: m.CiphertextSize, Final: final, Err: err})
 	}
-	rc, err := b.store.Get(ctx, key)
+	rc, err := b.openSnapshot(ctx, op, m)
 	if err != nil {
-		return objErr(op, key, err)
+		return err
 	}
 	defer rc.Close()
 	cr := &hashReader{r: rc, h: sha256.New(), onRead: func(n int64) { report(n, false, nil) }}
@@ -146,6 +149,28 @@ func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) 
 		return objErr(op, key, ctx.Err())
 	}
 	return nil
+}
+
+// openSnapshot opens the age file of m: its data object, or the copy
+// inside an inline snapshot's manifest, which is read again (m's
+// checksums, not the re-read manifest's, judge it).
+func (b *Backup) openSnapshot(ctx context.Context, op string, m Manifest) (io.ReadCloser, error) {
+	if !m.Inline() {
+		rc, err := b.store.Get(ctx, m.DataKey)
+		if err != nil {
+			return nil, objErr(op, m.DataKey, err)
+		}
+		return rc, nil
+	}
+	_, ct, err := b.readManifest(ctx, m.Ref)
+	if err != nil {
+		var oe *ObjectError
+		if errors.As(err, &oe) {
+			oe.Op = op
+		}
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(ct)), nil
 }
 
 // checkCiphertext compares what cr read with the manifest.

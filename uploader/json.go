@@ -35,9 +35,10 @@ func (m Manifest) MarshalJSON() ([]byte, error) {
 	}{m.wire(), m.Key, m.DataKey})
 }
 
-// wire returns the stored JSON form of m.
+// wire returns the stored JSON form of m, without an inline snapshot's
+// data.
 func (m Manifest) wire() wireManifest {
-	return wireManifest{
+	w := wireManifest{
 		Format:             ManifestFormat,
 		Version:            ManifestVersion,
 		GroupID:            hex.EncodeToString(m.GroupID),
@@ -52,4 +53,8 @@ func (m Manifest) wire() wireManifest {
 		Plaintext:          wireDigest{Size: m.PlaintextSize, SHA256: hex.EncodeToString(m.PlaintextSHA256[:])},
 		Ciphertext:         wireDigest{Size: m.CiphertextSize, SHA256: hex.EncodeToString(m.CiphertextSHA256[:])},
 	}
+	if m.Inline() {
+		w.Version, w.Object = ManifestVersionInline, ""
+	}
+	return w
 }

@@ -15,7 +15,10 @@ const (
 	groupsDir    = "groups"
 	dataName     = "snapshot.age"
 	manifestName = "manifest.json"
-	leaseName    = "agent-lease.json"
+	// inlineName is the one object of an inline snapshot: its manifest
+	// with the age file inside.
+	inlineName = "snapshot.json"
+	leaseName  = "agent-lease.json"
 	// createdLayout is the fixed-width, lexically sortable UTC time in a
 	// snapshot's directory name.
 	createdLayout = "20060102T150405.000000000Z"
@@ -38,8 +41,21 @@ type Ref struct {
 	// within a group and epoch.
 	ID string
 	// Key is the manifest's object key; DataKey the encrypted snapshot's.
+	// An inline snapshot (see [Options].InlineMax) is one object: Key
+	// names its manifest, which holds the encrypted snapshot, and DataKey
+	// is empty.
 	Key     string
 	DataKey string
+}
+
+// Inline reports whether the snapshot is stored inside its manifest.
+func (r Ref) Inline() bool { return r.DataKey == "" }
+
+// inlined returns the ref of the same snapshot stored inline.
+func (r Ref) inlined() Ref {
+	r.Key = strings.TrimSuffix(r.Key, manifestName) + inlineName
+	r.DataKey = ""
+	return r
 }
 
 // GroupHex returns the group id in lower-case hex, as it appears in keys.
@@ -119,7 +135,8 @@ func (l layout) newRef(group []byte, epoch uint64, t time.Time) (Ref, error) {
 
 // parseKey splits an object key under groupsPrefix(nil) into the snapshot
 // it belongs to and the file name within the snapshot's directory. ok is
-// false for a key that does not follow the layout.
+// false for a key that does not follow the layout. For an inline
+// manifest's key (file inlineName) the ref is the inline snapshot's.
 func (l layout) parseKey(key string) (ref Ref, file string, ok bool) {
 	rest, found := strings.CutPrefix(key, l.groupsPrefix(nil))
 	if !found {
@@ -153,12 +170,16 @@ func (l layout) parseKey(key string) (ref Ref, file string, ok bool) {
 		return Ref{}, "", false
 	}
 	dir := strings.TrimSuffix(key, file)
-	return Ref{
+	ref = Ref{
 		GroupID: group,
 		Epoch:   epoch,
 		Created: created,
 		ID:      id,
 		Key:     dir + manifestName,
 		DataKey: dir + dataName,
-	}, file, true
+	}
+	if file == inlineName {
+		ref = ref.inlined()
+	}
+	return ref, file, true
 }

@@ -18,7 +18,7 @@ type orphan struct {
 // scanResult classifies every object under the groups prefix.
 type scanResult struct {
 	complete []Ref    // manifest present, sorted by compareRefs
-	noData   []Ref    // manifest present, data object missing (also in complete)
+	noData   []Ref    // manifest present, data object missing (also in complete; never inline)
 	orphans  []orphan // data present, manifest missing
 	unknown  []string // keys that do not follow the layout
 }
@@ -41,7 +41,7 @@ func (b *Backup) scan(ctx context.Context, group []byte) (scanResult, error) {
 	var res scanResult
 	for _, o := range objs {
 		ref, file, ok := b.layout.parseKey(o.Key)
-		if !ok || (file != manifestName && file != dataName) {
+		if !ok || (file != manifestName && file != dataName && file != inlineName) {
 			res.unknown = append(res.unknown, o.Key)
 			continue
 		}
@@ -51,7 +51,7 @@ func (b *Backup) scan(ctx context.Context, group []byte) (scanResult, error) {
 			dirs[ref.Key] = d
 			order = append(order, ref.Key)
 		}
-		if file == manifestName {
+		if file != dataName {
 			d.manifest = true
 		} else {
 			d.data, d.dataInfo = true, o
@@ -62,7 +62,7 @@ func (b *Backup) scan(ctx context.Context, group []byte) (scanResult, error) {
 		switch {
 		case d.manifest:
 			res.complete = append(res.complete, d.ref)
-			if !d.data {
+			if !d.data && !d.ref.Inline() {
 				res.noData = append(res.noData, d.ref)
 			}
 		default:
@@ -151,30 +151,37 @@ func (b *Backup) readManifests(ctx context.Context, refs []Ref) ([]Manifest, err
 
 // ReadManifest reads and checks the manifest of ref.
 func (b *Backup) ReadManifest(ctx context.Context, ref Ref) (Manifest, error) {
+	m, _, err := b.readManifest(ctx, ref)
+	return m, err
+}
+
+// readManifest reads and checks the manifest of ref and returns it with
+// the age file inside if the snapshot is inline.
+func (b *Backup) readManifest(ctx context.Context, ref Ref) (Manifest, []byte, error) {
 	rc, err := b.store.Get(ctx, ref.Key)
 	if err != nil {
-		return Manifest{}, objErr("read manifest", ref.Key, err)
+		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
 	if err != nil {
-		return Manifest{}, objErr("read manifest", ref.Key, err)
+		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
 	if len(data) > maxManifestSize {
-		return Manifest{}, objErr("read manifest", ref.Key, fmt.Errorf("%w: larger than %d bytes", ErrBadManifest, maxManifestSize))
+		return Manifest{}, nil, objErr("read manifest", ref.Key, fmt.Errorf("%w: larger than %d bytes", ErrBadManifest, maxManifestSize))
 	}
-	m, err := decodeManifest(data, ref)
+	m, inline, err := decodeManifest(data, ref)
 	if err != nil {
-		return Manifest{}, objErr("read manifest", ref.Key, err)
+		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
-	return m, nil
+	return m, inline, nil
 }
 
 // ManifestAt reads the manifest stored under key, which must be a manifest
 // key of this backup set's layout (as printed by list).
 func (b *Backup) ManifestAt(ctx context.Context, key string) (Manifest, error) {
 	ref, file, ok := b.layout.parseKey(key)
-	if !ok || file != manifestName {
+	if !ok || (file != manifestName && file != inlineName) {
 		return Manifest{}, objErr("read manifest", key, errors.New("not a manifest key of this backup set"))
 	}
 	return b.ReadManifest(ctx, ref)

@@ -13,17 +13,26 @@ import (
 const (
 	// ManifestFormat is the "format" field of every manifest.
 	ManifestFormat = "mlsbackup-snapshot-manifest"
-	// ManifestVersion is the manifest version this package writes and reads.
+	// ManifestVersion is the version of a manifest next to its separate
+	// snapshot.age object.
 	ManifestVersion = 1
+	// ManifestVersionInline is the version of an inline snapshot's
+	// manifest, which carries the age file in its "inline" field.
+	ManifestVersionInline = 2
 	// Encryption names the encryption of the snapshot object.
 	Encryption = "age-v1"
-	// maxManifestSize bounds what is read of a manifest object.
-	maxManifestSize = 64 << 10
+	// MaxInline is the largest encrypted snapshot that may be stored
+	// inline (the bound of [Options].InlineMax).
+	MaxInline = 64 << 10
+	// maxManifestSize bounds what is read of a manifest object: an inline
+	// snapshot of MaxInline bytes in base64, plus the manifest's fields.
+	maxManifestSize = 128 << 10
 )
 
 // Manifest describes one complete, uploaded snapshot. It is stored as JSON
 // next to the encrypted snapshot and written last, so that its presence
-// marks the snapshot complete.
+// marks the snapshot complete; an inline snapshot ([Ref.Inline]) is its
+// manifest alone, with the encrypted snapshot inside.
 type Manifest struct {
 	Ref
 	// AgentID is the id of the agent that uploaded the snapshot.
@@ -59,14 +68,20 @@ type wireManifest struct {
 	SnapshotFormat     string     `json:"snapshot_format"`
 	EpochAuthenticator string     `json:"epoch_authenticator,omitempty"`
 	Encryption         string     `json:"encryption"`
-	Object             string     `json:"object"`
+	Object             string     `json:"object,omitempty"`
 	Plaintext          wireDigest `json:"plaintext"`
 	Ciphertext         wireDigest `json:"ciphertext"`
+	// Inline is the age file of an inline snapshot (version 2), base64.
+	Inline []byte `json:"inline,omitempty"`
 }
 
 // encodeManifest returns the manifest's JSON, indented, newline-terminated.
-func encodeManifest(m Manifest) ([]byte, error) {
+// An inline snapshot's manifest (m.Inline()) carries the age file ct.
+func encodeManifest(m Manifest, ct []byte) ([]byte, error) {
 	w := m.wire()
+	if m.Inline() {
+		w.Inline = ct
+	}
 	b, err := json.MarshalIndent(w, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
@@ -76,21 +91,38 @@ func encodeManifest(m Manifest) ([]byte, error) {
 
 // decodeManifest parses a manifest and checks it against the ref derived
 // from its key: a manifest that names another group, epoch or time than
-// its key is refused.
-func decodeManifest(data []byte, ref Ref) (Manifest, error) {
+// its key is refused. For an inline snapshot's manifest it also returns
+// the age file inside.
+func decodeManifest(data []byte, ref Ref) (Manifest, []byte, error) {
 	var w wireManifest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&w); err != nil {
-		return Manifest{}, fmt.Errorf("%w: %v", ErrBadManifest, err)
+		return Manifest{}, nil, fmt.Errorf("%w: %v", ErrBadManifest, err)
 	}
+	m, err := w.manifest(ref)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	return m, w.Inline, nil
+}
+
+// manifest checks w, read from ref's key, and converts it.
+func (w *wireManifest) manifest(ref Ref) (Manifest, error) {
 	if w.Format != ManifestFormat {
 		return Manifest{}, fmt.Errorf("%w: format %q, want %q", ErrBadManifest, w.Format, ManifestFormat)
 	}
-	if w.Version != ManifestVersion {
-		return Manifest{}, fmt.Errorf("%w: unsupported version %d (this build reads %d)", ErrBadManifest, w.Version, ManifestVersion)
-	}
-	if w.Encryption != Encryption || w.Object != dataName {
-		return Manifest{}, fmt.Errorf("%w: unsupported encryption %q or object %q", ErrBadManifest, w.Encryption, w.Object)
+	switch {
+	case w.Version != ManifestVersion && w.Version != ManifestVersionInline:
+		return Manifest{}, fmt.Errorf("%w: unsupported version %d (this build reads %d and %d)",
+			ErrBadManifest, w.Version, ManifestVersion, ManifestVersionInline)
+	case w.Encryption != Encryption:
+		return Manifest{}, fmt.Errorf("%w: unsupported encryption %q", ErrBadManifest, w.Encryption)
+	case ref.Inline() && (w.Version != ManifestVersionInline || w.Object != "" || w.Inline == nil):
+		return Manifest{}, fmt.Errorf("%w: %s must be a version %d manifest with the snapshot inline",
+			ErrBadManifest, inlineName, ManifestVersionInline)
+	case !ref.Inline() && (w.Version != ManifestVersion || w.Object != dataName || w.Inline != nil):
+		return Manifest{}, fmt.Errorf("%w: %s must be a version %d manifest of object %q, got version %d object %q",
+			ErrBadManifest, manifestName, ManifestVersion, dataName, w.Version, w.Object)
 	}
 	m := Manifest{
 		Ref:            ref,

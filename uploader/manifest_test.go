@@ -22,13 +22,16 @@ func testManifest(t *testing.T) Manifest {
 
 func TestManifestRoundTrip(t *testing.T) {
 	m := testManifest(t)
-	data, err := encodeManifest(m)
+	data, err := encodeManifest(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeManifest(data, m.Ref)
+	got, inline, err := decodeManifest(data, m.Ref)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if inline != nil {
+		t.Errorf("separate-object manifest decoded with inline data %x", inline)
 	}
 	if !equalManifests(got, m) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, m)
@@ -43,7 +46,7 @@ func TestManifestRoundTrip(t *testing.T) {
 
 func TestManifestDecodeRejects(t *testing.T) {
 	m := testManifest(t)
-	good, err := encodeManifest(m)
+	good, err := encodeManifest(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,7 @@ func TestManifestDecodeRejects(t *testing.T) {
 		if bytes.Equal(data, good) {
 			t.Fatalf("%s: %q not found in manifest", tt.name, tt.old)
 		}
-		if _, err := decodeManifest(data, m.Ref); !errors.Is(err, tt.want) {
+		if _, _, err := decodeManifest(data, m.Ref); !errors.Is(err, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 		}
 	}
@@ -76,11 +79,13 @@ func TestManifestDecodeRejects(t *testing.T) {
 
 func FuzzDecodeManifest(f *testing.F) {
 	ref, _ := newLayout("p").newRef([]byte{1}, 1, time.Unix(0, 0))
-	good, _ := encodeManifest(Manifest{Ref: ref})
+	good, _ := encodeManifest(Manifest{Ref: ref}, nil)
+	inline, _ := encodeManifest(Manifest{Ref: ref.inlined()}, []byte("age"))
 	f.Add(good)
+	f.Add(inline)
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeManifest(data, ref)
+		m, _, err := decodeManifest(data, ref)
 		if err != nil {
 			if !errors.Is(err, ErrBadManifest) && !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v is neither ErrBadManifest nor ErrCorrupt", err)

@@ -111,7 +111,9 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 		if err := b.store.Delete(ctx, ref.Key); err != nil {
 			return rep, objErr("prune", ref.Key, err)
 		}
-		if err := b.store.Delete(ctx, ref.DataKey); err != nil {
+		if ref.Inline() {
+			// The manifest was the whole snapshot.
+		} else if err := b.store.Delete(ctx, ref.DataKey); err != nil {
 			return rep, objErr("prune", ref.DataKey, err)
 		}
 		b.log.Info("pruned snapshot", "group", ref.GroupHex(), "epoch", ref.Epoch, "key", ref.Key)

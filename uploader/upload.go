@@ -42,7 +42,9 @@ func (m SnapshotMeta) validate() error {
 // it, streaming: the snapshot passes through in 64 KiB chunks and is never
 // held in memory whole. The encrypted object is written first, then the
 // manifest, each with a conditional create; the snapshot becomes visible
-// to List only when the manifest is written. On any error nothing becomes
+// to List only when the manifest is written. A snapshot whose encrypted
+// form is at most Options.InlineMax bytes is instead stored inline: one
+// conditional create of its manifest with the age file inside. On any error nothing becomes
 // visible: an interrupted object write leaves nothing, and a data object
 // whose manifest could not be written is an orphan that [Backup.Prune]
 // removes later. Upload cannot retry by itself (r is read once); callers
@@ -78,7 +80,12 @@ func (b *Backup) Upload(ctx context.Context, meta SnapshotMeta, r io.Reader) (Ma
 	if err != nil {
 		return Manifest{}, err
 	}
-	m, err := b.upload(ctx, ref, meta, enc)
+	var m Manifest
+	if b.inlineable(enc) {
+		m, err = b.uploadInline(ctx, ref.inlined(), meta, enc)
+	} else {
+		m, err = b.upload(ctx, ref, meta, enc)
+	}
 	report(enc.ptN, true, err)
 	if err != nil {
 		return Manifest{}, err
@@ -112,6 +119,53 @@ func (b *Backup) upload(ctx context.Context, ref Ref, meta SnapshotMeta, enc *en
 		return Manifest{}, objErr("upload", ref.DataKey,
 			fmt.Errorf("store accepted %d of the object's bytes; the object is left as an orphan", enc.ctN))
 	}
+	m := b.manifest(ref, meta, enc)
+	data, err := encodeManifest(m, nil)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := b.store.Put(ctx, ref.Key, bytes.NewReader(data), int64(len(data)), true); err != nil {
+		// The data object stays: if the manifest did land despite the
+		// error, deleting the data would leave a visible broken snapshot.
+		return Manifest{}, objErr("write manifest", ref.Key, err)
+	}
+	return m, nil
+}
+
+// inlineable reports whether the snapshot is to be stored inline: its
+// whole ciphertext, at most Options.InlineMax bytes, is then buffered in
+// enc. A snapshot of known size that cannot fit is not read ahead.
+func (b *Backup) inlineable(enc *encryptor) bool {
+	limit := b.opts.InlineMax
+	if limit <= 0 {
+		return false
+	}
+	if size := enc.size(); size > limit {
+		return false
+	}
+	return enc.prefetch(int(limit))
+}
+
+// uploadInline stores the snapshot of enc, wholly buffered, inside its
+// manifest under ref.Key with one conditional create.
+func (b *Backup) uploadInline(ctx context.Context, ref Ref, meta SnapshotMeta, enc *encryptor) (Manifest, error) {
+	ct, err := io.ReadAll(enc) // hashes and counts the ciphertext
+	if err != nil {
+		return Manifest{}, objErr("upload", ref.Key, err)
+	}
+	m := b.manifest(ref, meta, enc)
+	data, err := encodeManifest(m, ct)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := b.store.Put(ctx, ref.Key, bytes.NewReader(data), int64(len(data)), true); err != nil {
+		return Manifest{}, objErr("upload", ref.Key, err)
+	}
+	return m, nil
+}
+
+// manifest describes the snapshot that enc encrypted completely.
+func (b *Backup) manifest(ref Ref, meta SnapshotMeta, enc *encryptor) Manifest {
 	pt, ct := enc.sums()
 	m := Manifest{
 		Ref:                ref,
@@ -126,14 +180,5 @@ func (b *Backup) upload(ctx context.Context, ref Ref, meta SnapshotMeta, enc *en
 	if len(m.EpochAuthenticator) == 0 {
 		m.EpochAuthenticator = nil
 	}
-	data, err := encodeManifest(m)
-	if err != nil {
-		return Manifest{}, err
-	}
-	if err := b.store.Put(ctx, ref.Key, bytes.NewReader(data), int64(len(data)), true); err != nil {
-		// The data object stays: if the manifest did land despite the
-		// error, deleting the data would leave a visible broken snapshot.
-		return Manifest{}, objErr("write manifest", ref.Key, err)
-	}
-	return m, nil
+	return m
 }

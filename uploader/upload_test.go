@@ -63,8 +63,8 @@ func TestUploadRoundTrip(t *testing.T) {
 }
 
 func equalManifests(a, b Manifest) bool {
-	ea, err1 := encodeManifest(a)
-	eb, err2 := encodeManifest(b)
+	ea, err1 := encodeManifest(a, nil)
+	eb, err2 := encodeManifest(b, nil)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb) && a.Key == b.Key && a.DataKey == b.DataKey
 }
 
