@@ -10,9 +10,9 @@ import (
 // crypto/hpke because a commit seals to every member of a sparse tree and
 // the standard library spends two Montgomery ladders per seal (one to
 // compute the ephemeral public key, one for the DH). Here the ephemeral
-// public key is a fixed-base multiplication and the DH a single ladder,
-// sharing one field inversion ([x25519BaseAndDH]); the constants of the
-// key schedule are computed once per suite.
+// public key is a fixed-base multiplication ([x25519Base]) and the DH a
+// single, faster ladder ([x25519DH]); the constants of the key schedule
+// are computed once per suite.
 //
 // Keys use the encodings of crypto/hpke, so keys and ciphertexts move
 // freely between the two: private keys are 32 scalar bytes, serialized
@@ -102,11 +102,12 @@ func (k x25519KEM) encap(pkR []byte) (sharedSecret, enc []byte, err error) {
 
 // encapWith is Encap(pkR) with the ephemeral private key skE.
 func (k x25519KEM) encapWith(skE, pkR *[x25519Size]byte) (sharedSecret, enc []byte, err error) {
-	var kemContext [2 * x25519Size]byte
 	var dh [x25519Size]byte
-	if !x25519BaseAndDH((*[x25519Size]byte)(kemContext[:x25519Size]), &dh, skE, pkR) {
+	if !x25519DH(&dh, skE, pkR) {
 		return nil, nil, fmt.Errorf("setup: public key of small order: %w", ErrInvalidKey)
 	}
+	var kemContext [2 * x25519Size]byte
+	x25519Base((*[x25519Size]byte)(kemContext[:x25519Size]), skE)
 	copy(kemContext[x25519Size:], pkR[:])
 	enc = append(make([]byte, 0, x25519Size), kemContext[:x25519Size]...)
 	return k.s.extractAndExpand(dh[:], kemContext[:]), enc, nil

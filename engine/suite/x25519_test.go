@@ -28,7 +28,7 @@ func randomBytes32(t testing.TB) *[x25519Size]byte {
 }
 
 // TestX25519BaseMatchesLadder checks the fixed-base path against
-// golang.org/x/crypto/curve25519 and against our own ladder from u = 9, on
+// golang.org/x/crypto/curve25519 and against the DH ladder from u = 9, on
 // random scalars and on scalars whose clamping matters.
 func TestX25519BaseMatchesLadder(t *testing.T) {
 	scalars := []*[x25519Size]byte{
@@ -179,27 +179,6 @@ func TestX25519SmallOrder(t *testing.T) {
 			if x25519DH(&out, sk, pt) {
 				t.Errorf("x25519DH(%x, %s) = %x, want the all-zero rejection", sk, h, out)
 			}
-		}
-	}
-}
-
-// TestX25519BaseAndDH checks the combined Encap computation against the
-// two separate ones, and its rejection of small-order points.
-func TestX25519BaseAndDH(t *testing.T) {
-	for range 300 {
-		sk, pt := randomBytes32(t), randomBytes32(t)
-		var pub, dh, wantPub, wantDH [x25519Size]byte
-		ok := x25519BaseAndDH(&pub, &dh, sk, pt)
-		x25519Base(&wantPub, sk)
-		wantOK := x25519DH(&wantDH, sk, pt)
-		if ok != wantOK || pub != wantPub || dh != wantDH {
-			t.Fatalf("x25519BaseAndDH(%x, %x) = %x, %x, %v; want %x, %x, %v", sk, pt, pub, dh, ok, wantPub, wantDH, wantOK)
-		}
-	}
-	for _, h := range smallOrderPoints {
-		var pub, dh [x25519Size]byte
-		if x25519BaseAndDH(&pub, &dh, randomBytes32(t), (*[x25519Size]byte)(mustHex(t, h))) {
-			t.Errorf("x25519BaseAndDH accepted small-order point %s", h)
 		}
 	}
 }
