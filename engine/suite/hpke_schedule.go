@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 )
 
@@ -16,11 +15,16 @@ const (
 // hpkeVersion is the version label of RFC 9180 §4.
 const hpkeVersion = "HPKE-v1"
 
+// kscSize is the size of key_schedule_context for base mode with
+// HKDF-SHA256: mode || psk_id_hash || info_hash.
+const kscSize = 1 + 2*sha256.Size
+
 // sha256Schedule holds the constants of HPKE base mode with
 // DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and one AEAD, computed once per
 // suite: every label already carries its "HPKE-v1" || suite_id prefix
 // (RFC 9180 §4), and psk_id_hash, which is the same for every base-mode
-// context, is precomputed. It is immutable after construction.
+// context, is precomputed. Apart from the concurrency-safe cache it is
+// immutable after construction.
 type sha256Schedule struct {
 	// KEM labels, with suite_id = "KEM" || I2OSP(kem_id, 2) (§4.1).
 	eaePRK, sharedSecret, dkpPRK, sk []byte
@@ -28,9 +32,12 @@ type sha256Schedule struct {
 	// aead_id (§5.1).
 	infoHash, secret, key, baseNonce, exp, sec []byte
 	// pskIDHash is LabeledExtract("", "psk_id_hash", "") (§5.1).
-	pskIDHash []byte
+	pskIDHash [sha256.Size]byte
 	// nk is the AEAD key size.
 	nk int
+	// kscs caches key_schedule_context for the last info: the seals of
+	// one commit all use the same EncryptContext.
+	kscs *lastKey[[kscSize]byte]
 }
 
 // newSHA256Schedule returns the constants for DHKEM(X25519, HKDF-SHA256)
@@ -47,7 +54,7 @@ func newSHA256Schedule(aead aeadKind) *sha256Schedule {
 		out = append(out, suiteID...)
 		return append(out, l...)
 	}
-	s := &sha256Schedule{
+	return &sha256Schedule{
 		eaePRK:       label(kemID, "eae_prk"),
 		sharedSecret: label(kemID, "shared_secret"),
 		dkpPRK:       label(kemID, "dkp_prk"),
@@ -58,33 +65,32 @@ func newSHA256Schedule(aead aeadKind) *sha256Schedule {
 		baseNonce:    label(hpkeID, "base_nonce"),
 		exp:          label(hpkeID, "exp"),
 		sec:          label(hpkeID, "sec"),
+		pskIDHash:    labeledExtract(nil, label(hpkeID, "psk_id_hash"), nil),
 		nk:           aead.keySize(),
+		kscs:         &lastKey[[kscSize]byte]{},
 	}
-	s.pskIDHash = labeledExtract(nil, label(hpkeID, "psk_id_hash"), nil)
-	return s
 }
 
 // labeledExtract is LabeledExtract(salt, label, ikm) of RFC 9180 §4 with
 // HKDF-SHA256; label already carries the version and suite_id prefix.
-func labeledExtract(salt, label, ikm []byte) []byte {
-	m := hmac.New(sha256.New, salt)
-	m.Write(label)
-	m.Write(ikm)
-	return m.Sum(make([]byte, 0, sha256.Size))
+func labeledExtract(salt, label, ikm []byte) [sha256.Size]byte {
+	return hmacSHA256(salt, label, ikm)
+}
+
+// labeledExpandBlock is LabeledExpand(prk, label, info, length) of RFC
+// 9180 §4 with HKDF-SHA256 for length ≤ 32: one HKDF-Expand block,
+// T(1) = HMAC(prk, labeled_info || 0x01), of which the first length bytes
+// are the output.
+func labeledExpandBlock(prk, label, info []byte, length int) [sha256.Size]byte {
+	return hmacSHA256(prk, []byte{byte(length >> 8), byte(length)}, label, info, []byte{1})
 }
 
 // labeledExpand is LabeledExpand(prk, label, info, length) of RFC 9180 §4
-// with HKDF-SHA256; label already carries the version and suite_id prefix.
-// length must be at most 255·32.
+// with HKDF-SHA256 for any length up to 255·32.
 func labeledExpand(prk, label, info []byte, length int) []byte {
 	if length <= sha256.Size {
-		// One HKDF-Expand block: T(1) = HMAC(prk, labeled_info || 0x01).
-		m := hmac.New(sha256.New, prk)
-		m.Write([]byte{byte(length >> 8), byte(length)})
-		m.Write(label)
-		m.Write(info)
-		m.Write([]byte{1})
-		return m.Sum(make([]byte, 0, sha256.Size))[:length:length]
+		out := labeledExpandBlock(prk, label, info, length)
+		return append([]byte(nil), out[:length]...)
 	}
 	labeled := make([]byte, 0, 2+len(label)+len(info))
 	labeled = append(labeled, byte(length>>8), byte(length))
@@ -95,46 +101,59 @@ func labeledExpand(prk, label, info []byte, length int) []byte {
 
 // extractAndExpand is the DHKEM ExtractAndExpand(dh, kem_context) of RFC
 // 9180 §4.1, returning the 32-byte shared secret.
-func (s *sha256Schedule) extractAndExpand(dh, kemContext []byte) []byte {
+func (s *sha256Schedule) extractAndExpand(dh, kemContext []byte) [sha256.Size]byte {
 	prk := labeledExtract(nil, s.eaePRK, dh)
-	return labeledExpand(prk, s.sharedSecret, kemContext, sha256.Size)
+	return labeledExpandBlock(prk[:], s.sharedSecret, kemContext, sha256.Size)
 }
 
 // deriveSecret is DeriveKeyPair's private key derivation of RFC 9180
 // §7.1.3 for X25519: LabeledExpand(LabeledExtract("", "dkp_prk", ikm),
 // "sk", "", 32).
-func (s *sha256Schedule) deriveSecret(ikm []byte) []byte {
+func (s *sha256Schedule) deriveSecret(ikm []byte) [x25519Size]byte {
 	prk := labeledExtract(nil, s.dkpPRK, ikm)
-	return labeledExpand(prk, s.sk, nil, x25519Size)
+	return labeledExpandBlock(prk[:], s.sk, nil, x25519Size)
 }
 
-// hpkeContext is the output of the base-mode key schedule: the AEAD key,
-// the base nonce and, when asked for, the exporter secret.
+// hpkeContext is the output of the base-mode key schedule: the AEAD key
+// (its first nk bytes), the base nonce and, when asked for, the exporter
+// secret.
 type hpkeContext struct {
-	key, baseNonce, exporterSecret []byte
+	key            [sha256.Size]byte
+	baseNonce      [hpkeNonceSize]byte
+	exporterSecret [sha256.Size]byte
+}
+
+// keyScheduleContext returns mode_base || psk_id_hash || info_hash for
+// info (RFC 9180 §5.1), from the cache when info is the last one seen.
+func (s *sha256Schedule) keyScheduleContext(info []byte) [kscSize]byte {
+	ksc, _ := s.kscs.get(info, func(info []byte) ([kscSize]byte, error) {
+		var ksc [kscSize]byte
+		ksc[0] = hpkeModeBase
+		copy(ksc[1:], s.pskIDHash[:])
+		h := labeledExtract(nil, s.infoHash, info)
+		copy(ksc[1+sha256.Size:], h[:])
+		return ksc, nil
+	})
+	return ksc
 }
 
 // keySchedule is KeySchedule(mode_base, shared_secret, info, "", "") of
 // RFC 9180 §5.1. The exporter secret is derived only when withExporter is
 // set: a single-shot Seal or Open does not need it.
 func (s *sha256Schedule) keySchedule(sharedSecret, info []byte, withExporter bool) hpkeContext {
-	var ksc [1 + 2*sha256.Size]byte
-	ksc[0] = hpkeModeBase
-	copy(ksc[1:], s.pskIDHash)
-	copy(ksc[1+sha256.Size:], labeledExtract(nil, s.infoHash, info))
-
+	ksc := s.keyScheduleContext(info)
 	secret := labeledExtract(sharedSecret, s.secret, nil)
-	c := hpkeContext{
-		key:       labeledExpand(secret, s.key, ksc[:], s.nk),
-		baseNonce: labeledExpand(secret, s.baseNonce, ksc[:], hpkeNonceSize),
-	}
+	var c hpkeContext
+	c.key = labeledExpandBlock(secret[:], s.key, ksc[:], s.nk)
+	nonce := labeledExpandBlock(secret[:], s.baseNonce, ksc[:], hpkeNonceSize)
+	copy(c.baseNonce[:], nonce[:])
 	if withExporter {
-		c.exporterSecret = labeledExpand(secret, s.exp, ksc[:], sha256.Size)
+		c.exporterSecret = labeledExpandBlock(secret[:], s.exp, ksc[:], sha256.Size)
 	}
 	return c
 }
 
 // export is Context.Export(exporter_context, length) of RFC 9180 §5.3.
-func (s *sha256Schedule) export(c hpkeContext, exporterContext []byte, length int) []byte {
-	return labeledExpand(c.exporterSecret, s.sec, exporterContext, length)
+func (s *sha256Schedule) export(c *hpkeContext, exporterContext []byte, length int) []byte {
+	return labeledExpand(c.exporterSecret[:], s.sec, exporterContext, length)
 }

@@ -53,7 +53,8 @@ func (k x25519KEM) generate() (priv, pub []byte, err error) {
 }
 
 func (k x25519KEM) derive(ikm []byte) (priv, pub []byte, err error) {
-	priv, pub = x25519Pair((*[x25519Size]byte)(k.s.deriveSecret(ikm)))
+	sk := k.s.deriveSecret(ikm)
+	priv, pub = x25519Pair(&sk)
 	return priv, pub, nil
 }
 
@@ -110,7 +111,8 @@ func (k x25519KEM) encapWith(skE, pkR *[x25519Size]byte) (sharedSecret, enc []by
 	x25519Base((*[x25519Size]byte)(kemContext[:x25519Size]), skE)
 	copy(kemContext[x25519Size:], pkR[:])
 	enc = append(make([]byte, 0, x25519Size), kemContext[:x25519Size]...)
-	return k.s.extractAndExpand(dh[:], kemContext[:]), enc, nil
+	shared := k.s.extractAndExpand(dh[:], kemContext[:])
+	return shared[:], enc, nil
 }
 
 // decap is Decap(enc, skR) of RFC 9180 §4.1. A malformed or small-order
@@ -130,7 +132,8 @@ func (k x25519KEM) decap(priv, enc []byte) ([]byte, error) {
 	var kemContext [2 * x25519Size]byte
 	copy(kemContext[:], enc)
 	copy(kemContext[x25519Size:], pkR[:])
-	return k.s.extractAndExpand(dh[:], kemContext[:]), nil
+	shared := k.s.extractAndExpand(dh[:], kemContext[:])
+	return shared[:], nil
 }
 
 func (k x25519KEM) seal(pub, info, aad, pt []byte) (enc, ct []byte, err error) {
@@ -146,11 +149,11 @@ func (k x25519KEM) seal(pub, info, aad, pt []byte) (enc, ct []byte, err error) {
 // nonce (RFC 9180 §5.2).
 func (k x25519KEM) sealWith(shared, enc, info, aad, pt []byte) ([]byte, []byte, error) {
 	c := k.s.keySchedule(shared, info, false)
-	a, err := k.aead.newCipher(c.key)
+	a, err := k.aead.newCipher(c.key[:k.s.nk])
 	if err != nil {
 		return nil, nil, err
 	}
-	return enc, a.Seal(make([]byte, 0, len(pt)+a.Overhead()), c.baseNonce, pt, aad), nil
+	return enc, a.Seal(make([]byte, 0, len(pt)+a.Overhead()), c.baseNonce[:], pt, aad), nil
 }
 
 func (k x25519KEM) open(priv, enc, info, aad, ct []byte) ([]byte, error) {
@@ -159,11 +162,11 @@ func (k x25519KEM) open(priv, enc, info, aad, ct []byte) ([]byte, error) {
 		return nil, err
 	}
 	c := k.s.keySchedule(shared, info, false)
-	a, err := k.aead.newCipher(c.key)
+	a, err := k.aead.newCipher(c.key[:k.s.nk])
 	if err != nil {
 		return nil, err
 	}
-	pt, err := a.Open(nil, c.baseNonce, ct, aad)
+	pt, err := a.Open(nil, c.baseNonce[:], ct, aad)
 	if err != nil {
 		return nil, ErrDecrypt
 	}
@@ -176,7 +179,7 @@ func (k x25519KEM) exportSender(pub, info, exporterContext []byte, length int) (
 		return nil, nil, err
 	}
 	c := k.s.keySchedule(shared, info, true)
-	return enc, k.s.export(c, exporterContext, length), nil
+	return enc, k.s.export(&c, exporterContext, length), nil
 }
 
 func (k x25519KEM) exportReceiver(priv, enc, info, exporterContext []byte, length int) ([]byte, error) {
@@ -185,5 +188,5 @@ func (k x25519KEM) exportReceiver(priv, enc, info, exporterContext []byte, lengt
 		return nil, err
 	}
 	c := k.s.keySchedule(shared, info, true)
-	return k.s.export(c, exporterContext, length), nil
+	return k.s.export(&c, exporterContext, length), nil
 }
