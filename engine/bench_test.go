@@ -166,8 +166,12 @@ func newFullGroup(tb testing.TB, n int) *benchGroup {
 // bytes out, as BenchmarkGroup/<shape>/<op>/n=<size>. Commits are
 // PublicMessages, application messages PrivateMessages; storage is
 // MemStorage. Shapes: "sparse" (see benchGroup) and "full" (see
-// newFullGroup).
+// newFullGroup). The primitives run first, as BenchmarkGroup/primitives/…,
+// and every operation reports its time as a multiple ("x-crypto") of the
+// cryptography it cannot avoid, priced in the same run (see cryptoCost).
 func BenchmarkGroup(b *testing.B) {
+	cc := newCryptoCost(b)
+	benchPrimitives(b, cc)
 	for _, shape := range []struct {
 		name  string
 		build func(testing.TB, int) *benchGroup
@@ -176,12 +180,12 @@ func BenchmarkGroup(b *testing.B) {
 			if testing.Short() && n > 1000 {
 				continue
 			}
-			benchShape(b, shape.name, shape.build, n)
+			benchShape(b, shape.name, shape.build, n, cc)
 		}
 	}
 }
 
-func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGroup, n int) {
+func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGroup, n int, cc *cryptoCost) {
 	ctx := context.Background()
 	var g *benchGroup
 	setup := func(b *testing.B) *benchGroup {
@@ -198,23 +202,31 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 	})
 	b.Run(name("self-update-commit"), func(b *testing.B) {
 		g := setup(b)
+		var last []byte
 		for i := 0; i < b.N; i++ {
 			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
 			b.StopTimer()
 			mustProcess(b, g.b, out.Commit)
+			last = out.Commit
 			b.StartTimer()
 		}
+		reportRatio(b, cc.pathCommit(b, last))
 	})
 	b.Run(name("self-update-process"), func(b *testing.B) {
 		g := setup(b)
+		var last []byte
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
+			last = out.Commit
 			b.StartTimer()
 			mustProcess(b, g.b, out.Commit)
 		}
+		reportRatio(b, cc.pathProcess(b, last))
 	})
-	addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) {
+	// addRemove adds a member and removes it again, timing one of the four
+	// steps, and returns the last Welcome and remove commit.
+	addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) (welcome, remove []byte) {
 		g := setup(b)
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
@@ -233,21 +245,37 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			if timeRemove && !timeProcess {
 				b.StartTimer()
 			}
+			welcome = out.Welcome
 			out = mustCommit(b, g.a, CommitOptions{Remove: []uint32{leaf}})
 			b.StopTimer()
+			remove = out.Commit
 			if timeRemove && timeProcess {
 				b.StartTimer()
 			}
 			mustProcess(b, g.b, out.Commit)
 			b.StopTimer()
 		}
+		return welcome, remove
 	}
-	b.Run(name("add-commit"), func(b *testing.B) { addRemove(b, true, false, false) })
-	b.Run(name("add-process"), func(b *testing.B) { addRemove(b, true, false, true) })
-	b.Run(name("remove-commit"), func(b *testing.B) { addRemove(b, false, true, false) })
-	b.Run(name("remove-process"), func(b *testing.B) { addRemove(b, false, true, true) })
+	b.Run(name("add-commit"), func(b *testing.B) {
+		welcome, _ := addRemove(b, true, false, false)
+		reportRatio(b, cc.addCommit(b, welcome))
+	})
+	b.Run(name("add-process"), func(b *testing.B) {
+		addRemove(b, true, false, true)
+		reportRatio(b, cc.addProcess(b))
+	})
+	b.Run(name("remove-commit"), func(b *testing.B) {
+		_, remove := addRemove(b, false, true, false)
+		reportRatio(b, cc.pathCommit(b, remove))
+	})
+	b.Run(name("remove-process"), func(b *testing.B) {
+		_, remove := addRemove(b, false, true, true)
+		reportRatio(b, cc.pathProcess(b, remove))
+	})
 	b.Run(name("join"), func(b *testing.B) {
 		g := setup(b)
+		var last []byte
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			c := newBenchMember("c")
@@ -261,10 +289,12 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			last = out.Welcome
 			if err := g.a.g.ClearPendingCommit(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}
+		reportRatio(b, cc.join(b, last, n+1))
 	})
 	b.Run(name("encrypt-decrypt"), func(b *testing.B) {
 		g := setup(b)
@@ -276,6 +306,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			}
 			mustProcess(b, g.b, ct)
 		}
+		reportRatio(b, cc.encryptDecrypt(b))
 	})
 }
 

@@ -33,7 +33,23 @@ func treeChunkName(c uint32) string { return fmt.Sprintf(treeChunkFmt, c) }
 const ratchetPrefix = "ratchet_"
 
 func ratchetName(e uint64, leaf uint32) string {
-	return fmt.Sprintf("%s%020d_%010d%s", ratchetPrefix, e, leaf, epochSuffix)
+	b := make([]byte, 0, len(ratchetPrefix)+20+1+10+len(epochSuffix))
+	b = append(b, ratchetPrefix...)
+	b = appendPadded(b, e, 20)
+	b = append(b, '_')
+	b = appendPadded(b, uint64(leaf), 10)
+	return string(append(b, epochSuffix...))
+}
+
+// appendPadded appends v in decimal, zero-padded to width digits (the
+// %0<width>d of fmt, without its cost on the per-message path).
+func appendPadded(b []byte, v uint64, width int) []byte {
+	var d [20]byte
+	s := strconv.AppendUint(d[:0], v, 10)
+	for range width - len(s) {
+		b = append(b, '0')
+	}
+	return append(b, s...)
 }
 
 // parseRatchetName returns the epoch and leaf of a ratchet record name.
@@ -55,7 +71,9 @@ func parseRatchetName(name string) (uint64, uint32, bool) {
 	return e, uint32(l), err1 == nil && err2 == nil
 }
 
-func epochName(e uint64) string { return fmt.Sprintf("%s%020d%s", epochPrefix, e, epochSuffix) }
+func epochName(e uint64) string {
+	return string(append(appendPadded([]byte(epochPrefix), e, 20), epochSuffix...))
+}
 
 // parseEpochName returns the epoch number of an epoch record name.
 func parseEpochName(name string) (uint64, bool) {

@@ -84,15 +84,38 @@ func (g *Group) processPrivate(ctx context.Context, pm *wire.PrivateMessage) (*R
 	if err != nil {
 		return nil, err
 	}
-	if err := framing.VerifySignature(s.cs, pub, ac, &s.gc); err != nil {
-		return nil, typed(err)
-	}
+	// The signature (the costliest step) is verified on another CPU while
+	// this one consumes the key and, for application data, prepares the
+	// batch; nothing is stored or swapped in before it verified.
+	verified := make(chan error, 1)
+	go func() { verified <- framing.VerifySignature(s.cs, pub, ac, &s.gc) }()
 	base := *s
 	base.secrets = s.secrets.Clone()
-	if err := base.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation); err != nil {
+	cerr := base.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation)
+	var b *Batch
+	var berr error
+	if cerr == nil && ac.Content.ContentType == wire.ContentTypeApplication {
+		b, berr = epochBatch("ProcessApplication", g.s, &base)
+	}
+	if err := <-verified; err != nil {
 		return nil, typed(err)
 	}
-	return g.handle(ctx, ac, &base)
+	if cerr != nil {
+		return nil, typed(cerr)
+	}
+	if berr != nil {
+		return nil, berr
+	}
+	if b == nil {
+		return g.handle(ctx, ac, &base)
+	}
+	if err := g.applyEpoch(ctx, b, &base); err != nil {
+		return nil, err
+	}
+	res := resultOf(ac)
+	res.Kind = ContentApplication
+	res.ApplicationData = ac.Content.ApplicationData
+	return res, nil
 }
 
 // processLate opens an application message of a retained earlier epoch.
@@ -258,17 +281,32 @@ func (g *Group) commitState(ctx context.Context, op string, ns *groupState) erro
 // secret tree or leases (application messages) and swaps it in: the
 // fast path of commitState, writing just the epoch record.
 func (g *Group) commitEpoch(ctx context.Context, op string, ns *groupState) error {
+	b, err := epochBatch(op, g.s, ns)
+	if err != nil {
+		return err
+	}
+	return g.applyEpoch(ctx, b, ns)
+}
+
+// epochBatch is the batch of commitEpoch: the current epoch's records that
+// changed from old to ns. It takes the change set of ns's secret tree.
+func epochBatch(op string, old, ns *groupState) (*Batch, error) {
 	header, leaves := ns.secrets.TakeChanges()
 	b := &Batch{Op: op, Group: ns.gc.GroupID}
 	put := func(kind Kind, name string, v []byte) {
 		b.Puts = append(b.Puts, Put{Key: Key{Group: ns.gc.GroupID, Kind: kind, Name: name}, Value: v})
 	}
-	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh(), false, header || ns.lease != g.s.lease, leaves); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh(), false, header || ns.lease != old.lease, leaves); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	return b, nil
+}
+
+// applyEpoch stores b (unless empty) and swaps ns in.
+func (g *Group) applyEpoch(ctx context.Context, b *Batch, ns *groupState) error {
 	if !b.Empty() {
 		if err := g.st.Apply(ctx, b); err != nil {
-			return fmt.Errorf("%s: store: %w", op, err)
+			return fmt.Errorf("%s: store: %w", b.Op, err)
 		}
 	}
 	g.s = ns

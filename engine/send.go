@@ -31,25 +31,29 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: me},
 		AuthenticatedData: authenticatedData, ContentType: wire.ContentTypeApplication, ApplicationData: data}
-	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt: sign: %w", err)
+	// The signature (the costliest step) is computed on another CPU while
+	// this one advances the secret tree; the goroutine reads only
+	// immutable state.
+	type signed struct {
+		ac  *wire.AuthenticatedContent
+		err error
 	}
+	sigc := make(chan signed, 1)
+	go func() {
+		ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
+		sigc <- signed{ac, err}
+	}()
 	ns := *s
 	ns.secrets = s.secrets.Clone()
-	gen, err := ns.secrets.Generation(me, secrettree.Application)
+	secret, write, err := g.nextApplicationSecret(&ns, me)
+	sg := <-sigc
 	if err != nil {
-		return nil, fmt.Errorf("encrypt: %w", err)
+		return nil, err
 	}
-	write := gen >= uint64(ns.lease[1])
-	if write {
-		ns.lease[1] = uint32(min(gen+uint64(g.opts.LeaseBlock), 1<<32-1))
+	if sg.err != nil {
+		return nil, fmt.Errorf("encrypt: sign: %w", sg.err)
 	}
-	secret, err := framing.NextSecret(ns.secrets, me, wire.ContentTypeApplication)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt: %w", err)
-	}
-	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, ac, secret, g.opts.PaddingBlock, g.opts.Rand)
+	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, sg.ac, secret, g.opts.PaddingBlock, g.opts.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: protect: %w", err)
 	}
@@ -61,4 +65,24 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 		g.s = &ns
 	}
 	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}), nil
+}
+
+// nextApplicationSecret advances this member's application ratchet in ns
+// (whose secret tree must be a private copy) and extends the generation
+// lease if the generation reaches it; write reports that the lease changed
+// and must be stored before the message is released.
+func (g *Group) nextApplicationSecret(ns *groupState, me uint32) (secret framing.RatchetSecret, write bool, err error) {
+	gen, err := ns.secrets.Generation(me, secrettree.Application)
+	if err != nil {
+		return secret, false, fmt.Errorf("encrypt: %w", err)
+	}
+	write = gen >= uint64(ns.lease[1])
+	if write {
+		ns.lease[1] = uint32(min(gen+uint64(g.opts.LeaseBlock), 1<<32-1))
+	}
+	secret, err = framing.NextSecret(ns.secrets, me, wire.ContentTypeApplication)
+	if err != nil {
+		return secret, false, fmt.Errorf("encrypt: %w", err)
+	}
+	return secret, write, nil
 }

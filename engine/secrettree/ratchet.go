@@ -107,14 +107,20 @@ func (r *ratchet) peek(s *suite.Suite, gen uint32) (key, nonce []byte) {
 	return key, nonce
 }
 
-// consume returns the key and nonce of gen and deletes them from r,
-// ratcheting forward past gen and retaining the keys of the last
-// cfg.MaxRetained skipped generations. check must have passed.
-func (r *ratchet) consume(s *suite.Suite, cfg Config, gen uint32) (key, nonce []byte) {
+// consume returns the key and nonce of gen (if want; nil otherwise, and
+// they are then not derived) and deletes them from r, ratcheting forward
+// past gen and retaining the keys of the last cfg.MaxRetained skipped
+// generations. check must have passed.
+func (r *ratchet) consume(s *suite.Suite, cfg Config, gen uint32, want bool) (key, nonce []byte) {
 	if uint64(gen) < r.next {
 		i := r.find(gen)
 		k := r.retained[i]
 		r.retained = slices.Delete(r.retained, i, i+1)
+		if !want {
+			clear(k.key)
+			clear(k.nonce)
+			return nil, nil
+		}
 		return k.key, k.nonce
 	}
 	for g := uint32(r.next); g < gen; g++ {
@@ -124,7 +130,9 @@ func (r *ratchet) consume(s *suite.Suite, cfg Config, gen uint32) (key, nonce []
 		}
 		r.step(s, g)
 	}
-	key, nonce = keyNonce(s, r.secret, gen)
+	if want {
+		key, nonce = keyNonce(s, r.secret, gen)
+	}
 	r.step(s, gen)
 	r.trim(cfg.MaxRetained)
 	return key, nonce
@@ -210,6 +218,12 @@ func (t *Tree) Peek(leaf uint32, ct ContentType, gen uint32) (key, nonce []byte,
 // needed, retaining skipped keys per [Config]. A generation outside the
 // bounds returns a [*GenerationError] and leaves the tree unchanged.
 func (t *Tree) KeyNonce(leaf uint32, ct ContentType, gen uint32) (key, nonce []byte, err error) {
+	return t.consume(leaf, ct, gen, true)
+}
+
+// consume is [Tree.KeyNonce]; without want the key and nonce of gen are
+// deleted without being derived.
+func (t *Tree) consume(leaf uint32, ct ContentType, gen uint32, want bool) (key, nonce []byte, err error) {
 	if _, ok := t.leaves[leaf]; leaf < t.n && !ok && uint64(gen) > uint64(t.cfg.MaxForward) {
 		return nil, nil, &GenerationError{Leaf: leaf, Type: ct, Generation: gen, Err: ErrTooFarAhead}
 	}
@@ -220,17 +234,17 @@ func (t *Tree) KeyNonce(leaf uint32, ct ContentType, gen uint32) (key, nonce []b
 	if err := r.check(t.cfg, gen); err != nil {
 		return nil, nil, t.genError(leaf, ct, gen, r, err)
 	}
-	key, nonce = r.consume(t.suite, t.cfg, gen)
+	key, nonce = r.consume(t.suite, t.cfg, gen, want)
 	t.leafChanged[leaf] = struct{}{}
 	return key, nonce, nil
 }
 
 // Consume deletes the key of generation gen as [Tree.KeyNonce] does,
-// without returning it.
+// without deriving or returning it: a receiver that got the key from
+// [Tree.Peek] consumes it after authenticating the message at the cost of
+// one derivation (the next ratchet secret), not three.
 func (t *Tree) Consume(leaf uint32, ct ContentType, gen uint32) error {
-	key, nonce, err := t.KeyNonce(leaf, ct, gen)
-	clear(key)
-	clear(nonce)
+	_, _, err := t.consume(leaf, ct, gen, false)
 	return err
 }
 
