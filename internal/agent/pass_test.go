@@ -2,11 +2,15 @@ package agent
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
 // TestSnapshotPass: a pass on request snapshots every group whose epoch
@@ -91,5 +95,28 @@ func TestLocalSnapshotWrittenOnce(t *testing.T) {
 	}
 	if got := ta.uploadedEpochs(gid); !reflect.DeepEqual(got, []uint64{0, 0, 1}) {
 		t.Errorf("uploaded epochs %v, want [0 0 1] (every request uploads)", got)
+	}
+}
+
+// TestNoLocalSnapshots: with snapshot.local_keep 0 snapshots are uploaded
+// and no local copy is written.
+func TestNoLocalSnapshots(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{edit: func(c *config.Config) { c.Snapshot.LocalKeep = 0 }})
+	gid := []byte("nolocal")
+	if _, err := ta.a.Create(ctx, gid, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.a.Update(ctx, gid, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.a.SnapshotNow(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	if got := ta.uploadedEpochs(gid); !reflect.DeepEqual(got, []uint64{1}) {
+		t.Errorf("uploaded epochs %v, want [1]", got)
+	}
+	if _, _, err := ta.a.Store().LatestSnapshot(ctx, gid); !errors.Is(err, localstore.ErrNoSnapshot) {
+		t.Errorf("local snapshot: %v, want none (local_keep 0)", err)
 	}
 }

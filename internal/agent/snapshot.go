@@ -181,9 +181,13 @@ func (t *savedTable) record(id []byte, sum [sha256.Size]byte) {
 	t.m[string(id)] = sum
 }
 
-// saveLocal keeps x as the group's local snapshot file, unless this
-// process already wrote exactly these bytes as its latest one.
+// saveLocal keeps x as the group's local snapshot file, unless local
+// copies are off (snapshot.local_keep 0) or this process already wrote
+// exactly these bytes as the group's latest one.
 func (a *Agent) saveLocal(ctx context.Context, group []byte, x exported) error {
+	if a.Config().Snapshot.LocalKeep == 0 {
+		return nil
+	}
 	sum := sha256.Sum256(x.data)
 	if a.saved.has(group, sum) {
 		return nil

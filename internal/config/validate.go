@@ -149,7 +149,7 @@ func (c *Config) validateSnapshot(v *validator) {
 			v.add("snapshot.cron", fmt.Sprintf("%q: %v (five fields, or @hourly, @daily, @every 1h, ...)", s.Cron, err))
 		}
 	}
-	v.between("snapshot.local_keep", int64(s.LocalKeep), 1, MaxEpochHistory)
+	v.between("snapshot.local_keep", int64(s.LocalKeep), 0, MaxEpochHistory)
 	if s.Jitter < 0 {
 		v.add("snapshot.jitter", "must not be negative")
 	}

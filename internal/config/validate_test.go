@@ -61,7 +61,7 @@ func TestValidateErrors(t *testing.T) {
 		{"cron fields", func(c *Config) { c.Snapshot.Cron = "* * *" }, "snapshot.cron", `"* * *"`, ""},
 		{"cron descriptor", func(c *Config) { c.Snapshot.Cron = "@fortnightly" }, "snapshot.cron", "@fortnightly", ""},
 		{"cron zone", func(c *Config) { c.Snapshot.Cron = "CRON_TZ=UTC 0 * * * *" }, "snapshot.cron", "snapshot.timezone", ""},
-		{"local keep", func(c *Config) { c.Snapshot.LocalKeep = 0 }, "snapshot.local_keep", "between 1 and 1000, got 0", ""},
+		{"local keep", func(c *Config) { c.Snapshot.LocalKeep = -1 }, "snapshot.local_keep", "between 0 and 1000, got -1", ""},
 		{"jitter", func(c *Config) { c.Snapshot.Jitter = -time.Second }, "snapshot.jitter", "must not be negative", ""},
 		{"keep last", func(c *Config) { c.Retention.KeepLast = 0 }, "retention.keep_last", "at least 1, got 0", ""},
 		{"keep within", func(c *Config) { c.Retention.KeepWithin = -time.Hour }, "retention.keep_within", "must not be negative", ""},

@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultConcurrency is how many groups [Run] restores at once by default.
-const DefaultConcurrency = 8
+const DefaultConcurrency = 32
 
 // Source is where snapshots come from; *uploader.Backup implements it.
 type Source interface {

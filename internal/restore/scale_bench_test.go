@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,7 +69,11 @@ func BenchmarkScale(b *testing.B) {
 	}
 	// timed runs fn and adds its wall time, CPU time (this process and
 	// MinIO) and object-store requests to st.
-	timed := func(st *step, fn func()) {
+	timed := func(b *testing.B, st *step, fn func()) {
+		if dir := os.Getenv("MLSBACKUP_SCALE_PROFILE"); dir != "" {
+			stop := startProfile(b, filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".cpu"))
+			defer stop()
+		}
 		s0, c0 := cpuSeconds()
 		p0, g0, l0 := store.requests()
 		t0 := time.Now()
@@ -114,7 +120,7 @@ func BenchmarkScale(b *testing.B) {
 			newAgent(b)
 			s0 := sa.fsyncs()
 			b.StartTimer()
-			timed(&st, func() {
+			timed(b, &st, func() {
 				ev, err := sa.a.SnapshotPass(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -138,7 +144,7 @@ func BenchmarkScale(b *testing.B) {
 			f.change(b, sa.a, 100)
 			s0 := sa.fsyncs()
 			b.StartTimer()
-			timed(&st, func() {
+			timed(b, &st, func() {
 				ev, err := sa.a.SnapshotPass(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -167,7 +173,7 @@ func BenchmarkScale(b *testing.B) {
 			var list, manifest, fetch, local, imp atomic.Int64
 			var res []Result
 			b.StartTimer()
-			timed(&st, func() {
+			timed(b, &st, func() {
 				res, err = Run(ctx, timedSource{bk, &list, &manifest, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, Options{})
 				if err == nil {
 					err = dst.Flush(ctx)
@@ -189,6 +195,25 @@ func BenchmarkScale(b *testing.B) {
 		}
 		report(b, st, "restore")
 	})
+}
+
+// startProfile writes a CPU profile of what runs until stop to path
+// (MLSBACKUP_SCALE_PROFILE=dir profiles each measured step on its own).
+func startProfile(tb testing.TB, path string) (stop func()) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		tb.Fatalf("%v (run without -cpuprofile to profile the steps)", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			tb.Error(err)
+		}
+	}
 }
 
 // timedSource and timedTarget sum the time spent in each step of a restore
