@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/internal/config"
@@ -35,9 +36,32 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/join/external", a.handleJoinExternal)
 	mux.HandleFunc("POST /v1/import", a.handleImport)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{Error: "method " + r.Method + " not allowed for " + r.URL.Path +
+				"; use " + strings.Join(allow, " or ") + " (see API.md)", Code: "method_not_allowed"})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see API.md)", Code: "not_found"})
 	})
 	return a.observe(mux)
+}
+
+// allowedMethods returns the methods for which mux has an endpoint at r's
+// path (other than the catch-all), for a 405 answer.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // observe counts requests by status code and logs them at debug level

@@ -55,6 +55,9 @@ func TestBadInput(t *testing.T) {
 		{"garbage welcome", "POST", "/v1/join", "application/json", `{"welcome":"AAEAAw=="}`, 400, "malformed_message"},
 		{"garbage snapshot", "POST", "/v1/import", "application/json", `{"snapshot":"AAAA"}`, 422, "bad_snapshot"},
 		{"unknown endpoint", "GET", "/v1/nope", "", "", 404, "not_found"},
+		{"wrong method", "DELETE", "/v1/groups", "", "", 405, "method_not_allowed"},
+		{"wrong method on group", "POST", gpath, "application/json", `{}`, 405, "method_not_allowed"},
+		{"get on an action", "GET", gpath + "/send", "", "", 405, "method_not_allowed"},
 	}
 	before := ta.dump()
 	for _, tc := range tests {
