@@ -199,7 +199,7 @@ func (g *Group) MergePendingCommit(ctx context.Context) (*CommitInfo, error) {
 	} else {
 		// The staged commit was computed before the pending commit was
 		// framed; the epoch it retires is the current one, as stored now.
-		st.ns.past = retainPast(s, g.opts.RetainEpochs)
+		st.ns.past = retainPast(s, st.ns.tree, g.opts.RetainEpochs)
 	}
 	if err := g.enter(ctx, "MergeCommit", st); err != nil {
 		return nil, err

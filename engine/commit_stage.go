@@ -238,14 +238,15 @@ func (st *staged) finish(ctx context.Context, ac *wire.AuthenticatedContent, cre
 	ns.epoch = ep
 	ns.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
 	ns.restored = false
-	ns.past = retainPast(old, opts.RetainEpochs)
+	ns.past = retainPast(old, ns.tree, opts.RetainEpochs)
 	st.ep = ep
 	return nil
 }
 
 // retainPast returns old's retained epochs plus old's current epoch, keeping
-// at most retain-1 of them (the new current epoch makes retain).
-func retainPast(old *groupState, retain int) []*pastEpoch {
+// at most retain-1 of them (the new current epoch makes retain); next is
+// the new epoch's tree, for the signature keys the commit retires.
+func retainPast(old *groupState, next *tree.Tree, retain int) []*pastEpoch {
 	if old.epoch == nil {
 		return nil // an external joiner has no earlier epoch
 	}
@@ -257,7 +258,7 @@ func retainPast(old *groupState, retain int) []*pastEpoch {
 		ResumptionPSK:      old.epoch.ResumptionPSK,
 		EpochAuthenticator: old.epoch.EpochAuthenticator,
 	}
-	past := append(append([]*pastEpoch(nil), old.past...), &pastEpoch{gc: old.gc, epoch: &ep, secrets: old.secrets})
+	past := append(append([]*pastEpoch(nil), old.past...), &pastEpoch{gc: old.gc, epoch: &ep, secrets: old.secrets, retired: retiredKeys(old.tree, next)})
 	if n := retain - 1; len(past) > n {
 		past = past[len(past)-n:]
 	}

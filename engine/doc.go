@@ -60,8 +60,11 @@
 //	                         resumption PSK, epoch authenticator, init; a past
 //	                         epoch keeps only sender data, resumption PSK and
 //	                         authenticator, the rest are zeros), the secret
-//	                         tree's header (node secrets), and the own
-//	                         ratchets' generation leases
+//	                         tree's header (node secrets), the own
+//	                         ratchets' generation leases, and (record
+//	                         version 2) for a past epoch the signature keys
+//	                         its leaves had that the next commit changed, to
+//	                         verify late messages with their epoch's keys
 //	epoch_secrets/ratchet_<N>_<leaf>.bin
 //	                         one leaf's handshake and application ratchets in
 //	                         epoch N, so a message rewrites one small record

@@ -166,7 +166,7 @@ func (s *groupState) loadEpochs(ctx context.Context, st Storage, gid []byte, opt
 			return fmt.Errorf("epoch %d: %w", e, err)
 		}
 		if !current {
-			s.past = append(s.past, &pastEpoch{gc: rec.GC, epoch: ep, secrets: sec})
+			s.past = append(s.past, &pastEpoch{gc: rec.GC, epoch: ep, secrets: sec, retired: rec.Retired})
 			continue
 		}
 		found = true

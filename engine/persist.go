@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,8 @@ const (
 	epochPrefix    = "epoch_"
 	epochSuffix    = ".bin"
 	recordVersion1 = 1
+	// recordVersion2 is the epoch record with the retired signature keys.
+	recordVersion2 = 2
 )
 
 func treeChunkName(c uint32) string { return fmt.Sprintf(treeChunkFmt, c) }
@@ -127,25 +131,36 @@ func (s *groupState) contextRecord() []byte {
 // epochRecord is an epoch_secrets/epoch_<N>.bin component: the epoch's
 // group context, its secrets (for a past epoch only sender_data_secret,
 // resumption_psk and epoch_authenticator; the others are zeros), the
-// secret tree, and the sender's generation leases.
+// secret tree, the sender's generation leases and (version 2) the
+// signature keys, as of this epoch, of the leaves the commit that ended it
+// changed (see pastEpoch.retired). Version 1 records read as having none.
 type epochRecord struct {
 	GC      wire.GroupContext
 	Secrets []byte
 	Tree    []byte
 	Lease   [2]uint32
+	Retired map[uint32][]byte
 }
 
 func (e epochRecord) MarshalTLS(w *codec.Writer) {
-	w.Uint8(recordVersion1)
+	w.Uint8(recordVersion2)
 	e.GC.MarshalTLS(w)
 	w.Opaque(e.Secrets)
 	w.Opaque(e.Tree)
 	w.Uint32(e.Lease[0])
 	w.Uint32(e.Lease[1])
+	leaves := slices.Sorted(maps.Keys(e.Retired))
+	w.Vector(func(w *codec.Writer) {
+		for _, l := range leaves {
+			w.Uint32(l)
+			w.Opaque(e.Retired[l])
+		}
+	})
 }
 
 func (e *epochRecord) UnmarshalTLS(r *codec.Reader) {
-	if v := r.Uint8(); r.Err() == nil && v != recordVersion1 {
+	v := r.Uint8()
+	if r.Err() == nil && v != recordVersion1 && v != recordVersion2 {
 		r.Fail(fmt.Errorf("epoch record version %d: %w", v, codec.ErrInvalid))
 		return
 	}
@@ -154,9 +169,27 @@ func (e *epochRecord) UnmarshalTLS(r *codec.Reader) {
 	e.Tree = r.Opaque()
 	e.Lease[0] = r.Uint32()
 	e.Lease[1] = r.Uint32()
+	if v != recordVersion2 {
+		return
+	}
+	r.Vector(func(r *codec.Reader) {
+		l := r.Uint32()
+		k := r.Opaque()
+		if r.Err() != nil {
+			return
+		}
+		if _, dup := e.Retired[l]; dup {
+			r.Fail(fmt.Errorf("retired key of leaf %d twice: %w", l, codec.ErrInvalid))
+			return
+		}
+		if e.Retired == nil {
+			e.Retired = map[uint32][]byte{}
+		}
+		e.Retired[l] = k
+	})
 }
 
-func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, nh int) ([]byte, error) {
+func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, retired map[uint32][]byte, nh int) ([]byte, error) {
 	e := *ep
 	for _, f := range []*[]byte{&e.InitSecret, &e.ExporterSecret, &e.ExternalSecret, &e.ConfirmationKey, &e.MembershipKey} {
 		if *f == nil {
@@ -171,7 +204,7 @@ func encodeEpoch(gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tre
 	if err != nil {
 		return nil, fmt.Errorf("encode secret tree: %w", err)
 	}
-	return codec.Marshal(epochRecord{GC: gc, Secrets: sec, Tree: tr, Lease: lease}), nil
+	return codec.Marshal(epochRecord{GC: gc, Secrets: sec, Tree: tr, Lease: lease, Retired: retired}), nil
 }
 
 func decodeEpoch(b []byte, leaves [][]byte, current bool) (*epochRecord, *keyschedule.Epoch, *secrettree.Tree, error) {
@@ -195,10 +228,11 @@ func decodeEpoch(b []byte, leaves [][]byte, current bool) (*epochRecord, *keysch
 
 // epochPuts adds to put the records of one epoch that changed: the epoch
 // record if all or header is set (or the lease changed), and the ratchet
-// records of leaves (every leaf with ratchets if all).
-func epochPuts(put func(Kind, string, []byte), gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, nh int, all, header bool, leaves []uint32) error {
+// records of leaves (every leaf with ratchets if all). retired is set for
+// a past epoch only.
+func epochPuts(put func(Kind, string, []byte), gc wire.GroupContext, ep *keyschedule.Epoch, st *secrettree.Tree, lease [2]uint32, retired map[uint32][]byte, nh int, all, header bool, leaves []uint32) error {
 	if all || header {
-		v, err := encodeEpoch(gc, ep, st, lease, nh)
+		v, err := encodeEpoch(gc, ep, st, lease, retired, nh)
 		if err != nil {
 			return err
 		}
@@ -303,7 +337,7 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 	nh := ns.cs.Nh()
 	header, leaves := ns.secrets.TakeChanges()
 	newEpoch := old == nil || old.gc.Epoch != ns.gc.Epoch
-	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, nh, newEpoch, header || (old != nil && old.lease != ns.lease), leaves); err != nil {
+	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, nil, nh, newEpoch, header || (old != nil && old.lease != ns.lease), leaves); err != nil {
 		return nil, err
 	}
 	keep := map[uint64]bool{ns.gc.Epoch: true}
@@ -312,7 +346,7 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 		newPast := old == nil || old.gc.Epoch == p.gc.Epoch
 		if p.dirty || newPast {
 			h, ls := p.secrets.TakeChanges()
-			if err := epochPuts(put, p.gc, p.epoch, p.secrets, [2]uint32{}, nh, old == nil, h || newPast, ls); err != nil {
+			if err := epochPuts(put, p.gc, p.epoch, p.secrets, [2]uint32{}, p.retired, nh, old == nil, h || newPast, ls); err != nil {
 				return nil, err
 			}
 		}

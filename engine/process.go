@@ -135,9 +135,8 @@ func (g *Group) processLate(ctx context.Context, pm *wire.PrivateMessage) (*Resu
 	if err != nil {
 		return nil, typed(err)
 	}
-	// The sender's key is taken from the current tree: a late message
-	// verifies only if its sender still holds the same leaf and key.
-	pub, err := s.senderKey(ac)
+	// The sender's key is the one its leaf held in that epoch.
+	pub, err := s.pastSenderKey(idx, ac)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +158,23 @@ func (g *Group) processLate(ctx context.Context, pm *wire.PrivateMessage) (*Resu
 	res.Kind = ContentApplication
 	res.ApplicationData = ac.Content.ApplicationData
 	return res, nil
+}
+
+// pastSenderKey returns the signature public key the member sending ac had
+// in the retained past epoch s.past[idx]: the key recorded when the first
+// later commit changed its leaf, or the current tree's if none did.
+func (s *groupState) pastSenderKey(idx int, ac *wire.AuthenticatedContent) ([]byte, error) {
+	if snd := ac.Content.Sender; snd.SenderType == wire.SenderTypeMember {
+		for _, p := range s.past[idx:] {
+			if k, ok := p.retired[snd.LeafIndex]; ok {
+				if len(k) == 0 {
+					return nil, fmt.Errorf("sender leaf %d was blank in epoch %d: %w", snd.LeafIndex, s.past[idx].gc.Epoch, ErrNotMember)
+				}
+				return k, nil
+			}
+		}
+	}
+	return s.senderKey(ac)
 }
 
 // senderKey returns the signature public key of the message's sender.
@@ -296,7 +312,7 @@ func epochBatch(op string, old, ns *groupState) (*Batch, error) {
 	put := func(kind Kind, name string, v []byte) {
 		b.Puts = append(b.Puts, Put{Key: Key{Group: ns.gc.GroupID, Kind: kind, Name: name}, Value: v})
 	}
-	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, ns.cs.Nh(), false, header || ns.lease != old.lease, leaves); err != nil {
+	if err := epochPuts(put, ns.gc, ns.epoch, ns.secrets, ns.lease, nil, ns.cs.Nh(), false, header || ns.lease != old.lease, leaves); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return b, nil

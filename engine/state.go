@@ -47,11 +47,49 @@ type pastEpoch struct {
 	gc      wire.GroupContext
 	epoch   *keyschedule.Epoch
 	secrets *secrettree.Tree
+	// retired maps each leaf whose signature key the commit that ended
+	// this epoch changed (updated, removed, added, truncated away) to the
+	// key it had in this epoch (empty if it was blank), so a late message
+	// is verified with its sender's key as of its epoch. Not modified
+	// after creation.
+	retired map[uint32][]byte
 	dirty   bool
 }
 
 func (p *pastEpoch) clone() *pastEpoch {
-	return &pastEpoch{gc: p.gc, epoch: p.epoch, secrets: p.secrets.Clone()}
+	return &pastEpoch{gc: p.gc, epoch: p.epoch, secrets: p.secrets.Clone(), retired: p.retired}
+}
+
+// retiredKeys returns, for each leaf whose signature key differs between
+// old and next (next being old with a commit applied, its changes tracked
+// since old was stored), the key the leaf had in old (empty if blank).
+func retiredKeys(old, next *tree.Tree) map[uint32][]byte {
+	out := map[uint32][]byte{}
+	note := func(l tree.LeafIndex) {
+		var was, now []byte
+		if lf := old.Leaf(l); lf != nil {
+			was = lf.SignatureKey
+		}
+		if lf := next.Leaf(l); lf != nil {
+			now = lf.SignatureKey
+		}
+		if (was == nil) == (now == nil) && bytes.Equal(was, now) {
+			return
+		}
+		if was == nil {
+			was = []byte{}
+		}
+		out[uint32(l)] = was
+	}
+	for _, x := range next.ChangedNodes() {
+		if l, ok := x.Leaf(); ok {
+			note(l)
+		}
+	}
+	for l := next.NumLeaves(); l < old.NumLeaves(); l++ {
+		note(tree.LeafIndex(l))
+	}
+	return out
 }
 
 // cachedProposal is a proposal received (or sent) in the current epoch,
