@@ -1,7 +1,9 @@
 package suite
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"sync"
 )
 
 // HPKE identifiers (RFC 9180 §7) of the DHKEM(X25519) suites.
@@ -36,8 +38,8 @@ type sha256Schedule struct {
 	// nk is the AEAD key size.
 	nk int
 	// kscs caches key_schedule_context for the last info: the seals of
-	// one commit all use the same EncryptContext.
-	kscs *lastKey[[kscSize]byte]
+	// one commit's UpdatePath all use the same EncryptContext.
+	kscs *kscCache
 }
 
 // newSHA256Schedule returns the constants for DHKEM(X25519, HKDF-SHA256)
@@ -67,7 +69,7 @@ func newSHA256Schedule(aead aeadKind) *sha256Schedule {
 		sec:          label(hpkeID, "sec"),
 		pskIDHash:    labeledExtract(nil, label(hpkeID, "psk_id_hash"), nil),
 		nk:           aead.keySize(),
-		kscs:         &lastKey[[kscSize]byte]{},
+		kscs:         &kscCache{},
 	}
 }
 
@@ -123,17 +125,44 @@ type hpkeContext struct {
 	exporterSecret [sha256.Size]byte
 }
 
+// kscCacheMax is the longest info [kscCache] keeps, bounding the memory a
+// Suite holds on to: an UpdatePath's EncryptContext (a GroupContext) is
+// far smaller, a Welcome's (the encrypted GroupInfo with the ratchet
+// tree) can be hundreds of kilobytes and is hashed each time.
+const kscCacheMax = 16 << 10
+
+// kscCache remembers key_schedule_context for the last info. Info is
+// public (an encoded GroupContext in MLS), so it is compared with
+// bytes.Equal rather than in constant time.
+type kscCache struct {
+	mu   sync.Mutex
+	info []byte
+	ksc  [kscSize]byte
+}
+
 // keyScheduleContext returns mode_base || psk_id_hash || info_hash for
 // info (RFC 9180 §5.1), from the cache when info is the last one seen.
 func (s *sha256Schedule) keyScheduleContext(info []byte) [kscSize]byte {
-	ksc, _ := s.kscs.get(info, func(info []byte) ([kscSize]byte, error) {
-		var ksc [kscSize]byte
-		ksc[0] = hpkeModeBase
-		copy(ksc[1:], s.pskIDHash[:])
-		h := labeledExtract(nil, s.infoHash, info)
-		copy(ksc[1+sha256.Size:], h[:])
-		return ksc, nil
-	})
+	c := s.kscs
+	c.mu.Lock()
+	if c.info != nil && bytes.Equal(c.info, info) {
+		ksc := c.ksc
+		c.mu.Unlock()
+		return ksc
+	}
+	c.mu.Unlock()
+	var ksc [kscSize]byte
+	ksc[0] = hpkeModeBase
+	copy(ksc[1:], s.pskIDHash[:])
+	h := labeledExtract(nil, s.infoHash, info)
+	copy(ksc[1+sha256.Size:], h[:])
+	if len(info) > kscCacheMax {
+		return ksc
+	}
+	c.mu.Lock()
+	c.info = append(c.info[:0], info...)
+	c.ksc = ksc
+	c.mu.Unlock()
 	return ksc
 }
 

@@ -215,3 +215,76 @@ func TestX25519HPKERejects(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyScheduleContextCache checks that the cached key_schedule_context
+// always equals a fresh computation, through hits, misses, infos too long
+// to cache, and empty infos, and that sealing through the cache still
+// opens with crypto/hpke.
+func TestKeyScheduleContextCache(t *testing.T) {
+	a, b := []byte("group context A"), []byte("group context B")
+	big := bytes.Repeat([]byte{7}, kscCacheMax+1)
+	infos := [][]byte{a, a, b, a, big, big, nil, {}, nil, a, bytes.Clone(a)}
+	k, std := newX25519KEM(aesGCM128), newStdKEM(kemX25519, aesGCM128)
+	priv, pub, err := std.generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, info := range infos {
+		got := k.s.keyScheduleContext(info)
+		want := newSHA256Schedule(aesGCM128).keyScheduleContext(info)
+		if got != want {
+			t.Errorf("info %d (%d bytes): cached context %x, want %x", i, len(info), got, want)
+		}
+		enc, ct, err := k.seal(pub, info, nil, []byte("secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, err := std.open(priv, enc, info, nil, ct); err != nil || string(pt) != "secret" {
+			t.Errorf("info %d: crypto/hpke open = %q, %v", i, pt, err)
+		}
+	}
+}
+
+// TestConcurrentHPKE seals and opens from many goroutines at once with two
+// recipient keys and two contexts alternating, so that the parsed-key and
+// key-schedule caches are hit and replaced concurrently (run with -race).
+func TestConcurrentHPKE(t *testing.T) {
+	for _, s := range mustSuites(t) {
+		var keys [2][2][]byte
+		for i := range keys {
+			priv, pub, err := s.GenerateKeyPair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys[i] = [2][]byte{priv, pub}
+		}
+		errs := make(chan error, 8)
+		for g := range 8 {
+			go func() {
+				for i := range 6 {
+					k := keys[(g+i)%2]
+					ctx := []byte{byte(g % 2), 1, 2, 3}
+					pt := []byte{byte(g), byte(i)}
+					kemOut, ct, err := s.EncryptWithLabel(k[1], "UpdatePathNode", ctx, pt)
+					if err == nil {
+						var got []byte
+						got, err = s.DecryptWithLabel(k[0], "UpdatePathNode", ctx, kemOut, ct)
+						if err == nil && !bytes.Equal(got, pt) {
+							err = fmt.Errorf("decrypted %x, want %x", got, pt)
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Errorf("%v: concurrent seal/open: %v", s, err)
+			}
+		}
+	}
+}
