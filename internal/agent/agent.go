@@ -181,6 +181,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		a.engOpts.Now = opts.Clock.Now
 	}
 	a.client = engine.NewClient(st, []byte(cfg.Identity), a.engOpts)
+	a.clearUnmergedCommits(ctx, rep)
 
 	sched, err := a.newScheduler(cfg)
 	if err != nil {

@@ -36,5 +36,13 @@
 // the application, which got no answer, delivers it again. Inputs that other
 // tools left pending in the log are reported at start and dropped.
 //
+// A commit the agent creates and merges in one request (the default) is
+// returned only after the merge. If the process dies between the two, the
+// commit was never delivered: at the next start the agent clears that
+// pending commit (logged, and counted as the recovery event
+// "cleared_commit"), so the group is exactly as before the request. A
+// commit made with no_merge stays pending across restarts until the
+// application merges or clears it.
+//
 // The API is documented in API.md; [Dial] returns its Go client.
 package agent

@@ -80,16 +80,13 @@ func (a *Agent) Create(ctx context.Context, id []byte, cipherSuite uint16) (Grou
 func (a *Agent) commit(ctx context.Context, id []byte, o engine.CommitOptions, noMerge bool, op string) (CommitResponse, error) {
 	resp := CommitResponse{GroupID: hex.EncodeToString(id)}
 	err := a.withGroup(ctx, id, func(e *groupEntry) error {
-		out, err := e.g.Commit(ctx, o)
+		out, err := a.createCommit(ctx, e, id, o, noMerge)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		resp.Commit, resp.Welcome, resp.Epoch = out.Commit, out.Welcome, out.Epoch
 		if noMerge {
 			return nil
-		}
-		if _, err := e.g.MergePendingCommit(ctx); err != nil {
-			return fmt.Errorf("%s: merge: %w", op, err)
 		}
 		resp.Merged = true
 		a.noteEpoch(ctx, e, id, e.g.Epoch())
@@ -154,16 +151,13 @@ func (a *Agent) Remove(ctx context.Context, id []byte, identities []string, noMe
 		if err != nil {
 			return err
 		}
-		out, err := e.g.Commit(ctx, engine.CommitOptions{Remove: leaves})
+		out, err := a.createCommit(ctx, e, id, engine.CommitOptions{Remove: leaves}, noMerge)
 		if err != nil {
 			return fmt.Errorf("remove: %w", err)
 		}
 		resp.Commit, resp.Welcome, resp.Epoch = out.Commit, out.Welcome, out.Epoch
 		if noMerge {
 			return nil
-		}
-		if _, err := e.g.MergePendingCommit(ctx); err != nil {
-			return fmt.Errorf("remove: merge: %w", err)
 		}
 		resp.Merged = true
 		a.noteEpoch(ctx, e, id, e.g.Epoch())
