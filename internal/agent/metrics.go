@@ -55,7 +55,7 @@ func newMetrics(a *Agent) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
 		recovery: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "mlsbackup_recovery_events_total", Help: "What write-ahead log recovery did at start (replayed, dropped, pending_input, torn_tail).",
+			Name: "mlsbackup_recovery_events_total", Help: "What write-ahead log recovery did at start (replayed, dropped, pending_input, torn_tail, cleared_commit).",
 		}, []string{"kind"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlsbackup_api_requests_total", Help: "API requests by HTTP status code.",
