@@ -212,6 +212,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		// A library does not print: failures come back as errors.
 		o.Logger = logging.Nop{}
 		o.DisableLogOutputChecksumValidationSkipped = true
+		// No CRC32 of every body and response on top of SigV4: over
+		// HTTP the payload's SHA-256 is signed, over HTTPS TLS protects
+		// it, and the manifest's SHA-256 of every snapshot object is
+		// checked end to end by verify and restore. This also keeps the
+		// aws-chunked trailer encoding away from S3-compatible servers.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		if cfg.wrapHTTP != nil {
 			o.HTTPClient = cfg.wrapHTTP(o.HTTPClient)
 		}
