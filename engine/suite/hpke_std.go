@@ -16,8 +16,10 @@ const (
 	kemP521
 )
 
-// stdKEM is HPKE on crypto/hpke for DHKEM(X25519), DHKEM(P-256),
-// DHKEM(P-384) and DHKEM(P-521).
+// stdKEM is HPKE on crypto/hpke for DHKEM(P-256), DHKEM(P-384) and
+// DHKEM(P-521). It also serves DHKEM(X25519), which the suites use
+// [x25519KEM] for: the tests take this one as the reference to check that
+// one against.
 type stdKEM struct {
 	kem  hpke.KEM
 	kdf  hpke.KDF
@@ -26,9 +28,9 @@ type stdKEM struct {
 	// big-endian scalars that some encoders (and the interop vectors)
 	// shorten by dropping leading zero bytes; 0 for X25519.
 	scalarSize int
-	// cache holds the last parsed private key: parsing an X25519 key
-	// costs a scalar multiplication, and a member often decrypts with the
-	// same leaf key.
+	// cache holds the last parsed private key: parsing a key costs a
+	// scalar multiplication, and a member often decrypts with the same
+	// leaf key.
 	cache *lastKey[hpke.PrivateKey]
 }
 
