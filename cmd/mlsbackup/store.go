@@ -41,11 +41,12 @@ type backupNeeds struct {
 // the keys the command needs.
 func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*uploader.Backup, error) {
 	opts := uploader.Options{
-		Prefix:   e.cfg.Destination.Prefix,
-		AgentID:  agentID(e.cfg),
-		TakeOver: need.takeOver,
-		Logger:   e.log,
-		Progress: uploader.NewTerminalProgress(a.st.err),
+		Prefix:    e.cfg.Destination.Prefix,
+		InlineMax: e.cfg.Destination.InlineMax,
+		AgentID:   agentID(e.cfg),
+		TakeOver:  need.takeOver,
+		Logger:    e.log,
+		Progress:  uploader.NewTerminalProgress(a.st.err),
 	}
 	if need.recipients {
 		rs, err := agent.Recipients(e.cfg)

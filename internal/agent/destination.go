@@ -31,6 +31,7 @@ func (a *Agent) openBackup(ctx context.Context, cfg *config.Config) (*uploader.B
 	}
 	b, err := uploader.New(store, uploader.Options{
 		Prefix:     cfg.Destination.Prefix,
+		InlineMax:  cfg.Destination.InlineMax,
 		Recipients: rs,
 		AgentID:    cfg.Identity,
 		TakeOver:   a.opts.TakeOver,

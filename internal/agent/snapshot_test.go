@@ -209,7 +209,8 @@ func TestSnapshotNowAndMetrics(t *testing.T) {
 	}
 }
 
-// blockingStore blocks the Put of snapshot data until its context ends.
+// blockingStore blocks the Put of snapshot data (a separate age file, or
+// an inline snapshot) until its context ends.
 type blockingStore struct {
 	uploader.ObjectStore
 	once    sync.Once
@@ -217,7 +218,7 @@ type blockingStore struct {
 }
 
 func (b *blockingStore) Put(ctx context.Context, key string, r io.Reader, size int64, inm bool) error {
-	if strings.HasSuffix(key, "snapshot.age") {
+	if strings.HasSuffix(key, "snapshot.age") || strings.HasSuffix(key, "snapshot.json") {
 		b.once.Do(func() { close(b.started) })
 		_, _ = io.ReadAll(r)
 		<-ctx.Done()

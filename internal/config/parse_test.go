@@ -70,6 +70,7 @@ log: {level: warn, format: json}
 destination:
   type: s3
   prefix: team/backups
+  inline_max: 4096
   dir: {path: /srv/bucket}
   s3:
     bucket: my-bucket
@@ -113,7 +114,7 @@ func TestParseFull(t *testing.T) {
 		Identity: "alice@example.org",
 		Log:      Log{Level: "warn", Format: "json"},
 		Destination: Destination{
-			Type: "s3", Prefix: "team/backups",
+			Type: "s3", Prefix: "team/backups", InlineMax: 4096,
 			Dir: DirDestination{Path: "/srv/bucket"},
 			S3: S3Destination{
 				Bucket: "my-bucket", Region: "eu-central-1",

@@ -69,6 +69,7 @@ func (c *Config) validateDestination(v *validator) {
 			}
 		}
 	}
+	v.between("destination.inline_max", d.InlineMax, 0, MaxInlineBytes)
 	if d.Type != DestinationS3 {
 		return
 	}

@@ -61,6 +61,7 @@ func TestValidateErrors(t *testing.T) {
 		{"cron fields", func(c *Config) { c.Snapshot.Cron = "* * *" }, "snapshot.cron", `"* * *"`, ""},
 		{"cron descriptor", func(c *Config) { c.Snapshot.Cron = "@fortnightly" }, "snapshot.cron", "@fortnightly", ""},
 		{"cron zone", func(c *Config) { c.Snapshot.Cron = "CRON_TZ=UTC 0 * * * *" }, "snapshot.cron", "snapshot.timezone", ""},
+		{"inline max", func(c *Config) { c.Destination.InlineMax = 1 << 20 }, "destination.inline_max", "between 0 and 65536, got 1048576", ""},
 		{"local keep", func(c *Config) { c.Snapshot.LocalKeep = -1 }, "snapshot.local_keep", "between 0 and 1000, got -1", ""},
 		{"jitter", func(c *Config) { c.Snapshot.Jitter = -time.Second }, "snapshot.jitter", "must not be negative", ""},
 		{"keep last", func(c *Config) { c.Retention.KeepLast = 0 }, "retention.keep_last", "at least 1, got 0", ""},

@@ -132,8 +132,8 @@ func countObjects(t *testing.T, srv *testenv.Server, prefix string) (data, manif
 		switch {
 		case strings.HasSuffix(o.Key, "/snapshot.age"):
 			data++
-		case strings.HasSuffix(o.Key, "/manifest.json"):
-			manifests++
+		case strings.HasSuffix(o.Key, "/manifest.json"), strings.HasSuffix(o.Key, "/snapshot.json"):
+			manifests++ // snapshot.json is a manifest with the snapshot inline
 		}
 	}
 	return data, manifests
