@@ -19,6 +19,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		setup := func(b *testing.B) *benchGroup {
 			if g == nil {
 				g = newSparseGroup(b, n)
+				b.ResetTimer()
 			}
 			return g
 		}
@@ -40,6 +41,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := ImportSnapshot(ctx, NewMemStorage(), data, false); err != nil {
 					b.Fatal(err)

@@ -347,9 +347,13 @@ type Unmarshaler interface {
 	UnmarshalTLS(r *Reader)
 }
 
+// marshalCap is the initial capacity of [Marshal]'s buffer: most MLS
+// structures fit, so they encode without the buffer growing in steps.
+const marshalCap = 256
+
 // Marshal returns the encoding of m.
 func Marshal(m Marshaler) []byte {
-	var w Writer
+	w := Writer{buf: make([]byte, 0, marshalCap)}
 	m.MarshalTLS(&w)
 	return w.Bytes()
 }
