@@ -35,6 +35,11 @@ type part struct {
 // putMultipart uploads first (if not nil) and then the rest of body in
 // parts, Concurrency at a time, and completes the upload. Any failure or
 // cancellation aborts it, so nothing becomes visible.
+//
+// So that the server has work as early as possible, the upload is created
+// while the first part is being read, and without first the first part is
+// MinPartSize: when reading body is costly (an encrypting reader), the
+// server otherwise waits for a whole part before anything is sent.
 func (s *Store) putMultipart(ctx context.Context, key string, first []byte, body io.Reader, size int64, ifNoneMatch bool) (err error) {
 	partSize := s.cfg.PartSize
 	if size > partSize*maxParts {
@@ -43,39 +48,66 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, body
 			return fmt.Errorf("put %s: %d bytes is more than S3 allows", s.loc(key), size)
 		}
 	}
-	var uploadID string
-	err = s.retry(ctx, func(ctx context.Context, _ int) error {
-		out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-			Bucket: aws.String(s.cfg.Bucket),
-			Key:    aws.String(s.fullKey(key)),
-		})
-		if err == nil {
-			uploadID = aws.ToString(out.UploadId)
-		}
-		return err
-	})
-	if err != nil {
-		return s.wrap("put", key, err)
+	firstSize := partSize
+	if first == nil && size >= 0 && size <= partSize*(maxParts-1) {
+		firstSize = min(partSize, MinPartSize)
 	}
+	up := &pendingUpload{created: make(chan struct{})}
+	go func() {
+		defer close(up.created)
+		up.err = s.retry(ctx, func(ctx context.Context, _ int) error {
+			out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+				Bucket: aws.String(s.cfg.Bucket),
+				Key:    aws.String(s.fullKey(key)),
+			})
+			if err == nil {
+				up.id = aws.ToString(out.UploadId)
+			}
+			return err
+		})
+		if up.err != nil {
+			up.err = s.wrap("put", key, up.err)
+		}
+	}()
 	defer func() {
-		if err != nil {
-			if aerr := s.abort(ctx, key, uploadID); aerr != nil {
+		<-up.created
+		if err != nil && up.id != "" {
+			if aerr := s.abort(ctx, key, up.id); aerr != nil {
 				err = fmt.Errorf("%w (and %w)", err, aerr)
 			}
 		}
 	}()
 
-	parts, err := s.uploadParts(ctx, key, uploadID, first, body, partSize)
+	parts, err := s.uploadParts(ctx, key, up, first, body, firstSize, partSize)
 	if err != nil {
 		return err
 	}
-	return s.complete(ctx, key, uploadID, parts, ifNoneMatch)
+	return s.complete(ctx, key, up.id, parts, ifNoneMatch)
+}
+
+// pendingUpload is a multipart upload being created: id and err are set
+// when created is closed.
+type pendingUpload struct {
+	created chan struct{}
+	id      string
+	err     error
+}
+
+// wait returns the upload id once the upload is created.
+func (u *pendingUpload) wait(ctx context.Context) (string, error) {
+	select {
+	case <-u.created:
+		return u.id, u.err
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
 }
 
 // uploadParts reads body into part buffers and uploads them with
 // Concurrency workers. At most Concurrency+1 buffers exist at a time: one
-// being filled, the others being sent.
-func (s *Store) uploadParts(ctx context.Context, key, uploadID string, first []byte, body io.Reader, partSize int64) ([]types.CompletedPart, error) {
+// being filled, the others being sent. The first part read from body is
+// firstSize bytes, the others partSize.
+func (s *Store) uploadParts(ctx context.Context, key string, up *pendingUpload, first []byte, body io.Reader, firstSize, partSize int64) ([]types.CompletedPart, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan part)
@@ -96,15 +128,20 @@ func (s *Store) uploadParts(ctx context.Context, key, uploadID string, first []b
 	for range s.cfg.Concurrency {
 		wg.Go(func() {
 			for p := range jobs {
-				etag, err := s.uploadPart(ctx, key, uploadID, p)
+				uploadID, err := up.wait(ctx)
+				if err == nil {
+					var etag string
+					etag, err = s.uploadPart(ctx, key, uploadID, p)
+					if err == nil {
+						mu.Lock()
+						done = append(done, types.CompletedPart{PartNumber: aws.Int32(p.num), ETag: aws.String(etag)})
+						mu.Unlock()
+					}
+				}
 				s.release(p)
 				if err != nil {
 					fail(err)
-					continue
 				}
-				mu.Lock()
-				done = append(done, types.CompletedPart{PartNumber: aws.Int32(p.num), ETag: aws.String(etag)})
-				mu.Unlock()
 			}
 		})
 	}
@@ -131,7 +168,11 @@ func (s *Store) uploadParts(ctx context.Context, key, uploadID string, first []b
 				return
 			}
 			p := s.buffer(partSize)
-			n, rerr := io.ReadFull(body, p.data)
+			want := partSize
+			if num == 0 {
+				want = firstSize
+			}
+			n, rerr := io.ReadFull(body, p.data[:want])
 			if n > 0 {
 				num++
 				p.num, p.data = num, p.data[:n]
@@ -158,6 +199,10 @@ func (s *Store) uploadParts(ctx context.Context, key, uploadID string, first []b
 	}
 	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("put %s: %w", s.loc(key), err)
+	}
+	// A body that ended before any part was sent still needs the upload.
+	if _, err := up.wait(ctx); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(done, func(a, b types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
 	return done, nil
