@@ -22,6 +22,10 @@
 //  5. Import ([Target.Import]) as one atomic step: the data directory holds
 //     the group exactly as before or exactly as in the snapshot.
 //
+// Into a [StoreTarget], steps 3 and 5 are one pass over the snapshot: the
+// engine parses and checks it once, the comparison with the manifest runs
+// before the import's batch is stored, and a mismatch stores nothing.
+//
 // With [Options.DryRun] steps 1–4 run (so a dry run also proves the snapshot
 // downloads, decrypts and verifies) and nothing is imported.
 //

@@ -282,10 +282,20 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 		r.Err = fmt.Errorf("download: %w", err)
 		return r
 	}
-	info, err := verify(ctx, buf.Bytes(), j.m)
-	if err != nil {
-		r.Err = err
-		return r
+	// A target that verifies while importing checks the snapshot in the
+	// import (nothing is stored unless it matches the manifest); until
+	// then the manifest's epoch, which the check enforces, stands for the
+	// snapshot's. Otherwise the snapshot is verified on its own first.
+	ci, oneStep := dst.(checkedImporter)
+	oneStep = oneStep && !opts.DryRun
+	snapEpoch := j.m.Epoch
+	if !oneStep {
+		info, err := verify(ctx, buf.Bytes(), j.m)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		snapEpoch = info.Epoch
 	}
 	r.AuthenticatorChecked = len(j.m.EpochAuthenticator) > 0
 	var (
@@ -304,15 +314,30 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 	case lerr != nil && !opts.Force:
 		r.Err = fmt.Errorf("%w: %w", ErrLocalUnreadable, lerr)
 		return r
-	case had && lerr == nil && epoch > info.Epoch && !opts.Force:
-		r.Err = fmt.Errorf("%w: local epoch %d, snapshot epoch %d", ErrRollback, epoch, info.Epoch)
+	case had && lerr == nil && epoch > snapEpoch && !opts.Force:
+		r.Err = fmt.Errorf("%w: local epoch %d, snapshot epoch %d", ErrRollback, epoch, snapEpoch)
 		return r
-	case had && lerr == nil && epoch == info.Epoch && !opts.Force:
+	case had && lerr == nil && epoch == snapEpoch && !opts.Force:
+		if oneStep { // report a snapshot that does not verify even so
+			if _, err := verify(ctx, buf.Bytes(), j.m); err != nil {
+				r.Err = err
+				return r
+			}
+		}
 		r.Status = StatusUpToDate
 		return r
 	}
 	if opts.DryRun {
 		r.Status = StatusWouldRestore
+		return r
+	}
+	if oneStep {
+		check := func(info engine.SnapshotInfo) error { return matchManifest(info, j.m) }
+		if _, err := ci.importChecked(ctx, buf.Bytes(), had, check); err != nil {
+			r.Err = err
+			return r
+		}
+		r.Status = StatusRestored
 		return r
 	}
 	if _, err := dst.Import(ctx, buf.Bytes(), had); err != nil {
@@ -330,15 +355,24 @@ func verify(ctx context.Context, data []byte, m uploader.Manifest) (engine.Snaps
 	if err != nil {
 		return info, fmt.Errorf("verify snapshot: %w", err)
 	}
-	switch {
-	case !bytes.Equal(info.GroupID, m.GroupID):
-		return info, fmt.Errorf("verify snapshot: %w: it holds group %x", ErrMismatch, info.GroupID)
-	case info.Epoch != m.Epoch:
-		return info, fmt.Errorf("verify snapshot: %w: it holds epoch %d, the manifest says %d", ErrMismatch, info.Epoch, m.Epoch)
-	case len(m.EpochAuthenticator) > 0 && subtle.ConstantTimeCompare(info.EpochAuthenticator, m.EpochAuthenticator) != 1:
-		return info, fmt.Errorf("verify snapshot: %w: epoch authenticator differs", ErrMismatch)
+	if err := matchManifest(info, m); err != nil {
+		return info, fmt.Errorf("verify snapshot: %w", err)
 	}
 	return info, nil
+}
+
+// matchManifest checks that the snapshot described by info is the one the
+// manifest m recorded: group id, epoch and epoch authenticator.
+func matchManifest(info engine.SnapshotInfo, m uploader.Manifest) error {
+	switch {
+	case !bytes.Equal(info.GroupID, m.GroupID):
+		return fmt.Errorf("%w: it holds group %x", ErrMismatch, info.GroupID)
+	case info.Epoch != m.Epoch:
+		return fmt.Errorf("%w: it holds epoch %d, the manifest says %d", ErrMismatch, info.Epoch, m.Epoch)
+	case len(m.EpochAuthenticator) > 0 && subtle.ConstantTimeCompare(info.EpochAuthenticator, m.EpochAuthenticator) != 1:
+		return fmt.Errorf("%w: epoch authenticator differs", ErrMismatch)
+	}
+	return nil
 }
 
 func logResult(log *slog.Logger, r Result) {

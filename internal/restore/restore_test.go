@@ -240,31 +240,41 @@ func TestBadSnapshots(t *testing.T) {
 		}, uploader.ErrNoSnapshot},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newPair(t, "bad")
-			b := newBucket(t)
-			src := tc.prepare(t, p, b)
-			st := engine.NewMemStorage()
-			res, err := Run(ctx, src, StoreTarget{Storage: st}, Request{Group: []byte("bad")}, Options{})
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			}
-			var ge *GroupError
-			if !errors.As(err, &ge) || !bytes.Equal(ge.Group, []byte("bad")) || Hint(err) == "" {
-				t.Fatalf("err = %v, want a *GroupError naming the group with a hint", err)
-			}
-			if len(res) != 1 || res[0].Status != StatusFailed {
-				t.Fatalf("results = %+v, want one failure", res)
-			}
-			if ge.Key != "" && !strings.Contains(err.Error(), ge.Key) {
-				t.Fatalf("err %q does not name the object %s", err, ge.Key)
-			}
-			if got := len(st.Dump()); got != 0 {
-				t.Fatalf("store holds %d components after a failed restore, want 0", got)
-			}
-		})
+		for _, oneStep := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/one-step=%v", tc.name, oneStep), func(t *testing.T) {
+				p := newPair(t, "bad")
+				b := newBucket(t)
+				src := tc.prepare(t, p, b)
+				st := engine.NewMemStorage()
+				var dst Target = StoreTarget{Storage: st}
+				if !oneStep {
+					dst = twoStep{dst}
+				}
+				res, err := Run(ctx, src, dst, Request{Group: []byte("bad")}, Options{})
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				var ge *GroupError
+				if !errors.As(err, &ge) || !bytes.Equal(ge.Group, []byte("bad")) || Hint(err) == "" {
+					t.Fatalf("err = %v, want a *GroupError naming the group with a hint", err)
+				}
+				if len(res) != 1 || res[0].Status != StatusFailed {
+					t.Fatalf("results = %+v, want one failure", res)
+				}
+				if ge.Key != "" && !strings.Contains(err.Error(), ge.Key) {
+					t.Fatalf("err %q does not name the object %s", err, ge.Key)
+				}
+				if got := len(st.Dump()); got != 0 {
+					t.Fatalf("store holds %d components after a failed restore, want 0", got)
+				}
+			})
+		}
 	}
 }
+
+// twoStep hides StoreTarget's one-pass import, so that Run verifies the
+// snapshot on its own and then imports it (as into a running agent).
+type twoStep struct{ Target }
 
 // newBucketOver opens dir with a fresh, unrelated identity.
 func newBucketOver(t *testing.T, dir string) *uploader.Backup {

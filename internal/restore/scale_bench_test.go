@@ -252,6 +252,12 @@ func (t timedTarget) LocalEpoch(ctx context.Context, g []byte) (uint64, bool, er
 	return t.StoreTarget.LocalEpoch(ctx, g)
 }
 
+func (t timedTarget) importChecked(ctx context.Context, s []byte, replace bool, check func(engine.SnapshotInfo) error) (engine.SnapshotInfo, error) {
+	t0 := time.Now()
+	defer func() { t.imp.Add(int64(time.Since(t0))) }()
+	return t.StoreTarget.importChecked(ctx, s, replace, check)
+}
+
 func (t timedTarget) Import(ctx context.Context, s []byte, replace bool) (engine.SnapshotInfo, error) {
 	t0 := time.Now()
 	defer func() { t.imp.Add(int64(time.Since(t0))) }()

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine"
@@ -73,4 +74,55 @@ func (t StoreTarget) LocalEpoch(ctx context.Context, group []byte) (uint64, bool
 // Import implements Target.
 func (t StoreTarget) Import(ctx context.Context, snapshot []byte, replace bool) (engine.SnapshotInfo, error) {
 	return engine.ImportSnapshot(ctx, t.Storage, snapshot, replace)
+}
+
+// checkedImporter is a [Target] that verifies a snapshot and imports it in
+// one pass: the engine parses and checks the snapshot once, check sees its
+// header before anything is stored, and an error from check stores
+// nothing. [StoreTarget] implements it; Run then skips the separate
+// verification.
+type checkedImporter interface {
+	importChecked(ctx context.Context, snapshot []byte, replace bool, check func(engine.SnapshotInfo) error) (engine.SnapshotInfo, error)
+}
+
+var _ checkedImporter = StoreTarget{}
+
+// importChecked implements checkedImporter: the import's batch is held
+// back until check accepts the snapshot. Errors are prefixed with the step
+// that failed ("verify snapshot" when nothing was stored, "import").
+func (t StoreTarget) importChecked(ctx context.Context, snapshot []byte, replace bool, check func(engine.SnapshotInfo) error) (engine.SnapshotInfo, error) {
+	h := &heldApply{Storage: t.Storage}
+	info, err := engine.ImportSnapshot(ctx, h, snapshot, replace)
+	switch {
+	case errors.Is(err, engine.ErrGroupExists):
+		return info, fmt.Errorf("import: %w", err)
+	case err != nil:
+		return info, fmt.Errorf("verify snapshot: %w", err)
+	}
+	if err := check(info); err != nil {
+		return info, fmt.Errorf("verify snapshot: %w", err)
+	}
+	if h.batch == nil {
+		return info, errors.New("import: the engine stored nothing")
+	}
+	if err := t.Storage.Apply(ctx, h.batch); err != nil {
+		return info, fmt.Errorf("import: store: %w", err)
+	}
+	return info, nil
+}
+
+// heldApply passes reads through to Storage and keeps the one batch the
+// import applies instead of applying it.
+type heldApply struct {
+	engine.Storage
+	batch *engine.Batch
+}
+
+// Apply implements engine.Storage by holding b.
+func (h *heldApply) Apply(_ context.Context, b *engine.Batch) error {
+	if h.batch != nil {
+		return errors.New("restore: the import applied more than one batch")
+	}
+	h.batch = b
+	return nil
 }
