@@ -84,21 +84,26 @@ func (g *Group) processPrivate(ctx context.Context, pm *wire.PrivateMessage) (*R
 	if err != nil {
 		return nil, err
 	}
-	// The signature (the costliest step) is verified on another CPU while
-	// this one consumes the key and, for application data, prepares the
-	// batch; nothing is stored or swapped in before it verified.
-	verified := make(chan error, 1)
-	go func() { verified <- framing.VerifySignature(s.cs, pub, ac, &s.gc) }()
+	// Another CPU consumes the key (on a private copy of the secret tree)
+	// and, for application data, prepares the batch while this one verifies
+	// the signature, the costliest step; nothing is stored or swapped in
+	// before it verified.
 	base := *s
-	base.secrets = s.secrets.Clone()
-	cerr := base.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation)
 	var b *Batch
-	var berr error
-	if cerr == nil && ac.Content.ContentType == wire.ContentTypeApplication {
-		b, berr = epochBatch("ProcessApplication", g.s, &base)
-	}
-	if err := <-verified; err != nil {
-		return nil, typed(err)
+	var cerr, berr error
+	prepared := make(chan struct{})
+	go func() {
+		defer close(prepared)
+		base.secrets = s.secrets.Clone()
+		cerr = base.secrets.Consume(sd.LeafIndex, framing.RatchetType(ac.Content.ContentType), sd.Generation)
+		if cerr == nil && ac.Content.ContentType == wire.ContentTypeApplication {
+			b, berr = epochBatch("ProcessApplication", s, &base)
+		}
+	}()
+	verr := framing.VerifySignature(s.cs, pub, ac, &s.gc)
+	<-prepared
+	if verr != nil {
+		return nil, typed(verr)
 	}
 	if cerr != nil {
 		return nil, typed(cerr)

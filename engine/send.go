@@ -31,29 +31,31 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: me},
 		AuthenticatedData: authenticatedData, ContentType: wire.ContentTypeApplication, ApplicationData: data}
-	// The signature (the costliest step) is computed on another CPU while
-	// this one advances the secret tree; the goroutine reads only
-	// immutable state.
-	type signed struct {
-		ac  *wire.AuthenticatedContent
-		err error
-	}
-	sigc := make(chan signed, 1)
-	go func() {
-		ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
-		sigc <- signed{ac, err}
-	}()
+	// Another CPU advances the secret tree (on a private copy) while this
+	// one computes the signature, the costliest step: the short task is the
+	// one handed over, so it is picked up while the signature runs.
 	ns := *s
-	ns.secrets = s.secrets.Clone()
-	secret, write, err := g.nextApplicationSecret(&ns, me)
-	sg := <-sigc
+	type next struct {
+		secret framing.RatchetSecret
+		write  bool
+		err    error
+	}
+	nextc := make(chan next, 1)
+	go func() {
+		ns.secrets = s.secrets.Clone()
+		secret, write, err := g.nextApplicationSecret(&ns, me)
+		nextc <- next{secret, write, err}
+	}()
+	ac, err := framing.Sign(s.cs, s.sigPriv, wire.WireFormatPrivateMessage, content, &s.gc)
+	nx := <-nextc
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encrypt: sign: %w", err)
 	}
-	if sg.err != nil {
-		return nil, fmt.Errorf("encrypt: sign: %w", sg.err)
+	if nx.err != nil {
+		return nil, nx.err
 	}
-	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, sg.ac, secret, g.opts.PaddingBlock, g.opts.Rand)
+	secret, write := nx.secret, nx.write
+	pm, err := framing.ProtectPrivate(s.cs, s.epoch.SenderDataSecret, ac, secret, g.opts.PaddingBlock, g.opts.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: protect: %w", err)
 	}
