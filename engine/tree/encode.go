@@ -117,9 +117,6 @@ func (t *Tree) EncodeNodes(lo, hi NodeIndex) []byte {
 	return w.Bytes()
 }
 
-// blankEncoding is the optional<Node> encoding of a blank node.
-var blankEncoding = []byte{0}
-
 // nodeEncoding returns the cached optional<Node> encoding of node x,
 // computing and caching it if needed.
 func (t *Tree) nodeEncoding(x NodeIndex) []byte {
@@ -127,13 +124,9 @@ func (t *Tree) nodeEncoding(x NodeIndex) []byte {
 	if sl.enc != nil {
 		return sl.enc
 	}
-	n := sl.node
-	if n == nil {
-		t.st.mut(x).enc = blankEncoding
-		return blankEncoding
-	}
 	var w codec.Writer
-	w.Optional(true, func(w *codec.Writer) { n.MarshalTLS(w) })
+	n := sl.node
+	w.Optional(n != nil, func(w *codec.Writer) { n.MarshalTLS(w) })
 	enc := w.Bytes()
 	t.st.mut(x).enc = enc
 	return enc
