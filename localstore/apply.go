@@ -3,15 +3,11 @@ package localstore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"sort"
-	"sync"
+	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine"
-	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
 )
 
 // Op is an operation begun with [Store.Begin]: its input is in the log
@@ -149,9 +145,11 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	b := &engine.Batch{Op: in.Op, Group: in.Group, Puts: in.Puts, Deletes: append([]engine.Key(nil), in.Deletes...)}
 	s.mu.Lock()
 	for !s.opts.SyncApply && len(s.pending) >= s.opts.MaxPending && s.err == nil && !s.closed {
-		select {
-		case s.kick <- struct{}{}:
-		default:
+		for _, c := range []chan struct{}{s.kick, s.urgent} {
+			select {
+			case c <- struct{}{}:
+			default:
+			}
 		}
 		s.space.Wait()
 	}
@@ -172,7 +170,8 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 		_ = s.log.Abort(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
-	ticket, err := s.log.CommitAsync(ctx, id, encodeBatch(b))
+	payload := encodeBatch(b)
+	ticket, err := s.log.CommitAsync(ctx, id, payload)
 	if err != nil {
 		s.mu.Unlock()
 		// Nothing was appended (e.g. ctx ended): finish the operation so
@@ -180,6 +179,7 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 		_ = s.log.Abort(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
+	s.noteEpochsLocked(b)
 	for _, d := range b.Deletes {
 		s.pending[compKey(d)] = &pendingEntry{key: d, deleted: true, ticket: ticket}
 	}
@@ -188,13 +188,14 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	}
 	s.queue = append(s.queue, queued{id: id, ticket: ticket})
 	s.mu.Unlock()
+	s.logBytes.Add(int64(len(payload)))
 
 	if err := s.log.WaitDurable(ticket); err != nil {
 		s.setErr(err)
 		return fmt.Errorf("apply %s: %w", b.Op, err)
 	}
 	if s.opts.SyncApply {
-		if err := s.flush(ctx); err != nil {
+		if err := s.flush(ctx, true); err != nil {
 			return fmt.Errorf("apply %s: durable, but applying to files failed: %w", b.Op, err)
 		}
 		return nil
@@ -223,37 +224,70 @@ func (s *Store) setErr(err error) {
 	s.space.Broadcast()
 }
 
-// runApplier applies committed batches to the files in the background.
+// runApplier applies committed batches to the files in the background and
+// checkpoints the log once [Options.CheckpointInterval] has passed since
+// the oldest write not yet made durable.
 func (s *Store) runApplier() {
 	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		select {
 		case <-s.stop:
+			timer.Stop()
 			return
 		case <-s.kick:
-			if err := s.flush(context.Background()); err != nil {
+			if s.opts.ApplyDelay > 0 {
+				// Let more batches gather: a component changed by several
+				// of them is written once.
+				gather.Reset(s.opts.ApplyDelay)
+				select {
+				case <-s.stop:
+					gather.Stop()
+					timer.Stop()
+					return
+				case <-gather.C:
+				case <-s.urgent:
+					gather.Stop()
+				}
+			}
+			if err := s.flush(context.Background(), false); err != nil {
 				s.setErr(err)
 			}
+		case <-timer.C:
+			armed = false
+			if err := s.flush(context.Background(), true); err != nil {
+				s.setErr(err)
+			}
+		}
+		if due, ok := s.checkpointDue(); ok && !armed {
+			timer.Reset(max(time.Until(due), 0))
+			armed = true
 		}
 	}
 }
 
 // Flush waits until every batch committed so far is applied to the
-// component files and the log is checkpointed (its applied segments
-// deleted).
+// component files, the files are durable and the log is checkpointed (its
+// applied segments deleted).
 func (s *Store) Flush(ctx context.Context) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	return s.flush(ctx)
+	return s.flush(ctx, true)
 }
 
 // flush runs one applier round: it writes the newest value of every
-// pending component, marks the covered operations applied, and
-// checkpoints the log.
-func (s *Store) flush(ctx context.Context) error {
+// pending component to its file (without fsync, unless checkpoint is set
+// or the store applies synchronously) and releases the overlay. It then
+// checkpoints if checkpoint is set or a threshold is reached.
+func (s *Store) flush(ctx context.Context, checkpoint bool) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	checkpoint = checkpoint || s.opts.SyncApply
 	s.mu.Lock()
 	if s.err != nil {
 		defer s.mu.Unlock()
@@ -268,125 +302,43 @@ func (s *Store) flush(ctx context.Context) error {
 	prune := s.prune
 	s.prune = map[string]uint64{}
 	s.mu.Unlock()
-	if len(ops) == 0 {
-		return nil
-	}
-	if err := s.log.WaitDurable(ops[len(ops)-1].ticket); err != nil {
-		return err
-	}
-	sort.Slice(snap, func(i, j int) bool { return compKey(snap[i].key) < compKey(snap[j].key) })
-	if err := s.writeAll(snap); err != nil {
-		return err
-	}
-	ids := make([]uint64, len(ops))
-	for i, op := range ops {
-		ids[i] = op.id
-	}
-	if err := s.log.MarkApplied(ctx, ids...); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	s.mu.Lock()
-	for _, e := range snap {
-		k := compKey(e.key)
-		if s.pending[k] == e {
-			delete(s.pending, k)
+	if len(ops) > 0 {
+		if err := s.log.WaitDurable(ops[len(ops)-1].ticket); err != nil {
+			return err
 		}
+		sort.Slice(snap, func(i, j int) bool { return compKey(snap[i].key) < compKey(snap[j].key) })
+		if err := s.writeAll(snap); err != nil {
+			return err
+		}
+		for _, op := range ops {
+			s.ckpt.written = append(s.ckpt.written, op.id)
+		}
+		if s.ckpt.since.IsZero() {
+			s.ckpt.since = time.Now()
+		}
+		s.mu.Lock()
+		for _, e := range snap {
+			k := compKey(e.key)
+			if s.pending[k] == e {
+				delete(s.pending, k)
+			}
+		}
+		s.space.Broadcast()
+		s.mu.Unlock()
 	}
-	s.space.Broadcast()
-	s.mu.Unlock()
-	if err := s.log.Checkpoint(ctx); err != nil {
-		return fmt.Errorf("apply: %w", err)
+	if (checkpoint || s.ckptThresholdLocked()) && !s.ckpt.empty() {
+		if err := s.checkpointLocked(ctx); err != nil {
+			return err
+		}
 	}
 	return s.pruneSnapshots(prune)
 }
 
 // applyWorkers is how many component files the background applier writes
-// at once: concurrent fsyncs share journal commits on most file systems.
-// With [Options.SyncApply] files are written one by one, in key order.
+// (or fsyncs before a checkpoint) at once: concurrent fsyncs share journal
+// commits on most file systems. With [Options.SyncApply] files are written
+// one by one, in key order.
 const applyWorkers = 8
-
-// writeAll writes the given components' newest values to their files,
-// then fsyncs each directory touched once.
-func (s *Store) writeAll(snap []*pendingEntry) error {
-	dirs := map[string]bool{}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	record := func(dir string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && first == nil {
-			first = err
-		}
-		if dir != "" {
-			dirs[dir] = true
-		}
-	}
-	if s.opts.SyncApply || len(snap) < 2 {
-		for _, e := range snap {
-			record(s.writeComponent(e))
-		}
-	} else {
-		work := make(chan *pendingEntry)
-		for range min(applyWorkers, len(snap)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for e := range work {
-					record(s.writeComponent(e))
-				}
-			}()
-		}
-		for _, e := range snap {
-			work <- e
-		}
-		close(work)
-		wg.Wait()
-	}
-	if first != nil {
-		return first
-	}
-	sorted := make([]string, 0, len(dirs))
-	for d := range dirs {
-		sorted = append(sorted, d)
-	}
-	sort.Strings(sorted)
-	for _, d := range sorted {
-		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("apply: %w", err)
-		}
-	}
-	return nil
-}
-
-// writeComponent puts one component's newest value into its file, without
-// fsyncing the directory; it returns the directory to fsync ("" if none).
-func (s *Store) writeComponent(e *pendingEntry) (string, error) {
-	path := s.compPath(e.key)
-	dir := filepath.Dir(path)
-	if e.deleted {
-		// During recovery a missing file may have been removed by a process
-		// that died before fsyncing the directory: fsync it anyway. Later, a
-		// missing file was never written or its removal was made durable.
-		err := s.fs.Remove(path)
-		if errors.Is(err, fs.ErrNotExist) && !s.recovering {
-			return "", nil
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("apply: delete component: %w", err)
-		}
-		return dir, nil
-	}
-	if err := s.ensureDir(dir); err != nil {
-		return "", fmt.Errorf("apply: %w", err)
-	}
-	if err := atomicfile.WriteNoDirSync(s.fs, path, encodeComponent(e.value), filePerm); err != nil {
-		return "", fmt.Errorf("apply: %w", err)
-	}
-	return dir, nil
-}
 
 // Sync makes every log record appended so far durable (e.g. Begin records
 // without input).

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +34,12 @@ func commitBatch(g []byte, i int, chunk []byte) *engine.Batch {
 // checkpointed, included).
 func benchApply(b *testing.B, groups int, opts Options, chunkSize int) {
 	ctx := context.Background()
-	counter := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
+	var walSyncs atomic.Int64
+	counter := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{Before: func(_ int64, op fsx.Op, path string, _ []byte) {
+		if op == fsx.OpSync && strings.Contains(path, string(filepath.Separator)+dirWAL+string(filepath.Separator)) {
+			walSyncs.Add(1)
+		}
+	}})
 	s, _, err := Open(ctx, counter, b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
@@ -40,6 +47,8 @@ func benchApply(b *testing.B, groups int, opts Options, chunkSize int) {
 	defer s.Close()
 	chunk := make([]byte, chunkSize)
 	before := counter.Stats()
+	walBefore := walSyncs.Load()
+	cpuBefore := cpuTime()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -69,6 +78,20 @@ func benchApply(b *testing.B, groups int, opts Options, chunkSize int) {
 	b.ReportMetric(n/elapsed.Seconds(), "transitions/s")
 	b.ReportMetric(float64(syncs)/n, "fsyncs/op")
 	b.ReportMetric(float64(after.BytesWritten-before.BytesWritten)/n, "written-B/op")
+	b.ReportMetric(float64(walSyncs.Load()-walBefore)/n, "wal-fsyncs/op")
+	b.ReportMetric(float64(after.Ops[fsx.OpCreate]-before.Ops[fsx.OpCreate])/n, "creates/op")
+	b.ReportMetric(float64(after.Ops[fsx.OpWrite]-before.Ops[fsx.OpWrite])/n, "writes/op")
+	b.ReportMetric(float64((cpuTime()-cpuBefore).Microseconds())/n, "cpu-µs/op")
+}
+
+// cpuTime is the user plus system CPU time of the process so far: unlike
+// wall-clock time it hardly depends on what else the machine runs.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkApply(b *testing.B) {
@@ -184,4 +207,62 @@ func BenchmarkRawFsync(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkReplaceGroup is restore --all: b.N groups, each imported as one
+// ReplaceGroup batch of a snapshot's components, by 32 concurrent workers.
+// Everything until the store is flushed is included.
+func BenchmarkReplaceGroup(b *testing.B) {
+	ctx := context.Background()
+	counter := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
+	s, _, err := Open(ctx, counter, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	components := func(g []byte) []engine.Put {
+		k := func(kind engine.Kind, n string) engine.Key { return engine.Key{Group: g, Kind: kind, Name: n} }
+		puts := []engine.Put{
+			{Key: k(engine.KindState, "context"), Value: make([]byte, 200)},
+			{Key: k(engine.KindState, "tree_0"), Value: make([]byte, 1024)},
+			{Key: k(engine.KindState, "secret_tree"), Value: make([]byte, 96)},
+			{Key: k(engine.KindKeys, "leaf"), Value: make([]byte, 64)},
+		}
+		for e := range 3 {
+			puts = append(puts, engine.Put{Key: k(engine.KindEpochSecrets, fmt.Sprintf("epoch_%d.bin", e)), Value: make([]byte, 160)})
+		}
+		return puts
+	}
+	before := counter.Stats()
+	cpuBefore := cpuTime()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				g := []byte(fmt.Sprintf("restored-%06d", i))
+				if err := s.ReplaceGroup(ctx, g, components(g)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	after := counter.Stats()
+	n := float64(b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "groups/s")
+	b.ReportMetric(float64(after.Ops[fsx.OpSync]+after.Ops[fsx.OpSyncDir]-before.Ops[fsx.OpSync]-before.Ops[fsx.OpSyncDir])/n, "fsyncs/group")
+	b.ReportMetric(float64((cpuTime()-cpuBefore).Microseconds())/n, "cpu-µs/group")
 }

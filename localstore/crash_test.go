@@ -23,13 +23,20 @@ func TestCrashInjection(t *testing.T) {
 		// like the rest: tearing matters only when the process dies alone.
 		{"power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{SyncApply: true}}, true},
 		{"process-kill/torn/sync-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{SyncApply: true}}, false},
-		{"power-loss/background-apply", crashtest.Config{Mode: fsx.PowerLoss}, false},
-		{"process-kill/torn/background-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true}, false},
+		// The applier runs at once after each commit, so that its rounds
+		// interleave with the workload; it checkpoints only on Close.
+		{"power-loss/background-apply", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{ApplyDelay: -1}}, false},
+		{"process-kill/torn/background-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{ApplyDelay: -1}}, false},
+		// Checkpoints every few KiB of log: crashes inside the deferred-fsync
+		// window (files replaced in place, not yet fsynced) and inside the
+		// pre-checkpoint fsyncs of the component files.
+		{"power-loss/background-apply/checkpoints", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{ApplyDelay: -1, CheckpointBytes: 4096}}, false},
+		{"process-kill/torn/background-apply/checkpoints", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{ApplyDelay: -1, CheckpointBytes: 4096}}, false},
 		// The same crash points reached by really failing the k-th operation
 		// (and all later ones) in a fresh run each; sampled, as it is
 		// quadratic.
 		{"rerun/power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Rerun: true, Every: 13, Options: localstore.Options{SyncApply: true}}, false},
-		{"rerun/process-kill/torn/background-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Rerun: true, Every: 9}, false},
+		{"rerun/process-kill/torn/background-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Rerun: true, Every: 9, Options: localstore.Options{ApplyDelay: -1, CheckpointBytes: 4096}}, false},
 	}
 	// The harness allocates a fresh in-memory file system per crash point.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))

@@ -6,18 +6,38 @@
 // [Store.Apply] validates the batch, adds the deletion of epoch secrets that
 // fall out of the retention, encodes it and appends it to the log; the call
 // returns once the log record is fsynced (concurrent batches share the
-// fsync). From then on the batch survives any crash. The newest value of each
-// changed component is kept in memory until an applier round writes it to
-// its file with the atomic write helper (temporary file, fsync, rename,
-// directory fsync) — only the components that changed, each once per round
-// however often it changed, up to 8 files at a time so that their fsyncs
-// share journal commits. Apply waits when more than Options.MaxPending
-// components are waiting for their files. With Options.SyncApply the round
-// runs inside Apply, one file after another. The round then marks the
-// operations applied and checkpoints the log, which deletes the segments
-// whose operations are all applied. Readers see the in-memory values, so reads always reflect every
-// durable batch; a read that would return a value whose fsync is still in
-// flight waits for it.
+// fsync). From then on the batch survives any crash: the log is the
+// durability point. The newest value of each changed component is kept in
+// memory (the overlay) until an applier round writes it to its file — only
+// the components that changed, each once per round however often it
+// changed. Rounds run Options.ApplyDelay after a commit, so that batches
+// gather (an epoch secret added and deleted within a round is never
+// written); Apply waits only when more than Options.MaxPending components
+// are pending. A round overwrites each file in place WITHOUT fsync (a
+// file the round deletes is renamed to a name it creates in the same
+// directory and overwritten, as creating a file costs far more); the
+// log keeps the batches it carries until a checkpoint, which first makes
+// every file written since the previous checkpoint durable (each file
+// fsynced once, then each directory touched), then marks the batches
+// applied and checkpoints the log, deleting the segments whose operations
+// are all applied. A checkpoint runs once Options.CheckpointInterval has
+// passed since the oldest write not yet durable, once the batches logged
+// since the last one reach Options.CheckpointBytes, on [Store.Flush] and on
+// [Store.Close]. With Options.SyncApply every Apply runs a round and a
+// checkpoint before returning. Readers see the overlay, so reads always
+// reflect every durable batch; a read that would return a value whose log
+// fsync is still in flight waits for it.
+//
+// After a crash, a component file written since the last checkpoint may
+// hold the old value, the new one, a mix, or nothing; recovery never reads
+// such a file: it is covered by a batch still in the log, and replay
+// overwrites it (or removes it) before the store opens.
+//
+// Forward secrecy: the secrets of an epoch deleted by the retention leave
+// the component files when the round that deletes them runs, and leave the
+// log (which holds the batch that added them) at the first checkpoint after
+// that, so at most Options.CheckpointInterval (plus one round) after the
+// deleting batch was committed; [Store.Flush] removes them at once.
 //
 // On [Open], every committed batch not known to be applied is replayed
 // (replay is idempotent: each component is set to its final value), begun

@@ -83,12 +83,12 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 	for i, k := range keys {
 		entries[i] = final[k]
 	}
+	// Replay overwrites or removes each file without reading it: a file
+	// that a power loss left empty or partial is never taken as state.
 	if err := s.writeAll(entries); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
-	if err := s.log.MarkApplied(ctx, ids...); err != nil {
-		return nil, fmt.Errorf("recover: %w", err)
-	}
+	s.ckpt.written = ids
 	for _, e := range rec.Incomplete {
 		if len(e.Input) > 0 {
 			report.PendingInputs = append(report.PendingInputs, PendingInput{ID: e.ID, Kind: e.Kind, Input: e.Input})
@@ -99,7 +99,9 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 		}
 		report.Dropped = append(report.Dropped, OpInfo{ID: e.ID, Op: e.Kind})
 	}
-	if err := s.log.Checkpoint(ctx); err != nil {
+	// Fsync the directories, mark the replayed operations applied and
+	// checkpoint the log.
+	if err := s.checkpointLocked(ctx); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
 	if len(report.Replayed)+len(report.Dropped)+len(report.PendingInputs) > 0 || report.TornTail != nil {

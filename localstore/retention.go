@@ -58,12 +58,12 @@ func (s *Store) addRetentionLocked(b *engine.Batch) error {
 		}
 	}
 	for _, g := range groups {
-		names, err := s.listLocked(g, engine.KindEpochSecrets)
+		names, err := s.epochNamesLocked(g)
 		if err != nil {
 			return err
 		}
-		after := map[string]bool{}
-		for _, n := range names {
+		after := make(map[string]bool, len(names)+1)
+		for n := range names {
 			after[n] = true
 		}
 		for _, d := range b.Deletes {
@@ -93,6 +93,44 @@ func (s *Store) addRetentionLocked(b *engine.Batch) error {
 		}
 	}
 	return nil
+}
+
+// epochNamesLocked returns the set of epoch_<N>.bin names the group has
+// once every committed batch is applied, from the in-memory index (loaded
+// from the files and the overlay on first use). s.mu is held.
+func (s *Store) epochNamesLocked(group []byte) (map[string]bool, error) {
+	if names, ok := s.epochs[string(group)]; ok {
+		return names, nil
+	}
+	list, err := s.listLocked(group, engine.KindEpochSecrets)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, n := range list {
+		if _, ok := EpochOf(n); ok {
+			names[n] = true
+		}
+	}
+	s.epochs[string(group)] = names
+	return names, nil
+}
+
+// noteEpochsLocked updates the epoch-name index with a committed batch
+// (deletes before puts, as they are applied). s.mu is held.
+func (s *Store) noteEpochsLocked(b *engine.Batch) {
+	for _, d := range b.Deletes {
+		if names, ok := s.epochs[string(d.Group)]; ok && d.Kind == engine.KindEpochSecrets {
+			delete(names, d.Name)
+		}
+	}
+	for _, p := range b.Puts {
+		if names, ok := s.epochs[string(p.Key.Group)]; ok && p.Key.Kind == engine.KindEpochSecrets {
+			if _, isEpoch := EpochOf(p.Key.Name); isEpoch {
+				names[p.Key.Name] = true
+			}
+		}
+	}
 }
 
 func snapshotName(epoch uint64) string { return fmt.Sprintf("epoch_%d.snapshot", epoch) }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
@@ -45,6 +47,26 @@ type Options struct {
 	// the log before returning, instead of leaving that to a background
 	// applier. Durability is the same; throughput is lower.
 	SyncApply bool
+	// ApplyDelay is how long the background applier lets committed batches
+	// gather before it writes their components to the files, so that a
+	// component changed by several of them is written once (and an epoch
+	// secret added and deleted in between is never written). Apply waits
+	// for it only when more than MaxPending components are pending.
+	// Default 10ms; negative applies at once.
+	ApplyDelay time.Duration
+	// CheckpointInterval bounds how long a batch applied to the component
+	// files by the background applier may stay in the log: the applier
+	// replaces files without fsync and makes them durable (each file
+	// fsynced once, then its directory) only before a checkpoint marks
+	// their batches applied and deletes the log segments holding them.
+	// It is also how long secrets of an epoch deleted by the retention may
+	// outlive their deletion in the log. [Store.Flush] and [Store.Close]
+	// checkpoint at once. Default 1s.
+	CheckpointInterval time.Duration
+	// CheckpointBytes makes the applier checkpoint as soon as the batches
+	// logged since the last checkpoint reach this many bytes, which bounds
+	// the replay after a crash. Default 16 MiB.
+	CheckpointBytes int64
 	// MaxPending bounds the components committed but not yet written to
 	// their files; Apply waits for the background applier beyond it.
 	// Default 4096.
@@ -59,6 +81,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SnapshotsKept <= 0 {
 		o.SnapshotsKept = 5
+	}
+	if o.ApplyDelay == 0 {
+		o.ApplyDelay = 10 * time.Millisecond
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Second
+	}
+	if o.CheckpointBytes <= 0 {
+		o.CheckpointBytes = 16 << 20
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 4096
@@ -84,21 +115,26 @@ type Store struct {
 	mu      sync.RWMutex
 	pending map[string]*pendingEntry
 	queue   []queued
-	prune   map[string]uint64 // group hex → lowest epoch whose snapshot may stay
-	err     error             // sticky applier failure
+	prune   map[string]uint64          // group hex → lowest epoch whose snapshot may stay
+	epochs  map[string]map[string]bool // group → its epoch_<N>.bin names (see epochNamesLocked)
+	err     error                      // sticky applier failure
 	closed  bool
 	space   *sync.Cond // signalled when pending shrinks or the store fails
 	// recovering is set while Open replays the log.
 	recovering bool
 
 	flushMu sync.Mutex // one applier round at a time
+	ckpt    ckptState  // writes not yet durable; guarded by flushMu
+	// logBytes counts payload bytes committed since the last checkpoint.
+	logBytes atomic.Int64
 
 	dirMu sync.Mutex
 	dirs  map[string]bool // directories known to exist durably
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	kick   chan struct{}
+	urgent chan struct{} // a committer waits for space: apply without delay
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 var _ engine.Storage = (*Store)(nil)
@@ -125,7 +161,8 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 	s := &Store{
 		fs: fsys, dir: filepath.Clean(dir), opts: opts,
 		pending: map[string]*pendingEntry{}, prune: map[string]uint64{},
-		dirs: map[string]bool{},
+		epochs: map[string]map[string]bool{},
+		dirs:   map[string]bool{}, ckpt: newCkptState(),
 	}
 	s.space = sync.NewCond(&s.mu)
 	if err := fsys.MkdirAll(s.dir, dirPerm); err != nil {
@@ -148,6 +185,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 	}
 	if !opts.SyncApply {
 		s.kick = make(chan struct{}, 1)
+		s.urgent = make(chan struct{}, 1)
 		s.stop = make(chan struct{})
 		s.done = make(chan struct{})
 		go s.runApplier()
@@ -232,7 +270,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 	}
-	err := s.flush(context.Background())
+	err := s.flush(context.Background(), true)
 	if cerr := s.log.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -14,7 +14,9 @@
 // never be given application plaintext: it is kept on disk until its
 // operations are applied.
 //
-// On [Open] the log is scanned and a [Recovery] tells the caller which
+// On [Open] the log is scanned (and the active segment fsynced, so that
+// records a killed process wrote but never fsynced cannot be lost after the
+// caller has acted on them) and a [Recovery] tells the caller which
 // committed payloads to replay (in commit order, from the first one not
 // known to be applied; replay must be idempotent) and which operations were
 // begun but neither committed nor aborted (with their input).

@@ -112,6 +112,14 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Log, *Re
 		if err != nil {
 			return nil, nil, fmt.Errorf("open wal: %w", err)
 		}
+		// A process killed after writing records but before their fsync
+		// left them in the page cache: the scan saw them and the caller
+		// will act on them (replay them into files), so they must not be
+		// lost by a power loss from now on.
+		if err := f.Sync(); err != nil {
+			_ = f.Close()
+			return nil, nil, fmt.Errorf("open wal: sync active segment: %w", err)
+		}
 		l.active = f
 	}
 	return l, &res.rec, nil

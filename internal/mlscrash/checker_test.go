@@ -19,7 +19,7 @@ func TestContinueRejectsLostOperations(t *testing.T) {
 	mem := fsx.NewMem()
 	var old *fsx.Mem
 	faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{Before: func(n int64, _ fsx.Op, _ string, _ []byte) {
-		if n == 1500 {
+		if n == 1000 {
 			old = mem.Clone()
 		}
 	}})

@@ -65,9 +65,10 @@ func (l *NonceLog) Enter(ctx context.Context, st engine.Storage, gid []byte, epo
 	if err != nil {
 		return fmt.Errorf("nonce log: epoch %d: %w", epoch, err)
 	}
-	// version, GroupContext, secrets, secret tree, leases.
+	// version, GroupContext, secrets, secret tree, leases (and, from
+	// version 2, retired signature keys): only the first fields are read.
 	r := codec.NewReader(b)
-	if v := r.Uint8(); r.Err() == nil && v != 1 {
+	if v := r.Uint8(); r.Err() == nil && v != 1 && v != 2 {
 		return fmt.Errorf("nonce log: epoch record version %d", v)
 	}
 	var gc wire.GroupContext
