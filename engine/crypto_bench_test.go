@@ -205,19 +205,24 @@ func pathCounts(tb testing.TB, msg []byte) (nodes, seals int) {
 const smallSigned = 200
 
 // pathCommit: the new leaf's and the commit's signatures, one key-pair
-// derivation per path node and one HPKE encryption per ciphertext.
+// derivation per path node and one HPKE encryption per ciphertext, the
+// latter two spread over all CPUs as the tree package does.
 func (c *cryptoCost) pathCommit(tb testing.TB, commit []byte) float64 {
 	nodes, seals := pathCounts(tb, commit)
-	return 2*c.sign(tb, smallSigned) + float64(nodes)*c.derive(tb) + float64(seals)*c.hpkeSeal(tb, 100)
+	return 2*c.sign(tb, smallSigned) + (float64(nodes)*c.derive(tb)+float64(seals)*c.hpkeSeal(tb, 100))/cpus()
 }
 
 // pathProcess: the commit's and the new leaf's signatures, one HPKE
 // decryption and a key-pair derivation per path node at or above it (all
-// of them for members a and b, whose common ancestor is the first).
+// of them for members a and b, whose common ancestor is the first),
+// spread over all CPUs.
 func (c *cryptoCost) pathProcess(tb testing.TB, commit []byte) float64 {
 	nodes, _ := pathCounts(tb, commit)
-	return 2*c.verify(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)
+	return 2*c.verify(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)/cpus()
 }
+
+// cpus is the number of CPUs the engine spreads parallel work over.
+func cpus() float64 { return float64(runtime.GOMAXPROCS(0)) }
 
 // welcomeParts returns the size of a Welcome's encrypted GroupInfo.
 func welcomeGroupInfoSize(tb testing.TB, welcome []byte) int {
@@ -243,7 +248,7 @@ func (c *cryptoCost) addProcess(tb testing.TB) float64 { return 3 * c.verify(tb,
 // signature, and every member's leaf signature (checked on all CPUs).
 func (c *cryptoCost) join(tb testing.TB, welcome []byte, members int) float64 {
 	l := welcomeGroupInfoSize(tb, welcome)
-	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verify(tb, l) + float64(members)*c.verify(tb, smallSigned)/float64(runtime.GOMAXPROCS(0))
+	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verify(tb, l) + float64(members)*c.verify(tb, smallSigned)/cpus()
 }
 
 // encryptDecrypt: one signature and its verification, the content's and
