@@ -159,6 +159,16 @@ func BenchmarkScale(b *testing.B) {
 		sa.stop(b)
 		sa = nil
 	}
+	// MLSBACKUP_SCALE_RESTORE_CONCURRENCY overrides the CLI's default
+	// --concurrency, to compare settings.
+	var ropts Options
+	if s := os.Getenv("MLSBACKUP_SCALE_RESTORE_CONCURRENCY"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("MLSBACKUP_SCALE_RESTORE_CONCURRENCY=%q is not a positive number", s)
+		}
+		ropts.Concurrency = v
+	}
 	b.Run("restore-all", func(b *testing.B) {
 		bk := restoreBackup(b, store, "run1", keys.ids)
 		var st step
@@ -174,7 +184,7 @@ func BenchmarkScale(b *testing.B) {
 			var res []Result
 			b.StartTimer()
 			timed(b, &st, func() {
-				res, err = Run(ctx, timedSource{bk, &list, &manifest, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, Options{})
+				res, err = Run(ctx, timedSource{bk, &list, &manifest, &fetch}, timedTarget{StoreTarget{Storage: dst}, &local, &imp}, Request{All: true}, ropts)
 				if err == nil {
 					err = dst.Flush(ctx)
 				}
