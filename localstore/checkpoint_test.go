@@ -199,3 +199,33 @@ func TestRecoveryFsyncsDirectoryOfExistingFile(t *testing.T) {
 		t.Fatalf("after kill, recovery and power loss:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestForwardSecrecyWithoutFlush: without Flush or Close, the secret of an
+// epoch deleted by the retention leaves every file (the log included) once
+// the age-triggered checkpoint has run, and the retained ones stay.
+func TestForwardSecrecyWithoutFlush(t *testing.T) {
+	const retention = 3
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _ := openT(t, fsx.OS{}, dir, Options{EpochRetention: retention, ApplyDelay: time.Millisecond, CheckpointInterval: 20 * time.Millisecond})
+	defer s.Close()
+	g := []byte("fs-timer")
+	for e := 0; e <= retention; e++ {
+		must(t, s.Apply(ctx, &engine.Batch{Op: "Commit", Group: g, Puts: []engine.Put{
+			{Key: engine.Key{Group: g, Kind: engine.KindEpochSecrets, Name: fmt.Sprintf("epoch_%d.bin", e)}, Value: epochSecret(e)},
+		}}))
+	}
+	// The applier runs on its own; the deadline only bounds a hang.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(filesContaining(t, dir, epochSecret(0))) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("epoch 0 secret still in %v long after the checkpoint interval", filesContaining(t, dir, epochSecret(0)))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for e := 1; e <= retention; e++ {
+		if hits := filesContaining(t, dir, epochSecret(e)); len(hits) == 0 {
+			t.Errorf("retained epoch %d secret is missing", e)
+		}
+	}
+}

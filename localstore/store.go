@@ -52,7 +52,7 @@ type Options struct {
 	// component changed by several of them is written once (and an epoch
 	// secret added and deleted in between is never written). Apply waits
 	// for it only when more than MaxPending components are pending.
-	// Default 10ms; negative applies at once.
+	// Default 50ms; negative applies at once.
 	ApplyDelay time.Duration
 	// CheckpointInterval bounds how long a batch applied to the component
 	// files by the background applier may stay in the log: the applier
@@ -83,7 +83,7 @@ func (o Options) withDefaults() Options {
 		o.SnapshotsKept = 5
 	}
 	if o.ApplyDelay == 0 {
-		o.ApplyDelay = 10 * time.Millisecond
+		o.ApplyDelay = 50 * time.Millisecond
 	}
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second

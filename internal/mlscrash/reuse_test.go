@@ -125,7 +125,7 @@ func TestNoNonceReuseAcrossCrashes(t *testing.T) {
 	crashes, resumed, sentBefore := 0, 0, 0
 	for round := range rounds {
 		mode := []fsx.CrashMode{fsx.PowerLoss, fsx.ProcessKill}[round%2]
-		faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{FailAt: 1 + rng.Int64N(150), Torn: rng.IntN(2) == 0})
+		faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{FailAt: 1 + rng.Int64N(200), Torn: rng.IntN(2) == 0})
 		err := runUntilCrash(ctx, r, faulty, localstore.Options{SyncApply: round%3 != 0}, opts, rng)
 		if !faulty.Crashed() {
 			t.Fatalf("round %d: no crash: %v", round, err)
