@@ -18,19 +18,22 @@ import (
 // unapplied, so that recovery replays over whatever a power loss left of
 // the files. Guarded by Store.flushMu.
 type ckptState struct {
-	files   map[string]bool
-	dirs    map[string]bool
+	files map[string]bool
+	dirs  map[string]bool
+	// created are directories made by applier rounds whose parents are
+	// in dirs: durable once the checkpoint has fsynced those.
+	created map[string]bool
 	written []uint64
 	// since is when the oldest write not yet durable happened (zero if none).
 	since time.Time
 }
 
 func newCkptState() ckptState {
-	return ckptState{files: map[string]bool{}, dirs: map[string]bool{}}
+	return ckptState{files: map[string]bool{}, dirs: map[string]bool{}, created: map[string]bool{}}
 }
 
 func (c *ckptState) empty() bool {
-	return len(c.written) == 0 && len(c.files) == 0 && len(c.dirs) == 0
+	return len(c.written) == 0 && len(c.files) == 0 && len(c.dirs) == 0 && len(c.created) == 0
 }
 
 // checkpointDue returns when the next age-triggered checkpoint is due, if
@@ -72,11 +75,22 @@ func (s *Store) checkpointLocked(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	for _, d := range sortedKeys(s.ckpt.dirs) {
-		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("checkpoint: %w", err)
+	dirs := sortedKeys(s.ckpt.dirs)
+	errs = make([]error, len(dirs))
+	s.parallel(len(dirs), s.opts.SyncApply, func(i int) {
+		if err := s.fs.SyncDir(dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs[i] = err
 		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
+	s.dirMu.Lock()
+	for d := range s.ckpt.created {
+		s.dirs[d] = true
+	}
+	s.ckpt.created = map[string]bool{}
+	s.dirMu.Unlock()
 	if err := s.log.MarkApplied(ctx, s.ckpt.written...); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

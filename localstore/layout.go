@@ -122,3 +122,42 @@ func (s *Store) ensureDir(dir string) error {
 	}
 	return nil
 }
+
+// ensureDirDeferred is [Store.ensureDir] for the directory of a component
+// file written by an applier round: the parent of each directory it
+// creates is noted for the next checkpoint instead of fsynced now (the
+// files inside are covered by the log until then). Such directories count
+// as durable only once that checkpoint ran, so ensureDir (snapshots) still
+// fsyncs their parents itself. flushMu is held (or recovery runs alone).
+func (s *Store) ensureDirDeferred(dir string) error {
+	s.dirMu.Lock()
+	defer s.dirMu.Unlock()
+	if s.dirs[dir] || s.ckpt.created[dir] {
+		return nil
+	}
+	rel, err := filepath.Rel(s.dir, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("ensure dir %s: outside data directory", dir)
+	}
+	cur := s.dir
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if part == "." {
+			continue
+		}
+		parent := cur
+		cur = filepath.Join(cur, part)
+		if s.dirs[cur] || s.ckpt.created[cur] {
+			continue
+		}
+		if _, err := s.fs.Stat(cur); errors.Is(err, fs.ErrNotExist) {
+			if err := s.fs.MkdirAll(cur, dirPerm); err != nil {
+				return fmt.Errorf("ensure dir: %w", err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("ensure dir: %w", err)
+		}
+		s.ckpt.dirs[parent] = true
+		s.ckpt.created[cur] = true
+	}
+	return nil
+}

@@ -56,6 +56,11 @@ func (s *Store) writeComponent(e *pendingEntry, spares map[string][]string) erro
 	path := s.compPath(e.key)
 	dir := filepath.Dir(path)
 	data := encodeComponent(e.value)
+	// Also for an existing file: its directories may come from a process
+	// that died before fsyncing their parents.
+	if err := s.ensureDirDeferred(dir); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
 	err := atomicfile.OverwriteExisting(s.fs, path, data)
 	for errors.Is(err, fs.ErrNotExist) && len(spares[dir]) > 0 {
 		spare := spares[dir][len(spares[dir])-1]
@@ -68,9 +73,6 @@ func (s *Store) writeComponent(e *pendingEntry, spares map[string][]string) erro
 		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := s.ensureDir(dir); err != nil {
-			return fmt.Errorf("apply: %w", err)
-		}
 		err = atomicfile.OverwriteNoSync(s.fs, path, data, filePerm)
 	}
 	if err != nil {
