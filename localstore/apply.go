@@ -144,7 +144,7 @@ func (s *Store) usable() error {
 func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment func(*engine.Batch) error) error {
 	b := &engine.Batch{Op: in.Op, Group: in.Group, Puts: in.Puts, Deletes: append([]engine.Key(nil), in.Deletes...)}
 	s.mu.Lock()
-	for !s.opts.SyncApply && len(s.pending) >= s.opts.MaxPending && s.err == nil && !s.closed {
+	for !s.opts.SyncApply && s.pending.len() >= s.opts.MaxPending && s.err == nil && !s.closed {
 		for _, c := range []chan struct{}{s.kick, s.urgent} {
 			select {
 			case c <- struct{}{}:
@@ -181,10 +181,10 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	}
 	s.noteEpochsLocked(b)
 	for _, d := range b.Deletes {
-		s.pending[compKey(d)] = &pendingEntry{key: d, deleted: true, ticket: ticket}
+		s.pending.set(compKey(d), &pendingEntry{key: d, deleted: true, ticket: ticket})
 	}
 	for _, p := range b.Puts {
-		s.pending[compKey(p.Key)] = &pendingEntry{key: p.Key, value: bytes.Clone(p.Value), ticket: ticket}
+		s.pending.set(compKey(p.Key), &pendingEntry{key: p.Key, value: bytes.Clone(p.Value), ticket: ticket})
 	}
 	s.queue = append(s.queue, queued{id: id, ticket: ticket})
 	s.mu.Unlock()
@@ -295,8 +295,8 @@ func (s *Store) flush(ctx context.Context, checkpoint bool) error {
 	}
 	ops := s.queue
 	s.queue = nil
-	snap := make([]*pendingEntry, 0, len(s.pending))
-	for _, e := range s.pending {
+	snap := make([]*pendingEntry, 0, s.pending.len())
+	for _, e := range s.pending.all {
 		snap = append(snap, e)
 	}
 	prune := s.prune
@@ -318,10 +318,7 @@ func (s *Store) flush(ctx context.Context, checkpoint bool) error {
 		}
 		s.mu.Lock()
 		for _, e := range snap {
-			k := compKey(e.key)
-			if s.pending[k] == e {
-				delete(s.pending, k)
-			}
+			s.pending.removeIf(compKey(e.key), e)
 		}
 		s.space.Broadcast()
 		s.mu.Unlock()

@@ -49,7 +49,7 @@ func (s *Store) waitVisible(ticket uint64) error {
 
 // getLocked reads one component from the overlay or its file. s.mu is held.
 func (s *Store) getLocked(key engine.Key) ([]byte, uint64, error) {
-	if e, ok := s.pending[compKey(key)]; ok {
+	if e, ok := s.pending.get(compKey(key)); ok {
 		if e.deleted {
 			return nil, e.ticket, fmt.Errorf("get %s/%s: %w", key.Kind, key.Name, engine.ErrNotFound)
 		}
@@ -114,8 +114,8 @@ func (s *Store) listLocked(group []byte, kind engine.Kind) ([]string, error) {
 	for _, n := range files {
 		set[n] = true
 	}
-	for _, e := range s.pending {
-		if bytes.Equal(e.key.Group, group) && e.key.Kind == kind {
+	for _, e := range s.pending.group(group) {
+		if e.key.Kind == kind {
 			set[e.key.Name] = !e.deleted
 		}
 	}
@@ -132,10 +132,8 @@ func (s *Store) listLocked(group []byte, kind engine.Kind) ([]string, error) {
 // maxTicketLocked is the newest overlay ticket of a group. s.mu is held.
 func (s *Store) maxTicketLocked(group []byte) uint64 {
 	var t uint64
-	for _, e := range s.pending {
-		if bytes.Equal(e.key.Group, group) {
-			t = max(t, e.ticket)
-		}
+	for _, e := range s.pending.group(group) {
+		t = max(t, e.ticket)
 	}
 	return t
 }
@@ -152,10 +150,8 @@ func (s *Store) kindsLocked(group []byte) ([]engine.Kind, error) {
 			set[engine.Kind(d)] = true
 		}
 	}
-	for _, e := range s.pending {
-		if bytes.Equal(e.key.Group, group) {
-			set[e.key.Kind] = true
-		}
+	for _, e := range s.pending.group(group) {
+		set[e.key.Kind] = true
 	}
 	kinds := make([]engine.Kind, 0, len(set))
 	for k := range set {
@@ -201,9 +197,9 @@ func (s *Store) Groups(ctx context.Context) ([][]byte, error) {
 			cand[d] = g
 		}
 	}
-	for _, e := range s.pending {
-		if len(e.key.Group) > 0 {
-			cand[hex.EncodeToString(e.key.Group)] = e.key.Group
+	for g := range s.pending.byGroup {
+		if len(g) > 0 {
+			cand[hex.EncodeToString([]byte(g))] = []byte(g)
 		}
 	}
 	var out [][]byte

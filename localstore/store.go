@@ -113,7 +113,7 @@ type Store struct {
 	// to the log and update pending; readers hold it (shared) while they
 	// merge pending with the files.
 	mu      sync.RWMutex
-	pending map[string]*pendingEntry
+	pending overlay
 	queue   []queued
 	prune   map[string]uint64          // group hex → lowest epoch whose snapshot may stay
 	epochs  map[string]map[string]bool // group → its epoch_<N>.bin names (see epochNamesLocked)
@@ -160,7 +160,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 	opts = opts.withDefaults()
 	s := &Store{
 		fs: fsys, dir: filepath.Clean(dir), opts: opts,
-		pending: map[string]*pendingEntry{}, prune: map[string]uint64{},
+		pending: newOverlay(), prune: map[string]uint64{},
 		epochs: map[string]map[string]bool{},
 		dirs:   map[string]bool{}, ckpt: newCkptState(),
 	}
