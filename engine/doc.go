@@ -38,14 +38,22 @@
 //	                         last-resort flag and the KeyPackage; deleted by the
 //	                         join that uses it unless last-resort
 //
-// Per group (all records start with a version byte, 1):
+// Per group (all records start with a version byte: 1, or 2 where noted):
 //
-//	state/context            suite, GroupContext, interim transcript hash,
+//	state/context            (version 2) suite, GroupContext, interim transcript hash,
 //	                         confirmation tag, own leaf index, tree width,
 //	                         restored-from-snapshot flag
-//	state/tree_<c>           ratchet-tree nodes [16c, 16c+16) as optional<Node>
-//	                         vectors; a commit rewrites only the chunks of the
-//	                         nodes it changed (O(log n) of them)
+//	state/nodes_<f>_<c>      ratchet-tree chunk c of family f, up to 15 nodes as
+//	                         an optional<Node> vector (treestore.go): family 0
+//	                         holds the nodes x with x mod 16 != 15 (levels
+//	                         0–3) at slot x mod 16 of chunk x/16; the others,
+//	                         renumbered x/16, go to family 1 by the same rule,
+//	                         and so on. A path's nodes fall in about
+//	                         log16(n)+1 chunks, and a commit rewrites only
+//	                         the chunks of the nodes it changed. Stores of
+//	                         context record version 1 held nodes [16c, 16c+16)
+//	                         in state/tree_<c>; they are read, and rewritten in
+//	                         this layout by the group's next transition.
 //	state/proposals          the epoch's proposal cache (ref, proposal, sender,
 //	                         and for own Updates the new leaf private key)
 //	keys/signature           the member's signature private key

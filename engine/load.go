@@ -85,18 +85,11 @@ func loadState(ctx context.Context, st Storage, gid []byte, opts Options) (*grou
 	if err != nil {
 		return nil, fmt.Errorf("context: %w", typed(err))
 	}
-	nChunks := treeChunks(cr.Width)
-	chunks := make([][]byte, nChunks)
-	for c := range chunks {
-		if chunks[c], err = getComponent(ctx, st, gid, KindState, treeChunkName(uint32(c))); err != nil {
-			return nil, err
-		}
-	}
-	t, err := loadTreeChunks(cs, cr.Width, chunks)
+	t, err := readTree(ctx, st, gid, cs, cr)
 	if err != nil {
-		return nil, fmt.Errorf("ratchet tree: %w: %w", ErrCorrupt, err)
+		return nil, err
 	}
-	s := &groupState{cs: cs, gc: cr.GC, interim: cr.Interim, tag: cr.Tag, tree: t, restored: cr.Restored}
+	s := &groupState{cs: cs, gc: cr.GC, interim: cr.Interim, tag: cr.Tag, tree: t, restored: cr.Restored, legacyTree: cr.legacyTree}
 	if b, err = getComponent(ctx, st, gid, KindKeys, namePath); err != nil {
 		return nil, err
 	}

@@ -22,15 +22,12 @@ const (
 	nameSignature  = "signature"
 	namePath       = "path"
 	namePending    = "pending_commit"
-	treeChunkFmt   = "tree_%06d"
 	epochPrefix    = "epoch_"
 	epochSuffix    = ".bin"
 	recordVersion1 = 1
 	// recordVersion2 is the epoch record with the retired signature keys.
 	recordVersion2 = 2
 )
-
-func treeChunkName(c uint32) string { return fmt.Sprintf(treeChunkFmt, c) }
 
 // ratchetPrefix names the per-leaf secret-tree records of an epoch:
 // ratchet_<epoch>_<leaf>.bin, so a message rewrites one small record.
@@ -97,10 +94,17 @@ type contextRecord struct {
 	Leaf     uint32
 	Width    uint32
 	Restored bool
+	// legacyTree: the record is version 1, whose tree is stored in layout
+	// 1 (see treestore.go); version 2 records use the current layout.
+	legacyTree bool
 }
 
 func (c contextRecord) MarshalTLS(w *codec.Writer) {
-	w.Uint8(recordVersion1)
+	if c.legacyTree {
+		w.Uint8(recordVersion1)
+	} else {
+		w.Uint8(recordVersion2)
+	}
 	w.Uint16(c.Suite)
 	c.GC.MarshalTLS(w)
 	w.Opaque(c.Interim)
@@ -111,10 +115,12 @@ func (c contextRecord) MarshalTLS(w *codec.Writer) {
 }
 
 func (c *contextRecord) UnmarshalTLS(r *codec.Reader) {
-	if v := r.Uint8(); r.Err() == nil && v != recordVersion1 {
+	v := r.Uint8()
+	if r.Err() == nil && v != recordVersion1 && v != recordVersion2 {
 		r.Fail(fmt.Errorf("context record version %d: %w", v, codec.ErrInvalid))
 		return
 	}
+	c.legacyTree = v == recordVersion1
 	c.Suite = r.Uint16()
 	c.GC.UnmarshalTLS(r)
 	c.Interim = r.Opaque()
@@ -125,7 +131,7 @@ func (c *contextRecord) UnmarshalTLS(r *codec.Reader) {
 }
 
 func (s *groupState) contextRecord() []byte {
-	return codec.Marshal(contextRecord{Suite: uint16(s.cs.ID()), GC: s.gc, Interim: s.interim, Tag: s.tag, Leaf: uint32(s.me()), Width: s.tree.Width(), Restored: s.restored})
+	return codec.Marshal(contextRecord{Suite: uint16(s.cs.ID()), GC: s.gc, Interim: s.interim, Tag: s.tag, Leaf: uint32(s.me()), Width: s.tree.Width(), Restored: s.restored, legacyTree: s.legacyTree})
 }
 
 // epochRecord is an epoch_secrets/epoch_<N>.bin component: the epoch's
@@ -312,6 +318,7 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 	if old != nil {
 		oldCtx, oldProps, oldKeys, oldPending = old.contextRecord(), old.proposalsRecord(), keysRecord(old.keys), pendingRecord(old.pending)
 	}
+	ns.legacyTree = false // this batch stores the tree in the current layout
 	putIfChanged(KindState, nameContext, oldCtx, ns.contextRecord())
 	putIfChanged(KindState, nameProposals, oldProps, ns.proposalsRecord())
 	putIfChanged(KindKeys, namePath, oldKeys, keysRecord(ns.keys))
@@ -326,12 +333,18 @@ func stateBatch(op string, old, ns *groupState) (*Batch, error) {
 	if old != nil {
 		oldWidth = old.tree.Width()
 	}
-	chunks, stale := changedTreeChunks(ns.tree, oldWidth, old == nil)
+	legacy := old != nil && old.legacyTree
+	chunks, stale := changedTreeChunks(ns.tree, oldWidth, old == nil || legacy)
+	if legacy {
+		for c := range legacyTreeChunks(oldWidth) {
+			del(KindState, legacyTreeChunkName(c))
+		}
+	}
 	for _, c := range stale {
-		del(KindState, treeChunkName(c))
+		del(KindState, c.name())
 	}
 	for _, c := range chunks {
-		put(KindState, treeChunkName(c), marshalTreeChunk(ns.tree, c))
+		put(KindState, c.name(), marshalTreeChunk(ns.tree, c))
 	}
 	// Epoch records.
 	nh := ns.cs.Nh()

@@ -37,6 +37,9 @@ type groupState struct {
 	pending *pendingCommit
 	// restored marks that the current epoch was entered from a snapshot.
 	restored bool
+	// legacyTree marks a state whose stored tree is in layout 1: the next
+	// stateBatch rewrites it in the current layout (see treestore.go).
+	legacyTree bool
 	// past holds the retained earlier epochs, oldest first.
 	past []*pastEpoch
 }

@@ -117,6 +117,30 @@ func (t *Tree) EncodeNodes(lo, hi NodeIndex) []byte {
 	return w.Bytes()
 }
 
+// EncodeNodeList encodes nodes xs, in that order, as an optional<Node>
+// vector; an index at or beyond the width encodes as a blank node.
+func (t *Tree) EncodeNodeList(xs []NodeIndex) []byte {
+	size := 0
+	for _, x := range xs {
+		if int(x) < t.st.len() {
+			size += len(t.nodeEncoding(x))
+		} else {
+			size++
+		}
+	}
+	w := codec.NewWriter(make([]byte, 0, size+4))
+	w.Vector(func(w *codec.Writer) {
+		for _, x := range xs {
+			if int(x) < t.st.len() {
+				w.Raw(t.st.at(x).enc)
+			} else {
+				w.Optional(false, nil)
+			}
+		}
+	})
+	return w.Bytes()
+}
+
 // nodeEncoding returns the cached optional<Node> encoding of node x,
 // computing and caching it if needed.
 func (t *Tree) nodeEncoding(x NodeIndex) []byte {
