@@ -46,12 +46,13 @@ func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 // ed25519Signer is Ed25519 (RFC 8032); private keys are 32-byte seeds.
 type ed25519Signer struct {
 	cache *lastKey[ed25519.PrivateKey]
+	ver   *ed25519Verifier
 }
 
 var _ signer = ed25519Signer{}
 
 func newEd25519Signer() ed25519Signer {
-	return ed25519Signer{cache: &lastKey[ed25519.PrivateKey]{}}
+	return ed25519Signer{cache: &lastKey[ed25519.PrivateKey]{}, ver: newEd25519Verifier()}
 }
 
 func parseEd25519(seed []byte) (ed25519.PrivateKey, error) {
@@ -85,11 +86,11 @@ func (e ed25519Signer) sign(priv, msg []byte) ([]byte, error) {
 	return ed25519.Sign(sk, msg), nil
 }
 
-func (ed25519Signer) verify(pub, msg, sig []byte) error {
+func (e ed25519Signer) verify(pub, msg, sig []byte) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
 	}
-	if !ed25519.Verify(pub, msg, sig) {
+	if !e.ver.verify(pub, msg, sig) {
 		return ErrBadSignature
 	}
 	return nil

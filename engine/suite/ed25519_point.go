@@ -1,0 +1,156 @@
+package suite
+
+import (
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// This file holds the twisted Edwards arithmetic (a = -1) of the Ed25519
+// verifier's precomputed tables, on the field elements of
+// filippo.io/edwards25519/field. Everything here is variable time: it only
+// ever touches public keys, signatures and messages.
+
+// edPoint is a point in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
+// x·y = T/Z.
+type edPoint struct {
+	x, y, z, t field.Element
+}
+
+// nielsPoint is an affine point in the form (y+x, y−x, 2d·x·y) that a mixed
+// addition consumes with three multiplications.
+type nielsPoint struct {
+	ypx, ymx, t2d field.Element
+}
+
+// curve holds the constants of the arithmetic, computed once per verifier
+// (field elements are mutable, so they are not package variables).
+type curve struct {
+	d2 field.Element // 2·d, d = −121665/121666
+}
+
+func newCurve() *curve {
+	var num, den, d field.Element
+	num.Mult32(new(field.Element).One(), 121665)
+	den.Mult32(new(field.Element).One(), 121666)
+	d.Multiply(&num, den.Invert(&den))
+	d.Negate(&d)
+	c := &curve{}
+	c.d2.Add(&d, &d)
+	return c
+}
+
+// identity sets p to the neutral element (0, 1).
+func (p *edPoint) identity() *edPoint {
+	p.x.Zero()
+	p.y.One()
+	p.z.One()
+	p.t.Zero()
+	return p
+}
+
+// fromPoint sets p to the coordinates of q.
+func (p *edPoint) fromPoint(q *edwards25519.Point) *edPoint {
+	x, y, z, t := q.ExtendedCoordinates()
+	p.x.Set(x)
+	p.y.Set(y)
+	p.z.Set(z)
+	p.t.Set(t)
+	return p
+}
+
+// add sets p = a + b with the unified formulas of Hisil–Wong–Carter–Dawson
+// (complete for Ed25519, so b may equal a).
+func (c *curve) add(p, a, b *edPoint) *edPoint {
+	var pa, pb, pc, pd, e, f, g, h field.Element
+	pa.Subtract(&a.y, &a.x)
+	e.Subtract(&b.y, &b.x)
+	pa.Multiply(&pa, &e)
+	pb.Add(&a.y, &a.x)
+	e.Add(&b.y, &b.x)
+	pb.Multiply(&pb, &e)
+	pc.Multiply(&a.t, &b.t)
+	pc.Multiply(&pc, &c.d2)
+	pd.Multiply(&a.z, &b.z)
+	pd.Add(&pd, &pd)
+	e.Subtract(&pb, &pa)
+	f.Subtract(&pd, &pc)
+	g.Add(&pd, &pc)
+	h.Add(&pb, &pa)
+	p.x.Multiply(&e, &f)
+	p.y.Multiply(&g, &h)
+	p.t.Multiply(&e, &h)
+	p.z.Multiply(&f, &g)
+	return p
+}
+
+// addNiels sets p = a + q, or a − q if neg is set (mixed addition, seven
+// multiplications).
+func addNiels(p, a *edPoint, q *nielsPoint, neg bool) {
+	var pa, pb, pc, pd, e, f, g, h field.Element
+	qp, qm := &q.ypx, &q.ymx
+	if neg {
+		// −(x, y) = (−x, y): y+x and y−x swap places, 2dxy changes sign.
+		qp, qm = qm, qp
+	}
+	pa.Subtract(&a.y, &a.x)
+	pa.Multiply(&pa, qm)
+	pb.Add(&a.y, &a.x)
+	pb.Multiply(&pb, qp)
+	pc.Multiply(&a.t, &q.t2d)
+	pd.Add(&a.z, &a.z)
+	e.Subtract(&pb, &pa)
+	h.Add(&pb, &pa)
+	if neg {
+		f.Add(&pd, &pc)
+		g.Subtract(&pd, &pc)
+	} else {
+		f.Subtract(&pd, &pc)
+		g.Add(&pd, &pc)
+	}
+	p.x.Multiply(&e, &f)
+	p.y.Multiply(&g, &h)
+	p.t.Multiply(&e, &h)
+	p.z.Multiply(&f, &g)
+}
+
+// encode writes the RFC 8032 encoding of p (canonical y, sign of x in the
+// top bit) to out.
+func (p *edPoint) encode(out *[32]byte) {
+	var zinv, x, y field.Element
+	zinv.Invert(&p.z)
+	x.Multiply(&p.x, &zinv)
+	y.Multiply(&p.y, &zinv)
+	copy(out[:], y.Bytes())
+	out[31] |= byte(x.IsNegative() << 7)
+}
+
+// toNiels converts the points of ps to affine (y+x, y−x, 2d·x·y) form with
+// one field inversion (Montgomery's trick), writing them to out.
+func (c *curve) toNiels(out []nielsPoint, ps []edPoint) {
+	if len(ps) == 0 {
+		return
+	}
+	// prefix[i] = z_0 · … · z_i
+	prefix := make([]field.Element, len(ps))
+	prefix[0].Set(&ps[0].z)
+	for i := 1; i < len(ps); i++ {
+		prefix[i].Multiply(&prefix[i-1], &ps[i].z)
+	}
+	var inv, zinv, x, y field.Element
+	inv.Invert(&prefix[len(ps)-1])
+	for i := len(ps) - 1; i >= 0; i-- {
+		if i > 0 {
+			zinv.Multiply(&inv, &prefix[i-1])
+			inv.Multiply(&inv, &ps[i].z)
+		} else {
+			zinv.Set(&inv)
+		}
+		x.Multiply(&ps[i].x, &zinv)
+		y.Multiply(&ps[i].y, &zinv)
+		n := &out[i]
+		n.ypx.Add(&y, &x)
+		n.ymx.Subtract(&y, &x)
+		n.t2d.Multiply(&x, &y)
+		n.t2d.Multiply(&n.t2d, &c.d2)
+	}
+}

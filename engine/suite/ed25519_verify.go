@@ -1,0 +1,158 @@
+package suite
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha512"
+	"sync"
+
+	"filippo.io/edwards25519"
+	circled25519 "github.com/cloudflare/circl/sign/ed25519"
+)
+
+// Window widths of the verifier's tables: per-key tables of 4-bit signed
+// windows (64 windows × 8 multiples, 61 KB), and one base-point table of
+// wider windows, built once per verifier.
+const (
+	keyWindow  = 4
+	baseWindow = 6
+)
+
+// Key table cache bounds (see keyTableCache).
+const (
+	keyTableBuildAt = 3
+	keyTableMax     = 32
+	keySeenMax      = 4096
+)
+
+// ed25519Verifier verifies Ed25519 signatures with exactly the acceptance
+// rule of crypto/ed25519.Verify (RFC 8032 without the cofactor: S < L, A
+// decoded like edwards25519.Point.SetBytes, which accepts non-canonical y,
+// k = SHA-512(R‖A‖M) mod L, accept iff encode([S]B − [k]A) equals R), faster:
+//
+//   - keys verified repeatedly get precomputed tables (keyTableCache), so
+//     [k]A and [S]B are about 100 mixed additions and no doubling;
+//   - other keys go to circl's verifier when their encoding is one circl
+//     decodes like the standard library (canonical y; not x = 0 with the
+//     sign bit set), else to crypto/ed25519.
+//
+// It is safe for concurrent use.
+type ed25519Verifier struct {
+	c    *curve
+	base func() *fixedTable // built on first use
+	keys *keyTableCache
+}
+
+func newEd25519Verifier() *ed25519Verifier {
+	c := newCurve()
+	v := &ed25519Verifier{c: c, keys: newKeyTableCache(keyTableBuildAt, keyTableMax, keySeenMax)}
+	v.base = sync.OnceValue(func() *fixedTable {
+		var b edPoint
+		return c.newFixedTable(b.fromPoint(edwards25519.NewGeneratorPoint()), baseWindow)
+	})
+	return v
+}
+
+// verify reports whether sig is a valid signature of msg by pub.
+func (v *ed25519Verifier) verify(pub, msg, sig []byte) bool {
+	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize || sig[63]&224 != 0 {
+		return false
+	}
+	key := [32]byte(pub)
+	t, build := v.keys.lookup(&key)
+	if build {
+		var ok bool
+		if t, ok = v.keyTable(pub); !ok {
+			return false // crypto/ed25519 rejects keys SetBytes rejects
+		}
+		v.keys.insert(&key, t)
+	}
+	if t != nil {
+		return v.verifyTable(t, pub, msg, sig)
+	}
+	return verifyOnce(pub, msg, sig)
+}
+
+// keyTable builds the table of the 32-byte public key pub, or reports that
+// edwards25519.Point.SetBytes rejects it.
+func (v *ed25519Verifier) keyTable(pub []byte) (*fixedTable, bool) {
+	A, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return nil, false
+	}
+	var a edPoint
+	return v.c.newFixedTable(a.fromPoint(A), keyWindow), true
+}
+
+// verifyOnce verifies without a table: with circl where it decodes pub
+// like the standard library, else with crypto/ed25519.
+func verifyOnce(pub, msg, sig []byte) bool {
+	if circlDecodesLikeStd(pub) {
+		return circled25519.Verify(pub, msg, sig)
+	}
+	return ed25519.Verify(pub, msg, sig)
+}
+
+// verifyTable verifies with the precomputed table t of pub.
+func (v *ed25519Verifier) verifyTable(t *fixedTable, pub, msg, sig []byte) bool {
+	S, err := new(edwards25519.Scalar).SetCanonicalBytes(sig[32:])
+	if err != nil {
+		return false
+	}
+	h := sha512.New()
+	h.Write(sig[:32])
+	h.Write(pub)
+	h.Write(msg)
+	var digest [sha512.Size]byte
+	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
+	if err != nil {
+		return false // unreachable: the digest has 64 bytes
+	}
+	var sb, kb [32]byte
+	copy(sb[:], S.Bytes())
+	copy(kb[:], k.Bytes())
+	var buf [maxDigits]int8
+	var r edPoint
+	r.identity()
+	base := v.base()
+	base.accumulate(&r, recode(buf[:], &sb, base.w), false)
+	t.accumulate(&r, recode(buf[:], &kb, t.w), true)
+	var enc [32]byte
+	r.encode(&enc)
+	return bytes.Equal(enc[:], sig[:32])
+}
+
+// fieldP is p = 2^255 − 19, little endian.
+const fieldP = "\xed\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"
+
+// circlDecodesLikeStd reports whether circl decodes the 32-byte point
+// encoding pub to the same point as edwards25519.Point.SetBytes, or rejects
+// it like it: circl rejects y ≥ p and x = 0 with the sign bit set (y = ±1),
+// which the standard library accepts.
+func circlDecodesLikeStd(pub []byte) bool {
+	var y [32]byte
+	copy(y[:], pub)
+	sign := y[31] >> 7
+	y[31] &= 0x7f
+	// y < p, compared from the most significant byte.
+	for i := 31; i >= 0; i-- {
+		if y[i] != fieldP[i] {
+			if y[i] > fieldP[i] {
+				return false
+			}
+			break
+		}
+		if i == 0 {
+			return false // y = p
+		}
+	}
+	if sign == 0 {
+		return true
+	}
+	// y = 1 or y = p − 1 have x = 0.
+	one := [32]byte{1}
+	pm1 := [32]byte([]byte(fieldP))
+	pm1[0]--
+	return y != one && y != pm1
+}
