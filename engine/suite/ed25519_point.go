@@ -83,10 +83,78 @@ func (c *curve) add(p, a, b *edPoint) *edPoint {
 	return p
 }
 
-// addNiels sets p = a + q, or a − q if neg is set (mixed addition, seven
-// multiplications).
-func addNiels(p, a *edPoint, q *nielsPoint, neg bool) {
-	var pa, pb, pc, pd, e, f, g, h field.Element
+// cachedPoint is a point in the form (Y+X, Y−X, 2Z, 2d·T) that an
+// addition consumes with four multiplications.
+type cachedPoint struct {
+	ypx, ymx, z2, t2d field.Element
+}
+
+// completedPoint is the result (E, F, G, H) of an addition or doubling
+// before the final multiplications: X = E·F, Y = G·H, Z = F·G, T = E·H.
+type completedPoint struct {
+	e, f, g, h field.Element
+}
+
+// toExt sets p to the extended coordinates of r.
+func (r *completedPoint) toExt(p *edPoint) {
+	p.x.Multiply(&r.e, &r.f)
+	p.y.Multiply(&r.g, &r.h)
+	p.z.Multiply(&r.f, &r.g)
+	p.t.Multiply(&r.e, &r.h)
+}
+
+// toProj sets p's X, Y and Z from r, leaving T stale: enough for a
+// doubling.
+func (r *completedPoint) toProj(p *edPoint) {
+	p.x.Multiply(&r.e, &r.f)
+	p.y.Multiply(&r.g, &r.h)
+	p.z.Multiply(&r.f, &r.g)
+}
+
+// dbl sets r = 2·a, reading only a's X, Y and Z.
+func dbl(r *completedPoint, a *edPoint) {
+	var xx, yy, zz2 field.Element
+	xx.Square(&a.x)
+	yy.Square(&a.y)
+	zz2.Square(&a.z)
+	zz2.Add(&zz2, &zz2)
+	r.e.Add(&a.x, &a.y)
+	r.e.Square(&r.e)
+	r.e.Subtract(&r.e, &xx)
+	r.e.Subtract(&r.e, &yy) // 2XY
+	r.g.Subtract(&yy, &xx)  // Y² − X² (a = −1: aX² + Y²)
+	r.f.Subtract(&r.g, &zz2)
+	r.h.Negate(&xx)
+	r.h.Subtract(&r.h, &yy) // −X² − Y²
+}
+
+// toCached sets q to the cached form of p.
+func (c *curve) toCached(q *cachedPoint, p *edPoint) {
+	q.ypx.Add(&p.y, &p.x)
+	q.ymx.Subtract(&p.y, &p.x)
+	q.z2.Add(&p.z, &p.z)
+	q.t2d.Multiply(&p.t, &c.d2)
+}
+
+// addCached sets r = a + q, or a − q if neg is set.
+func addCached(r *completedPoint, a *edPoint, q *cachedPoint, neg bool) {
+	var pa, pb, pc, pd field.Element
+	qp, qm := &q.ypx, &q.ymx
+	if neg {
+		qp, qm = qm, qp
+	}
+	pa.Subtract(&a.y, &a.x)
+	pa.Multiply(&pa, qm)
+	pb.Add(&a.y, &a.x)
+	pb.Multiply(&pb, qp)
+	pc.Multiply(&a.t, &q.t2d)
+	pd.Multiply(&a.z, &q.z2)
+	finishAdd(r, &pa, &pb, &pc, &pd, neg)
+}
+
+// addNielsC sets r = a + q, or a − q if neg is set (mixed addition).
+func addNielsC(r *completedPoint, a *edPoint, q *nielsPoint, neg bool) {
+	var pa, pb, pc, pd field.Element
 	qp, qm := &q.ypx, &q.ymx
 	if neg {
 		// −(x, y) = (−x, y): y+x and y−x swap places, 2dxy changes sign.
@@ -98,19 +166,36 @@ func addNiels(p, a *edPoint, q *nielsPoint, neg bool) {
 	pb.Multiply(&pb, qp)
 	pc.Multiply(&a.t, &q.t2d)
 	pd.Add(&a.z, &a.z)
-	e.Subtract(&pb, &pa)
-	h.Add(&pb, &pa)
+	finishAdd(r, &pa, &pb, &pc, &pd, neg)
+}
+
+// finishAdd completes an addition from A = (Y1−X1)(Y2−X2),
+// B = (Y1+X1)(Y2+X2), C = 2d·T1·T2 (negated when the second point is) and
+// D = 2·Z1·Z2.
+func finishAdd(r *completedPoint, pa, pb, pc, pd *field.Element, neg bool) {
+	r.e.Subtract(pb, pa)
+	r.h.Add(pb, pa)
 	if neg {
-		f.Add(&pd, &pc)
-		g.Subtract(&pd, &pc)
+		r.f.Add(pd, pc)
+		r.g.Subtract(pd, pc)
 	} else {
-		f.Subtract(&pd, &pc)
-		g.Add(&pd, &pc)
+		r.f.Subtract(pd, pc)
+		r.g.Add(pd, pc)
 	}
-	p.x.Multiply(&e, &f)
-	p.y.Multiply(&g, &h)
-	p.t.Multiply(&e, &h)
-	p.z.Multiply(&f, &g)
+}
+
+// addNiels sets p = a + q, or a − q if neg is set (mixed addition, seven
+// multiplications).
+func addNiels(p, a *edPoint, q *nielsPoint, neg bool) {
+	var r completedPoint
+	addNielsC(&r, a, q, neg)
+	r.toExt(p)
+}
+
+// isIdentity reports whether p is the neutral element (0, 1).
+func (p *edPoint) isIdentity() bool {
+	var zero field.Element
+	return p.x.Equal(&zero) == 1 && p.y.Equal(&p.z) == 1
 }
 
 // encode writes the RFC 8032 encoding of p (canonical y, sign of x in the

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"filippo.io/edwards25519"
-	circled25519 "github.com/cloudflare/circl/sign/ed25519"
 )
 
 // Window widths of the verifier's tables: per-key tables of 4-bit signed
@@ -38,9 +37,10 @@ const (
 //
 // It is safe for concurrent use.
 type ed25519Verifier struct {
-	c    *curve
-	base func() *fixedTable // built on first use
-	keys *keyTableCache
+	c         *curve
+	base      func() *fixedTable // built on first use
+	splitBase func() *splitBase  // built on first use
+	keys      *keyTableCache
 }
 
 func newEd25519Verifier() *ed25519Verifier {
@@ -50,6 +50,7 @@ func newEd25519Verifier() *ed25519Verifier {
 		var b edPoint
 		return c.newFixedTable(b.fromPoint(edwards25519.NewGeneratorPoint()), baseWindow)
 	})
+	v.splitBase = sync.OnceValue(c.newSplitBase)
 	return v
 }
 
@@ -70,7 +71,7 @@ func (v *ed25519Verifier) verify(pub, msg, sig []byte) bool {
 	if t != nil {
 		return v.verifyTable(t, pub, msg, sig)
 	}
-	return verifyOnce(pub, msg, sig)
+	return v.verifyOnce(pub, msg, sig)
 }
 
 // keyTable builds the table of the 32-byte public key pub, or reports that
@@ -84,11 +85,11 @@ func (v *ed25519Verifier) keyTable(pub []byte) (*fixedTable, bool) {
 	return v.c.newFixedTable(a.fromPoint(A), keyWindow), true
 }
 
-// verifyOnce verifies without a table: with circl where it decodes pub
-// like the standard library, else with crypto/ed25519.
-func verifyOnce(pub, msg, sig []byte) bool {
-	if circlDecodesLikeStd(pub) {
-		return circled25519.Verify(pub, msg, sig)
+// verifyOnce verifies without a table: with verifySplit, or crypto/ed25519
+// in the rare case splitScalar finds no short pair.
+func (v *ed25519Verifier) verifyOnce(pub, msg, sig []byte) bool {
+	if valid, ok := v.verifySplit(pub, msg, sig); ok {
+		return valid
 	}
 	return ed25519.Verify(pub, msg, sig)
 }
@@ -126,11 +127,10 @@ func (v *ed25519Verifier) verifyTable(t *fixedTable, pub, msg, sig []byte) bool 
 const fieldP = "\xed\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"
 
-// circlDecodesLikeStd reports whether circl decodes the 32-byte point
-// encoding pub to the same point as edwards25519.Point.SetBytes, or rejects
-// it like it: circl rejects y ≥ p and x = 0 with the sign bit set (y = ±1),
-// which the standard library accepts.
-func circlDecodesLikeStd(pub []byte) bool {
+// canonicalPoint reports whether the 32-byte encoding pub is canonical:
+// y < p, and the sign bit clear when x = 0 (y = ±1). Point.SetBytes also
+// accepts the other encodings; Point.Bytes never returns them.
+func canonicalPoint(pub []byte) bool {
 	var y [32]byte
 	copy(y[:], pub)
 	sign := y[31] >> 7
