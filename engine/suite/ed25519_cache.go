@@ -10,15 +10,17 @@ import (
 // used first out. It is safe for concurrent use; tables are immutable once
 // inserted.
 //
-// A key gets a table on its buildAt-th sighting: a table costs about two
-// plain verifications to build, and a KeyPackage's key is verified twice
-// (KeyPackage and LeafNode signature) and often never again, while a
-// join's leaf keys are verified once each.
+// A key gets a table from its buildAt-th sighting on: a table costs about
+// five plain verifications to build, and a KeyPackage's key is verified
+// twice (KeyPackage and LeafNode signature) and often never again, while
+// a join's leaf keys are verified once each. One table is built at a time
+// (building); sightings meanwhile keep counting.
 type keyTableCache struct {
 	mu        sync.Mutex
 	buildAt   int
 	maxTables int
 	maxSeen   int
+	building  bool
 	// seen and prevSeen count sightings of keys without a table in two
 	// generations: when seen reaches maxSeen it becomes prevSeen, so the
 	// counts use at most 2·maxSeen entries.
@@ -43,7 +45,8 @@ func newKeyTableCache(buildAt, maxTables, maxSeen int) *keyTableCache {
 }
 
 // lookup returns key's table if it has one; otherwise it counts the
-// sighting and reports whether the caller should build the table now.
+// sighting and reports whether the caller should build the table now, in
+// which case the caller must call insert or abandon when done.
 func (c *keyTableCache) lookup(key *[32]byte) (t *fixedTable, build bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -56,7 +59,8 @@ func (c *keyTableCache) lookup(key *[32]byte) (t *fixedTable, build bool) {
 		n = c.prevSeen[*key]
 	}
 	n++
-	if n >= c.buildAt {
+	if n >= c.buildAt && !c.building {
+		c.building = true
 		return nil, true
 	}
 	if len(c.seen) >= c.maxSeen {
@@ -67,15 +71,24 @@ func (c *keyTableCache) lookup(key *[32]byte) (t *fixedTable, build bool) {
 	return nil, false
 }
 
+// abandon ends a build that lookup asked for without a table (the key
+// does not decode).
+func (c *keyTableCache) abandon() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.building = false
+}
+
 // insert stores key's table, evicting the least recently used table beyond
-// maxTables.
+// maxTables, and ends the build lookup asked for.
 func (c *keyTableCache) insert(key *[32]byte, t *fixedTable) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.building = false
 	delete(c.seen, *key)
 	delete(c.prevSeen, *key)
 	if _, ok := c.tables[*key]; ok {
-		return // built concurrently by another verification
+		return
 	}
 	c.tables[*key] = c.lru.PushFront(&keyTableEntry{key: *key, table: t})
 	for c.lru.Len() > c.maxTables {

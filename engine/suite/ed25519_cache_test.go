@@ -12,20 +12,33 @@ func TestKeyTableCache(t *testing.T) {
 	c := newKeyTableCache(3, 2, 4)
 	key := func(i int) *[32]byte { return &[32]byte{byte(i)} }
 	tab := &fixedTable{}
-	// Sightings 1 and 2 count, the third asks for a table.
-	for i, want := range []bool{false, false, true} {
+	// Sightings 1 and 2 count, the third asks for a table, the fourth
+	// (while it is built) does not.
+	for i, want := range []bool{false, false, true, false} {
 		if got, build := c.lookup(key(1)); got != nil || build != want {
 			t.Fatalf("sighting %d: table %v build %v, want nil %v", i+1, got, build, want)
+		}
+	}
+	// Only one build at a time: key 2's third sighting waits for it.
+	for i := range 3 {
+		if _, build := c.lookup(key(2)); build {
+			t.Fatalf("key 2 sighting %d: build while key 1 builds", i+1)
 		}
 	}
 	c.insert(key(1), tab)
 	if got, build := c.lookup(key(1)); got != tab || build {
 		t.Fatalf("after insert: table %p build %v, want %p false", got, build, tab)
 	}
-	// Two more tables evict key 1, the least recently used.
-	for _, k := range []int{2, 3} {
-		c.insert(key(k), &fixedTable{})
+	if _, build := c.lookup(key(2)); !build {
+		t.Fatal("key 2: no build after key 1's ended")
 	}
+	c.abandon()
+	if _, build := c.lookup(key(2)); !build {
+		t.Fatal("key 2: no build after an abandoned one")
+	}
+	c.insert(key(2), &fixedTable{})
+	// A third table evicts key 1, the least recently used.
+	c.insert(key(3), &fixedTable{})
 	if n, _ := c.len(); n != 2 {
 		t.Fatalf("tables = %d, want 2", n)
 	}
@@ -38,6 +51,41 @@ func TestKeyTableCache(t *testing.T) {
 	}
 	if _, seen := c.len(); seen > 8 {
 		t.Fatalf("seen = %d, want at most 8", seen)
+	}
+}
+
+// TestEd25519VerifyBuildsTable checks that a key verified keyTableBuildAt
+// times gets a table, in the background, and an undecodable one none.
+func TestEd25519VerifyBuildsTable(t *testing.T) {
+	v := newEd25519Verifier()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("m")
+	sig := ed25519.Sign(priv, msg)
+	for i := range keyTableBuildAt {
+		if !v.verify(pub, msg, sig) {
+			t.Fatalf("sighting %d rejected", i+1)
+		}
+	}
+	v.builds.Wait()
+	if n, _ := v.keys.len(); n != 1 {
+		t.Fatalf("tables = %d, want 1", n)
+	}
+	if !v.verify(pub, msg, sig) {
+		t.Fatal("rejected with the table")
+	}
+	bad := make([]byte, 32)
+	bad[0] = 2 // y = 2 is not on the curve
+	for range keyTableBuildAt + 1 {
+		if v.verify(bad, msg, sig) {
+			t.Fatal("accepted an undecodable key")
+		}
+	}
+	v.builds.Wait()
+	if n, _ := v.keys.len(); n != 1 {
+		t.Fatalf("tables = %d after an undecodable key, want 1", n)
 	}
 }
 
@@ -78,6 +126,7 @@ func TestEd25519VerifyConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	v.builds.Wait()
 	if n, _ := v.keys.len(); n == 0 || n > 3 {
 		t.Fatalf("tables = %d, want 1 to 3", n)
 	}

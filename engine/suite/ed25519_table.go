@@ -28,14 +28,19 @@ func (c *curve) newFixedTable(p *edPoint, w int) *fixedTable {
 	nw := windows(w)
 	ext := make([]edPoint, nw*half)
 	base := *p // 2^(w·i)·P
+	var r completedPoint
+	var bc cachedPoint
 	for i := 0; i < nw; i++ {
 		row := ext[i*half : (i+1)*half]
 		row[0] = base
+		c.toCached(&bc, &base)
 		for j := 1; j < half; j++ {
-			c.add(&row[j], &row[j-1], &base)
+			addCached(&r, &row[j-1], &bc, false)
+			r.toExt(&row[j])
 		}
 		// 2^w·base = 2·(half·base)
-		c.add(&base, &row[half-1], &row[half-1])
+		dbl(&r, &row[half-1])
+		r.toExt(&base)
 	}
 	t := &fixedTable{w: w, half: half, pts: make([]nielsPoint, len(ext))}
 	c.toNiels(t.pts, ext)

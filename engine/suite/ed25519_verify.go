@@ -14,7 +14,7 @@ import (
 // wider windows, built once per verifier.
 const (
 	keyWindow  = 4
-	baseWindow = 6
+	baseWindow = 4
 )
 
 // Key table cache bounds (see keyTableCache).
@@ -41,6 +41,7 @@ type ed25519Verifier struct {
 	base      func() *fixedTable // built on first use
 	splitBase func() *splitBase  // built on first use
 	keys      *keyTableCache
+	builds    sync.WaitGroup // background table builds (see build)
 }
 
 func newEd25519Verifier() *ed25519Verifier {
@@ -62,16 +63,27 @@ func (v *ed25519Verifier) verify(pub, msg, sig []byte) bool {
 	key := [32]byte(pub)
 	t, build := v.keys.lookup(&key)
 	if build {
-		var ok bool
-		if t, ok = v.keyTable(pub); !ok {
-			return false // crypto/ed25519 rejects keys SetBytes rejects
-		}
-		v.keys.insert(&key, t)
+		v.builds.Add(1)
+		go v.build(key)
 	}
 	if t != nil {
 		return v.verifyTable(t, pub, msg, sig)
 	}
 	return v.verifyOnce(pub, msg, sig)
+}
+
+// build builds key's table, and the base-point table if it is still
+// missing, in the background, so the verification that asked for them
+// goes on without a table and the later ones use them.
+func (v *ed25519Verifier) build(key [32]byte) {
+	defer v.builds.Done()
+	t, ok := v.keyTable(key[:])
+	if !ok {
+		v.keys.abandon() // crypto/ed25519 rejects the key anyway
+		return
+	}
+	v.base()
+	v.keys.insert(&key, t)
 }
 
 // keyTable builds the table of the 32-byte public key pub, or reports that
