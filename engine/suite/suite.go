@@ -17,10 +17,13 @@
 //     and signatures are DER.
 //
 // The suites with the NIST curves run on the standard library (crypto/hpke,
-// crypto/ecdsa); the X25519 suites use crypto/ed25519 and this package's own
-// HPKE with DHKEM(X25519) (RFC 9180, on filippo.io/edwards25519 for the
-// field and fixed-base arithmetic), which seals with one Montgomery ladder
-// instead of two; the X448/Ed448 suites use github.com/cloudflare/circl.
+// crypto/ecdsa); the X25519 suites sign with crypto/ed25519 and use this
+// package's own HPKE with DHKEM(X25519) (RFC 9180, on
+// filippo.io/edwards25519 for the field and fixed-base arithmetic), which
+// seals with one Montgomery ladder instead of two, and its own Ed25519
+// verifier with exactly crypto/ed25519.Verify's acceptance rule
+// (precomputed tables for keys verified repeatedly, half-size scalars for
+// the others); the X448/Ed448 suites use github.com/cloudflare/circl.
 //
 // A [Suite] is safe for concurrent use.
 package suite
