@@ -23,7 +23,7 @@ const (
 const (
 	keyTableBuildAt = 3
 	keyTableMax     = 32
-	keySeenMax      = 4096
+	keySeenMax      = 1024
 )
 
 // ed25519Verifier verifies Ed25519 signatures with exactly the acceptance
