@@ -58,6 +58,9 @@ func (c *keyTableCache) lookup(key *[32]byte) (t *fixedTable, build bool) {
 	if n == 0 {
 		n = c.prevSeen[*key]
 	}
+	if n < 0 {
+		return nil, false // abandoned: the key does not decode
+	}
 	n++
 	if n >= c.buildAt && !c.building {
 		c.building = true
@@ -71,12 +74,14 @@ func (c *keyTableCache) lookup(key *[32]byte) (t *fixedTable, build bool) {
 	return nil, false
 }
 
-// abandon ends a build that lookup asked for without a table (the key
-// does not decode).
-func (c *keyTableCache) abandon() {
+// abandon ends the build of key's table that lookup asked for without a
+// table (the key does not decode); key is not built again while its
+// sightings are remembered.
+func (c *keyTableCache) abandon(key *[32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.building = false
+	c.seen[*key] = -1
 }
 
 // insert stores key's table, evicting the least recently used table beyond

@@ -32,11 +32,18 @@ func TestKeyTableCache(t *testing.T) {
 	if _, build := c.lookup(key(2)); !build {
 		t.Fatal("key 2: no build after key 1's ended")
 	}
-	c.abandon()
-	if _, build := c.lookup(key(2)); !build {
-		t.Fatal("key 2: no build after an abandoned one")
+	c.abandon(key(2))
+	for i := range 3 {
+		if _, build := c.lookup(key(2)); build {
+			t.Fatalf("abandoned key 2, sighting %d: build again", i+1)
+		}
 	}
-	c.insert(key(2), &fixedTable{})
+	for i := range 3 {
+		if _, build := c.lookup(key(4)); build != (i == 2) {
+			t.Fatalf("key 4 sighting %d after an abandoned build: build %v", i+1, build)
+		}
+	}
+	c.insert(key(4), &fixedTable{})
 	// A third table evicts key 1, the least recently used.
 	c.insert(key(3), &fixedTable{})
 	if n, _ := c.len(); n != 2 {

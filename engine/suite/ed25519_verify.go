@@ -82,7 +82,7 @@ func (v *ed25519Verifier) build(key [32]byte) {
 	defer v.builds.Done()
 	t, ok := v.keyTable(key[:])
 	if !ok {
-		v.keys.abandon() // crypto/ed25519 rejects the key anyway
+		v.keys.abandon(&key) // crypto/ed25519 rejects the key anyway
 		return
 	}
 	v.base()
