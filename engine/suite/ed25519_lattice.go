@@ -121,9 +121,9 @@ func divStep(r0, t0, r1, t1 *u256) {
 		n0, n1 := r0.bitLen(), r1.bitLen()
 		if n0 >= 64 && n0-n1 < 62 {
 			// q = ⌊top(r0)/(top(r1)+1)⌋ ≤ ⌊r0/r1⌋, and close to it.
-			q := r0.top64(n0) / (r1.top64(n0) + 1)
-			if q == 0 {
-				q = 1
+			q := uint64(1)
+			if d := r1.top64(n0); d != ^uint64(0) {
+				q = max(r0.top64(n0)/(d+1), 1)
 			}
 			r0.mulSub(r1, q)
 			t0.mulSub(t1, q)

@@ -60,6 +60,32 @@ func TestSplitScalar(t *testing.T) {
 	t.Logf("%d fallbacks of %d, longest half %d bits", fallbacks, n, maxBits)
 }
 
+// TestDivStep checks one Euclid division against math/big, including
+// divisors whose top 64 bits are all ones.
+func TestDivStep(t *testing.T) {
+	ones := ^uint64(0)
+	for i, tc := range []struct{ r0, r1 u256 }{
+		{u256{5, 0, 0, ones}, u256{0, 0, 0, ones}},
+		{u256{0, 0, ones, ones >> 1}, u256{7, 0, ones, ones >> 1}},
+		{u256{0, 0, ones, ones >> 1}, u256{1, 2, 3}},
+		{orderTimes8(), u256{12345, 678, 9}},
+	} {
+		if tc.r0.cmp(&tc.r1) < 0 {
+			tc.r0, tc.r1 = tc.r1, tc.r0
+		}
+		r0, t0, t1 := tc.r0, u256{}, u256{1}
+		divStep(&r0, &t0, &tc.r1, &t1)
+		q, m := new(big.Int).QuoRem(u256Big(&tc.r0), u256Big(&tc.r1), new(big.Int))
+		if got := u256Big(&r0); got.Cmp(m) != 0 {
+			t.Errorf("case %d: remainder %v, want %v", i, got, m)
+		}
+		negT := t0.neg()
+		if got := u256Big(&negT); got.Cmp(q) != 0 {
+			t.Errorf("case %d: t0 = −%v, want −%v", i, got, q)
+		}
+	}
+}
+
 func TestWNAF(t *testing.T) {
 	for _, w := range []int{2, 5, 6, 8} {
 		for i := range 500 {
