@@ -2,6 +2,7 @@ package suite
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"hash"
 
@@ -51,6 +52,12 @@ func (s *Suite) MaxExpand() int { return 255 * s.nh }
 func (s *Suite) Expand(prk, info []byte, n int) []byte {
 	if n < 0 || n > s.MaxExpand() {
 		panic("suite: Expand length out of range")
+	}
+	if s.kdf256 && n <= sha256.Size {
+		// One block, T(1) = HMAC(prk, info || 0x01), without crypto/hmac's
+		// allocations: the secret tree derives every key and nonce so.
+		t := hmacSHA256(prk, info, []byte{1})
+		return append(make([]byte, 0, n), t[:n]...)
 	}
 	return hkdfExpand(s.newHash, prk, info, n)
 }

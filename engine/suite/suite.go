@@ -114,6 +114,7 @@ type Suite struct {
 	aead    aeadKind
 	kem     kem
 	sig     signer
+	kdf256  bool // the KDF is HKDF-SHA256 (Expand takes hmacSHA256)
 }
 
 // New returns the [Suite] for id, or an error wrapping [ErrUnsupported].
@@ -164,6 +165,7 @@ func New(id ID) (*Suite, error) {
 func (s *Suite) setHash(h func() hash.Hash, n int) {
 	s.newHash = h
 	s.nh = n
+	s.kdf256 = n == sha256.Size
 }
 
 // ID returns the suite's identifier.
