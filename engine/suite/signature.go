@@ -10,7 +10,8 @@ import (
 type signer interface {
 	generate() (priv, pub []byte, err error)
 	public(priv []byte) ([]byte, error)
-	sign(priv, msg []byte) ([]byte, error)
+	// sign signs the concatenation of msg.
+	sign(priv []byte, msg ...[]byte) ([]byte, error)
 	verify(pub, msg, sig []byte) error
 }
 
@@ -21,6 +22,17 @@ func signContent(label string, content []byte) []byte {
 	w.Raw([]byte(labelPrefix))
 	w.Raw([]byte(label))
 	w.Opaque(content)
+	return w.Bytes()
+}
+
+// signContentHeader serializes SignContent up to its content: the label
+// and the content's length prefix.
+func signContentHeader(label string, contentLen int) []byte {
+	w := codec.NewWriter(make([]byte, 0, 12+len(labelPrefix)+len(label)))
+	w.Varint(len(labelPrefix) + len(label))
+	w.Raw([]byte(labelPrefix))
+	w.Raw([]byte(label))
+	w.Varint(contentLen)
 	return w.Bytes()
 }
 
@@ -46,7 +58,7 @@ func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
 // SignWithLabel signs SignContent{"MLS 1.0 "+label, content} (RFC 9420
 // §5.1.2).
 func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte, error) {
-	sig, err := s.sig.sign(priv, signContent(label, content))
+	sig, err := s.sig.sign(priv, signContentHeader(label, len(content)), content)
 	if err != nil {
 		return nil, fmt.Errorf("sign with label %q: %w", label, err)
 	}

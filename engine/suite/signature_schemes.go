@@ -45,21 +45,14 @@ func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 
 // ed25519Signer is Ed25519 (RFC 8032); private keys are 32-byte seeds.
 type ed25519Signer struct {
-	cache *lastKey[ed25519.PrivateKey]
+	cache *lastKey[*ed25519Key]
 	ver   *ed25519Verifier
 }
 
 var _ signer = ed25519Signer{}
 
 func newEd25519Signer() ed25519Signer {
-	return ed25519Signer{cache: &lastKey[ed25519.PrivateKey]{}, ver: newEd25519Verifier()}
-}
-
-func parseEd25519(seed []byte) (ed25519.PrivateKey, error) {
-	if len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("ed25519 private key of %d bytes: %w", len(seed), ErrInvalidKey)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return ed25519Signer{cache: &lastKey[*ed25519Key]{}, ver: newEd25519Verifier()}
 }
 
 func (ed25519Signer) generate() (priv, pub []byte, err error) {
@@ -75,15 +68,15 @@ func (e ed25519Signer) public(priv []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(sk[ed25519.SeedSize:]), nil
+	return bytes.Clone(sk.pub[:]), nil
 }
 
-func (e ed25519Signer) sign(priv, msg []byte) ([]byte, error) {
+func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	sk, err := e.cache.get(priv, parseEd25519)
 	if err != nil {
 		return nil, err
 	}
-	return ed25519.Sign(sk, msg), nil
+	return sk.sign(msg...), nil
 }
 
 func (e ed25519Signer) verify(pub, msg, sig []byte) error {
@@ -145,9 +138,11 @@ func (e ecdsaSigner) parse(priv []byte) (*ecdsa.PrivateKey, error) {
 	return sk, nil
 }
 
-func (e ecdsaSigner) digest(msg []byte) []byte {
+func (e ecdsaSigner) digest(msg ...[]byte) []byte {
 	h := e.newHash()
-	h.Write(msg)
+	for _, m := range msg {
+		h.Write(m)
+	}
 	return h.Sum(nil)
 }
 
@@ -175,12 +170,12 @@ func (e ecdsaSigner) public(priv []byte) ([]byte, error) {
 	return sk.PublicKey.Bytes()
 }
 
-func (e ecdsaSigner) sign(priv, msg []byte) ([]byte, error) {
+func (e ecdsaSigner) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	sk, err := e.cache.get(priv, e.parse)
 	if err != nil {
 		return nil, err
 	}
-	return ecdsa.SignASN1(rand.Reader, sk, e.digest(msg))
+	return ecdsa.SignASN1(rand.Reader, sk, e.digest(msg...))
 }
 
 func (e ecdsaSigner) verify(pub, msg, sig []byte) error {
@@ -229,12 +224,12 @@ func (e ed448Signer) public(priv []byte) ([]byte, error) {
 	return bytes.Clone(sk.Public().(ed448.PublicKey)), nil
 }
 
-func (e ed448Signer) sign(priv, msg []byte) ([]byte, error) {
+func (e ed448Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	sk, err := e.cache.get(priv, parseEd448)
 	if err != nil {
 		return nil, err
 	}
-	return ed448.Sign(sk, msg, ""), nil
+	return ed448.Sign(sk, bytes.Join(msg, nil), ""), nil
 }
 
 func (ed448Signer) verify(pub, msg, sig []byte) error {
