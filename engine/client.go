@@ -23,7 +23,11 @@ type Client struct {
 
 // NewClient returns the client with identity that keeps its state in st.
 func NewClient(st Storage, identity []byte, opts Options) *Client {
-	return &Client{st: st, identity: bytes.Clone(identity), opts: opts.withDefaults()}
+	opts = opts.withDefaults()
+	if opts.Suites == nil {
+		opts.Suites = suite.NewRegistry()
+	}
+	return &Client{st: st, identity: bytes.Clone(identity), opts: opts}
 }
 
 // Identity returns the client's identity.
@@ -70,7 +74,7 @@ func (c *Client) signatureKey(ctx context.Context, cs *suite.Suite) (priv, pub [
 // SignaturePublicKey returns the client's signature public key for suite id,
 // creating the key pair if needed.
 func (c *Client) SignaturePublicKey(ctx context.Context, id suite.ID) ([]byte, error) {
-	cs, err := suite.New(id)
+	cs, err := c.opts.Suites.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("signature public key: %w", typed(err))
 	}
@@ -82,7 +86,7 @@ func (c *Client) SignaturePublicKey(ctx context.Context, id suite.ID) ([]byte, e
 // its private init and leaf keys, and returns it encoded as an MLSMessage.
 // The keys are deleted when a Welcome uses them, unless lastResort is set.
 func (c *Client) CreateKeyPackage(ctx context.Context, id suite.ID, lastResort bool) ([]byte, error) {
-	cs, err := suite.New(id)
+	cs, err := c.opts.Suites.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("create key package: %w", typed(err))
 	}

@@ -19,7 +19,7 @@ const groupIDSize = 32
 // CreateGroup creates a new one-member group (RFC 9420 §11) with suite id
 // and stores it. A nil groupID picks a random one.
 func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte) (*Group, error) {
-	cs, err := suite.New(id)
+	cs, err := c.opts.Suites.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", typed(err))
 	}

@@ -32,7 +32,7 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	if gi == nil {
 		return nil, nil, fmt.Errorf("external join: message is not a group info: %w", ErrMalformed)
 	}
-	cs, err := suite.New(suite.ID(gi.GroupContext.CipherSuite))
+	cs, err := c.opts.Suites.Get(suite.ID(gi.GroupContext.CipherSuite))
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", typed(err))
 	}

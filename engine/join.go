@@ -26,7 +26,7 @@ func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byt
 	if m.Welcome == nil {
 		return nil, fmt.Errorf("join: message is not a welcome: %w", ErrMalformed)
 	}
-	cs, err := suite.New(suite.ID(m.Welcome.CipherSuite))
+	cs, err := c.opts.Suites.Get(suite.ID(m.Welcome.CipherSuite))
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", typed(err))
 	}

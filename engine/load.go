@@ -81,7 +81,7 @@ func loadState(ctx context.Context, st Storage, gid []byte, opts Options) (*grou
 	if err := codec.Unmarshal(b, &cr); err != nil {
 		return nil, fmt.Errorf("context: %w: %w", ErrCorrupt, err)
 	}
-	cs, err := suite.New(suite.ID(cr.Suite))
+	cs, err := opts.Suites.Get(suite.ID(cr.Suite))
 	if err != nil {
 		return nil, fmt.Errorf("context: %w", typed(err))
 	}

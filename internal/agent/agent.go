@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
 	"github.com/mlsbackup/mlsbackup/localstore"
@@ -176,7 +177,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	a.store, a.recovery = st, rep
 	a.reportRecovery(ctx, rep)
 
-	a.engOpts = engine.Options{RetainEpochs: cfg.Store.EpochRetention}
+	// One suite registry for every group the agent loads: the groups share
+	// each cipher suite's bounded caches (Ed25519 key tables).
+	a.engOpts = engine.Options{RetainEpochs: cfg.Store.EpochRetention, Suites: suite.NewRegistry()}
 	if opts.Clock != nil {
 		a.engOpts.Now = opts.Clock.Now
 	}
