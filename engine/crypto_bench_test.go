@@ -82,7 +82,9 @@ func (c *cryptoCost) signP(_ testing.TB, l int) prim {
 	}}
 }
 
-// verifyP is VerifyWithLabel over l bytes.
+// verifyP is VerifyWithLabel over l bytes by one key again and again (a
+// sender's, a committer's): after its first calls the verifier uses the
+// key's precomputed table. verifyNewP prices keys seen once.
 func (c *cryptoCost) verifyP(tb testing.TB, l int) prim {
 	msg := filler(l)
 	sig, err := c.cs.SignWithLabel(c.sigPriv, "FramedContentTBS", msg)
@@ -91,6 +93,39 @@ func (c *cryptoCost) verifyP(tb testing.TB, l int) prim {
 	}
 	return prim{fmt.Sprint("verify/", l), func() error {
 		return c.cs.VerifyWithLabel(c.sigPub, "FramedContentTBS", msg, sig)
+	}}
+}
+
+// verifyNewP is VerifyWithLabel over l bytes by a key this Suite has not
+// seen before (a joiner checking every leaf, a KeyPackage): the verifier's
+// path without a precomputed table. It cycles over 256 keys and takes a
+// fresh Suite for each round, so no key is ever seen twice by one Suite.
+func (c *cryptoCost) verifyNewP(tb testing.TB, l int) prim {
+	const keys = 256
+	msg := filler(l)
+	pubs, sigs := make([][]byte, keys), make([][]byte, keys)
+	for i := range keys {
+		priv, pub, err := c.cs.GenerateSignatureKey()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if sigs[i], err = c.cs.SignWithLabel(priv, "FramedContentTBS", msg); err != nil {
+			tb.Fatal(err)
+		}
+		pubs[i] = pub
+	}
+	var cs *suite.Suite
+	i := 0
+	return prim{fmt.Sprint("verify-new/", l), func() error {
+		if i%keys == 0 {
+			var err error
+			if cs, err = suite.New(suite1); err != nil {
+				return err
+			}
+		}
+		k := i % keys
+		i++
+		return cs.VerifyWithLabel(pubs[k], "FramedContentTBS", msg, sigs[k])
 	}}
 }
 
@@ -173,8 +208,11 @@ func (c *cryptoCost) expandP(_ testing.TB) prim {
 	}}
 }
 
-func (c *cryptoCost) sign(tb testing.TB, l int) float64     { return c.cost(tb, c.signP(tb, l)) }
-func (c *cryptoCost) verify(tb testing.TB, l int) float64   { return c.cost(tb, c.verifyP(tb, l)) }
+func (c *cryptoCost) sign(tb testing.TB, l int) float64   { return c.cost(tb, c.signP(tb, l)) }
+func (c *cryptoCost) verify(tb testing.TB, l int) float64 { return c.cost(tb, c.verifyP(tb, l)) }
+func (c *cryptoCost) verifyNew(tb testing.TB, l int) float64 {
+	return c.cost(tb, c.verifyNewP(tb, l))
+}
 func (c *cryptoCost) hpkeSeal(tb testing.TB, l int) float64 { return c.cost(tb, c.hpkeSealP(tb, l)) }
 func (c *cryptoCost) hpkeOpen(tb testing.TB, l int) float64 { return c.cost(tb, c.hpkeOpenP(tb, l)) }
 func (c *cryptoCost) derive(tb testing.TB) float64          { return c.cost(tb, c.deriveP(tb)) }
@@ -212,13 +250,14 @@ func (c *cryptoCost) pathCommit(tb testing.TB, commit []byte) float64 {
 	return 2*c.sign(tb, smallSigned) + (float64(nodes)*c.derive(tb)+float64(seals)*c.hpkeSeal(tb, 100))/cpus()
 }
 
-// pathProcess: the commit's and the new leaf's signatures, one HPKE
+// pathProcess: the commit's (a known key) and the new leaf's (a new key)
+// signatures, one HPKE
 // decryption and a key-pair derivation per path node at or above it (all
 // of them for members a and b, whose common ancestor is the first),
 // spread over all CPUs.
 func (c *cryptoCost) pathProcess(tb testing.TB, commit []byte) float64 {
 	nodes, _ := pathCounts(tb, commit)
-	return 2*c.verify(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)/cpus()
+	return c.verify(tb, smallSigned) + c.verifyNew(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)/cpus()
 }
 
 // cpus is the number of CPUs the engine spreads parallel work over.
@@ -233,22 +272,26 @@ func welcomeGroupInfoSize(tb testing.TB, welcome []byte) int {
 	return len(m.Welcome.EncryptedGroupInfo)
 }
 
-// addCommit: the KeyPackage's two signatures, the commit's signature, the
+// addCommit: the KeyPackage's two signatures (a new key), the commit's signature, the
 // GroupInfo's signature, the external key pair, the GroupInfo's AEAD and
 // the HPKE encryption of the GroupSecrets under the encrypted GroupInfo.
 func (c *cryptoCost) addCommit(tb testing.TB, welcome []byte) float64 {
 	l := welcomeGroupInfoSize(tb, welcome)
-	return 2*c.verify(tb, smallSigned) + c.sign(tb, smallSigned) + c.sign(tb, l) + c.derive(tb) + c.aeadSeal(tb, l) + c.hpkeSeal(tb, l)
+	return 2*c.verifyNew(tb, smallSigned) + c.sign(tb, smallSigned) + c.sign(tb, l) + c.derive(tb) + c.aeadSeal(tb, l) + c.hpkeSeal(tb, l)
 }
 
-// addProcess: the commit's signature and the KeyPackage's two.
-func (c *cryptoCost) addProcess(tb testing.TB) float64 { return 3 * c.verify(tb, smallSigned) }
+// addProcess: the commit's signature (a known key) and the KeyPackage's
+// two (a new key).
+func (c *cryptoCost) addProcess(tb testing.TB) float64 {
+	return c.verify(tb, smallSigned) + 2*c.verifyNew(tb, smallSigned)
+}
 
 // join: the GroupSecrets' HPKE decryption, the GroupInfo's AEAD and
-// signature, and every member's leaf signature (checked on all CPUs).
+// signature, and every member's leaf signature (checked on all CPUs), all
+// by keys the joiner has not seen.
 func (c *cryptoCost) join(tb testing.TB, welcome []byte, members int) float64 {
 	l := welcomeGroupInfoSize(tb, welcome)
-	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verify(tb, l) + float64(members)*c.verify(tb, smallSigned)/cpus()
+	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verifyNew(tb, l) + float64(members)*c.verifyNew(tb, smallSigned)/cpus()
 }
 
 // encryptDecrypt: one signature and its verification, the content's and
@@ -279,6 +322,7 @@ func benchPrimitives(b *testing.B, c *cryptoCost) {
 		{"X25519-derive-key-pair", c.deriveP},
 		{"Ed25519-sign", func(tb testing.TB) prim { return c.signP(tb, smallSigned) }},
 		{"Ed25519-verify", func(tb testing.TB) prim { return c.verifyP(tb, smallSigned) }},
+		{"Ed25519-verify-new-key", func(tb testing.TB) prim { return c.verifyNewP(tb, smallSigned) }},
 		{"HPKE-seal", func(tb testing.TB) prim { return c.hpkeSealP(tb, 100) }},
 		{"HPKE-open", func(tb testing.TB) prim { return c.hpkeOpenP(tb, 100) }},
 		{"AEAD-seal-100", func(tb testing.TB) prim { return c.aeadSealP(tb, 100) }},
