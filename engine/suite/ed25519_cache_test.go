@@ -3,6 +3,7 @@ package suite
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -136,5 +137,52 @@ func TestEd25519VerifyConcurrent(t *testing.T) {
 	v.builds.Wait()
 	if n, _ := v.keys.len(); n == 0 || n > 3 {
 		t.Fatalf("tables = %d, want 1 to 3", n)
+	}
+}
+
+// TestVerifyWithLabelColdLabels checks that only message signatures
+// (FramedContentTBS) count towards a key's table: leaf nodes, KeyPackages
+// and GroupInfos verified again and again by one key build nothing, and a
+// bad signature is still rejected on the cold path.
+func TestVerifyWithLabelColdLabels(t *testing.T) {
+	s, err := New(X25519AES128GCMSHA256Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := s.sig.(ed25519Signer).ver
+	priv, pub, err := s.GenerateSignatureKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"LeafNodeTBS", "KeyPackageTBS", "GroupInfoTBS"} {
+		sig, err := s.SignWithLabel(priv, label, []byte("content"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 * keyTableBuildAt {
+			if err := s.VerifyWithLabel(pub, label, []byte("content"), sig); err != nil {
+				t.Fatalf("%s, verification %d: %v", label, i+1, err)
+			}
+		}
+		if err := s.VerifyWithLabel(pub, label, []byte("other"), sig); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("%s over other content: %v, want ErrBadSignature", label, err)
+		}
+	}
+	v.builds.Wait()
+	if n, seen := v.keys.len(); n != 0 || seen != 0 {
+		t.Fatalf("cold labels left %d tables and %d sightings, want none", n, seen)
+	}
+	sig, err := s.SignWithLabel(priv, hotLabel, []byte("content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range keyTableBuildAt {
+		if err := s.VerifyWithLabel(pub, hotLabel, []byte("content"), sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.builds.Wait()
+	if n, _ := v.keys.len(); n != 1 {
+		t.Fatalf("message signatures built %d tables, want 1", n)
 	}
 }

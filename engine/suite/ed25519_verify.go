@@ -75,6 +75,17 @@ func (v *ed25519Verifier) verify(pub, msg, sig []byte) bool {
 	return v.verifyOnce(pub, msg, sig)
 }
 
+// verifyCold is verify without counting pub as seen, so it never leads to
+// a table build: for signatures whose key is unlikely to come back soon
+// (leaf nodes, KeyPackages, GroupInfos — a joiner checks a thousand of
+// them once each).
+func (v *ed25519Verifier) verifyCold(pub, msg, sig []byte) bool {
+	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize || sig[63]&224 != 0 {
+		return false
+	}
+	return v.verifyOnce(pub, msg, sig)
+}
+
 // build builds key's table, and the base-point table if it is still
 // missing, in the background, so the verification that asked for them
 // goes on without a table and the later ones use them.

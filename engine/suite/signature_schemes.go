@@ -89,6 +89,16 @@ func (e ed25519Signer) verify(pub, msg, sig []byte) error {
 	return nil
 }
 
+func (e ed25519Signer) verifyCold(pub, msg, sig []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
+	}
+	if !e.ver.verifyCold(pub, msg, sig) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
 // ecdsaCurve names the NIST curves used for ECDSA.
 type ecdsaCurve int
 
