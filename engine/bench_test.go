@@ -212,7 +212,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			last = out.Commit
 			b.StartTimer()
 		}
-		reportRatio(b, cc.pathCommit(b, last))
+		reportRatio(b, func() float64 { return cc.pathCommit(b, last) })
 	})
 	b.Run(name("self-update-process"), func(b *testing.B) {
 		g := setup(b)
@@ -224,7 +224,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			b.StartTimer()
 			mustProcess(b, g.b, out.Commit)
 		}
-		reportRatio(b, cc.pathProcess(b, last))
+		reportRatio(b, func() float64 { return cc.pathProcess(b, last) })
 	})
 	// addRemove adds a member and removes it again, timing one of the four
 	// steps, and returns the last Welcome and remove commit.
@@ -261,19 +261,19 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 	}
 	b.Run(name("add-commit"), func(b *testing.B) {
 		welcome, _ := addRemove(b, true, false, false)
-		reportRatio(b, cc.addCommit(b, welcome))
+		reportRatio(b, func() float64 { return cc.addCommit(b, welcome) })
 	})
 	b.Run(name("add-process"), func(b *testing.B) {
 		addRemove(b, true, false, true)
-		reportRatio(b, cc.addProcess(b))
+		reportRatio(b, func() float64 { return cc.addProcess(b) })
 	})
 	b.Run(name("remove-commit"), func(b *testing.B) {
 		_, remove := addRemove(b, false, true, false)
-		reportRatio(b, cc.pathCommit(b, remove))
+		reportRatio(b, func() float64 { return cc.pathCommit(b, remove) })
 	})
 	b.Run(name("remove-process"), func(b *testing.B) {
 		_, remove := addRemove(b, false, true, true)
-		reportRatio(b, cc.pathProcess(b, remove))
+		reportRatio(b, func() float64 { return cc.pathProcess(b, remove) })
 	})
 	b.Run(name("join"), func(b *testing.B) {
 		g := setup(b)
@@ -296,7 +296,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 				b.Fatal(err)
 			}
 		}
-		reportRatio(b, cc.join(b, last, n+1))
+		reportRatio(b, func() float64 { return cc.join(b, last, n+1) })
 	})
 	b.Run(name("encrypt-decrypt"), func(b *testing.B) {
 		g := setup(b)
@@ -308,7 +308,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			}
 			mustProcess(b, g.b, ct)
 		}
-		reportRatio(b, cc.encryptDecrypt(b))
+		reportRatio(b, func() float64 { return cc.encryptDecrypt(b) })
 	})
 }
 
