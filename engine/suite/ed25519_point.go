@@ -58,31 +58,6 @@ func (p *edPoint) fromPoint(q *edwards25519.Point) *edPoint {
 	return p
 }
 
-// add sets p = a + b with the unified formulas of Hisil–Wong–Carter–Dawson
-// (complete for Ed25519, so b may equal a).
-func (c *curve) add(p, a, b *edPoint) *edPoint {
-	var pa, pb, pc, pd, e, f, g, h field.Element
-	pa.Subtract(&a.y, &a.x)
-	e.Subtract(&b.y, &b.x)
-	pa.Multiply(&pa, &e)
-	pb.Add(&a.y, &a.x)
-	e.Add(&b.y, &b.x)
-	pb.Multiply(&pb, &e)
-	pc.Multiply(&a.t, &b.t)
-	pc.Multiply(&pc, &c.d2)
-	pd.Multiply(&a.z, &b.z)
-	pd.Add(&pd, &pd)
-	e.Subtract(&pb, &pa)
-	f.Subtract(&pd, &pc)
-	g.Add(&pd, &pc)
-	h.Add(&pb, &pa)
-	p.x.Multiply(&e, &f)
-	p.y.Multiply(&g, &h)
-	p.t.Multiply(&e, &h)
-	p.z.Multiply(&f, &g)
-	return p
-}
-
 // cachedPoint is a point in the form (Y+X, Y−X, 2Z, 2d·T) that an
 // addition consumes with four multiplications.
 type cachedPoint struct {
