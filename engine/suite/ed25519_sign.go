@@ -38,29 +38,29 @@ func parseEd25519(seed []byte) (*ed25519Key, error) {
 // hundreds of kilobytes. It uses only edwards25519's constant-time
 // operations on the secret scalar and the nonce.
 func (k *ed25519Key) sign(msg ...[]byte) []byte {
-	h := sha512.New()
-	var digest [sha512.Size]byte
-	h.Write(k.prefix[:])
-	for _, m := range msg {
-		h.Write(m)
-	}
-	r, err := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
-	if err != nil {
-		panic("suite: 64-byte digest rejected") // broken invariant
-	}
+	r := hashScalar(k.prefix[:], nil, msg)
 	R := new(edwards25519.Point).ScalarBaseMult(r).Bytes()
-	h.Reset()
-	h.Write(R)
-	h.Write(k.pub[:])
-	for _, m := range msg {
-		h.Write(m)
-	}
-	c, err := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
-	if err != nil {
-		panic("suite: 64-byte digest rejected") // broken invariant
-	}
+	c := hashScalar(R, k.pub[:], msg)
 	S := edwards25519.NewScalar().MultiplyAdd(c, k.s, r)
 	sig := make([]byte, 0, ed25519.SignatureSize)
 	sig = append(sig, R...)
 	return append(sig, S.Bytes()...)
+}
+
+// hashScalar returns SHA-512(a ‖ b ‖ the parts of msg) reduced modulo the
+// group order: the nonce (a = prefix) and the challenge (a = R, b = A) of
+// RFC 8032 Ed25519.
+func hashScalar(a, b []byte, msg [][]byte) *edwards25519.Scalar {
+	h := sha512.New()
+	h.Write(a)
+	h.Write(b)
+	for _, m := range msg {
+		h.Write(m)
+	}
+	var digest [sha512.Size]byte
+	s, err := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
+	if err != nil {
+		panic("suite: 64-byte digest rejected") // broken invariant: SetUniformBytes takes any 64 bytes
+	}
+	return s
 }

@@ -1,8 +1,6 @@
 package suite
 
 import (
-	"crypto/sha512"
-
 	"filippo.io/edwards25519"
 )
 
@@ -106,15 +104,7 @@ func (v *ed25519Verifier) verifySplit(pub, msg, sig []byte) (valid, ok bool) {
 	if err != nil {
 		return false, true
 	}
-	h := sha512.New()
-	h.Write(sig[:32])
-	h.Write(pub)
-	h.Write(msg)
-	var digest [sha512.Size]byte
-	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
-	if err != nil {
-		return false, true // unreachable: the digest has 64 bytes
-	}
+	k := hashScalar(sig[:32], pub, [][]byte{msg})
 	kb := [32]byte(k.Bytes())
 	c0, c1, c1neg, ok := splitScalar(&kb)
 	if !ok {

@@ -3,7 +3,6 @@ package suite
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha512"
 	"sync"
 
 	"filippo.io/edwards25519"
@@ -127,15 +126,7 @@ func (v *ed25519Verifier) verifyTable(t *fixedTable, pub, msg, sig []byte) bool 
 	if err != nil {
 		return false
 	}
-	h := sha512.New()
-	h.Write(sig[:32])
-	h.Write(pub)
-	h.Write(msg)
-	var digest [sha512.Size]byte
-	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
-	if err != nil {
-		return false // unreachable: the digest has 64 bytes
-	}
+	k := hashScalar(sig[:32], pub, [][]byte{msg})
 	var sb, kb [32]byte
 	copy(sb[:], S.Bytes())
 	copy(kb[:], k.Bytes())
