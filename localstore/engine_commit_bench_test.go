@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine"
-	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
-	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
 // BenchmarkEngineCommit is issue 4's "a commit in a 1000-member group
@@ -26,22 +24,16 @@ func BenchmarkEngineCommit(b *testing.B) {
 
 func benchEngineCommit(b *testing.B, n int) {
 	ctx := context.Background()
-	counter := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
-	st, _, err := localstore.Open(ctx, counter, b.TempDir(), localstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	const id = suite.X25519AES128GCMSHA256Ed25519
+	st, counter := countedStore(b)
 	alice := engine.NewClient(st, []byte("alice"), engine.Options{})
-	g, err := alice.CreateGroup(ctx, id, nil)
+	g, err := alice.CreateGroup(ctx, benchSuite, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	kps := make([][]byte, 0, n-1)
 	for i := 1; i < n; i++ {
 		m := engine.NewClient(engine.NewMemStorage(), fmt.Appendf(nil, "member-%d", i), engine.Options{})
-		kp, err := m.CreateKeyPackage(ctx, id, false)
+		kp, err := m.CreateKeyPackage(ctx, benchSuite, false)
 		if err != nil {
 			b.Fatal(err)
 		}
