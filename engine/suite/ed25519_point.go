@@ -113,35 +113,33 @@ func (c *curve) toCached(q *cachedPoint, p *edPoint) {
 
 // addCached sets r = a + q, or a − q if neg is set.
 func addCached(r *completedPoint, a *edPoint, q *cachedPoint, neg bool) {
-	var pa, pb, pc, pd field.Element
-	qp, qm := &q.ypx, &q.ymx
-	if neg {
-		qp, qm = qm, qp
-	}
-	pa.Subtract(&a.y, &a.x)
-	pa.Multiply(&pa, qm)
-	pb.Add(&a.y, &a.x)
-	pb.Multiply(&pb, qp)
-	pc.Multiply(&a.t, &q.t2d)
+	var pd field.Element
 	pd.Multiply(&a.z, &q.z2)
-	finishAdd(r, &pa, &pb, &pc, &pd, neg)
+	addParts(r, a, &q.ypx, &q.ymx, &q.t2d, &pd, neg)
 }
 
-// addNielsC sets r = a + q, or a − q if neg is set (mixed addition).
+// addNielsC sets r = a + q, or a − q if neg is set (mixed addition: q's Z
+// is 1, so D = 2·Z1).
 func addNielsC(r *completedPoint, a *edPoint, q *nielsPoint, neg bool) {
-	var pa, pb, pc, pd field.Element
-	qp, qm := &q.ypx, &q.ymx
+	var pd field.Element
+	pd.Add(&a.z, &a.z)
+	addParts(r, a, &q.ypx, &q.ymx, &q.t2d, &pd, neg)
+}
+
+// addParts adds to a the point whose y+x, y−x and 2d·t are ypx, ymx and
+// t2d (subtracts it if neg is set), given D = 2·Z1·Z2 in pd.
+func addParts(r *completedPoint, a *edPoint, ypx, ymx, t2d, pd *field.Element, neg bool) {
+	var pa, pb, pc field.Element
 	if neg {
 		// −(x, y) = (−x, y): y+x and y−x swap places, 2dxy changes sign.
-		qp, qm = qm, qp
+		ypx, ymx = ymx, ypx
 	}
 	pa.Subtract(&a.y, &a.x)
-	pa.Multiply(&pa, qm)
+	pa.Multiply(&pa, ymx)
 	pb.Add(&a.y, &a.x)
-	pb.Multiply(&pb, qp)
-	pc.Multiply(&a.t, &q.t2d)
-	pd.Add(&a.z, &a.z)
-	finishAdd(r, &pa, &pb, &pc, &pd, neg)
+	pb.Multiply(&pb, ypx)
+	pc.Multiply(&a.t, t2d)
+	finishAdd(r, &pa, &pb, &pc, pd, neg)
 }
 
 // finishAdd completes an addition from A = (Y1−X1)(Y2−X2),

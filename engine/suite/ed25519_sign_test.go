@@ -65,7 +65,7 @@ func TestSignWithLabelParts(t *testing.T) {
 			if s.ID() == X25519AES128GCMSHA256Ed25519 && !ed25519.Verify(pub, signContent("GroupInfoTBS", content), sig) {
 				t.Fatalf("%v, %d bytes: crypto/ed25519 rejects the signature", s, n)
 			}
-			if got := append(signContentHeader("GroupInfoTBS", n), content...); !bytes.Equal(got, signContent("GroupInfoTBS", content)) {
+			if got := append(signContentHeader("GroupInfoTBS", n, 0), content...); !bytes.Equal(got, signContent("GroupInfoTBS", content)) {
 				t.Fatalf("%d bytes: header and content differ from signContent", n)
 			}
 		}

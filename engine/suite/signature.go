@@ -17,18 +17,13 @@ type signer interface {
 
 // signContent serializes SignContent (RFC 9420 §5.1.2).
 func signContent(label string, content []byte) []byte {
-	w := codec.NewWriter(make([]byte, 0, 8+len(labelPrefix)+len(label)+len(content)))
-	w.Varint(len(labelPrefix) + len(label))
-	w.Raw([]byte(labelPrefix))
-	w.Raw([]byte(label))
-	w.Opaque(content)
-	return w.Bytes()
+	return append(signContentHeader(label, len(content), len(content)), content...)
 }
 
 // signContentHeader serializes SignContent up to its content: the label
-// and the content's length prefix.
-func signContentHeader(label string, contentLen int) []byte {
-	w := codec.NewWriter(make([]byte, 0, 12+len(labelPrefix)+len(label)))
+// and the content's length prefix, with room for spare more bytes.
+func signContentHeader(label string, contentLen, spare int) []byte {
+	w := codec.NewWriter(make([]byte, 0, 12+len(labelPrefix)+len(label)+spare))
 	w.Varint(len(labelPrefix) + len(label))
 	w.Raw([]byte(labelPrefix))
 	w.Raw([]byte(label))
@@ -58,7 +53,7 @@ func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
 // SignWithLabel signs SignContent{"MLS 1.0 "+label, content} (RFC 9420
 // §5.1.2).
 func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte, error) {
-	sig, err := s.sig.sign(priv, signContentHeader(label, len(content)), content)
+	sig, err := s.sig.sign(priv, signContentHeader(label, len(content), 0), content)
 	if err != nil {
 		return nil, fmt.Errorf("sign with label %q: %w", label, err)
 	}

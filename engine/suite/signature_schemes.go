@@ -80,20 +80,20 @@ func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 }
 
 func (e ed25519Signer) verify(pub, msg, sig []byte) error {
-	if len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
-	}
-	if !e.ver.verify(pub, msg, sig) {
-		return ErrBadSignature
-	}
-	return nil
+	return checkEd25519(e.ver.verify, pub, msg, sig)
 }
 
 func (e ed25519Signer) verifyCold(pub, msg, sig []byte) error {
+	return checkEd25519(e.ver.verifyCold, pub, msg, sig)
+}
+
+// checkEd25519 runs one of the verifier's paths and turns its answer into
+// the signer interface's errors.
+func checkEd25519(verify func(pub, msg, sig []byte) bool, pub, msg, sig []byte) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
 	}
-	if !e.ver.verifyCold(pub, msg, sig) {
+	if !verify(pub, msg, sig) {
 		return ErrBadSignature
 	}
 	return nil

@@ -17,10 +17,11 @@
 //     and signatures are DER.
 //
 // The suites with the NIST curves run on the standard library (crypto/hpke,
-// crypto/ecdsa); the X25519 suites sign with crypto/ed25519 and use this
-// package's own HPKE with DHKEM(X25519) (RFC 9180, on
-// filippo.io/edwards25519 for the field and fixed-base arithmetic), which
-// seals with one Montgomery ladder instead of two, and its own Ed25519
+// crypto/ecdsa); the X25519 suites use this package's own HPKE with
+// DHKEM(X25519) (RFC 9180, on filippo.io/edwards25519 for the field and
+// fixed-base arithmetic), which seals with one Montgomery ladder instead of
+// two, its own Ed25519 signing (the same bytes as crypto/ed25519.Sign,
+// hashing the parts of a large message in place) and its own Ed25519
 // verifier with exactly crypto/ed25519.Verify's acceptance rule
 // (precomputed tables for keys verified repeatedly, half-size scalars for
 // the others); the X448/Ed448 suites use github.com/cloudflare/circl.

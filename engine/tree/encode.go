@@ -104,38 +104,24 @@ func (t *Tree) Encode() []byte { return t.EncodeNodes(0, NodeIndex(t.encodedEnd(
 func (t *Tree) EncodeNodes(lo, hi NodeIndex) []byte {
 	hi = min(hi, NodeIndex(t.st.len()))
 	lo = min(lo, hi)
-	size := 0
+	xs := make([]NodeIndex, 0, hi-lo)
 	for x := lo; x < hi; x++ {
+		xs = append(xs, x)
+	}
+	return t.EncodeNodeList(xs)
+}
+
+// EncodeNodeList encodes nodes xs (each below the width), in that order,
+// as an optional<Node> vector.
+func (t *Tree) EncodeNodeList(xs []NodeIndex) []byte {
+	size := 0
+	for _, x := range xs {
 		size += len(t.nodeEncoding(x))
 	}
 	w := codec.NewWriter(make([]byte, 0, size+4))
 	w.Vector(func(w *codec.Writer) {
-		for x := lo; x < hi; x++ {
-			w.Raw(t.st.at(x).enc)
-		}
-	})
-	return w.Bytes()
-}
-
-// EncodeNodeList encodes nodes xs, in that order, as an optional<Node>
-// vector; an index at or beyond the width encodes as a blank node.
-func (t *Tree) EncodeNodeList(xs []NodeIndex) []byte {
-	size := 0
-	for _, x := range xs {
-		if int(x) < t.st.len() {
-			size += len(t.nodeEncoding(x))
-		} else {
-			size++
-		}
-	}
-	w := codec.NewWriter(make([]byte, 0, size+4))
-	w.Vector(func(w *codec.Writer) {
 		for _, x := range xs {
-			if int(x) < t.st.len() {
-				w.Raw(t.st.at(x).enc)
-			} else {
-				w.Optional(false, nil)
-			}
+			w.Raw(t.st.at(x).enc)
 		}
 	})
 	return w.Bytes()
