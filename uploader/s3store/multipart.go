@@ -59,6 +59,8 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, body
 			out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 				Bucket: aws.String(s.cfg.Bucket),
 				Key:    aws.String(s.fullKey(key)),
+				// Every part carries its CRC32C (checksum.go).
+				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
 			})
 			if err == nil {
 				up.id = aws.ToString(out.UploadId)
@@ -130,11 +132,11 @@ func (s *Store) uploadParts(ctx context.Context, key string, up *pendingUpload, 
 			for p := range jobs {
 				uploadID, err := up.wait(ctx)
 				if err == nil {
-					var etag string
-					etag, err = s.uploadPart(ctx, key, uploadID, p)
+					var cp types.CompletedPart
+					cp, err = s.uploadPart(ctx, key, uploadID, p)
 					if err == nil {
 						mu.Lock()
-						done = append(done, types.CompletedPart{PartNumber: aws.Int32(p.num), ETag: aws.String(etag)})
+						done = append(done, cp)
 						mu.Unlock()
 					}
 				}
@@ -208,24 +210,28 @@ func (s *Store) uploadParts(ctx context.Context, key string, up *pendingUpload, 
 	return done, nil
 }
 
-// uploadPart sends one part and returns its ETag.
-func (s *Store) uploadPart(ctx context.Context, key, uploadID string, p part) (string, error) {
+// uploadPart sends one part, with UNSIGNED-PAYLOAD and its CRC32C
+// (checksum.go), and returns it as CompleteMultipartUpload lists it.
+func (s *Store) uploadPart(ctx context.Context, key, uploadID string, p part) (types.CompletedPart, error) {
+	crc := crc32cBase64(p.data)
 	var etag string
 	err := s.retry(ctx, func(ctx context.Context, _ int) error {
 		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-			Bucket:        aws.String(s.cfg.Bucket),
-			Key:           aws.String(s.fullKey(key)),
-			UploadId:      aws.String(uploadID),
-			PartNumber:    aws.Int32(p.num),
-			Body:          bytes.NewReader(p.data), // rewound for every attempt
-			ContentLength: aws.Int64(int64(len(p.data))),
-		})
+			Bucket:         aws.String(s.cfg.Bucket),
+			Key:            aws.String(s.fullKey(key)),
+			UploadId:       aws.String(uploadID),
+			PartNumber:     aws.Int32(p.num),
+			Body:           bytes.NewReader(p.data), // rewound for every attempt
+			ContentLength:  aws.Int64(int64(len(p.data))),
+			ChecksumCRC32C: aws.String(crc),
+		}, unsignedPayload)
 		if err == nil {
 			etag = aws.ToString(out.ETag)
 		}
 		return err
 	})
-	return etag, s.wrap("put part "+strconv.Itoa(int(p.num))+" of", key, err)
+	cp := types.CompletedPart{PartNumber: aws.Int32(p.num), ETag: aws.String(etag), ChecksumCRC32C: aws.String(crc)}
+	return cp, s.wrap("put part "+strconv.Itoa(int(p.num))+" of", key, err)
 }
 
 // complete makes the upload visible as one object.

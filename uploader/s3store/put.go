@@ -63,9 +63,16 @@ func (s *Store) putObject(ctx context.Context, key string, data []byte, ifNoneMa
 	if ifNoneMatch {
 		in.IfNoneMatch = aws.String("*")
 	}
+	var opts []func(*s3.Options)
+	if len(data) >= unsignedMin {
+		// checksum.go: CRC32C checked by the server instead of a
+		// SHA-256 payload hash on both sides.
+		in.ChecksumCRC32C = aws.String(crc32cBase64(data))
+		opts = append(opts, unsignedPayload)
+	}
 	err := s.retry(ctx, func(ctx context.Context, attempt int) error {
 		in.Body = bytes.NewReader(data) // each attempt sends from the start
-		_, err := s.client.PutObject(ctx, in)
+		_, err := s.client.PutObject(ctx, in, opts...)
 		if err != nil && attempt > 1 && ifNoneMatch && sentinel(err) == uploader.ErrExists {
 			// An earlier attempt may have stored the object and lost
 			// its response: then the object there is ours.

@@ -66,7 +66,11 @@ func transientCode(code string) (retry, known bool) {
 		"BandwidthLimitExceeded", "OperationAborted", "XMinioServerNotInitialized",
 		// S3: a concurrent conditional write was in progress; the retry
 		// gets a definite answer.
-		"ConditionalRequestConflict":
+		"ConditionalRequestConflict",
+		// The body the server received does not match its checksum
+		// (CRC32C or the signed SHA-256): corrupted in transit. The
+		// retry resends it from its buffer (checksum.go).
+		"BadDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch":
 		return true, true
 	}
 	return false, false

@@ -46,7 +46,11 @@ func TestTransient(t *testing.T) {
 		{"404 no such key", httpErr(404, "NoSuchKey"), false},
 		{"404 no such bucket", httpErr(404, "NoSuchBucket"), false},
 		{"412 precondition", httpErr(412, "PreconditionFailed"), false},
-		{"400 bad digest", httpErr(400, "BadDigest"), false},
+		// A body corrupted in transit: resent (checksum.go).
+		{"400 bad digest", httpErr(400, "BadDigest"), true},
+		{"400 checksum mismatch", httpErr(400, "XAmzContentChecksumMismatch"), true},
+		{"400 sha256 mismatch", httpErr(400, "XAmzContentSHA256Mismatch"), true},
+		{"400 invalid digest", httpErr(400, "InvalidDigest"), false},
 		{"connection reset", fmt.Errorf("send: %w", &net.OpError{Op: "read", Err: syscall.ECONNRESET}), true},
 		{"connection refused", &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, true},
 		{"unexpected EOF", fmt.Errorf("deserialize: %w", io.ErrUnexpectedEOF), true},

@@ -15,6 +15,9 @@
 // cancellation it is aborted. If the server cannot be reached to abort
 // (it crashed), the parts stay invisible until [Store.AbortUploads] or a
 // bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them.
+// Bodies of 1 MiB or more are sent with UNSIGNED-PAYLOAD and a CRC32C
+// header that the server checks (see checksum.go for why that is safe),
+// instead of a SHA-256 payload hash computed by both sides.
 // Put with ifNoneMatch sends If-None-Match: * on PutObject and on
 // CompleteMultipartUpload, so of two writers of one key exactly one wins
 // and the other gets [uploader.ErrExists].
@@ -212,11 +215,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		// A library does not print: failures come back as errors.
 		o.Logger = logging.Nop{}
 		o.DisableLogOutputChecksumValidationSkipped = true
-		// No CRC32 of every body and response on top of SigV4: over
-		// HTTP the payload's SHA-256 is signed, over HTTPS TLS protects
-		// it, and the manifest's SHA-256 of every snapshot object is
-		// checked end to end by verify and restore. This also keeps the
-		// aws-chunked trailer encoding away from S3-compatible servers.
+		// No SDK-chosen checksum of every body and response: large
+		// bodies carry a CRC32C that Put computes itself and sends as
+		// a header (checksum.go), small ones a signed SHA-256 payload
+		// hash (over HTTPS, TLS), and the manifest's SHA-256 of every
+		// snapshot object is checked end to end by verify and restore.
+		// This also keeps the aws-chunked trailer encoding away from
+		// S3-compatible servers.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		if cfg.wrapHTTP != nil {
