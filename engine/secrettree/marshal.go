@@ -69,7 +69,11 @@ func (t *Tree) TakeChanges() (header bool, leaves []uint32) {
 	}
 	slices.Sort(leaves)
 	t.headerChanged = false
-	clear(t.leafChanged)
+	if t.sharedLeaves {
+		t.leafChanged = map[uint32]struct{}{} // the other tree keeps its own
+	} else {
+		clear(t.leafChanged)
+	}
 	return header, leaves
 }
 

@@ -173,6 +173,9 @@ func (t *Tree) ratchetFor(leaf uint32, ct ContentType, store bool) (*ratchet, er
 		return nil, fmt.Errorf("content type %d: %w", ct, ErrConfig)
 	}
 	if l, ok := t.leaves[leaf]; ok {
+		if store {
+			l = t.writableLeaf(leaf)
+		}
 		return &l[ct], nil
 	}
 	ls, err := t.leafSecret(leaf, store)
@@ -186,7 +189,8 @@ func (t *Tree) ratchetFor(leaf uint32, ct ContentType, store bool) (*ratchet, er
 	}
 	if store {
 		clear(ls)
-		t.leaves[leaf] = l
+		t.unshareLeaves()
+		t.setLeaf(leaf, l)
 		t.headerChanged = true
 		t.leafChanged[leaf] = struct{}{}
 	}
@@ -300,16 +304,19 @@ func (t *Tree) Generation(leaf uint32, ct ContentType) (uint64, error) {
 // Wipe zeroes every secret in the tree and empties it; the tree is
 // unusable afterwards. Call it when the epoch ends.
 func (t *Tree) Wipe() {
-	for k, v := range t.nodes {
-		clear(v)
-		delete(t.nodes, k)
+	for x, v := range t.nodes {
+		if t.ownsNode(x) {
+			clear(v)
+		}
 	}
 	for i, l := range t.leaves {
-		l[0].wipe()
-		l[1].wipe()
-		delete(t.leaves, i)
+		if _, ok := t.ownLeaves[i]; ok || !t.cow {
+			l[0].wipe()
+			l[1].wipe()
+		}
 	}
-	clear(t.leafChanged)
+	t.nodes, t.leaves, t.leafChanged = map[uint32][]byte{}, map[uint32]*leafRatchets{}, map[uint32]struct{}{}
+	t.sharedNodes, t.sharedLeaves, t.ownLeaves, t.ownNodes = false, false, nil, nil
 	t.headerChanged = false
 	t.n = 0
 }

@@ -107,6 +107,20 @@ type Tree struct {
 	// The change set reported by TakeChanges.
 	headerChanged bool
 	leafChanged   map[uint32]struct{}
+
+	// Copy on write (see Clone). sharedNodes, sharedLeaves: the nodes map,
+	// or the leaves and leafChanged maps, are shared with another tree and
+	// must be copied before any change. cow: the secrets
+	// in them may be shared, so only the leaves in ownLeaves (ratchets
+	// this tree copied or created since it last shared) change in place,
+	// and only the nodes in ownNodes (secrets it created) are zeroed when
+	// deleted; a shared secret is dropped, not zeroed, as the other tree
+	// still holds it. Without cow the tree owns everything.
+	sharedNodes  bool
+	sharedLeaves bool
+	cow          bool
+	ownLeaves    map[uint32]struct{}
+	ownNodes     map[uint32]struct{}
 }
 
 // leafRatchets holds a leaf's two ratchets.
@@ -154,8 +168,10 @@ func (t *Tree) SetConfig(cfg Config) error {
 	}
 	t.cfg = cfg
 	t.headerChanged = true
+	t.unshareLeaves()
 	for i, l := range t.leaves {
 		if len(l[0].retained) > cfg.MaxRetained || len(l[1].retained) > cfg.MaxRetained {
+			l = t.writableLeaf(i)
 			l[0].trim(cfg.MaxRetained)
 			l[1].trim(cfg.MaxRetained)
 			t.leafChanged[i] = struct{}{}
@@ -164,22 +180,74 @@ func (t *Tree) SetConfig(cfg Config) error {
 	return nil
 }
 
-// Clone returns a deep copy of the tree.
+// Clone returns a copy of the tree. It costs O(1): the copy and t share
+// their memory until either changes it, and each then copies only what it
+// changes (a leaf's ratchets, the maps). Neither may be used concurrently
+// with the other, as Clone itself marks t as sharing.
 func (t *Tree) Clone() *Tree {
-	c := &Tree{
-		suite: t.suite, cfg: t.cfg, n: t.n,
-		nodes:         make(map[uint32][]byte, len(t.nodes)),
-		leaves:        make(map[uint32]*leafRatchets, len(t.leaves)),
-		headerChanged: t.headerChanged,
-		leafChanged:   maps.Clone(t.leafChanged),
+	t.sharedNodes, t.sharedLeaves, t.cow, t.ownLeaves, t.ownNodes = true, true, true, nil, nil
+	c := *t
+	return &c
+}
+
+// unshareNodes gives t a nodes map of its own before it changes it.
+func (t *Tree) unshareNodes() {
+	if t.sharedNodes {
+		t.nodes, t.sharedNodes = maps.Clone(t.nodes), false
 	}
-	for k, v := range t.nodes {
-		c.nodes[k] = slices.Clone(v)
+}
+
+// unshareLeaves gives t leaves and leafChanged maps of its own before it
+// changes them.
+func (t *Tree) unshareLeaves() {
+	if t.sharedLeaves {
+		t.leaves, t.leafChanged, t.sharedLeaves = maps.Clone(t.leaves), maps.Clone(t.leafChanged), false
 	}
-	for i, l := range t.leaves {
-		c.leaves[i] = &leafRatchets{l[0].clone(), l[1].clone()}
+}
+
+// ownsNode reports whether the secret of node x is t's alone to zero.
+func (t *Tree) ownsNode(x uint32) bool {
+	if !t.cow {
+		return true
 	}
-	return c
+	_, ok := t.ownNodes[x]
+	return ok
+}
+
+// setNode stores a secret t created for node x.
+func (t *Tree) setNode(x uint32, secret []byte) {
+	t.nodes[x] = secret
+	if t.cow {
+		if t.ownNodes == nil {
+			t.ownNodes = map[uint32]struct{}{}
+		}
+		t.ownNodes[x] = struct{}{}
+	}
+}
+
+// setLeaf stores ratchets t created or copied for leaf.
+func (t *Tree) setLeaf(leaf uint32, l *leafRatchets) {
+	t.leaves[leaf] = l
+	if t.cow {
+		if t.ownLeaves == nil {
+			t.ownLeaves = map[uint32]struct{}{}
+		}
+		t.ownLeaves[leaf] = struct{}{}
+	}
+}
+
+// writableLeaf returns leaf's existing ratchets ready to change, copying
+// them first if another tree may share them.
+func (t *Tree) writableLeaf(leaf uint32) *leafRatchets {
+	t.unshareLeaves()
+	l := t.leaves[leaf]
+	if t.cow {
+		if _, ok := t.ownLeaves[leaf]; !ok {
+			l = &leafRatchets{l[0].clone(), l[1].clone()}
+			t.setLeaf(leaf, l)
+		}
+	}
+	return l
 }
 
 // leafSecret returns the secret of leaf's node derived from its nearest
@@ -202,14 +270,23 @@ func (t *Tree) leafSecret(leaf uint32, store bool) ([]byte, error) {
 	}
 	nh := t.suite.Nh()
 	secret := t.nodes[p[start]]
+	owned := false // whether secret may be zeroed once used
 	if store {
+		t.unshareNodes()
+		owned = t.ownsNode(p[start])
 		delete(t.nodes, p[start])
+		delete(t.ownNodes, p[start])
+		if !owned && start == len(p)-1 {
+			// The leaf's own secret, returned for the caller to zero:
+			// another tree still holds this one.
+			secret = slices.Clone(secret)
+		}
 	}
 	for i := start; i+1 < len(p); i++ {
 		parent, child := p[i], p[i+1]
 		l := t.suite.ExpandWithLabel(secret, "tree", []byte("left"), nh)
 		r := t.suite.ExpandWithLabel(secret, "tree", []byte("right"), nh)
-		if store || i > start { // a derived temporary or a secret we own
+		if owned || i > start { // a derived temporary or a secret we own
 			clear(secret)
 		}
 		sib, other := right(parent), r
@@ -221,7 +298,7 @@ func (t *Tree) leafSecret(leaf uint32, store bool) ([]byte, error) {
 		// In a tree whose leaf count is not a power of two, a sibling may
 		// cover no leaf at all; its secret is never needed.
 		if store && leavesUnder(sib, t.n) > 0 {
-			t.nodes[sib] = other
+			t.setNode(sib, other)
 		} else {
 			clear(other)
 		}

@@ -71,3 +71,40 @@ func TestSignWithLabelParts(t *testing.T) {
 		}
 	}
 }
+
+// TestEd25519SignLongMessages checks the digest nonce of long messages:
+// up to digestNonceMin-1 bytes the signature is crypto/ed25519's; from
+// digestNonceMin on it is a different signature that crypto/ed25519
+// accepts, the same however the message is cut into parts and on every
+// call, and messages differing in one byte get different nonces (R).
+func TestEd25519SignLongMessages(t *testing.T) {
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	k, err := parseEd25519(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := ed25519.NewKeyFromSeed(seed)
+	for _, n := range []int{digestNonceMin - 1, digestNonceMin, digestNonceMin + 1, 300_000} {
+		msg := make([]byte, n)
+		rand.Read(msg)
+		sig := k.sign(msg)
+		if !ed25519.Verify(std.Public().(ed25519.PublicKey), msg, sig) {
+			t.Fatalf("%d bytes: crypto/ed25519 rejects the signature", n)
+		}
+		if got := bytes.Equal(sig, ed25519.Sign(std, msg)); got != (n < digestNonceMin) {
+			t.Fatalf("%d bytes: same as crypto/ed25519 = %v, want %v", n, got, n < digestNonceMin)
+		}
+		cut := n / 3
+		if again := k.sign(msg[:cut], nil, msg[cut:]); !bytes.Equal(again, sig) {
+			t.Fatalf("%d bytes: signature depends on how the message is cut", n)
+		}
+		msg[n/2] ^= 1
+		if other := k.sign(msg); bytes.Equal(other[:32], sig[:32]) {
+			t.Fatalf("%d bytes: a different message got the same nonce", n)
+		}
+	}
+	if bytes.Equal(k.digestPrefix[:], k.prefix[:]) {
+		t.Fatal("digest nonce prefix equals the RFC 8032 prefix")
+	}
+}
