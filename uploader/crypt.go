@@ -30,21 +30,45 @@ func agePayloadSize(n int64) int64 {
 
 // encryptor is an io.Reader producing the age encryption of src. It pulls
 // plaintext in chunk-sized reads, so at most about two chunks are held in
-// memory, and it hashes and counts both plaintext and ciphertext as they
-// pass. It needs no goroutine: the store's Put drives it.
+// memory besides the caller's buffer, and it hashes and counts both
+// plaintext and ciphertext as they pass. It needs no goroutine: the
+// store's Put drives it.
+//
+// Each byte is touched while it is in cache: a plaintext chunk is hashed
+// right after it is read, and age's sealed chunk is hashed as it is
+// written, straight into the caller's buffer when it fits there (only
+// the rest waits in out for the next Read).
 type encryptor struct {
 	src     io.Reader
-	w       io.WriteCloser // age payload writer, writing into out
-	out     bytes.Buffer   // header, then ciphertext not yet read
+	w       io.WriteCloser // age payload writer, writing into sink
+	sink    sink
 	scratch []byte
 	want    int64 // expected plaintext size, 0 if unknown
 	header  int64 // header and nonce size
 	done    bool  // src reached EOF and w is closed
 	err     error
 
-	ptHash, ctHash hash.Hash
-	ptN, ctN       int64
-	onPlain        func(done int64)
+	ptHash hash.Hash
+	ptN    int64
+	ctN    int64 // ciphertext bytes returned by Read
+	// onPlain reports the plaintext bytes read so far.
+	onPlain func(done int64)
+}
+
+// sink receives age's output: into dst while it has room, the rest into
+// out; it hashes everything in passing.
+type sink struct {
+	dst    []byte // the caller's buffer, len = bytes written into it
+	out    bytes.Buffer
+	ctHash hash.Hash
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	s.ctHash.Write(p)
+	n := copy(s.dst[len(s.dst):cap(s.dst)], p)
+	s.dst = s.dst[:len(s.dst)+n]
+	s.out.Write(p[n:])
+	return len(p), nil
 }
 
 func newEncryptor(src io.Reader, want int64, recipients []age.Recipient, onPlain func(int64)) (*encryptor, error) {
@@ -57,15 +81,15 @@ func newEncryptor(src io.Reader, want int64, recipients []age.Recipient, onPlain
 		scratch: make([]byte, bufSize),
 		want:    want,
 		ptHash:  sha256.New(),
-		ctHash:  sha256.New(),
 		onPlain: onPlain,
 	}
-	w, err := age.Encrypt(&e.out, recipients...)
+	e.sink.ctHash = sha256.New()
+	w, err := age.Encrypt(&e.sink, recipients...)
 	if err != nil {
 		return nil, fmt.Errorf("age encrypt: %w", err)
 	}
 	e.w = w
-	e.header = int64(e.out.Len())
+	e.header = int64(e.sink.out.Len())
 	return e, nil
 }
 
@@ -77,24 +101,29 @@ func (e *encryptor) size() int64 {
 	return e.header + agePayloadSize(e.want)
 }
 
-// Read implements io.Reader.
+// Read implements io.Reader. It fills p as far as it can: a store reads
+// into large part buffers, and age writes into them directly.
 func (e *encryptor) Read(p []byte) (int, error) {
-	for e.out.Len() == 0 {
-		if e.err != nil {
-			return 0, e.err
-		}
-		if e.done {
-			return 0, io.EOF
-		}
+	n, _ := e.sink.out.Read(p)
+	for n < len(p) && e.sink.out.Len() == 0 && !e.done && e.err == nil {
+		e.sink.dst = p[n:n:len(p)] // never past len(p)
 		e.fill()
+		n += len(e.sink.dst)
+		e.sink.dst = nil
+		m, _ := e.sink.out.Read(p[n:])
+		n += m
 	}
-	n, _ := e.out.Read(p)
-	e.ctHash.Write(p[:n])
 	e.ctN += int64(n)
-	return n, nil
+	if n > 0 {
+		return n, nil
+	}
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
 }
 
-// fill reads one chunk of plaintext and encrypts it into out.
+// fill reads one chunk of plaintext and encrypts it into the sink.
 func (e *encryptor) fill() {
 	n, err := e.src.Read(e.scratch)
 	if n > 0 {
@@ -133,15 +162,17 @@ func (e *encryptor) fill() {
 // the whole ciphertext, at most limit bytes, is buffered; a failure is
 // left in e.err for the next Read.
 func (e *encryptor) prefetch(limit int) bool {
-	for !e.done && e.err == nil && e.out.Len() <= limit {
+	for !e.done && e.err == nil && e.sink.out.Len() <= limit {
 		e.fill()
 	}
-	return e.done && e.err == nil && e.out.Len() <= limit
+	return e.done && e.err == nil && e.sink.out.Len() <= limit
 }
 
-// sums returns the SHA-256 of the plaintext and the ciphertext so far.
+// sums returns the SHA-256 of the plaintext and of the ciphertext, which
+// are those of the snapshot once Read has returned io.EOF (the
+// ciphertext's covers what was produced, read or not).
 func (e *encryptor) sums() (pt, ct [32]byte) {
 	e.ptHash.Sum(pt[:0])
-	e.ctHash.Sum(ct[:0])
+	e.sink.ctHash.Sum(ct[:0])
 	return pt, ct
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -45,14 +46,49 @@ import (
 // and a CRC32C; parts always are (they are at least MinPartSize).
 const unsignedMin = 1 << 20
 
+// crcChunk is how much readFullCRC reads before it checksums: small
+// enough that the bytes are still in the CPU cache.
+const crcChunk = 256 << 10
+
+// castagnoli returns the CRC32C table: MakeTable returns the package's
+// shared one, which uses the CPU's CRC32 instruction where there is one.
+func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
+
 // crc32cBase64 returns the CRC32C of data as S3 headers carry it: the
 // base64 of the big-endian 4 bytes.
 func crc32cBase64(data []byte) string {
+	return encodeCRC(crc32.Checksum(data, castagnoli()))
+}
+
+// encodeCRC renders a CRC32C as S3 headers carry it.
+func encodeCRC(crc uint32) string {
 	var sum [4]byte
-	// MakeTable returns the package's shared Castagnoli table, which
-	// uses the CPU's CRC32 instruction where there is one.
-	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	binary.BigEndian.PutUint32(sum[:], crc)
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// readFullCRC is [io.ReadFull] that also returns the CRC32C of the bytes
+// read. It reads at most crcChunk bytes at a time and checksums them
+// right away, while they are in cache, instead of in a second pass over
+// a whole part buffer.
+func readFullCRC(r io.Reader, buf []byte) (int, uint32, error) {
+	tab := castagnoli()
+	var crc uint32
+	n := 0
+	var err error
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = r.Read(buf[n:min(len(buf), n+crcChunk)])
+		crc = crc32.Update(crc, tab, buf[n:n+m])
+		n += m
+	}
+	switch {
+	case n == len(buf):
+		err = nil
+	case n > 0 && err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	return n, crc, err
 }
 
 // unsignedPayload is the per-operation option that sends the body with

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -195,4 +196,44 @@ func firstCode(bodies []string) string {
 		}
 	}
 	return ""
+}
+
+// TestReadFullCRC checks that readFullCRC reads like io.ReadFull and
+// checksums exactly the bytes it read.
+func TestReadFullCRC(t *testing.T) {
+	data := make([]byte, 3*crcChunk+5)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	boom := errors.New("boom")
+	tests := []struct {
+		name string
+		r    func() io.Reader
+		buf  int
+	}{
+		{"exact", func() io.Reader { return bytes.NewReader(data) }, len(data)},
+		{"longer source", func() io.Reader { return bytes.NewReader(data) }, len(data) - 7},
+		{"short source", func() io.Reader { return bytes.NewReader(data[:100]) }, len(data)},
+		{"empty source", func() io.Reader { return bytes.NewReader(nil) }, 10},
+		{"one byte at a time", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(data[:1000])) }, 1000},
+		{"data with EOF", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(data)) }, len(data)},
+		{"error midway", func() io.Reader { return io.MultiReader(bytes.NewReader(data[:crcChunk+3]), iotest.ErrReader(boom)) }, len(data)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := make([]byte, tc.buf)
+			wantN, wantErr := io.ReadFull(tc.r(), want)
+			got := make([]byte, tc.buf)
+			n, crc, err := readFullCRC(tc.r(), got)
+			if n != wantN || !errors.Is(err, wantErr) || (wantErr == nil) != (err == nil) {
+				t.Fatalf("got %d, %v; want %d, %v", n, err, wantN, wantErr)
+			}
+			if !bytes.Equal(got[:n], want[:n]) {
+				t.Fatal("bytes differ from io.ReadFull's")
+			}
+			if gotSum, wantSum := encodeCRC(crc), crc32cBase64(want[:wantN]); gotSum != wantSum {
+				t.Fatalf("crc %s, want %s", gotSum, wantSum)
+			}
+		})
+	}
 }

@@ -29,6 +29,7 @@ const abortTimeout = 30 * time.Second
 type part struct {
 	num    int32
 	data   []byte
+	crc    string  // CRC32C of data (encodeCRC), or "" if not yet computed
 	pooled *[]byte // returned to the pool after the upload, if set
 }
 
@@ -174,10 +175,10 @@ func (s *Store) uploadParts(ctx context.Context, key string, up *pendingUpload, 
 			if num == 0 {
 				want = firstSize
 			}
-			n, rerr := io.ReadFull(body, p.data[:want])
+			n, crc, rerr := readFullCRC(body, p.data[:want])
 			if n > 0 {
 				num++
-				p.num, p.data = num, p.data[:n]
+				p.num, p.data, p.crc = num, p.data[:n], encodeCRC(crc)
 				if !send(p) {
 					return
 				}
@@ -213,7 +214,10 @@ func (s *Store) uploadParts(ctx context.Context, key string, up *pendingUpload, 
 // uploadPart sends one part, with UNSIGNED-PAYLOAD and its CRC32C
 // (checksum.go), and returns it as CompleteMultipartUpload lists it.
 func (s *Store) uploadPart(ctx context.Context, key, uploadID string, p part) (types.CompletedPart, error) {
-	crc := crc32cBase64(p.data)
+	crc := p.crc
+	if crc == "" {
+		crc = crc32cBase64(p.data)
+	}
 	var etag string
 	err := s.retry(ctx, func(ctx context.Context, _ int) error {
 		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{

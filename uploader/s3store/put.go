@@ -32,20 +32,21 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, if
 	switch {
 	case size >= 0 && size <= s.cfg.PartSize:
 		buf := make([]byte, size)
-		if _, err := io.ReadFull(body, buf); err != nil {
+		_, crc, err := readFullCRC(body, buf)
+		if err != nil {
 			return fmt.Errorf("put %s: read: %w", s.loc(key), err)
 		}
 		if err := expectEOF(body); err != nil {
 			return fmt.Errorf("put %s: read: %w", s.loc(key), err)
 		}
-		return s.putObject(ctx, key, buf, ifNoneMatch)
+		return s.putObject(ctx, key, buf, encodeCRC(crc), ifNoneMatch)
 	case size < 0:
 		first, err := readUpTo(body, s.cfg.PartSize)
 		if err != nil {
 			return fmt.Errorf("put %s: read: %w", s.loc(key), err)
 		}
 		if int64(len(first)) < s.cfg.PartSize {
-			return s.putObject(ctx, key, first, ifNoneMatch)
+			return s.putObject(ctx, key, first, "", ifNoneMatch)
 		}
 		return s.putMultipart(ctx, key, first, body, size, ifNoneMatch)
 	default:
@@ -53,8 +54,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, if
 	}
 }
 
-// putObject stores data with one PutObject.
-func (s *Store) putObject(ctx context.Context, key string, data []byte, ifNoneMatch bool) error {
+// putObject stores data with one PutObject. crc is the CRC32C of data
+// as encodeCRC renders it, or "" to have it computed if needed.
+func (s *Store) putObject(ctx context.Context, key string, data []byte, crc string, ifNoneMatch bool) error {
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(s.cfg.Bucket),
 		Key:           aws.String(s.fullKey(key)),
@@ -67,7 +69,10 @@ func (s *Store) putObject(ctx context.Context, key string, data []byte, ifNoneMa
 	if len(data) >= unsignedMin {
 		// checksum.go: CRC32C checked by the server instead of a
 		// SHA-256 payload hash on both sides.
-		in.ChecksumCRC32C = aws.String(crc32cBase64(data))
+		if crc == "" {
+			crc = crc32cBase64(data)
+		}
+		in.ChecksumCRC32C = aws.String(crc)
 		opts = append(opts, unsignedPayload)
 	}
 	err := s.retry(ctx, func(ctx context.Context, attempt int) error {
