@@ -40,13 +40,6 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", err)
 	}
-	signer := t.Leaf(tree.LeafIndex(gi.Signer))
-	if signer == nil {
-		return nil, nil, fmt.Errorf("external join: group info signer %d is not a member: %w", gi.Signer, ErrInvalidWelcome)
-	}
-	if err := verifyGroupInfo(cs, gi, signer.SignatureKey); err != nil {
-		return nil, nil, fmt.Errorf("external join: %w", err)
-	}
 	extPub, ok := gi.Extensions.Find(wire.ExtensionExternalPub)
 	if !ok {
 		return nil, nil, fmt.Errorf("external join: group info has no external_pub: %w", ErrInvalidWelcome)

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -56,4 +58,46 @@ func TestExternalCommit(t *testing.T) {
 		t.Fatalf("%d members after resync, want 2", n)
 	}
 	sendAndCheck(t, fresh, "back", a)
+}
+
+// TestJoinChecksInOrder checks that a joiner, which checks the tree hash
+// and the GroupInfo signature while the leaves' signatures are checked,
+// still reports the first failure in the order of §12.4.3.1: a tree that
+// does not match the GroupInfo before a bad GroupInfo signature, and that
+// nothing is joined either way.
+func TestJoinChecksInOrder(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	staleTree := a.g.s.tree.Encode()
+	commitAndDeliver(t, a, CommitOptions{}, b)
+	gi, err := a.g.GroupInfo(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badSig := append([]byte(nil), gi...)
+	badSig[len(badSig)-1] ^= 1
+	tests := []struct {
+		name     string
+		gi, tree []byte
+		want     error
+		contains string
+	}{
+		{"stale tree", gi, staleTree, ErrInvalidWelcome, "tree hash"},
+		{"bad signature", badSig, a.g.s.tree.Encode(), ErrBadSignature, "group info signature"},
+		{"stale tree and bad signature", badSig, staleTree, ErrInvalidWelcome, "tree hash"},
+	}
+	for _, tc := range tests {
+		c := newMember("carol")
+		g, _, err := c.client.JoinByExternalCommit(ctx, tc.gi, tc.tree, nil)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.contains) {
+			t.Errorf("%s: got %v, want %v mentioning %q", tc.name, err, tc.want, tc.contains)
+		}
+		if g != nil {
+			t.Errorf("%s: joined anyway", tc.name)
+		}
+	}
+	c := newMember("carol")
+	if _, _, err := c.client.JoinByExternalCommit(ctx, gi, a.g.s.tree.Encode(), nil); err != nil {
+		t.Fatalf("join with the right tree and signature: %v", err)
+	}
 }

@@ -96,7 +96,10 @@ func verifyGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, signerPub []byte) erro
 
 // treeFromGroupInfo returns the ratchet tree of gi's ratchet_tree extension,
 // or decodes outOfBand when the extension is absent, and checks it against
-// the GroupInfo: tree hash and full validation (§12.4.3.1).
+// the GroupInfo: tree hash, full validation (§12.4.3.1), and gi's
+// signature by its signer in that tree. The tree hash and the GroupInfo
+// signature are checked while the leaves' signatures are, and reported in
+// that order around the tree's own errors.
 func treeFromGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, outOfBand []byte, opts Options) (*tree.Tree, error) {
 	enc, ok := gi.Extensions.Find(wire.ExtensionRatchetTree)
 	if !ok {
@@ -109,15 +112,31 @@ func treeFromGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, outOfBand []byte, op
 	if err != nil {
 		return nil, fmt.Errorf("ratchet tree: %w", typed(err))
 	}
-	if !bytes.Equal(t.TreeHash(), gi.GroupContext.TreeHash) {
-		return nil, fmt.Errorf("ratchet tree hash does not match group context: %w", ErrInvalidWelcome)
-	}
 	req, err := requiredCapabilities(gi.GroupContext.Extensions)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Validate(tree.ValidateOptions{GroupID: gi.GroupContext.GroupID, Required: req, Now: opts.now()}); err != nil {
+	var hashErr, signerErr error
+	alongside := func() {
+		if !bytes.Equal(t.TreeHash(), gi.GroupContext.TreeHash) {
+			hashErr = fmt.Errorf("ratchet tree hash does not match group context: %w", ErrInvalidWelcome)
+			return
+		}
+		signer := t.Leaf(tree.LeafIndex(gi.Signer))
+		if signer == nil {
+			signerErr = fmt.Errorf("group info signer %d is not a member: %w", gi.Signer, ErrInvalidWelcome)
+			return
+		}
+		signerErr = verifyGroupInfo(cs, gi, signer.SignatureKey)
+	}
+	err = t.Validate(tree.ValidateOptions{GroupID: gi.GroupContext.GroupID, Required: req, Now: opts.now(), Alongside: alongside})
+	switch {
+	case hashErr != nil:
+		return nil, hashErr
+	case err != nil:
 		return nil, fmt.Errorf("ratchet tree: %w: %w", ErrInvalidWelcome, err)
+	case signerErr != nil:
+		return nil, signerErr
 	}
 	return t, nil
 }
@@ -132,13 +151,6 @@ func joinFromWelcome(ctx context.Context, in joinInput) (*groupState, error) {
 	}
 	t, err := treeFromGroupInfo(cs, gi, in.ratchetTree, in.opts)
 	if err != nil {
-		return nil, err
-	}
-	signer := t.Leaf(tree.LeafIndex(gi.Signer))
-	if signer == nil {
-		return nil, fmt.Errorf("group info signer %d is not a member: %w", gi.Signer, ErrInvalidWelcome)
-	}
-	if err := verifyGroupInfo(cs, gi, signer.SignatureKey); err != nil {
 		return nil, err
 	}
 	own := codec.Marshal(in.kp.LeafNode)

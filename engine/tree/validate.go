@@ -142,20 +142,37 @@ type ValidateOptions struct {
 	Required *wire.RequiredCapabilities
 	// Now, if not zero, is checked against key_package leaf lifetimes.
 	Now time.Time
+	// Alongside, if set, runs on the calling goroutine while the leaves'
+	// signatures, most of the work for a large tree, are checked on the
+	// others: a joiner compares the tree hash and checks the GroupInfo
+	// signature meanwhile. It may read and hash the tree but change
+	// nothing else, and its outcome is the caller's to report.
+	Alongside func()
 }
 
 // Validate checks a tree received when joining (§12.4.3.1), except the
 // tree hash, which the caller compares with the GroupInfo: every non-blank
 // parent is parent-hash valid, every leaf node is valid (§7.3; signatures
-// are checked on all CPUs), every credential type in use is supported by
+// are checked on all CPUs, alongside the rest), every credential type in use is supported by
 // every member, encryption and signature keys are unique, and unmerged
 // leaves are consistent.
 func (t *Tree) Validate(o ValidateOptions) error {
-	if err := t.VerifyParentHashes(); err != nil {
-		return fmt.Errorf("validate tree: %w", err)
+	// Own every chunk first: hashing on this goroutine then writes only
+	// its slots' hash and encoding fields, never a chunk pointer, while
+	// the leaf checks read the nodes.
+	t.st.ownAll()
+	leaves := make(chan error, 1)
+	go func() { leaves <- t.validateLeaves(o) }()
+	if o.Alongside != nil {
+		o.Alongside()
 	}
-	if err := t.validateLeaves(o); err != nil {
-		return fmt.Errorf("validate tree: %w", err)
+	parentErr := t.VerifyParentHashes()
+	leafErr := <-leaves
+	if parentErr != nil {
+		return fmt.Errorf("validate tree: %w", parentErr)
+	}
+	if leafErr != nil {
+		return fmt.Errorf("validate tree: %w", leafErr)
 	}
 	if err := t.checkUnmerged(); err != nil {
 		return fmt.Errorf("validate tree: %w", err)
