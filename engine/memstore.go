@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,7 +24,7 @@ var _ Storage = (*MemStorage)(nil)
 func NewMemStorage() *MemStorage { return &MemStorage{data: map[string][]byte{}} }
 
 func memKey(k Key) string {
-	return fmt.Sprintf("%x/%s/%s", k.Group, k.Kind, k.Name)
+	return hex.EncodeToString(k.Group) + "/" + string(k.Kind) + "/" + k.Name
 }
 
 // Get implements [Storage].

@@ -91,6 +91,17 @@ func hkdfExpand(h func() hash.Hash, prk, info []byte, n int) []byte {
 // the serialized KDFLabel {length, "MLS 1.0 "+label, context}. length must
 // be at most [Suite.MaxExpand] (it panics otherwise, like [Suite.Expand]).
 func (s *Suite) ExpandWithLabel(secret []byte, label string, context []byte, length int) []byte {
+	if s.kdf256 && length <= sha256.Size && length >= 0 && len(labelPrefix)+len(label) < 64 && len(context) < 64 {
+		// The secret tree's and sender data's derivations: one HMAC block
+		// over a KDFLabel short enough for one-byte varints, built on the
+		// stack (the general path allocates it).
+		var buf [2 + 1 + 63 + 1 + 63]byte
+		info := append(buf[:0], byte(length>>8), byte(length), byte(len(labelPrefix)+len(label)))
+		info = append(append(info, labelPrefix...), label...)
+		info = append(append(info, byte(len(context))), context...)
+		t := hmacSHA256(secret, info, []byte{1})
+		return append(make([]byte, 0, length), t[:length]...)
+	}
 	w := codec.NewWriter(make([]byte, 0, 2+1+len(labelPrefix)+len(label)+4+len(context)))
 	w.Uint16(uint16(length))
 	w.Varint(len(labelPrefix) + len(label))

@@ -36,3 +36,50 @@ func TestExpandSHA256(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandWithLabelShort compares ExpandWithLabel, whose short one-block
+// derivations build the KDFLabel on the stack, with crypto/hkdf over a
+// KDFLabel encoded by hand, for label and context lengths on both sides of
+// the one-byte varint limit and lengths around the hash size.
+func TestExpandWithLabelShort(t *testing.T) {
+	s, err := New(X25519AES128GCMSHA256Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	for _, labelLen := range []int{0, 3, 55, 56, 57, 70} {
+		for _, ctxLen := range []int{0, 4, 63, 64, 65, 200} {
+			for _, n := range []int{0, 12, 16, 32, 33, 64} {
+				label := string(bytes.Repeat([]byte{'l'}, labelLen))
+				ctx := make([]byte, ctxLen)
+				rand.Read(ctx)
+				full := labelPrefix + label
+				info := []byte{byte(n >> 8), byte(n)}
+				info = appendVarint(info, len(full))
+				info = append(info, full...)
+				info = appendVarint(info, len(ctx))
+				info = append(info, ctx...)
+				want, err := hkdf.Expand(sha256.New, secret, string(info), n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := s.ExpandWithLabel(secret, label, ctx, n); !bytes.Equal(got, want) {
+					t.Fatalf("label %d, context %d, length %d: got %x, want %x", labelLen, ctxLen, n, got, want)
+				}
+			}
+		}
+	}
+}
+
+// appendVarint appends the RFC 9420 §2.1.2 variable-length integer v.
+func appendVarint(b []byte, v int) []byte {
+	switch {
+	case v < 1<<6:
+		return append(b, byte(v))
+	case v < 1<<14:
+		return append(b, byte(v>>8)|0x40, byte(v))
+	default:
+		return append(b, byte(v>>24)|0x80, byte(v>>16), byte(v>>8), byte(v))
+	}
+}
