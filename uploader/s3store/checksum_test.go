@@ -2,6 +2,7 @@ package s3store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/mlsbackup/mlsbackup/uploader"
 	"github.com/mlsbackup/mlsbackup/uploader/storetest"
@@ -233,6 +236,57 @@ func TestReadFullCRC(t *testing.T) {
 			}
 			if gotSum, wantSum := encodeCRC(crc), crc32cBase64(want[:wantN]); gotSum != wantSum {
 				t.Fatalf("crc %s, want %s", gotSum, wantSum)
+			}
+		})
+	}
+}
+
+// TestCompleteChecksPartCRC pins what checksum.go relies on: an upload
+// created with CRC32C needs each part's CRC32C, and the server refuses
+// to assemble a part whose CRC32C in CompleteMultipartUpload is not
+// that of the bytes it stored.
+func TestCompleteChecksPartCRC(t *testing.T) {
+	for _, sv := range servers() {
+		t.Run(sv.name, func(t *testing.T) {
+			srv := sv.shared.Server(t)
+			s := newTestStore(t, srv, nil)
+			ctx := t.Context()
+			create := func(key string) string {
+				out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+					Bucket: aws.String(srv.Bucket), Key: aws.String(key), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.abort(context.Background(), key, aws.ToString(out.UploadId)) })
+				return aws.ToString(out.UploadId)
+			}
+			data := bytes.Repeat([]byte("crc"), MinPartSize/3+1)
+
+			id := create("wrong-crc")
+			p, err := s.uploadPart(ctx, "wrong-crc", id, part{num: 1, data: data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := aws.ToString(p.ChecksumCRC32C), crc32cBase64(data); got != want {
+				t.Fatalf("completed part lists CRC32C %q, want %q", got, want)
+			}
+			p.ChecksumCRC32C = aws.String(crc32cBase64([]byte("other bytes")))
+			err = s.complete(ctx, "wrong-crc", id, []types.CompletedPart{p}, true)
+			if err == nil {
+				t.Fatal("complete with a wrong part CRC32C succeeded")
+			}
+			if _, err := s.Stat(ctx, "wrong-crc"); !errors.Is(err, uploader.ErrNotFound) {
+				t.Fatalf("stat: %v, want ErrNotFound", err)
+			}
+
+			id = create("no-crc")
+			_, err = s.client.UploadPart(ctx, &s3.UploadPartInput{
+				Bucket: aws.String(srv.Bucket), Key: aws.String("no-crc"), UploadId: aws.String(id),
+				PartNumber: aws.Int32(1), Body: bytes.NewReader(data),
+			})
+			if err == nil {
+				t.Fatal("a part without its CRC32C was accepted into a CRC32C upload")
 			}
 		})
 	}
