@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
 	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/tree"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -77,14 +78,34 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 // KeyPackage's init key.
 func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	ns, cs := st.ns, st.ns.cs
+	// The new members' HPKE context is the encrypted GroupInfo, which
+	// must be signed first; their KEM steps (X25519) do not depend on it
+	// and run on the other goroutines meanwhile.
+	encs := make([]*suite.Encapsulation, len(st.added))
+	encDone := make(chan error, 1)
+	go func() {
+		encDone <- parallelFor(len(st.added), 4, func(i int) error {
+			e, err := cs.Encapsulate(st.addedKPs[i].InitKey)
+			if err != nil {
+				return fmt.Errorf("encrypt group secrets: %w", err)
+			}
+			encs[i] = e
+			return nil
+		})
+	}()
 	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
+	var egi []byte
+	if err == nil {
+		key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
+		if egi, err = cs.Seal(key, nonce, nil, gi); err != nil {
+			err = fmt.Errorf("encrypt group info: %w", err)
+		}
+	}
+	if encErr := <-encDone; err == nil {
+		err = encErr
+	}
 	if err != nil {
 		return nil, err
-	}
-	key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
-	egi, err := cs.Seal(key, nonce, nil, gi)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt group info: %w", err)
 	}
 	w := &wire.Welcome{CipherSuite: wire.CipherSuite(cs.ID()), EncryptedGroupInfo: egi}
 	w.Secrets = make([]wire.EncryptedGroupSecrets, len(st.added))
@@ -100,7 +121,7 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 				gs.PathSecret = &wire.PathSecret{PathSecret: ps}
 			}
 		}
-		kem, ct, err := cs.EncryptWithLabel(kp.InitKey, labelWelcome, egi, codec.Marshal(gs))
+		kem, ct, err := cs.EncryptWithLabelTo(encs[i], labelWelcome, egi, codec.Marshal(gs))
 		if err != nil {
 			return fmt.Errorf("encrypt group secrets: %w", err)
 		}
