@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"crypto/rand"
 	"testing"
 )
 
@@ -42,6 +43,65 @@ func TestEncryptWithLabelTo(t *testing.T) {
 		}
 		if _, err := s.Encapsulate([]byte{1, 2, 3}); err == nil && s.ID() == X25519AES128GCMSHA256Ed25519 {
 			t.Fatalf("%v: Encapsulate accepted a 3-byte public key", s)
+		}
+	}
+}
+
+// TestX25519BaseBatch checks the batched public keys against x25519Base,
+// one key at a time, for batches of several sizes.
+func TestX25519BaseBatch(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 100} {
+		sks := make([][x25519Size]byte, n)
+		for i := range sks {
+			rand.Read(sks[i][:])
+		}
+		got, err := x25519BaseBatch(sks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range sks {
+			var want [x25519Size]byte
+			x25519Base(&want, &sks[i])
+			if got[i] != want {
+				t.Fatalf("batch of %d, key %d: %x, want %x", n, i, got[i], want)
+			}
+		}
+	}
+}
+
+// TestEncapsulateMany checks, for every suite, that encapsulations made
+// in a batch decrypt with each recipient's private key, and that a
+// malformed public key fails the batch.
+func TestEncapsulateMany(t *testing.T) {
+	for _, s := range mustSuites(t) {
+		const n = 13
+		privs := make([][]byte, n)
+		pubs := make([][]byte, n)
+		for i := range n {
+			var err error
+			if privs[i], pubs[i], err = s.GenerateKeyPair(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		encs, err := s.EncapsulateMany(pubs)
+		if err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+		for i, e := range encs {
+			kem, ct, err := s.EncryptWithLabelTo(e, "UpdatePathNode", []byte("context"), []byte{byte(i)})
+			if err != nil {
+				t.Fatalf("%v: %v", s, err)
+			}
+			got, err := s.DecryptWithLabel(privs[i], "UpdatePathNode", []byte("context"), kem, ct)
+			if err != nil || !bytes.Equal(got, []byte{byte(i)}) {
+				t.Fatalf("%v, recipient %d: decrypt = %x, %v", s, i, got, err)
+			}
+		}
+		if s.ID() == X25519AES128GCMSHA256Ed25519 {
+			bad := append(append([][]byte(nil), pubs...), []byte{1, 2, 3})
+			if _, err := s.EncapsulateMany(bad); err == nil {
+				t.Fatalf("%v: a 3-byte public key was accepted", s)
+			}
 		}
 	}
 }

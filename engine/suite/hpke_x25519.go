@@ -103,12 +103,19 @@ func (k x25519KEM) encap(pkR []byte) (sharedSecret, enc []byte, err error) {
 
 // encapWith is Encap(pkR) with the ephemeral private key skE.
 func (k x25519KEM) encapWith(skE, pkR *[x25519Size]byte) (sharedSecret, enc []byte, err error) {
+	var pkE [x25519Size]byte
+	x25519Base(&pkE, skE)
+	return k.encapKeys(skE, &pkE, pkR)
+}
+
+// encapKeys is Encap(pkR) with the ephemeral key pair (skE, pkE).
+func (k x25519KEM) encapKeys(skE, pkE, pkR *[x25519Size]byte) (sharedSecret, enc []byte, err error) {
 	var dh [x25519Size]byte
 	if !x25519DH(&dh, skE, pkR) {
 		return nil, nil, fmt.Errorf("setup: public key of small order: %w", ErrInvalidKey)
 	}
 	var kemContext [2 * x25519Size]byte
-	x25519Base((*[x25519Size]byte)(kemContext[:x25519Size]), skE)
+	copy(kemContext[:x25519Size], pkE[:])
 	copy(kemContext[x25519Size:], pkR[:])
 	enc = append(make([]byte, 0, x25519Size), kemContext[:x25519Size]...)
 	shared := k.s.extractAndExpand(dh[:], kemContext[:])

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -100,6 +101,23 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 		return nil, err
 	}
 	steps := t.FilteredDirectPath(p.Sender)
+	// The KEM steps of the path's HPKE encryptions need only the
+	// recipients' keys, which the path does not change: they run on other
+	// goroutines while the path is derived, signed and hashed.
+	nodes, jobs := t.pathJobs(steps, newLeafSet(p.Exclude))
+	jobPubs := make([][]byte, len(jobs))
+	for k, j := range jobs {
+		jobPubs[k] = j.pub
+	}
+	type encapsulated struct {
+		encs []*suite.Encapsulation
+		err  error
+	}
+	encDone := make(chan encapsulated, 1)
+	go func() {
+		encs, err := cs.EncapsulateMany(jobPubs)
+		encDone <- encapsulated{encs, err}
+	}()
 	secrets := make([][]byte, len(steps))
 	kps := make([]KeyPair, len(steps))
 	pubs := make([][]byte, len(steps))
@@ -144,8 +162,11 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create update path: group context: %w", err)
 	}
-	nodes, err := t.encryptPath(steps, secrets, pubs, newLeafSet(p.Exclude), ctx)
-	if err != nil {
+	enc := <-encDone
+	if enc.err != nil {
+		return nil, fmt.Errorf("create update path: encrypt path secrets: %w", enc.err)
+	}
+	if err := t.encryptPath(steps, secrets, pubs, nodes, jobs, enc.encs, ctx); err != nil {
 		return nil, fmt.Errorf("create update path: %w", err)
 	}
 	keys := NewPrivateKeys(p.Sender, leafKP)
@@ -169,14 +190,13 @@ type sealJob struct {
 	pub        []byte
 }
 
-// encryptPath encrypts secrets[i] to every node in the resolution of
-// steps[i].Copath (without excl), spreading the encryptions over all CPUs
-// when there are many.
-func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, excl leafSet, ctx []byte) ([]wire.UpdatePathNode, error) {
+// pathJobs returns the UpdatePathNodes of steps, with their ciphertext
+// slots allocated, and one sealJob per node in the resolution of each
+// step's copath (without excl).
+func (t *Tree) pathJobs(steps []PathStep, excl leafSet) ([]wire.UpdatePathNode, []sealJob) {
 	nodes := make([]wire.UpdatePathNode, len(steps))
 	var jobs []sealJob
 	for i, s := range steps {
-		nodes[i].EncryptionKey = pubs[i]
 		nodes[i].EncryptedPathSecret = []wire.HPKECiphertext{}
 		t.walkResolution(s.Copath, excl, func(x NodeIndex) bool {
 			jobs = append(jobs, sealJob{step: i, slot: len(nodes[i].EncryptedPathSecret), pub: t.EncryptionKey(x)})
@@ -184,17 +204,23 @@ func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, excl leafSe
 			return true
 		})
 	}
-	err := parallelFor(len(jobs), parallelSealMin, func(k int) error {
+	return nodes, jobs
+}
+
+// encryptPath fills nodes: each step's new public key pubs[i], and secrets[i]
+// encrypted for every job of step i with its encapsulation encs[k],
+// spreading the encryptions over all CPUs when there are many.
+func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, nodes []wire.UpdatePathNode, jobs []sealJob, encs []*suite.Encapsulation, ctx []byte) error {
+	for i := range steps {
+		nodes[i].EncryptionKey = pubs[i]
+	}
+	return parallelFor(len(jobs), parallelSealMin, func(k int) error {
 		j := jobs[k]
-		kem, ct, err := t.cs.EncryptWithLabel(j.pub, labelUpdatePathNode, ctx, secrets[j.step])
+		kem, ct, err := t.cs.EncryptWithLabelTo(encs[k], labelUpdatePathNode, ctx, secrets[j.step])
 		if err != nil {
 			return fmt.Errorf("encrypt path secret of node %d: %w", steps[j.step].Node, err)
 		}
 		nodes[j.step].EncryptedPathSecret[j.slot] = wire.HPKECiphertext{KEMOutput: kem, Ciphertext: ct}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return nodes, nil
 }

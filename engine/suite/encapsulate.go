@@ -1,0 +1,114 @@
+package suite
+
+import (
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// EncapsulateMany is [Suite.Encapsulate] for each of pubs, spread over
+// the CPUs. For DHKEM(X25519) the ephemeral public keys of each CPU's
+// share are mapped to Montgomery form with one field inversion for all of
+// them (Montgomery's trick) instead of one each: a sparse path in a large
+// group encapsulates to hundreds of members.
+func (s *Suite) EncapsulateMany(pubs [][]byte) ([]*Encapsulation, error) {
+	out := make([]*Encapsulation, len(pubs))
+	k, ok := s.kem.(x25519KEM)
+	if !ok || len(pubs) < 2 {
+		for i, pub := range pubs {
+			e, err := s.Encapsulate(pub)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(pubs)/4))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(pubs)/workers, (w+1)*len(pubs)/workers
+		wg.Go(func() { errs[w] = k.encapBatch(pubs[lo:hi], out[lo:hi]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("encapsulate: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// encapBatch fills out[i] with an encapsulation to pubs[i], each with a
+// fresh ephemeral key.
+func (k x25519KEM) encapBatch(pubs [][]byte, out []*Encapsulation) error {
+	for _, pub := range pubs {
+		if err := k.validatePublic(pub); err != nil {
+			return err
+		}
+	}
+	sks := make([][x25519Size]byte, len(pubs))
+	for i := range sks {
+		if _, err := rand.Read(sks[i][:]); err != nil {
+			return err
+		}
+	}
+	pks, err := x25519BaseBatch(sks)
+	if err != nil {
+		return err
+	}
+	for i, pub := range pubs {
+		shared, enc, err := k.encapKeys(&sks[i], &pks[i], (*[x25519Size]byte)(pub))
+		clear(sks[i][:])
+		if err != nil {
+			return err
+		}
+		out[i] = &Encapsulation{pub: pub, shared: shared, enc: enc}
+	}
+	return nil
+}
+
+// x25519BaseBatch returns X25519(sk, 9) for each of sks, as x25519Base
+// does, with one inversion for all the Edwards-to-Montgomery maps
+// u = (Z + Y) / (Z − Y).
+func x25519BaseBatch(sks [][x25519Size]byte) ([][x25519Size]byte, error) {
+	num := make([]field.Element, len(sks))
+	den := make([]field.Element, len(sks))
+	var p edwards25519.Point
+	for i := range sks {
+		s, err := edwards25519.NewScalar().SetBytesWithClamping(sks[i][:])
+		if err != nil {
+			return nil, fmt.Errorf("x25519 base multiplication: %w", err)
+		}
+		p.ScalarBaseMult(s)
+		_, y, z, _ := p.ExtendedCoordinates()
+		num[i].Add(z, y)
+		den[i].Subtract(z, y) // never zero: the product is never the identity (see x25519Base)
+	}
+	// Montgomery's trick: prefix[i] = den[0]···den[i]; one inversion of
+	// the whole product, then walk back.
+	prefix := make([]field.Element, len(sks))
+	prefix[0].Set(&den[0])
+	for i := 1; i < len(sks); i++ {
+		prefix[i].Multiply(&prefix[i-1], &den[i])
+	}
+	var inv, u, t field.Element
+	inv.Invert(&prefix[len(sks)-1])
+	pks := make([][x25519Size]byte, len(sks))
+	for i := len(sks) - 1; i >= 0; i-- {
+		if i > 0 {
+			t.Multiply(&inv, &prefix[i-1]) // 1/den[i]
+			inv.Multiply(&inv, &den[i])    // 1/(den[0]···den[i-1])
+		} else {
+			t.Set(&inv)
+		}
+		u.Multiply(&num[i], &t)
+		copy(pks[i][:], u.Bytes())
+	}
+	return pks, nil
+}
