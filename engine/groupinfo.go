@@ -81,17 +81,18 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	// The new members' HPKE context is the encrypted GroupInfo, which
 	// must be signed first; their KEM steps (X25519) do not depend on it
 	// and run on the other goroutines meanwhile.
-	encs := make([]*suite.Encapsulation, len(st.added))
+	initKeys := make([][]byte, len(st.added))
+	for i, kp := range st.addedKPs {
+		initKeys[i] = kp.InitKey
+	}
+	var encs []*suite.Encapsulation
 	encDone := make(chan error, 1)
 	go func() {
-		encDone <- parallelFor(len(st.added), 4, func(i int) error {
-			e, err := cs.Encapsulate(st.addedKPs[i].InitKey)
-			if err != nil {
-				return fmt.Errorf("encrypt group secrets: %w", err)
-			}
-			encs[i] = e
-			return nil
-		})
+		var err error
+		if encs, err = cs.EncapsulateMany(initKeys); err != nil {
+			err = fmt.Errorf("encrypt group secrets: %w", err)
+		}
+		encDone <- err
 	}()
 	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
 	var egi []byte
