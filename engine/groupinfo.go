@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/tree"
@@ -111,7 +112,7 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	w := &wire.Welcome{CipherSuite: wire.CipherSuite(cs.ID()), EncryptedGroupInfo: egi}
 	w.Secrets = make([]wire.EncryptedGroupSecrets, len(st.added))
 	// One HPKE encryption per new member, spread over the CPUs.
-	err = parallelFor(len(st.added), 4, func(i int) error {
+	err = parallel.For(len(st.added), 4, func(i int) error {
 		kp := st.addedKPs[i]
 		gs := wire.GroupSecrets{JoinerSecret: st.ep.JoinerSecret, PSKs: st.pskIDs}
 		if gs.PSKs == nil {

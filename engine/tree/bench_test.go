@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -211,7 +212,7 @@ func cryptoFloorProcess(b *testing.B, cs *suite.Suite, res *PathResult, recv *Pr
 	for b.Loop() {
 		secret, err := cs.DecryptWithLabel(kp.Priv, labelUpdatePathNode, res.GroupContext, ct.KEMOutput, ct.Ciphertext)
 		if err == nil {
-			err = parallelFor(len(res.Path.Nodes), parallelDeriveMin, func(int) error {
+			err = parallel.For(len(res.Path.Nodes), parallelDeriveMin, func(int) error {
 				_, _, err := cs.DeriveKeyPair(secret)
 				return err
 			})
@@ -240,12 +241,12 @@ func cryptoFloorCreate(b *testing.B, cs *suite.Suite, res *PathResult) {
 	}
 	secret := make([]byte, cs.Nh())
 	for b.Loop() {
-		err := parallelFor(len(pubs), parallelSealMin, func(i int) error {
+		err := parallel.For(len(pubs), parallelSealMin, func(i int) error {
 			_, _, err := cs.EncryptWithLabel(pubs[i], labelUpdatePathNode, res.GroupContext, secret)
 			return err
 		})
 		if err == nil {
-			err = parallelFor(len(res.Path.Nodes)+1, parallelDeriveMin, func(int) error {
+			err = parallel.For(len(res.Path.Nodes)+1, parallelDeriveMin, func(int) error {
 				_, _, err := cs.DeriveKeyPair(secret)
 				return err
 			})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -143,7 +144,7 @@ func (t *Tree) DecryptPath(keys *PrivateKeys, sender LeafIndex, path *wire.Updat
 		secrets[k] = t.cs.DeriveSecret(secrets[k-1], "path")
 	}
 	kps := make([]KeyPair, len(secrets))
-	err = parallelFor(len(secrets), parallelDeriveMin, func(k int) error {
+	err = parallel.For(len(secrets), parallelDeriveMin, func(k int) error {
 		step := steps[i+k]
 		nkp, err := nodeKeyPair(t.cs, secrets[k])
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
@@ -127,7 +128,7 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 		secrets[i] = secret
 	}
 	commitSecret := cs.DeriveSecret(secret, "path")
-	err = parallelFor(len(steps), parallelDeriveMin, func(i int) error {
+	err = parallel.For(len(steps), parallelDeriveMin, func(i int) error {
 		kp, err := nodeKeyPair(cs, secrets[i])
 		if err != nil {
 			return fmt.Errorf("create update path: node %d: %w", steps[i].Node, err)
@@ -214,7 +215,7 @@ func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, nodes []wir
 	for i := range steps {
 		nodes[i].EncryptionKey = pubs[i]
 	}
-	return parallelFor(len(jobs), parallelSealMin, func(k int) error {
+	return parallel.For(len(jobs), parallelSealMin, func(k int) error {
 		j := jobs[k]
 		kem, ct, err := t.cs.EncryptWithLabelTo(encs[k], labelUpdatePathNode, ctx, secrets[j.step])
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
@@ -203,7 +204,7 @@ func (t *Tree) validateLeaves(o ValidateOptions) error {
 		leaves = append(leaves, l)
 		return true
 	})
-	return parallelFor(len(leaves), 4, func(i int) error {
+	return parallel.For(len(leaves), 4, func(i int) error {
 		l := leaves[i]
 		err := ValidateLeafNode(t.cs, t.Leaf(l), LeafCheck{GroupID: o.GroupID, Leaf: l, Required: o.Required, Now: o.Now})
 		if err != nil {
