@@ -165,12 +165,21 @@ func writeUint16s[T ~uint16](w *codec.Writer, vs []T) {
 	})
 }
 
-// readUint16s reads a vector of uint16 values.
+// readUint16s reads a vector of uint16 values. It allocates the result
+// once: a joiner decodes five such lists per leaf (capabilities).
 func readUint16s[T ~uint16](r *codec.Reader) []T {
-	out := []T{}
-	r.Vector(func(r *codec.Reader) { out = append(out, T(r.Uint16())) })
+	body := r.Opaque()
 	if r.Err() != nil {
 		return nil
+	}
+	if len(body)%2 != 0 {
+		// What Vector reports when the last element is cut short.
+		r.Fail(codec.ErrShort)
+		return nil
+	}
+	out := make([]T, len(body)/2)
+	for i := range out {
+		out[i] = T(body[2*i])<<8 | T(body[2*i+1])
 	}
 	return out
 }
