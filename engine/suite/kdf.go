@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -54,12 +55,18 @@ func (s *Suite) Expand(prk, info []byte, n int) []byte {
 		panic("suite: Expand length out of range")
 	}
 	if s.kdf256 && n <= sha256.Size {
-		// One block, T(1) = HMAC(prk, info || 0x01), without crypto/hmac's
-		// allocations: the secret tree derives every key and nonce so.
-		t := hmacSHA256(prk, info, []byte{1})
-		return append(make([]byte, 0, n), t[:n]...)
+		return expandBlock256(prk, info, n)
 	}
 	return hkdfExpand(s.newHash, prk, info, n)
+}
+
+// expandBlock256 is HKDF-Expand with SHA-256 for n ≤ 32: one block,
+// T(1) = HMAC(prk, info || 0x01), without crypto/hmac's allocations (the
+// secret tree derives every key and nonce so). Neither prk nor info
+// escapes.
+func expandBlock256(prk, info []byte, n int) []byte {
+	t := hmacSHA256(prk, info, []byte{1})
+	return append(make([]byte, 0, n), t[:n]...)
 }
 
 // hkdfExtract is HKDF-Extract (RFC 5869 §2.2).
@@ -91,24 +98,41 @@ func hkdfExpand(h func() hash.Hash, prk, info []byte, n int) []byte {
 // the serialized KDFLabel {length, "MLS 1.0 "+label, context}. length must
 // be at most [Suite.MaxExpand] (it panics otherwise, like [Suite.Expand]).
 func (s *Suite) ExpandWithLabel(secret []byte, label string, context []byte, length int) []byte {
-	if s.kdf256 && length <= sha256.Size && length >= 0 && len(labelPrefix)+len(label) < 64 && len(context) < 64 {
-		// The secret tree's and sender data's derivations: one HMAC block
-		// over a KDFLabel short enough for one-byte varints, built on the
-		// stack (the general path allocates it).
-		var buf [2 + 1 + 63 + 1 + 63]byte
-		info := append(buf[:0], byte(length>>8), byte(length), byte(len(labelPrefix)+len(label)))
-		info = append(append(info, labelPrefix...), label...)
-		info = append(append(info, byte(len(context))), context...)
-		t := hmacSHA256(secret, info, []byte{1})
-		return append(make([]byte, 0, length), t[:length]...)
+	// Every secret-tree and sender-data derivation goes through here: the
+	// KDFLabel is built on the stack when it fits.
+	var stack [128]byte
+	info := appendKDFLabel(stack[:0], label, context, length)
+	if s.kdf256 && length >= 0 && length <= sha256.Size {
+		return expandBlock256(secret, info, length)
 	}
-	w := codec.NewWriter(make([]byte, 0, 2+1+len(labelPrefix)+len(label)+4+len(context)))
-	w.Uint16(uint16(length))
-	w.Varint(len(labelPrefix) + len(label))
-	w.Raw([]byte(labelPrefix))
-	w.Raw([]byte(label))
-	w.Opaque(context)
-	return s.Expand(secret, w.Bytes(), length)
+	// Expand keeps its info argument; a copy keeps stack off the heap.
+	return s.Expand(secret, bytes.Clone(info), length)
+}
+
+// appendKDFLabel appends the serialized KDFLabel {length, "MLS 1.0 " +
+// label, context} of RFC 9420 §8 to dst.
+func appendKDFLabel(dst []byte, label string, context []byte, length int) []byte {
+	dst = append(dst, byte(length>>8), byte(length))
+	dst = appendVarint(dst, len(labelPrefix)+len(label))
+	dst = append(append(dst, labelPrefix...), label...)
+	dst = appendVarint(dst, len(context))
+	return append(dst, context...)
+}
+
+// appendVarint appends n as a minimal variable-length integer (RFC 9420
+// §2.1.2), as [codec.Writer.Varint] does; unlike it, it lets a stack
+// buffer stay on the stack.
+func appendVarint(dst []byte, n int) []byte {
+	switch {
+	case n < 0 || n > codec.MaxVarint:
+		panic("suite: varint out of range") // no MLS value is that long
+	case n < 1<<6:
+		return append(dst, byte(n))
+	case n < 1<<14:
+		return append(dst, byte(n>>8)|0x40, byte(n))
+	default:
+		return append(dst, byte(n>>24)|0x80, byte(n>>16), byte(n>>8), byte(n))
+	}
 }
 
 // DeriveSecret is ExpandWithLabel(secret, label, "", Nh) (RFC 9420 §8).

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine/codec"
 )
 
 // TestExpandSHA256 compares Suite.Expand of the SHA-256 suites, whose one-
@@ -39,7 +41,7 @@ func TestExpandSHA256(t *testing.T) {
 
 // TestExpandWithLabelShort compares ExpandWithLabel, whose short one-block
 // derivations build the KDFLabel on the stack, with crypto/hkdf over a
-// KDFLabel encoded by hand, for label and context lengths on both sides of
+// KDFLabel encoded with codec.Writer, for label and context lengths on both sides of
 // the one-byte varint limit and lengths around the hash size.
 func TestExpandWithLabelShort(t *testing.T) {
 	s, err := New(X25519AES128GCMSHA256Ed25519)
@@ -54,12 +56,11 @@ func TestExpandWithLabelShort(t *testing.T) {
 				label := string(bytes.Repeat([]byte{'l'}, labelLen))
 				ctx := make([]byte, ctxLen)
 				rand.Read(ctx)
-				full := labelPrefix + label
-				info := []byte{byte(n >> 8), byte(n)}
-				info = appendVarint(info, len(full))
-				info = append(info, full...)
-				info = appendVarint(info, len(ctx))
-				info = append(info, ctx...)
+				w := codec.NewWriter(nil)
+				w.Uint16(uint16(n))
+				w.Opaque([]byte(labelPrefix + label))
+				w.Opaque(ctx)
+				info := w.Bytes()
 				want, err := hkdf.Expand(sha256.New, secret, string(info), n)
 				if err != nil {
 					t.Fatal(err)
@@ -69,17 +70,5 @@ func TestExpandWithLabelShort(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// appendVarint appends the RFC 9420 §2.1.2 variable-length integer v.
-func appendVarint(b []byte, v int) []byte {
-	switch {
-	case v < 1<<6:
-		return append(b, byte(v))
-	case v < 1<<14:
-		return append(b, byte(v>>8)|0x40, byte(v))
-	default:
-		return append(b, byte(v>>24)|0x80, byte(v>>16), byte(v>>8), byte(v))
 	}
 }
