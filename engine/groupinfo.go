@@ -7,7 +7,6 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/codec"
 	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
-	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/tree"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -86,15 +85,7 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	for i, kp := range st.addedKPs {
 		initKeys[i] = kp.InitKey
 	}
-	var encs []*suite.Encapsulation
-	encDone := make(chan error, 1)
-	go func() {
-		var err error
-		if encs, err = cs.EncapsulateMany(initKeys); err != nil {
-			err = fmt.Errorf("encrypt group secrets: %w", err)
-		}
-		encDone <- err
-	}()
+	waitEncs := cs.StartEncapsulateMany(initKeys)
 	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
 	var egi []byte
 	if err == nil {
@@ -103,8 +94,9 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 			err = fmt.Errorf("encrypt group info: %w", err)
 		}
 	}
-	if encErr := <-encDone; err == nil {
-		err = encErr
+	encs, encErr := waitEncs()
+	if encErr != nil && err == nil {
+		err = fmt.Errorf("encrypt group secrets: %w", encErr)
 	}
 	if err != nil {
 		return nil, err

@@ -3,45 +3,64 @@ package suite
 import (
 	"crypto/rand"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+
+	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 )
 
+// encapPiece is how many encapsulations share one field inversion; the
+// pieces are spread over the CPUs.
+const encapPiece = 32
+
 // EncapsulateMany is [Suite.Encapsulate] for each of pubs, spread over
-// the CPUs. For DHKEM(X25519) the ephemeral public keys of each CPU's
-// share are mapped to Montgomery form with one field inversion for all of
-// them (Montgomery's trick) instead of one each: a sparse path in a large
-// group encapsulates to hundreds of members.
+// the CPUs. For DHKEM(X25519) the ephemeral public keys of each piece of
+// encapPiece are mapped to Montgomery form with one field inversion for
+// all of them (Montgomery's trick) instead of one each: a sparse path in a
+// large group encapsulates to hundreds of members.
 func (s *Suite) EncapsulateMany(pubs [][]byte) ([]*Encapsulation, error) {
 	out := make([]*Encapsulation, len(pubs))
 	k, ok := s.kem.(x25519KEM)
-	if !ok || len(pubs) < 2 {
+	if !ok {
+		// Other KEMs encapsulate in EncryptWithLabelTo.
 		for i, pub := range pubs {
-			e, err := s.Encapsulate(pub)
-			if err != nil {
-				return nil, err
+			if err := s.kem.validatePublic(pub); err != nil {
+				return nil, fmt.Errorf("encapsulate: %w", err)
 			}
-			out[i] = e
+			out[i] = &Encapsulation{pub: pub}
 		}
 		return out, nil
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(pubs)/4))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*len(pubs)/workers, (w+1)*len(pubs)/workers
-		wg.Go(func() { errs[w] = k.encapBatch(pubs[lo:hi], out[lo:hi]) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("encapsulate: %w", err)
-		}
+	pieces := (len(pubs) + encapPiece - 1) / encapPiece
+	err := parallel.For(pieces, 2, func(p int) error {
+		lo, hi := p*encapPiece, min((p+1)*encapPiece, len(pubs))
+		return k.encapBatch(pubs[lo:hi], out[lo:hi])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encapsulate: %w", err)
 	}
 	return out, nil
+}
+
+// StartEncapsulateMany runs [Suite.EncapsulateMany] on other goroutines
+// and returns a function that waits for its result. The caller goes on
+// with work the encapsulations do not depend on, such as signing the
+// content whose hash becomes their HPKE context.
+func (s *Suite) StartEncapsulateMany(pubs [][]byte) (wait func() ([]*Encapsulation, error)) {
+	type result struct {
+		encs []*Encapsulation
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		encs, err := s.EncapsulateMany(pubs)
+		done <- result{encs, err}
+	}()
+	return func() ([]*Encapsulation, error) {
+		r := <-done
+		return r.encs, r.err
+	}
 }
 
 // encapBatch fills out[i] with an encapsulation to pubs[i], each with a

@@ -130,15 +130,11 @@ type Encapsulation struct {
 
 // Encapsulate runs the KEM to pub for a later [Suite.EncryptWithLabelTo].
 func (s *Suite) Encapsulate(pub []byte) (*Encapsulation, error) {
-	e := &Encapsulation{pub: pub}
-	if k, ok := s.kem.(x25519KEM); ok {
-		shared, enc, err := k.encap(pub)
-		if err != nil {
-			return nil, fmt.Errorf("encapsulate: %w", err)
-		}
-		e.shared, e.enc = shared, enc
+	encs, err := s.EncapsulateMany([][]byte{pub})
+	if err != nil {
+		return nil, err
 	}
-	return e, nil
+	return encs[0], nil
 }
 
 // EncryptWithLabelTo is [Suite.EncryptWithLabel] to the public key of e,

@@ -110,15 +110,7 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 	for k, j := range jobs {
 		jobPubs[k] = j.pub
 	}
-	type encapsulated struct {
-		encs []*suite.Encapsulation
-		err  error
-	}
-	encDone := make(chan encapsulated, 1)
-	go func() {
-		encs, err := cs.EncapsulateMany(jobPubs)
-		encDone <- encapsulated{encs, err}
-	}()
+	waitEncs := cs.StartEncapsulateMany(jobPubs)
 	secrets := make([][]byte, len(steps))
 	kps := make([]KeyPair, len(steps))
 	pubs := make([][]byte, len(steps))
@@ -163,11 +155,11 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create update path: group context: %w", err)
 	}
-	enc := <-encDone
-	if enc.err != nil {
-		return nil, fmt.Errorf("create update path: encrypt path secrets: %w", enc.err)
+	encs, err := waitEncs()
+	if err != nil {
+		return nil, fmt.Errorf("create update path: encrypt path secrets: %w", err)
 	}
-	if err := t.encryptPath(steps, secrets, pubs, nodes, jobs, enc.encs, ctx); err != nil {
+	if err := t.encryptPath(steps, secrets, pubs, nodes, jobs, encs, ctx); err != nil {
 		return nil, fmt.Errorf("create update path: %w", err)
 	}
 	keys := NewPrivateKeys(p.Sender, leafKP)
