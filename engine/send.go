@@ -55,7 +55,7 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 	} else {
 		g.s = &ns
 	}
-	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}), nil
+	return codec.MarshalSize(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}, 4+pm.EncodedLen()), nil
 }
 
 // nextApplicationSecret advances this member's application ratchet in ns

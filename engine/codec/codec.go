@@ -77,6 +77,30 @@ func (w *Writer) Uint64(v uint64) {
 // Raw appends b without a length prefix.
 func (w *Writer) Raw(b []byte) { w.buf = append(w.buf, b...) }
 
+// Zeros appends n zero bytes (nothing if n ≤ 0).
+func (w *Writer) Zeros(n int) {
+	if n > 0 {
+		w.buf = append(w.buf, make([]byte, n)...)
+	}
+}
+
+// VarintLen returns the length of the minimal variable-length header of n
+// (1, 2 or 4 bytes); n must not exceed [MaxVarint].
+func VarintLen(n int) int {
+	switch {
+	case n < 1<<6:
+		return 1
+	case n < 1<<14:
+		return 2
+	default:
+		return 4
+	}
+}
+
+// OpaqueLen returns the encoded length of b as opaque<V>: its header and
+// its bytes.
+func OpaqueLen(b []byte) int { return VarintLen(len(b)) + len(b) }
+
 // Varint appends n as a minimal variable-length integer (RFC 9420 §2.1.2).
 // It panics if n > [MaxVarint]: no MLS value may be that long.
 func (w *Writer) Varint(n int) {
@@ -153,6 +177,10 @@ type Reader struct {
 // NewReader returns a Reader over b. It does not copy b; slices returned by
 // [Reader.Opaque] and [Reader.Raw] alias b.
 func NewReader(b []byte) *Reader { return &Reader{buf: b} }
+
+// Reset makes r read b from its start, forgetting any earlier error. It
+// lets a caller keep a Reader inside a larger struct it allocates anyway.
+func (r *Reader) Reset(b []byte) { *r = Reader{buf: b} }
 
 // Err returns the first error encountered, if any.
 func (r *Reader) Err() error { return r.err }
@@ -353,9 +381,21 @@ const marshalCap = 256
 
 // Marshal returns the encoding of m.
 func Marshal(m Marshaler) []byte {
-	w := Writer{buf: make([]byte, 0, marshalCap)}
+	return Append(make([]byte, 0, marshalCap), m)
+}
+
+// MarshalSize returns the encoding of m in a buffer of capacity size: a
+// caller that knows (or bounds) the encoded length gets it in one
+// allocation. A longer encoding still works; the buffer then grows.
+func MarshalSize(m Marshaler, size int) []byte {
+	return Append(make([]byte, 0, max(size, 0)), m)
+}
+
+// Append appends the encoding of m to dst and returns the extended slice.
+func Append(dst []byte, m Marshaler) []byte {
+	w := Writer{buf: dst}
 	m.MarshalTLS(&w)
-	return w.Bytes()
+	return w.buf
 }
 
 // Unmarshal decodes b into u and rejects trailing bytes.

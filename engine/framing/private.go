@@ -24,23 +24,42 @@ type RatchetSecret struct {
 // wrapped, unchanged in kind.
 type KeyFunc func(leaf uint32, ct wire.ContentType, generation uint32) (key, nonce []byte, err error)
 
-// guardNonce returns nonce with the reuse guard XORed into its first bytes
-// (RFC 9420 §6.3.1). It does not modify nonce.
-func guardNonce(nonce []byte, guard [wire.ReuseGuardSize]byte) []byte {
-	out := append([]byte(nil), nonce...)
+// appendGuardedNonce appends nonce with the reuse guard XORed into its
+// first bytes (RFC 9420 §6.3.1). It does not modify nonce.
+func appendGuardedNonce(dst, nonce []byte, guard [wire.ReuseGuardSize]byte) []byte {
+	start := len(dst)
+	dst = append(dst, nonce...)
+	out := dst[start:]
 	for i := range guard {
 		if i < len(out) {
 			out[i] ^= guard[i]
 		}
 	}
-	return out
+	return dst
 }
 
-// contentAAD encodes PrivateContentAAD for pm.
-func contentAAD(pm *wire.PrivateMessage) []byte {
-	return codec.Marshal(wire.PrivateContentAAD{
+// piece returns buf[start:] with its capacity cut to its length, so that
+// appending to buf afterwards never writes into it.
+func piece(buf []byte, start int) []byte { return buf[start:len(buf):len(buf)] }
+
+// contentAADLen is the encoded length of PrivateContentAAD for pm.
+func contentAADLen(pm *wire.PrivateMessage) int {
+	return codec.OpaqueLen(pm.GroupID) + 8 + 1 + codec.OpaqueLen(pm.AuthenticatedData)
+}
+
+// appendContentAAD appends the encoding of PrivateContentAAD for pm.
+func appendContentAAD(dst []byte, pm *wire.PrivateMessage) []byte {
+	return codec.Append(dst, wire.PrivateContentAAD{
 		GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData,
 	})
+}
+
+// contentSizeHint bounds the encoded length of an application message's
+// content (the encoding of proposals and commits is not estimated: their
+// buffer grows as needed) plus up to padBlock bytes of padding.
+func contentSizeHint(c *wire.PrivateMessageContent, padBlock int) int {
+	return codec.OpaqueLen(c.ApplicationData) + codec.OpaqueLen(c.Auth.Signature) +
+		codec.OpaqueLen(c.Auth.ConfirmationTag) + max(padBlock, 0)
 }
 
 // ProtectPrivate encrypts signed content from a member into a
@@ -63,26 +82,53 @@ func ProtectPrivate(s *suite.Suite, senderDataSecret []byte, ac *wire.Authentica
 		ContentType: c.ContentType, ApplicationData: c.ApplicationData,
 		Proposal: c.Proposal, Commit: c.Commit, Auth: ac.Auth,
 	}
-	if padBlock > 1 {
-		n := len(codec.Marshal(content))
-		content.PaddingLen = (padBlock - n%padBlock) % padBlock
-	}
-	sd := wire.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: secret.Generation}
-	if _, err := io.ReadFull(rand, sd.ReuseGuard[:]); err != nil {
-		return nil, fmt.Errorf("protect private message: reuse guard: %w", err)
-	}
 	pm := &wire.PrivateMessage{
 		GroupID: c.GroupID, Epoch: c.Epoch, ContentType: c.ContentType, AuthenticatedData: c.AuthenticatedData,
 	}
-	ct, err := s.Seal(secret.Key, guardNonce(secret.Nonce, sd.ReuseGuard), contentAAD(pm), codec.Marshal(content))
+	// One buffer holds every input of the two encryptions, each piece
+	// capped at its length: the reuse guard, the guarded nonce, both AADs,
+	// the sender data and, last, the padded content plaintext.
+	buf := make([]byte, wire.ReuseGuardSize, wire.ReuseGuardSize+len(secret.Nonce)+contentAADLen(pm)+
+		senderDataAADLen(pm)+senderDataLen+contentSizeHint(&content, padBlock))
+	if _, err := io.ReadFull(rand, buf); err != nil {
+		return nil, fmt.Errorf("protect private message: reuse guard: %w", err)
+	}
+	sd := wire.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: secret.Generation, ReuseGuard: [wire.ReuseGuardSize]byte(buf)}
+	start := len(buf)
+	buf = appendGuardedNonce(buf, secret.Nonce, sd.ReuseGuard)
+	nonce := piece(buf, start)
+	start = len(buf)
+	buf = appendContentAAD(buf, pm)
+	aad := piece(buf, start)
+	start = len(buf)
+	buf = appendSenderDataAAD(buf, pm)
+	sdAAD := piece(buf, start)
+	start = len(buf)
+	buf = codec.Append(buf, sd)
+	sdPlain := piece(buf, start)
+	start = len(buf)
+	buf = codec.Append(buf, content)
+	if n := len(buf) - start; padBlock > 1 {
+		buf = append(buf, make([]byte, (padBlock-n%padBlock)%padBlock)...)
+	}
+	ct, err := s.Seal(secret.Key, nonce, aad, buf[start:])
 	if err != nil {
 		return nil, fmt.Errorf("protect private message: %w", err)
 	}
 	pm.Ciphertext = ct
-	if err := sealSenderData(s, senderDataSecret, pm, &sd); err != nil {
+	if err := sealSenderData(s, senderDataSecret, pm, sdAAD, sdPlain); err != nil {
 		return nil, fmt.Errorf("protect private message: %w", err)
 	}
 	return pm, nil
+}
+
+// opened is what [UnprotectPrivate] allocates per message, in one piece:
+// the results it returns pointers to and the reader of the plaintext.
+type opened struct {
+	ac      wire.AuthenticatedContent
+	sd      wire.SenderData
+	content wire.PrivateMessageContent
+	r       codec.Reader
 }
 
 // UnprotectPrivate decrypts a PrivateMessage of the epoch described by gc
@@ -96,29 +142,40 @@ func UnprotectPrivate(s *suite.Suite, senderDataSecret []byte, pm *wire.PrivateM
 	if err := checkGroup(pm.GroupID, pm.Epoch, gc); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w", err)
 	}
-	sd, err := OpenSenderData(s, senderDataSecret, pm)
-	if err != nil {
+	// One buffer holds both AADs and the guarded nonce.
+	buf := make([]byte, 0, senderDataAADLen(pm)+contentAADLen(pm)+s.NonceSize())
+	buf = appendSenderDataAAD(buf, pm)
+	o := &opened{}
+	if err := openSenderData(s, senderDataSecret, pm, piece(buf, 0), &o.sd, &o.r); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w", err)
 	}
+	sd := &o.sd
 	key, nonce, err := keys(sd.LeafIndex, pm.ContentType, sd.Generation)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: key for leaf %d generation %d: %w", sd.LeafIndex, sd.Generation, err)
 	}
-	pt, err := s.Open(key, guardNonce(nonce, sd.ReuseGuard), contentAAD(pm), pm.Ciphertext)
+	start := len(buf)
+	buf = appendContentAAD(buf, pm)
+	aad := piece(buf, start)
+	start = len(buf)
+	buf = appendGuardedNonce(buf, nonce, sd.ReuseGuard)
+	pt, err := s.Open(key, buf[start:], aad, pm.Ciphertext)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w: %w", ErrDecrypt, err)
 	}
-	content := wire.PrivateMessageContent{ContentType: pm.ContentType}
-	if err := codec.Unmarshal(pt, &content); err != nil {
+	o.content.ContentType = pm.ContentType
+	o.r.Reset(pt)
+	o.content.UnmarshalTLS(&o.r)
+	if err := o.r.Finish(); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w: %w", ErrMalformed, err)
 	}
-	ac := &wire.AuthenticatedContent{
+	o.ac = wire.AuthenticatedContent{
 		WireFormat: wire.WireFormatPrivateMessage,
-		Content:    content.FramedContent(pm, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: sd.LeafIndex}),
-		Auth:       content.Auth,
+		Content:    o.content.FramedContent(pm, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: sd.LeafIndex}),
+		Auth:       o.content.Auth,
 	}
-	if err := checkAuth(ac); err != nil {
+	if err := checkAuth(&o.ac); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w", err)
 	}
-	return ac, sd, nil
+	return &o.ac, sd, nil
 }

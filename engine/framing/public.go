@@ -20,7 +20,21 @@ func tbs(wf wire.WireFormat, content *wire.FramedContent, gc *wire.GroupContext)
 			return nil, fmt.Errorf("%w: group context required for sender type %d", ErrMalformed, content.Sender.SenderType)
 		}
 	}
-	return codec.Marshal(wire.FramedContentTBS{WireFormat: wf, Content: content, Context: gc}), nil
+	return codec.MarshalSize(wire.FramedContentTBS{WireFormat: wf, Content: content, Context: gc}, tbsSizeHint(content, gc)), nil
+}
+
+// tbsSizeHint bounds the encoded length of a FramedContentTBS whose
+// content carries application data (proposals and commits are not
+// estimated: their buffer grows as needed).
+func tbsSizeHint(c *wire.FramedContent, gc *wire.GroupContext) int {
+	n := 4 + codec.OpaqueLen(c.GroupID) + 8 + 9 + codec.OpaqueLen(c.AuthenticatedData) + 1 + codec.OpaqueLen(c.ApplicationData)
+	if gc != nil {
+		n += 4 + codec.OpaqueLen(gc.GroupID) + 8 + codec.OpaqueLen(gc.TreeHash) + codec.OpaqueLen(gc.ConfirmedTranscriptHash) + 4
+		for _, e := range gc.Extensions {
+			n += 2 + codec.OpaqueLen(e.ExtensionData)
+		}
+	}
+	return n
 }
 
 // Sign signs content for wire format wf with the sender's signature private

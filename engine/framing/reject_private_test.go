@@ -42,10 +42,10 @@ func (f *fixture) sealRaw(t testing.TB, ct wire.ContentType, plaintext []byte) *
 	}
 	sd := wire.SenderData{LeafIndex: 1, ReuseGuard: [4]byte{9, 8, 7, 6}}
 	pm := &wire.PrivateMessage{GroupID: f.gc.GroupID, Epoch: f.gc.Epoch, ContentType: ct, AuthenticatedData: []byte{}}
-	if pm.Ciphertext, err = f.s.Seal(key, guardNonce(nonce, sd.ReuseGuard), contentAAD(pm), plaintext); err != nil {
+	if pm.Ciphertext, err = f.s.Seal(key, appendGuardedNonce(nil, nonce, sd.ReuseGuard), appendContentAAD(nil, pm), plaintext); err != nil {
 		t.Fatal(err)
 	}
-	if err := sealSenderData(f.s, f.senderDataSecret, pm, &sd); err != nil {
+	if err := sealSenderData(f.s, f.senderDataSecret, pm, appendSenderDataAAD(nil, pm), codec.Marshal(sd)); err != nil {
 		t.Fatal(err)
 	}
 	return pm

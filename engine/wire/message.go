@@ -47,7 +47,11 @@ func (m MLSMessage) MarshalTLS(w *codec.Writer) {
 }
 
 // UnmarshalTLS implements [codec.Unmarshaler].
-func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) {
+func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) { m.unmarshal(r, nil) }
+
+// unmarshal is UnmarshalTLS; a private message is decoded into priv if it
+// is not nil.
+func (m *MLSMessage) unmarshal(r *codec.Reader, priv *PrivateMessage) {
 	*m = MLSMessage{Version: ProtocolVersion(r.Uint16())}
 	if r.Err() == nil && m.Version != ProtocolVersionMLS10 {
 		invalid(r, "protocol version %d", m.Version)
@@ -62,7 +66,10 @@ func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) {
 		m.PublicMessage = new(PublicMessage)
 		m.PublicMessage.UnmarshalTLS(r)
 	case WireFormatPrivateMessage:
-		m.PrivateMessage = new(PrivateMessage)
+		if priv == nil {
+			priv = new(PrivateMessage)
+		}
+		m.PrivateMessage = priv
 		m.PrivateMessage.UnmarshalTLS(r)
 	case WireFormatWelcome:
 		m.Welcome = new(Welcome)
@@ -86,9 +93,17 @@ func ParseMLSMessage(b []byte, maxSize int) (*MLSMessage, error) {
 	if maxSize > 0 && len(b) > maxSize {
 		return nil, fmt.Errorf("parse mls message: %w: %d bytes > %d", codec.ErrTooLong, len(b), maxSize)
 	}
-	var m MLSMessage
-	if err := codec.Unmarshal(b, &m); err != nil {
+	// The message, the reader and the most frequent variant are allocated
+	// together.
+	p := new(struct {
+		m    MLSMessage
+		priv PrivateMessage
+		r    codec.Reader
+	})
+	p.r.Reset(b)
+	p.m.unmarshal(&p.r, &p.priv)
+	if err := p.r.Finish(); err != nil {
 		return nil, fmt.Errorf("parse mls message: %w", err)
 	}
-	return &m, nil
+	return &p.m, nil
 }

@@ -36,6 +36,12 @@ func (p *PrivateMessage) UnmarshalTLS(r *codec.Reader) {
 	p.Ciphertext = r.Opaque()
 }
 
+// EncodedLen returns the length of p's encoding.
+func (p *PrivateMessage) EncodedLen() int {
+	return codec.OpaqueLen(p.GroupID) + 8 + 1 + codec.OpaqueLen(p.AuthenticatedData) +
+		codec.OpaqueLen(p.EncryptedSenderData) + codec.OpaqueLen(p.Ciphertext)
+}
+
 // PrivateMessageContent is the plaintext of a [PrivateMessage]
 // (RFC 9420 §6.3.1). ContentType is not encoded: it comes from the
 // enclosing PrivateMessage and must be set before decoding. Padding is
@@ -53,7 +59,7 @@ type PrivateMessageContent struct {
 func (p PrivateMessageContent) MarshalTLS(w *codec.Writer) {
 	marshalContentBody(w, p.ContentType, p.ApplicationData, p.Proposal, p.Commit)
 	p.Auth.MarshalFor(w, p.ContentType)
-	w.Raw(make([]byte, max(p.PaddingLen, 0)))
+	w.Zeros(p.PaddingLen)
 }
 
 // UnmarshalTLS implements [codec.Unmarshaler]. The padding extends to the end
