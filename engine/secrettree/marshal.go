@@ -46,12 +46,26 @@ func (t *Tree) MarshalHeader() ([]byte, error) {
 // the leaf has no ratchets yet (its secrets are still in the header's
 // nodes).
 func (t *Tree) MarshalLeaf(leaf uint32) ([]byte, bool) {
-	if _, ok := t.leaves[leaf]; !ok {
+	l := t.leaf(leaf)
+	if l == nil {
 		return nil, false
 	}
-	w := codec.NewWriter(nil)
+	w := codec.NewWriter(make([]byte, 0, leafLen(l)))
 	t.writeLeaf(w, leaf)
 	return w.Bytes(), true
+}
+
+// leafLen is the length of the LeafRatchets record of l.
+func leafLen(l *leafRatchets) int {
+	n := 4
+	for _, r := range l.r {
+		keys := 0
+		for _, k := range r.retained {
+			keys += 4 + codec.OpaqueLen(k.key) + codec.OpaqueLen(k.nonce)
+		}
+		n += 8 + codec.OpaqueLen(r.secret) + codec.VarintLen(keys) + keys
+	}
+	return n
 }
 
 // LeavesWithRatchets returns, ascending, the leaves whose state is in a
@@ -63,23 +77,14 @@ func (t *Tree) LeavesWithRatchets() []uint32 { return t.leafIndexes() }
 // which leaf records, ascending. It resets the change set. A fresh tree
 // from [New] reports a changed header.
 func (t *Tree) TakeChanges() (header bool, leaves []uint32) {
-	header = t.headerChanged
-	for l := range t.leafChanged {
-		leaves = append(leaves, l)
-	}
-	slices.Sort(leaves)
-	t.headerChanged = false
-	if t.sharedLeaves {
-		t.leafChanged = map[uint32]struct{}{} // the other tree keeps its own
-	} else {
-		clear(t.leafChanged)
-	}
+	header, leaves = t.headerChanged, t.changed
+	t.headerChanged, t.changed = false, nil
 	return header, leaves
 }
 
 func (t *Tree) leafIndexes() []uint32 {
-	leaves := make([]uint32, 0, len(t.leaves))
-	for i := range t.leaves {
+	leaves := make([]uint32, 0, len(t.leaves)+len(t.recent))
+	for i := range t.allLeaves() {
 		leaves = append(leaves, i)
 	}
 	slices.Sort(leaves)
@@ -112,7 +117,7 @@ func (t *Tree) writeHeader() (*codec.Writer, error) {
 
 func (t *Tree) writeLeaf(w *codec.Writer, leaf uint32) {
 	w.Uint32(leaf)
-	for _, r := range t.leaves[leaf] {
+	for _, r := range t.leaf(leaf).r {
 		w.Uint64(r.next)
 		w.Opaque(r.secret)
 		w.Vector(func(w *codec.Writer) {
@@ -215,7 +220,8 @@ func decodeHeader(r *codec.Reader) (*Tree, error) {
 	if cfg.Validate() != nil {
 		return nil, formatErr("max retained %d", cfg.MaxRetained)
 	}
-	t := &Tree{suite: s, cfg: cfg, n: n, nodes: map[uint32][]byte{}, leaves: map[uint32]*leafRatchets{}, leafChanged: map[uint32]struct{}{}}
+	t := &Tree{suite: s, cfg: cfg, n: n, nodes: map[uint32][]byte{}, leaves: map[uint32]*leafRatchets{}}
+	t.id = t.newID()
 	prev := int64(-1)
 	r.Vector(func(r *codec.Reader) {
 		x := r.Uint32()
@@ -250,9 +256,9 @@ func (t *Tree) decodeLeaf(r *codec.Reader) (uint32, error) {
 	if leaf >= t.n {
 		return leaf, formatErr("leaf %d out of range", leaf)
 	}
-	l := &leafRatchets{}
-	for i := range l {
-		if err := decodeRatchet(r, &l[i], t.suite.Nh(), t.suite.KeySize(), t.suite.NonceSize(), t.cfg.MaxRetained); err != nil {
+	l := &leafRatchets{owner: t.id}
+	for i := range l.r {
+		if err := decodeRatchet(r, &l.r[i], t.suite.Nh(), t.suite.KeySize(), t.suite.NonceSize(), t.cfg.MaxRetained); err != nil {
 			return leaf, asFormat(err)
 		}
 	}
@@ -338,7 +344,7 @@ func (t *Tree) checkShape() error {
 		}
 		covered += leavesUnder(x, t.n)
 	}
-	for leaf := range t.leaves {
+	for leaf := range t.allLeaves() {
 		for _, a := range path(t.n, 2*leaf) {
 			if _, ok := t.nodes[a]; ok {
 				return formatErr("leaf %d has ratchets and stored node %d above", leaf, a)

@@ -17,6 +17,9 @@ type ratchet struct {
 	next     uint64
 	secret   []byte // nil iff next == exhausted
 	retained []retainedKey
+	// sharedSecret: another tree holds secret too, so it is dropped, not
+	// zeroed, when replaced or wiped.
+	sharedSecret bool
 }
 
 // retainedKey is the key and nonce of one skipped generation.
@@ -26,21 +29,28 @@ type retainedKey struct {
 	nonce []byte
 }
 
-func (r *ratchet) clone() ratchet {
-	c := ratchet{next: r.next, secret: slices.Clone(r.secret), retained: make([]retainedKey, len(r.retained))}
-	for i, k := range r.retained {
-		c.retained[i] = retainedKey{gen: k.gen, key: slices.Clone(k.key), nonce: slices.Clone(k.nonce)}
+// share returns a copy of r for another tree: it shares r's secret
+// (marked shared) and copies the retained keys.
+func (r *ratchet) share() ratchet {
+	c := ratchet{next: r.next, secret: r.secret, sharedSecret: r.secret != nil}
+	if len(r.retained) > 0 {
+		c.retained = make([]retainedKey, len(r.retained))
+		for i, k := range r.retained {
+			c.retained[i] = retainedKey{gen: k.gen, key: slices.Clone(k.key), nonce: slices.Clone(k.nonce)}
+		}
 	}
 	return c
 }
 
 func (r *ratchet) wipe() {
-	clear(r.secret)
+	if !r.sharedSecret {
+		clear(r.secret)
+	}
 	for _, k := range r.retained {
 		clear(k.key)
 		clear(k.nonce)
 	}
-	r.secret, r.retained = nil, nil
+	r.secret, r.retained, r.sharedSecret = nil, nil, false
 }
 
 // keyNonce derives the key and nonce of generation gen from its secret.
@@ -146,7 +156,10 @@ func (r *ratchet) step(s *suite.Suite, gen uint32) {
 	} else {
 		r.secret = advance(s, old, gen)
 	}
-	clear(old)
+	if !r.sharedSecret {
+		clear(old)
+	}
+	r.sharedSecret = false
 	r.next = uint64(gen) + 1
 }
 
@@ -172,29 +185,28 @@ func (t *Tree) ratchetFor(leaf uint32, ct ContentType, store bool) (*ratchet, er
 	if ct != Handshake && ct != Application {
 		return nil, fmt.Errorf("content type %d: %w", ct, ErrConfig)
 	}
-	if l, ok := t.leaves[leaf]; ok {
+	if l := t.leaf(leaf); l != nil {
 		if store {
 			l = t.writableLeaf(leaf)
 		}
-		return &l[ct], nil
+		return &l.r[ct], nil
 	}
 	ls, err := t.leafSecret(leaf, store)
 	if err != nil {
 		return nil, err
 	}
 	nh := t.suite.Nh()
-	l := &leafRatchets{
+	l := &leafRatchets{r: [2]ratchet{
 		{secret: t.suite.ExpandWithLabel(ls, "handshake", nil, nh)},
 		{secret: t.suite.ExpandWithLabel(ls, "application", nil, nh)},
-	}
+	}, owner: t.id}
 	if store {
 		clear(ls)
-		t.unshareLeaves()
-		t.setLeaf(leaf, l)
+		t.putLeaf(leaf, l)
 		t.headerChanged = true
-		t.leafChanged[leaf] = struct{}{}
+		t.markChanged(leaf)
 	}
-	return &l[ct], nil
+	return &l.r[ct], nil
 }
 
 func (t *Tree) genError(leaf uint32, ct ContentType, gen uint32, r *ratchet, err error) error {
@@ -228,7 +240,7 @@ func (t *Tree) KeyNonce(leaf uint32, ct ContentType, gen uint32) (key, nonce []b
 // consume is [Tree.KeyNonce]; without want the key and nonce of gen are
 // deleted without being derived.
 func (t *Tree) consume(leaf uint32, ct ContentType, gen uint32, want bool) (key, nonce []byte, err error) {
-	if _, ok := t.leaves[leaf]; leaf < t.n && !ok && uint64(gen) > uint64(t.cfg.MaxForward) {
+	if leaf < t.n && !t.hasLeaf(leaf) && uint64(gen) > uint64(t.cfg.MaxForward) {
 		return nil, nil, &GenerationError{Leaf: leaf, Type: ct, Generation: gen, Err: ErrTooFarAhead}
 	}
 	r, err := t.ratchetFor(leaf, ct, true)
@@ -239,7 +251,7 @@ func (t *Tree) consume(leaf uint32, ct ContentType, gen uint32, want bool) (key,
 		return nil, nil, t.genError(leaf, ct, gen, r, err)
 	}
 	key, nonce = r.consume(t.suite, t.cfg, gen, want)
-	t.leafChanged[leaf] = struct{}{}
+	t.markChanged(leaf)
 	return key, nonce, nil
 }
 
@@ -265,7 +277,7 @@ func (t *Tree) Next(leaf uint32, ct ContentType) (gen uint32, key, nonce []byte,
 	gen = uint32(r.next)
 	key, nonce = keyNonce(t.suite, r.secret, gen)
 	r.step(t.suite, gen)
-	t.leafChanged[leaf] = struct{}{}
+	t.markChanged(leaf)
 	return gen, key, nonce, nil
 }
 
@@ -280,7 +292,7 @@ func (t *Tree) AdvanceTo(leaf uint32, ct ContentType, gen uint32) error {
 		return err
 	}
 	if r.next < uint64(gen) {
-		t.leafChanged[leaf] = struct{}{}
+		t.markChanged(leaf)
 	}
 	for r.next < uint64(gen) {
 		r.step(t.suite, uint32(r.next))
@@ -291,7 +303,7 @@ func (t *Tree) AdvanceTo(leaf uint32, ct ContentType, gen uint32) error {
 // Generation returns the next underived generation of leaf's ratchet for
 // ct (2^32 once exhausted).
 func (t *Tree) Generation(leaf uint32, ct ContentType) (uint64, error) {
-	if _, ok := t.leaves[leaf]; leaf < t.n && !ok {
+	if leaf < t.n && !t.hasLeaf(leaf) {
 		return 0, nil
 	}
 	r, err := t.ratchetFor(leaf, ct, false)
@@ -309,14 +321,14 @@ func (t *Tree) Wipe() {
 			clear(v)
 		}
 	}
-	for i, l := range t.leaves {
-		if _, ok := t.ownLeaves[i]; ok || !t.cow {
-			l[0].wipe()
-			l[1].wipe()
+	for _, l := range t.allLeaves() {
+		if l.owner == t.id {
+			l.r[0].wipe()
+			l.r[1].wipe()
 		}
 	}
-	t.nodes, t.leaves, t.leafChanged = map[uint32][]byte{}, map[uint32]*leafRatchets{}, map[uint32]struct{}{}
-	t.sharedNodes, t.sharedLeaves, t.ownLeaves, t.ownNodes = false, false, nil, nil
+	t.nodes, t.leaves, t.recent, t.changed = map[uint32][]byte{}, map[uint32]*leafRatchets{}, nil, nil
+	t.sharedNodes, t.sharedLeaves, t.sharedRecent, t.ownNodes = false, false, false, nil
 	t.headerChanged = false
 	t.n = 0
 }

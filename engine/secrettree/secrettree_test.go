@@ -233,7 +233,7 @@ func TestOutOfOrderWithinBounds(t *testing.T) {
 				t.Fatalf("trial %d cfg %+v: gen %d = %x, %v; want %x", trial, cfg, m.gen, k, err, m.key)
 			}
 		}
-		if r := rcv.leaves[3][Application]; len(r.retained) != 0 {
+		if r := rcv.leaf(3).r[Application]; len(r.retained) != 0 {
 			t.Errorf("trial %d: %d keys retained after every message arrived", trial, len(r.retained))
 		}
 	}
@@ -335,7 +335,7 @@ func TestExhaustion(t *testing.T) {
 	if err := tr.AdvanceTo(0, Handshake, 1); err != nil {
 		t.Fatal(err)
 	}
-	r := &tr.leaves[0][Handshake]
+	r := &tr.leaf(0).r[Handshake]
 	r.next = exhausted - 2
 	if err := tr.Consume(0, Handshake, exhausted-1); err != nil {
 		t.Fatal(err)
@@ -363,7 +363,7 @@ func TestSetConfigTrims(t *testing.T) {
 	if err := tr.SetConfig(Config{MaxForward: 100, MaxRetained: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(tr.leaves[0][Application].retained); got != 5 {
+	if got := len(tr.leaf(0).r[Application].retained); got != 5 {
 		t.Errorf("retained after SetConfig = %d, want 5", got)
 	}
 	if err := tr.Consume(0, Application, 35); err != nil {
@@ -403,7 +403,7 @@ func TestWipe(t *testing.T) {
 	if err := tr.Consume(1, Handshake, 2); err != nil {
 		t.Fatal(err)
 	}
-	r := &tr.leaves[1][Handshake]
+	r := &tr.leaf(1).r[Handshake]
 	secret := r.secret
 	tr.Wipe()
 	if !bytes.Equal(secret, make([]byte, len(secret))) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 )
@@ -98,33 +99,39 @@ func (c Config) Validate() error {
 
 // Tree is the secret tree of one epoch. It is not safe for concurrent use.
 type Tree struct {
-	suite  *suite.Suite
-	cfg    Config
-	n      uint32
-	nodes  map[uint32][]byte
-	leaves map[uint32]*leafRatchets // absent until derived
+	suite *suite.Suite
+	cfg   Config
+	n     uint32
+	nodes map[uint32][]byte
 
-	// The change set reported by TakeChanges.
+	// The leaves with ratchets (absent until derived): recent overrides
+	// leaves (see leaves.go).
+	leaves map[uint32]*leafRatchets
+	recent []leafEntry
+
+	// The change set reported by TakeChanges: changed is ascending.
 	headerChanged bool
-	leafChanged   map[uint32]struct{}
+	changed       []uint32
 
-	// Copy on write (see Clone). sharedNodes, sharedLeaves: the nodes map,
-	// or the leaves and leafChanged maps, are shared with another tree and
-	// must be copied before any change. cow: the secrets
-	// in them may be shared, so only the leaves in ownLeaves (ratchets
-	// this tree copied or created since it last shared) change in place,
-	// and only the nodes in ownNodes (secrets it created) are zeroed when
-	// deleted; a shared secret is dropped, not zeroed, as the other tree
-	// still holds it. Without cow the tree owns everything.
+	// Copy on write (see Clone). sharedNodes, sharedLeaves, sharedRecent:
+	// the nodes map, the leaves map or the recent slice are shared with
+	// another tree and must be copied before any change (changed is
+	// shared too, but always with its capacity cut to its length, so
+	// that an insertion copies it). A leaf's ratchets change in place
+	// only if their owner is id: Clone gives both trees new ids from
+	// clock, which the trees cloned from one another share. cow: the node
+	// secrets may be shared, so only the nodes in ownNodes (secrets this
+	// tree created) are zeroed when deleted; a shared secret is dropped,
+	// not zeroed, as the other tree still holds it. Without cow the tree
+	// owns every node.
 	sharedNodes  bool
 	sharedLeaves bool
+	sharedRecent bool
 	cow          bool
-	ownLeaves    map[uint32]struct{}
 	ownNodes     map[uint32]struct{}
+	clock        *atomic.Uint64
+	id           uint64
 }
-
-// leafRatchets holds a leaf's two ratchets.
-type leafRatchets [2]ratchet
 
 // New returns the secret tree of an epoch with leafCount leaves rooted at
 // encryptionSecret (Nh bytes). The tree keeps its own copy of the secret.
@@ -146,8 +153,8 @@ func New(s *suite.Suite, encryptionSecret []byte, leafCount uint32, cfg Config) 
 		leaves: map[uint32]*leafRatchets{},
 
 		headerChanged: true,
-		leafChanged:   map[uint32]struct{}{},
 	}
+	t.id = t.newID()
 	return t, nil
 }
 
@@ -168,13 +175,13 @@ func (t *Tree) SetConfig(cfg Config) error {
 	}
 	t.cfg = cfg
 	t.headerChanged = true
-	t.unshareLeaves()
+	t.fold()
 	for i, l := range t.leaves {
-		if len(l[0].retained) > cfg.MaxRetained || len(l[1].retained) > cfg.MaxRetained {
+		if len(l.r[0].retained) > cfg.MaxRetained || len(l.r[1].retained) > cfg.MaxRetained {
 			l = t.writableLeaf(i)
-			l[0].trim(cfg.MaxRetained)
-			l[1].trim(cfg.MaxRetained)
-			t.leafChanged[i] = struct{}{}
+			l.r[0].trim(cfg.MaxRetained)
+			l.r[1].trim(cfg.MaxRetained)
+			t.markChanged(i)
 		}
 	}
 	return nil
@@ -185,8 +192,13 @@ func (t *Tree) SetConfig(cfg Config) error {
 // changes (a leaf's ratchets, the maps). Neither may be used concurrently
 // with the other, as Clone itself marks t as sharing.
 func (t *Tree) Clone() *Tree {
-	t.sharedNodes, t.sharedLeaves, t.cow, t.ownLeaves, t.ownNodes = true, true, true, nil, nil
+	t.sharedNodes, t.sharedLeaves, t.cow, t.ownNodes = true, true, true, nil
+	t.recent = t.recent[:len(t.recent):len(t.recent)]
+	t.sharedRecent = len(t.recent) > 0
+	t.changed = t.changed[:len(t.changed):len(t.changed)]
+	t.id = t.newID() // t no longer owns the ratchets it shares
 	c := *t
+	c.id = t.newID()
 	return &c
 }
 
@@ -194,14 +206,6 @@ func (t *Tree) Clone() *Tree {
 func (t *Tree) unshareNodes() {
 	if t.sharedNodes {
 		t.nodes, t.sharedNodes = maps.Clone(t.nodes), false
-	}
-}
-
-// unshareLeaves gives t leaves and leafChanged maps of its own before it
-// changes them.
-func (t *Tree) unshareLeaves() {
-	if t.sharedLeaves {
-		t.leaves, t.leafChanged, t.sharedLeaves = maps.Clone(t.leaves), maps.Clone(t.leafChanged), false
 	}
 }
 
@@ -223,31 +227,6 @@ func (t *Tree) setNode(x uint32, secret []byte) {
 		}
 		t.ownNodes[x] = struct{}{}
 	}
-}
-
-// setLeaf stores ratchets t created or copied for leaf.
-func (t *Tree) setLeaf(leaf uint32, l *leafRatchets) {
-	t.leaves[leaf] = l
-	if t.cow {
-		if t.ownLeaves == nil {
-			t.ownLeaves = map[uint32]struct{}{}
-		}
-		t.ownLeaves[leaf] = struct{}{}
-	}
-}
-
-// writableLeaf returns leaf's existing ratchets ready to change, copying
-// them first if another tree may share them.
-func (t *Tree) writableLeaf(leaf uint32) *leafRatchets {
-	t.unshareLeaves()
-	l := t.leaves[leaf]
-	if t.cow {
-		if _, ok := t.ownLeaves[leaf]; !ok {
-			l = &leafRatchets{l[0].clone(), l[1].clone()}
-			t.setLeaf(leaf, l)
-		}
-	}
-	return l
 }
 
 // leafSecret returns the secret of leaf's node derived from its nearest
