@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	circled25519 "github.com/cloudflare/circl/sign/ed25519"
 )
 
@@ -89,5 +90,20 @@ func BenchmarkEd25519Sign(b *testing.B) {
 	})
 	b.Run("parts", func(b *testing.B) {
 		loopCPU(b, func() error { k.sign(msg[:40], msg[40:]); return nil })
+	})
+}
+
+func BenchmarkInvert(b *testing.B) {
+	z, _ := new(field.Element).SetBytes(bytes.Repeat([]byte{0x5a}, 32))
+	var out field.Element
+	b.Run("fermat", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			out.Invert(z)
+		}
+	})
+	b.Run("vartime", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			invertVartime(&out, z)
+		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 // inserted.
 //
 // A key gets a table from its buildAt-th sighting on: a table costs about
-// five plain verifications to build, and a KeyPackage's key is verified
+// twenty plain verifications to build, and a KeyPackage's key is verified
 // twice (KeyPackage and LeafNode signature) and often never again, while
 // a join's leaf keys are verified once each. One table is built at a time
 // (building); sightings meanwhile keep counting.

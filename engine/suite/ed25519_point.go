@@ -175,7 +175,7 @@ func (p *edPoint) isIdentity() bool {
 // top bit) to out.
 func (p *edPoint) encode(out *[32]byte) {
 	var zinv, x, y field.Element
-	zinv.Invert(&p.z)
+	invertVartime(&zinv, &p.z)
 	x.Multiply(&p.x, &zinv)
 	y.Multiply(&p.y, &zinv)
 	copy(out[:], y.Bytes())
@@ -195,7 +195,7 @@ func (c *curve) toNiels(out []nielsPoint, ps []edPoint) {
 		prefix[i].Multiply(&prefix[i-1], &ps[i].z)
 	}
 	var inv, zinv, x, y field.Element
-	inv.Invert(&prefix[len(ps)-1])
+	invertVartime(&inv, &prefix[len(ps)-1])
 	for i := len(ps) - 1; i >= 0; i-- {
 		if i > 0 {
 			zinv.Multiply(&inv, &prefix[i-1])

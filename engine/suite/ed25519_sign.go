@@ -2,11 +2,13 @@ package suite
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 )
 
 // ed25519Key is an expanded Ed25519 private key (RFC 8032 §5.1.5): the
@@ -55,12 +57,49 @@ func parseEd25519(seed []byte) (*ed25519Key, error) {
 // nonce.
 func (k *ed25519Key) sign(msg ...[]byte) []byte {
 	r := k.nonce(msg)
-	R := new(edwards25519.Point).ScalarBaseMult(r).Bytes()
-	c := hashScalar(R, k.pub[:], msg)
+	var R [32]byte
+	encodeSecretPoint(&R, new(edwards25519.Point).ScalarBaseMult(r))
+	c := hashScalar(R[:], k.pub[:], msg)
 	S := edwards25519.NewScalar().MultiplyAdd(c, k.s, r)
 	sig := make([]byte, 0, ed25519.SignatureSize)
-	sig = append(sig, R...)
+	sig = append(sig, R[:]...)
 	return append(sig, S.Bytes()...)
+}
+
+// encodeSecretPoint writes the RFC 8032 encoding of P, a point computed
+// from a secret (the nonce point R = rB), to out. Its projective Z also
+// depends on the secret, so it is inverted blinded (see [encodeBlinded])
+// with a fresh random ρ. The encoding does not depend on ρ, so signatures
+// stay deterministic.
+func encodeSecretPoint(out *[32]byte, P *edwards25519.Point) {
+	var rb [32]byte
+	rand.Read(rb[:])
+	var rho field.Element
+	if _, err := rho.SetBytes(rb[:]); err != nil {
+		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
+	}
+	encodeBlinded(out, P, &rho)
+}
+
+// encodeBlinded writes the encoding of P to out, computing 1/Z as
+// ρ/(Z·ρ): only Z·ρ, uniformly random for a random ρ and so independent of
+// the secret behind Z, goes through the faster variable-time inversion.
+// Everything else is constant time. A zero ρ (probability 2^−254) falls
+// back to the constant-time inversion.
+func encodeBlinded(out *[32]byte, P *edwards25519.Point, rho *field.Element) {
+	X, Y, Z, _ := P.ExtendedCoordinates()
+	var zinv, x, y field.Element
+	if rho.Equal(new(field.Element)) == 1 {
+		zinv.Invert(Z)
+	} else {
+		zinv.Multiply(Z, rho)
+		invertVartime(&zinv, &zinv)
+		zinv.Multiply(&zinv, rho)
+	}
+	x.Multiply(X, &zinv)
+	y.Multiply(Y, &zinv)
+	copy(out[:], y.Bytes())
+	out[31] |= byte(x.IsNegative() << 7)
 }
 
 // nonce returns the secret nonce r of a signature of the concatenation
