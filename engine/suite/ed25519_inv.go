@@ -33,9 +33,6 @@ const (
 // 128·2^248 − 19.
 func modulus62() s62 { return s62{-19, 0, 0, 0, 128} }
 
-// negInv16 holds −1/f mod 16 at index i for the odd f = 2i+1.
-const negInv16 = "\x0f\x05\x03\x09\x07\x0d\x0b\x01"
-
 // i128 is a signed 128-bit accumulator.
 type i128 struct {
 	hi int64
@@ -90,11 +87,13 @@ func divsteps(eta int64, f, g uint64) (int64, matrix) {
 			f, g = g, -f
 			u, v, q, r = q, r, -u, -v
 		}
-		// Cancel up to four low bits of g with a multiple of f: that many
-		// divsteps of the form g ← (g + f)/2 or g/2, none of them swapping.
-		limit := min(eta+1, left, 4)
+		// Cancel up to six low bits of g with a multiple of f: that many
+		// divsteps of the form g ← (g + f)/2 or g/2, none of them swapping
+		// (eta ≥ limit − 1). f·(f² − 2) ≡ −1/f mod 64: one Newton step from
+		// f·f ≡ 1 mod 8.
+		limit := min(eta+1, left, 6)
 		m := uint64(1)<<uint(limit) - 1
-		w := (g * uint64(negInv16[(f&15)>>1])) & m
+		w := (g * f * (f*f - 2)) & m
 		g += w * f
 		q += int64(w) * u
 		r += int64(w) * v
