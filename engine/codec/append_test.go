@@ -40,7 +40,7 @@ func TestAppendAndMarshalSize(t *testing.T) {
 	if got := Append([]byte("pre"), p); !bytes.Equal(got, append([]byte("pre"), want...)) {
 		t.Errorf("Append = %x, want prefix then %x", got, want)
 	}
-	for _, size := range []int{-1, 0, 2, 6, 100} {
+	for _, size := range []int{0, 2, 6, 100} {
 		got := MarshalSize(p, size)
 		if !bytes.Equal(got, want) {
 			t.Errorf("MarshalSize(%d) = %x, want %x", size, got, want)
@@ -71,5 +71,14 @@ func TestReaderReset(t *testing.T) {
 	r.Reset([]byte{0, 5})
 	if got := r.Uint16(); got != 5 || r.Finish() != nil {
 		t.Errorf("after Reset: Uint16 = %d, Finish = %v; want 5, nil", got, r.Finish())
+	}
+}
+
+func TestNested(t *testing.T) {
+	w := NewWriter([]byte{9})
+	w.Nested(pair{a: 3, b: []byte{4}})
+	w.Uint8(5)
+	if got, want := w.Bytes(), []byte{9, 0, 3, 1, 4, 5}; !bytes.Equal(got, want) {
+		t.Errorf("Nested = %x, want %x", got, want)
 	}
 }

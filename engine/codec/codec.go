@@ -77,6 +77,17 @@ func (w *Writer) Uint64(v uint64) {
 // Raw appends b without a length prefix.
 func (w *Writer) Raw(b []byte) { w.buf = append(w.buf, b...) }
 
+// Nested appends the encoding of m, written through a Writer of its own
+// that takes over w's buffer. An encoder that hands its Writer to a
+// closure (as [Writer.Vector] does) makes that Writer escape to the heap;
+// calling it through Nested keeps the escape off w, so w stays on its
+// caller's stack when its other fields encode without closures.
+func (w *Writer) Nested(m Marshaler) {
+	n := Writer{buf: w.buf}
+	m.MarshalTLS(&n)
+	w.buf = n.buf
+}
+
 // Zeros appends n zero bytes (nothing if n ≤ 0).
 func (w *Writer) Zeros(n int) {
 	if n > 0 {
@@ -384,11 +395,11 @@ func Marshal(m Marshaler) []byte {
 	return Append(make([]byte, 0, marshalCap), m)
 }
 
-// MarshalSize returns the encoding of m in a buffer of capacity size: a
-// caller that knows (or bounds) the encoded length gets it in one
-// allocation. A longer encoding still works; the buffer then grows.
+// MarshalSize returns the encoding of m in a buffer of capacity size (not
+// negative): a caller that knows (or bounds) the encoded length gets it in
+// one allocation. A longer encoding still works; the buffer then grows.
 func MarshalSize(m Marshaler, size int) []byte {
-	return Append(make([]byte, 0, max(size, 0)), m)
+	return Append(make([]byte, 0, size), m)
 }
 
 // Append appends the encoding of m to dst and returns the extended slice.

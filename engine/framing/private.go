@@ -123,13 +123,19 @@ func ProtectPrivate(s *suite.Suite, senderDataSecret []byte, ac *wire.Authentica
 }
 
 // opened is what [UnprotectPrivate] allocates per message, in one piece:
-// the results it returns pointers to and the reader of the plaintext.
+// the results it returns pointers to, the reader of the plaintext and room
+// for the AADs and nonce.
 type opened struct {
 	ac      wire.AuthenticatedContent
 	sd      wire.SenderData
 	content wire.PrivateMessageContent
 	r       codec.Reader
+	scratch [openScratch]byte
 }
+
+// openScratch is the size of [opened]'s scratch array: enough for the AADs
+// and nonce of a message whose group id and authenticated data are short.
+const openScratch = 128
 
 // UnprotectPrivate decrypts a PrivateMessage of the epoch described by gc
 // (RFC 9420 §6.3): it checks the group and epoch, decrypts the sender data
@@ -142,10 +148,14 @@ func UnprotectPrivate(s *suite.Suite, senderDataSecret []byte, pm *wire.PrivateM
 	if err := checkGroup(pm.GroupID, pm.Epoch, gc); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w", err)
 	}
-	// One buffer holds both AADs and the guarded nonce.
-	buf := make([]byte, 0, senderDataAADLen(pm)+contentAADLen(pm)+s.NonceSize())
-	buf = appendSenderDataAAD(buf, pm)
+	// One buffer holds both AADs and the guarded nonce: o's scratch
+	// array unless they are longer.
 	o := &opened{}
+	buf := o.scratch[:0]
+	if n := senderDataAADLen(pm) + contentAADLen(pm) + s.NonceSize(); n > len(o.scratch) {
+		buf = make([]byte, 0, n)
+	}
+	buf = appendSenderDataAAD(buf, pm)
 	if err := openSenderData(s, senderDataSecret, pm, piece(buf, 0), &o.sd, &o.r); err != nil {
 		return nil, nil, fmt.Errorf("unprotect private message: %w", err)
 	}

@@ -38,3 +38,47 @@ func TestSizeHints(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateRoundTripSizes protects and opens application messages whose
+// group id, authenticated data and data are short or long, so both the
+// scratch array of UnprotectPrivate and its fallback buffer are used, with
+// and without padding.
+func TestPrivateRoundTripSizes(t *testing.T) {
+	for _, tc := range []struct{ gid, ad, data, pad int }{
+		{5, 0, 0, 0}, {16, 2, 100, 32}, {32, 0, 100, 1}, {40, 60, 10, 7}, {255, 300, 5000, 64},
+	} {
+		f := newFixture(t)
+		f.gc.GroupID = bytes.Repeat([]byte{'g'}, tc.gid)
+		tr := vectorTree(t, f.s, bytes.Repeat([]byte{3}, f.s.Nh()))
+		fc := &wire.FramedContent{GroupID: f.gc.GroupID, Epoch: f.gc.Epoch, Sender: wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 1},
+			AuthenticatedData: bytes.Repeat([]byte{'a'}, tc.ad), ContentType: wire.ContentTypeApplication, ApplicationData: bytes.Repeat([]byte{'d'}, tc.data)}
+		ac, err := Sign(f.s, f.sigPriv, wire.WireFormatPrivateMessage, fc, f.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, err := NextSecret(tr.Clone(), 1, wire.ContentTypeApplication)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := ProtectPrivate(f.s, f.senderDataSecret, ac, secret, tc.pad, bytes.NewReader([]byte{1, 2, 3, 4}))
+		if err != nil {
+			t.Fatalf("%+v: protect: %v", tc, err)
+		}
+		if tc.pad > 1 && (len(pm.Ciphertext)-16)%tc.pad != 0 {
+			t.Errorf("%+v: plaintext of %d bytes not padded to %d", tc, len(pm.Ciphertext)-16, tc.pad)
+		}
+		got, sd, err := UnprotectPrivate(f.s, f.senderDataSecret, pm, f.gc, TreeKeys(tr))
+		if err != nil {
+			t.Fatalf("%+v: unprotect: %v", tc, err)
+		}
+		if sd.LeafIndex != 1 || sd.Generation != 0 || sd.ReuseGuard != [4]byte{1, 2, 3, 4} {
+			t.Errorf("%+v: sender data %+v", tc, sd)
+		}
+		if !bytes.Equal(got.Content.ApplicationData, fc.ApplicationData) || !bytes.Equal(got.Content.AuthenticatedData, fc.AuthenticatedData) {
+			t.Errorf("%+v: content differs after the round trip", tc)
+		}
+		if err := VerifySignature(f.s, f.sigPub, got, f.gc); err != nil {
+			t.Errorf("%+v: verify: %v", tc, err)
+		}
+	}
+}

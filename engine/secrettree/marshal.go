@@ -59,10 +59,7 @@ func (t *Tree) MarshalLeaf(leaf uint32) ([]byte, bool) {
 func leafLen(l *leafRatchets) int {
 	n := 4
 	for _, r := range l.r {
-		keys := 0
-		for _, k := range r.retained {
-			keys += 4 + codec.OpaqueLen(k.key) + codec.OpaqueLen(k.nonce)
-		}
+		keys := retainedLen(&r)
 		n += 8 + codec.OpaqueLen(r.secret) + codec.VarintLen(keys) + keys
 	}
 	return n
@@ -115,19 +112,31 @@ func (t *Tree) writeHeader() (*codec.Writer, error) {
 	return w, nil
 }
 
+// writeLeaf writes the LeafRatchets record of leaf. The retained keys'
+// vector length is written first rather than through
+// [codec.Writer.Vector], so that w can stay on its caller's stack.
 func (t *Tree) writeLeaf(w *codec.Writer, leaf uint32) {
 	w.Uint32(leaf)
 	for _, r := range t.leaf(leaf).r {
 		w.Uint64(r.next)
 		w.Opaque(r.secret)
-		w.Vector(func(w *codec.Writer) {
-			for _, k := range r.retained {
-				w.Uint32(k.gen)
-				w.Opaque(k.key)
-				w.Opaque(k.nonce)
-			}
-		})
+		w.Varint(retainedLen(&r))
+		for _, k := range r.retained {
+			w.Uint32(k.gen)
+			w.Opaque(k.key)
+			w.Opaque(k.nonce)
+		}
 	}
+}
+
+// retainedLen is the encoded length of r's retained keys, without the
+// vector header.
+func retainedLen(r *ratchet) int {
+	n := 0
+	for _, k := range r.retained {
+		n += 4 + codec.OpaqueLen(k.key) + codec.OpaqueLen(k.nonce)
+	}
+	return n
 }
 
 // UnmarshalBinary replaces t with the tree encoded in data, validating it

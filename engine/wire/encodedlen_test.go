@@ -16,3 +16,19 @@ func TestPrivateMessageEncodedLen(t *testing.T) {
 		}
 	}
 }
+
+// TestExtensionsEncoding checks the length-first encoding of Extensions
+// against the generic vector writer.
+func TestExtensionsEncoding(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 40} {
+		var es Extensions
+		for i := range n {
+			es = append(es, Extension{ExtensionType: ExtensionType(i), ExtensionData: bytes.Repeat([]byte{byte(i)}, i*3)})
+		}
+		var want codec.Writer
+		writeList(&want, es)
+		if got := codec.Marshal(es); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%d extensions: %x, want %x", n, got, want.Bytes())
+		}
+	}
+}

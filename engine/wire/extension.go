@@ -25,8 +25,19 @@ func (e *Extension) UnmarshalTLS(r *codec.Reader) {
 // order; duplicate types are left to semantic validation ([Extensions.HasDuplicates]).
 type Extensions []Extension
 
-// MarshalTLS implements [codec.Marshaler].
-func (es Extensions) MarshalTLS(w *codec.Writer) { writeList(w, es) }
+// MarshalTLS implements [codec.Marshaler]. It writes the vector's length
+// first rather than through [codec.Writer.Vector], so that encoding a
+// GroupContext does not make its Writer escape to the heap.
+func (es Extensions) MarshalTLS(w *codec.Writer) {
+	n := 0
+	for _, e := range es {
+		n += 2 + codec.OpaqueLen(e.ExtensionData)
+	}
+	w.Varint(n)
+	for _, e := range es {
+		e.MarshalTLS(w)
+	}
+}
 
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (es *Extensions) UnmarshalTLS(r *codec.Reader) {

@@ -54,18 +54,20 @@ type FramedContent struct {
 }
 
 // marshalContentBody writes the select (content_type) part shared by
-// FramedContent and PrivateMessageContent.
+// FramedContent and PrivateMessageContent. Proposals and commits are
+// written through [codec.Writer.Nested], so that encoding application data
+// keeps w on its caller's stack.
 func marshalContentBody(w *codec.Writer, ct ContentType, app []byte, p *Proposal, c *Commit) {
 	switch ct {
 	case ContentTypeApplication:
 		w.Opaque(app)
 	case ContentTypeProposal:
 		if p != nil {
-			p.MarshalTLS(w)
+			w.Nested(p)
 		}
 	case ContentTypeCommit:
 		if c != nil {
-			c.MarshalTLS(w)
+			w.Nested(c)
 		}
 	}
 }

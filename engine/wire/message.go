@@ -37,12 +37,17 @@ func (m *MLSMessage) body() codec.Marshaler {
 }
 
 // MarshalTLS implements [codec.Marshaler]. A message whose variant is
-// missing is written with an empty body, which no decoder accepts.
+// missing is written with an empty body, which no decoder accepts. The
+// variants other than the frequent private message are written through
+// [codec.Writer.Nested], so that encoding a private message keeps w on its
+// caller's stack.
 func (m MLSMessage) MarshalTLS(w *codec.Writer) {
 	w.Uint16(uint16(m.Version))
 	w.Uint16(uint16(m.WireFormat))
-	if b := m.body(); b != nil {
-		b.MarshalTLS(w)
+	if m.WireFormat == WireFormatPrivateMessage && m.PrivateMessage != nil {
+		m.PrivateMessage.MarshalTLS(w)
+	} else if b := m.body(); b != nil {
+		w.Nested(b)
 	}
 }
 
