@@ -120,11 +120,32 @@ func (t *Tree) inRecent(leaf uint32) bool {
 // shared) and copies the retained keys, which change in place.
 func (t *Tree) writableLeaf(leaf uint32) *leafRatchets {
 	l := t.leaf(leaf)
-	if l.owner != t.id {
-		l = &leafRatchets{r: [2]ratchet{l.r[0].share(), l.r[1].share()}, owner: t.id}
-		t.putLeaf(leaf, l)
+	if l.owner == t.id {
+		return l
 	}
+	r := [2]ratchet{l.r[0].share(), l.r[1].share()}
+	if t.sharedRecent && len(t.recent) <= smallRecent && t.inRecent(leaf) {
+		// The usual case of a clone per message: the copy of the leaf and
+		// the copy of the short recent list it replaces an entry of come
+		// in one allocation.
+		c := &leafAndRecent{l: leafRatchets{r: r, owner: t.id}}
+		t.recent, t.sharedRecent = append(c.recent[:0], t.recent...), false
+		t.putLeaf(leaf, &c.l)
+		return &c.l
+	}
+	l = &leafRatchets{r: r, owner: t.id}
+	t.putLeaf(leaf, l)
 	return l
+}
+
+// smallRecent is the length of recent list that [leafAndRecent] holds.
+const smallRecent = 4
+
+// leafAndRecent is a copied leaf's ratchets allocated together with the
+// copy of the recent list that refers to them.
+type leafAndRecent struct {
+	l      leafRatchets
+	recent [smallRecent]leafEntry
 }
 
 // markChanged adds leaf to the change set.
