@@ -289,7 +289,14 @@ func (g *Group) commitEpoch(ctx context.Context, op string, ns *groupState) erro
 // changed from old to ns. It takes the change set of ns's secret tree.
 func epochBatch(op string, old, ns *groupState) (*Batch, error) {
 	header, leaves := ns.secrets.TakeChanges()
-	b := &Batch{Op: op, Group: ns.gc.GroupID}
+	// The batch and room for its usual single put (the record of the
+	// ratchet a message used) come in one allocation.
+	a := &struct {
+		b    Batch
+		puts [1]Put
+	}{b: Batch{Op: op, Group: ns.gc.GroupID}}
+	b := &a.b
+	b.Puts = a.puts[:0]
 	put := func(kind Kind, name string, v []byte) {
 		b.Puts = append(b.Puts, Put{Key: Key{Group: ns.gc.GroupID, Kind: kind, Name: name}, Value: v})
 	}
