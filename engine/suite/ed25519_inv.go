@@ -15,7 +15,7 @@ import (
 // about a third of the time of Fermat's p − 2 power (field.Element.Invert)
 // on this code's machines. Its running time depends on its input, so it is
 // only ever given public values (verification) or values blinded by a
-// random factor (signing, see [invertBlinded]).
+// random factor (signing, see [encodeBlinded]).
 
 // s62 is a signed integer in radix 2^62: Σ l[i]·2^(62·i). Normalized, the
 // limbs l[0] … l[3] are in [0, 2^62) and l[4] carries the sign.
