@@ -216,9 +216,19 @@ func (x *s62) bytes(out *[32]byte) {
 // field.Element.Invert) and returns out. Variable time: z must be public
 // or blinded.
 func invertVartime(out, z *field.Element) *field.Element {
-	var zb [32]byte
-	copy(zb[:], z.Bytes())
-	f, g := modulus62(), s62FromBytes(&zb)
+	var b [32]byte
+	copy(b[:], z.Bytes())
+	invertBytes(&b)
+	if _, err := out.SetBytes(b[:]); err != nil {
+		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
+	}
+	return out
+}
+
+// invertBytes replaces the canonical little-endian encoding b of z (z < p)
+// with that of 1/z mod p (0 if z is 0). Variable time.
+func invertBytes(b *[32]byte) {
+	f, g := modulus62(), s62FromBytes(b)
 	f.normalize()
 	var d, e s62
 	e[0] = 1
@@ -244,9 +254,5 @@ func invertVartime(out, z *field.Element) *field.Element {
 	for !d.less(&p) {
 		d.addScaled(&p, -1)
 	}
-	d.bytes(&zb)
-	if _, err := out.SetBytes(zb[:]); err != nil {
-		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
-	}
-	return out
+	d.bytes(b)
 }
