@@ -88,8 +88,9 @@ func BenchmarkEd25519Sign(b *testing.B) {
 	b.Run("stdlib", func(b *testing.B) {
 		loopCPU(b, func() error { ed25519.Sign(std, msg); return nil })
 	})
+	bc := newCurve().newBaseComb()
 	b.Run("parts", func(b *testing.B) {
-		loopCPU(b, func() error { k.sign(msg[:40], msg[40:]); return nil })
+		loopCPU(b, func() error { k.sign(bc, msg[:40], msg[40:]); return nil })
 	})
 }
 

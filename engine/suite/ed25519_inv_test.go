@@ -104,9 +104,13 @@ func FuzzInvertVartime(f *testing.F) {
 }
 
 // TestEncodeBlinded checks that the signer's blinded encoding of secret
-// points equals edwards25519's for any blinding factor, zero included.
+// points equals edwards25519's for any blinding factor, zero (and p, which
+// is zero too) included.
 func TestEncodeBlinded(t *testing.T) {
+	bc := newCurve().newBaseComb()
 	rng := rand.New(rand.NewPCG(5, 6))
+	p := [32]byte{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}
 	for i := 0; i < 500; i++ {
 		var sb [64]byte
 		for j := range sb {
@@ -116,17 +120,23 @@ func TestEncodeBlinded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		P := new(edwards25519.Point).ScalarBaseMult(s)
-		want := P.Bytes()
-		rhos := []*field.Element{new(field.Element), new(field.Element).One(), fieldFromBig(t, big.NewInt(int64(rng.Uint32())))}
+		want := new(edwards25519.Point).ScalarBaseMult(s).Bytes()
+		var P edPoint
+		bc.mul(&P, (*[32]byte)(s.Bytes()))
+		var random fe
+		for j := range random {
+			random[j] = byte(rng.Uint32())
+		}
+		var one fe
+		one[0] = 1
 		var got [32]byte
-		for _, rho := range rhos {
-			encodeBlinded(&got, P, rho)
+		for _, rho := range []fe{{}, fe(p), one, random} {
+			encodeBlinded(&got, &P, &rho)
 			if !bytes.Equal(got[:], want) {
-				t.Fatalf("case %d, ρ = %x: %x, want %x", i, rho.Bytes(), got, want)
+				t.Fatalf("case %d, ρ = %x: %x, want %x", i, rho, got, want)
 			}
 		}
-		encodeSecretPoint(&got, P)
+		encodeSecretPoint(&got, &P)
 		if !bytes.Equal(got[:], want) {
 			t.Fatalf("case %d, random ρ: %x, want %x", i, got, want)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+	"github.com/cloudflare/circl/math/fp25519"
 )
 
 // ed25519Key is an expanded Ed25519 private key (RFC 8032 §5.1.5): the
@@ -52,13 +53,15 @@ func parseEd25519(seed []byte) (*ed25519Key, error) {
 // tree is hundreds of kilobytes. Below [digestNonceMin] bytes it returns
 // the same bytes as crypto/ed25519.Sign; from there on only the nonce is
 // derived differently (see [ed25519Key.nonce]), and the signature is just
-// as deterministic and verifies the same everywhere. It uses only
-// edwards25519's constant-time operations on the secret scalar and the
-// nonce.
-func (k *ed25519Key) sign(msg ...[]byte) []byte {
+// as deterministic and verifies the same everywhere. The nonce point is
+// the constant-time multiplication of [baseComb]; the one variable-time
+// step, inverting its Z, is blinded (see [encodeBlinded]).
+func (k *ed25519Key) sign(bc *baseComb, msg ...[]byte) []byte {
 	r := k.nonce(msg)
 	var R [32]byte
-	encodeSecretPoint(&R, new(edwards25519.Point).ScalarBaseMult(r))
+	var rp edPoint
+	bc.mul(&rp, (*[32]byte)(r.Bytes()))
+	encodeSecretPoint(&R, &rp)
 	c := hashScalar(R[:], k.pub[:], msg)
 	S := edwards25519.NewScalar().MultiplyAdd(c, k.s, r)
 	sig := make([]byte, 0, ed25519.SignatureSize)
@@ -71,35 +74,39 @@ func (k *ed25519Key) sign(msg ...[]byte) []byte {
 // depends on the secret, so it is inverted blinded (see [encodeBlinded])
 // with a fresh random ρ. The encoding does not depend on ρ, so signatures
 // stay deterministic.
-func encodeSecretPoint(out *[32]byte, P *edwards25519.Point) {
-	var rb [32]byte
-	rand.Read(rb[:])
-	var rho field.Element
-	if _, err := rho.SetBytes(rb[:]); err != nil {
-		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
-	}
+func encodeSecretPoint(out *[32]byte, P *edPoint) {
+	var rho fe
+	rand.Read(rho[:])
 	encodeBlinded(out, P, &rho)
 }
 
 // encodeBlinded writes the encoding of P to out, computing 1/Z as
 // ρ/(Z·ρ): only Z·ρ, uniformly random for a random ρ and so independent of
 // the secret behind Z, goes through the faster variable-time inversion.
-// Everything else is constant time. A zero ρ (probability 2^−254) falls
-// back to the constant-time inversion.
-func encodeBlinded(out *[32]byte, P *edwards25519.Point, rho *field.Element) {
-	X, Y, Z, _ := P.ExtendedCoordinates()
-	var zinv, x, y field.Element
-	if rho.Equal(new(field.Element)) == 1 {
-		zinv.Invert(Z)
+// Everything else is constant time. A ρ that is zero modulo p (probability
+// 2^−254) falls back to the constant-time inversion.
+func encodeBlinded(out *[32]byte, P *edPoint, rho *fe) {
+	var zinv, x, y fe
+	if feIsZero(rho) {
+		var z field.Element
+		var zb [32]byte
+		feBytes(&zb, &P.z)
+		if _, err := z.SetBytes(zb[:]); err != nil {
+			panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
+		}
+		z.Invert(&z)
+		feFrom(&zinv, &z)
 	} else {
-		zinv.Multiply(Z, rho)
-		invertVartime(&zinv, &zinv)
-		zinv.Multiply(&zinv, rho)
+		fp25519.Mul(&zinv, &P.z, rho)
+		feInvert(&zinv, &zinv)
+		fp25519.Mul(&zinv, &zinv, rho)
 	}
-	x.Multiply(X, &zinv)
-	y.Multiply(Y, &zinv)
-	copy(out[:], y.Bytes())
-	out[31] |= byte(x.IsNegative() << 7)
+	fp25519.Mul(&x, &P.x, &zinv)
+	fp25519.Mul(&y, &P.y, &zinv)
+	var xb [32]byte
+	feBytes(&xb, &x)
+	feBytes(out, &y)
+	out[31] |= xb[0] & 1 << 7
 }
 
 // nonce returns the secret nonce r of a signature of the concatenation

@@ -12,6 +12,7 @@ import (
 // crypto/ed25519.Sign's bytes for random seeds and messages cut into
 // random parts, and its public key.
 func TestEd25519SignMatchesStdlib(t *testing.T) {
+	bc := newCurve().newBaseComb()
 	rng := mrand.New(mrand.NewPCG(3, 4))
 	for i := range 300 {
 		seed := make([]byte, ed25519.SeedSize)
@@ -34,7 +35,7 @@ func TestEd25519SignMatchesStdlib(t *testing.T) {
 		if got, want := k.pub[:], []byte(std.Public().(ed25519.PublicKey)); !bytes.Equal(got, want) {
 			t.Fatalf("case %d: public key %x, want %x", i, got, want)
 		}
-		if got, want := k.sign(parts...), ed25519.Sign(std, msg); !bytes.Equal(got, want) {
+		if got, want := k.sign(bc, parts...), ed25519.Sign(std, msg); !bytes.Equal(got, want) {
 			t.Fatalf("case %d (%d parts): signature %x, want %x", i, len(parts), got, want)
 		}
 	}
@@ -78,6 +79,7 @@ func TestSignWithLabelParts(t *testing.T) {
 // accepts, the same however the message is cut into parts and on every
 // call, and messages differing in one byte get different nonces (R).
 func TestEd25519SignLongMessages(t *testing.T) {
+	bc := newCurve().newBaseComb()
 	seed := make([]byte, ed25519.SeedSize)
 	rand.Read(seed)
 	k, err := parseEd25519(seed)
@@ -88,7 +90,7 @@ func TestEd25519SignLongMessages(t *testing.T) {
 	for _, n := range []int{digestNonceMin - 1, digestNonceMin, digestNonceMin + 1, 300_000} {
 		msg := make([]byte, n)
 		rand.Read(msg)
-		sig := k.sign(msg)
+		sig := k.sign(bc, msg)
 		if !ed25519.Verify(std.Public().(ed25519.PublicKey), msg, sig) {
 			t.Fatalf("%d bytes: crypto/ed25519 rejects the signature", n)
 		}
@@ -96,11 +98,11 @@ func TestEd25519SignLongMessages(t *testing.T) {
 			t.Fatalf("%d bytes: same as crypto/ed25519 = %v, want %v", n, got, n < digestNonceMin)
 		}
 		cut := n / 3
-		if again := k.sign(msg[:cut], nil, msg[cut:]); !bytes.Equal(again, sig) {
+		if again := k.sign(bc, msg[:cut], nil, msg[cut:]); !bytes.Equal(again, sig) {
 			t.Fatalf("%d bytes: signature depends on how the message is cut", n)
 		}
 		msg[n/2] ^= 1
-		if other := k.sign(msg); bytes.Equal(other[:32], sig[:32]) {
+		if other := k.sign(bc, msg); bytes.Equal(other[:32], sig[:32]) {
 			t.Fatalf("%d bytes: a different message got the same nonce", n)
 		}
 	}

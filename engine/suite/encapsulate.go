@@ -6,6 +6,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+	"github.com/cloudflare/circl/math/fp25519"
 
 	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
 )
@@ -77,7 +78,7 @@ func (k x25519KEM) encapBatch(pubs [][]byte, out []*Encapsulation) error {
 			return err
 		}
 	}
-	pks, err := x25519BaseBatch(sks)
+	pks, err := x25519BaseBatch(k.comb(), sks)
 	if err != nil {
 		return err
 	}
@@ -93,41 +94,54 @@ func (k x25519KEM) encapBatch(pubs [][]byte, out []*Encapsulation) error {
 }
 
 // x25519BaseBatch returns X25519(sk, 9) for each of sks, as x25519Base
-// does, with one inversion for all the Edwards-to-Montgomery maps
-// u = (Z + Y) / (Z − Y).
-func x25519BaseBatch(sks [][x25519Size]byte) ([][x25519Size]byte, error) {
-	num := make([]field.Element, len(sks))
-	den := make([]field.Element, len(sks))
-	var p edwards25519.Point
+// does, with the constant-time table multiplication of bc and one
+// inversion for all the Edwards-to-Montgomery maps u = (Z + Y) / (Z − Y).
+func x25519BaseBatch(bc *baseComb, sks [][x25519Size]byte) ([][x25519Size]byte, error) {
+	num := make([]fe, len(sks))
+	den := make([]fe, len(sks))
+	var p edPoint
 	for i := range sks {
 		s, err := edwards25519.NewScalar().SetBytesWithClamping(sks[i][:])
 		if err != nil {
 			return nil, fmt.Errorf("x25519 base multiplication: %w", err)
 		}
-		p.ScalarBaseMult(s)
-		_, y, z, _ := p.ExtendedCoordinates()
-		num[i].Add(z, y)
-		den[i].Subtract(z, y) // never zero: the product is never the identity (see x25519Base)
+		bc.mul(&p, (*[32]byte)(s.Bytes()))
+		fp25519.Add(&num[i], &p.z, &p.y)
+		fp25519.Sub(&den[i], &p.z, &p.y) // never zero: the product is never the identity (see x25519Base)
 	}
 	// Montgomery's trick: prefix[i] = den[0]···den[i]; one inversion of
-	// the whole product, then walk back.
-	prefix := make([]field.Element, len(sks))
-	prefix[0].Set(&den[0])
+	// the whole product (constant time: the points are secret), then walk
+	// back.
+	prefix := make([]fe, len(sks))
+	prefix[0] = den[0]
 	for i := 1; i < len(sks); i++ {
-		prefix[i].Multiply(&prefix[i-1], &den[i])
+		fp25519.Mul(&prefix[i], &prefix[i-1], &den[i])
 	}
-	var inv, u, t field.Element
-	inv.Invert(&prefix[len(sks)-1])
+	var inv, u, t fe
+	invertConstantTime(&inv, &prefix[len(sks)-1])
 	pks := make([][x25519Size]byte, len(sks))
 	for i := len(sks) - 1; i >= 0; i-- {
 		if i > 0 {
-			t.Multiply(&inv, &prefix[i-1]) // 1/den[i]
-			inv.Multiply(&inv, &den[i])    // 1/(den[0]···den[i-1])
+			fp25519.Mul(&t, &inv, &prefix[i-1]) // 1/den[i]
+			fp25519.Mul(&inv, &inv, &den[i])    // 1/(den[0]···den[i-1])
 		} else {
-			t.Set(&inv)
+			t = inv
 		}
-		u.Multiply(&num[i], &t)
-		copy(pks[i][:], u.Bytes())
+		fp25519.Mul(&u, &num[i], &t)
+		feBytes(&pks[i], &u)
 	}
 	return pks, nil
+}
+
+// invertConstantTime sets out = 1/a mod p with field.Element's
+// constant-time power, for secret values.
+func invertConstantTime(out, a *fe) {
+	var b [32]byte
+	feBytes(&b, a)
+	var e field.Element
+	if _, err := e.SetBytes(b[:]); err != nil {
+		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
+	}
+	e.Invert(&e)
+	feFrom(out, &e)
 }

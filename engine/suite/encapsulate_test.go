@@ -50,12 +50,13 @@ func TestEncryptWithLabelTo(t *testing.T) {
 // TestX25519BaseBatch checks the batched public keys against x25519Base,
 // one key at a time, for batches of several sizes.
 func TestX25519BaseBatch(t *testing.T) {
+	bc := newCurve().newBaseComb()
 	for _, n := range []int{1, 2, 7, 100} {
 		sks := make([][x25519Size]byte, n)
 		for i := range sks {
 			rand.Read(sks[i][:])
 		}
-		got, err := x25519BaseBatch(sks)
+		got, err := x25519BaseBatch(bc, sks)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,7 +76,7 @@ func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sk.sign(msg...), nil
+	return sk.sign(e.ver.comb(), msg...), nil
 }
 
 func (e ed25519Signer) verify(pub, msg, sig []byte) error {
