@@ -12,8 +12,13 @@ import (
 // in assembly with MULX/ADX where the CPU has them, about a fifth faster
 // than filippo.io/edwards25519/field here. Elements stay below 2^256
 // (congruent, not reduced) until they are encoded or compared.
-// Everything here is variable time: it only ever touches public keys,
-// signatures and messages.
+//
+// The field operations, the doubling and the additions (with a constant
+// neg) are constant time, so the signer's fixed-base multiplication
+// (ed25519_base.go) uses them on secrets. Everything else here — encode,
+// isIdentity, toNiels, and additions whose neg depends on data — is
+// variable time and only ever touches public keys, signatures, messages
+// and table entries.
 
 // fe is a field element modulo 2^255 − 19, little endian, below 2^256.
 type fe = fp25519.Elt
