@@ -101,62 +101,45 @@ func divsteps(eta int64, f, g uint64) (int64, matrix) {
 }
 
 // updateFG sets (f, g) ← t·(f, g) / 2^62, which is exact.
-func updateFG(f, g *s62, t matrix) {
-	var cf, cg i128
-	cf.mulAdd(t.u, f[0])
-	cf.mulAdd(t.v, g[0])
-	cg.mulAdd(t.q, f[0])
-	cg.mulAdd(t.r, g[0])
-	cf.shift62()
-	cg.shift62()
-	for i := 1; i < 5; i++ {
-		cf.mulAdd(t.u, f[i])
-		cf.mulAdd(t.v, g[i])
-		cg.mulAdd(t.q, f[i])
-		cg.mulAdd(t.r, g[i])
-		f[i-1] = cf.low62()
-		g[i-1] = cg.low62()
-		cf.shift62()
-		cg.shift62()
-	}
-	f[4] = int64(cf.lo)
-	g[4] = int64(cg.lo)
-}
+func updateFG(f, g *s62, t matrix) { applyMatrix(f, g, t, 0, 0) }
 
 // updateDE sets (d, e) ← t·(d, e) / 2^62 mod p, adding the multiples of p
 // that make the division exact. d and e stay in (−2p, p).
 func updateDE(d, e *s62, t matrix) {
-	p := modulus62()
 	dNeg, eNeg := d[4]>>63, e[4]>>63
 	md := (t.u & dNeg) + (t.v & eNeg)
 	me := (t.q & dNeg) + (t.r & eNeg)
-	var cd, ce i128
-	cd.mulAdd(t.u, d[0])
-	cd.mulAdd(t.v, e[0])
-	ce.mulAdd(t.q, d[0])
-	ce.mulAdd(t.r, e[0])
-	md -= int64((pInv62*cd.lo + uint64(md)) & mask62)
-	me -= int64((pInv62*ce.lo + uint64(me)) & mask62)
-	cd.mulAdd(p[0], md)
-	ce.mulAdd(p[0], me)
-	cd.shift62()
-	ce.shift62()
-	for i := 1; i < 5; i++ {
-		cd.mulAdd(t.u, d[i])
-		cd.mulAdd(t.v, e[i])
-		ce.mulAdd(t.q, d[i])
-		ce.mulAdd(t.r, e[i])
+	// The low 64 bits of the two new values before the correction.
+	cd := uint64(t.u)*uint64(d[0]) + uint64(t.v)*uint64(e[0])
+	ce := uint64(t.q)*uint64(d[0]) + uint64(t.r)*uint64(e[0])
+	md -= int64((pInv62*cd + uint64(md)) & mask62)
+	me -= int64((pInv62*ce + uint64(me)) & mask62)
+	applyMatrix(d, e, t, md, me)
+}
+
+// applyMatrix sets (a, b) ← (t·(a, b) + p·(ma, mb)) / 2^62; the sum must
+// be divisible by 2^62.
+func applyMatrix(a, b *s62, t matrix, ma, mb int64) {
+	p := modulus62()
+	var ca, cb i128
+	for i := 0; i < 5; i++ {
+		ca.mulAdd(t.u, a[i])
+		ca.mulAdd(t.v, b[i])
+		cb.mulAdd(t.q, a[i])
+		cb.mulAdd(t.r, b[i])
 		if p[i] != 0 {
-			cd.mulAdd(p[i], md)
-			ce.mulAdd(p[i], me)
+			ca.mulAdd(p[i], ma)
+			cb.mulAdd(p[i], mb)
 		}
-		d[i-1] = cd.low62()
-		e[i-1] = ce.low62()
-		cd.shift62()
-		ce.shift62()
+		if i > 0 {
+			a[i-1] = ca.low62()
+			b[i-1] = cb.low62()
+		}
+		ca.shift62()
+		cb.shift62()
 	}
-	d[4] = int64(cd.lo)
-	e[4] = int64(ce.lo)
+	a[4] = int64(ca.lo)
+	b[4] = int64(cb.lo)
 }
 
 // isZero reports whether x is zero.

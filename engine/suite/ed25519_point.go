@@ -220,10 +220,17 @@ func (p *edPoint) isIdentity() bool {
 // encode writes the RFC 8032 encoding of p (canonical y, sign of x in the
 // top bit) to out.
 func (p *edPoint) encode(out *[32]byte) {
-	var zinv, x, y fe
+	var zinv fe
 	feInvert(&zinv, &p.z)
-	fp25519.Mul(&x, &p.x, &zinv)
-	fp25519.Mul(&y, &p.y, &zinv)
+	p.encodeWith(out, &zinv)
+}
+
+// encodeWith writes the encoding of p to out given zinv = 1/Z, in
+// constant time.
+func (p *edPoint) encodeWith(out *[32]byte, zinv *fe) {
+	var x, y fe
+	fp25519.Mul(&x, &p.x, zinv)
+	fp25519.Mul(&y, &p.y, zinv)
 	var xb [32]byte
 	feBytes(&xb, &x)
 	feBytes(out, &y)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"filippo.io/edwards25519"
-	"filippo.io/edwards25519/field"
 	"github.com/cloudflare/circl/math/fp25519"
 )
 
@@ -86,27 +85,15 @@ func encodeSecretPoint(out *[32]byte, P *edPoint) {
 // Everything else is constant time. A ρ that is zero modulo p (probability
 // 2^−254) falls back to the constant-time inversion.
 func encodeBlinded(out *[32]byte, P *edPoint, rho *fe) {
-	var zinv, x, y fe
+	var zinv fe
 	if feIsZero(rho) {
-		var z field.Element
-		var zb [32]byte
-		feBytes(&zb, &P.z)
-		if _, err := z.SetBytes(zb[:]); err != nil {
-			panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
-		}
-		z.Invert(&z)
-		feFrom(&zinv, &z)
+		invertConstantTime(&zinv, &P.z)
 	} else {
 		fp25519.Mul(&zinv, &P.z, rho)
 		feInvert(&zinv, &zinv)
 		fp25519.Mul(&zinv, &zinv, rho)
 	}
-	fp25519.Mul(&x, &P.x, &zinv)
-	fp25519.Mul(&y, &P.y, &zinv)
-	var xb [32]byte
-	feBytes(&xb, &x)
-	feBytes(out, &y)
-	out[31] |= xb[0] & 1 << 7
+	P.encodeWith(out, &zinv)
 }
 
 // nonce returns the secret nonce r of a signature of the concatenation
