@@ -13,20 +13,11 @@ import (
 func TestBaseCombMatchesEdwards25519(t *testing.T) {
 	c := newCurve()
 	bc := c.newBaseComb()
-	rng := rand.New(rand.NewPCG(7, 8))
 	var scalars [][32]byte
 	lMinus1 := [32]byte(edwards25519.NewScalar().Subtract(edwards25519.NewScalar(), mustScalar(t, 1)).Bytes())
 	scalars = append(scalars, [32]byte{}, [32]byte{1}, [32]byte{8}, [32]byte{0x88, 0x88}, lMinus1)
 	for i := 0; i < 300; i++ {
-		var wide [64]byte
-		for j := range wide {
-			wide[j] = byte(rng.Uint32())
-		}
-		s, err := edwards25519.NewScalar().SetUniformBytes(wide[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		scalars = append(scalars, [32]byte(s.Bytes()))
+		scalars = append(scalars, [32]byte(randomScalar(t).Bytes()))
 	}
 	// Every digit pattern of a byte at every position: 0x88 makes digits
 	// of -8 after the carries, 0x77 of 7.
