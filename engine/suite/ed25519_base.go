@@ -2,6 +2,7 @@ package suite
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"filippo.io/edwards25519"
 	"github.com/cloudflare/circl/math/fp25519"
@@ -15,6 +16,13 @@ import (
 // multiplication that reads it sees a secret.
 type baseComb struct {
 	t [32][8]nielsPoint
+}
+
+// newBaseCombOnce returns a function that builds the table on its first
+// call and returns the same table from then on: a Suite's KEM and signer
+// share it.
+func newBaseCombOnce() func() *baseComb {
+	return sync.OnceValue(func() *baseComb { return newCurve().newBaseComb() })
 }
 
 // newBaseComb builds the table.

@@ -58,6 +58,19 @@ func feInvert(out, a *fe) {
 	*out = b
 }
 
+// invertConstantTime sets out = 1/a mod p with field.Element's
+// constant-time power, for secret values.
+func invertConstantTime(out, a *fe) {
+	var b [32]byte
+	feBytes(&b, a)
+	var e field.Element
+	if _, err := e.SetBytes(b[:]); err != nil {
+		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
+	}
+	e.Invert(&e)
+	feFrom(out, &e)
+}
+
 // edPoint is a point in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
 // x·y = T/Z.
 type edPoint struct {

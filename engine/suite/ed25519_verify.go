@@ -45,7 +45,6 @@ type ed25519Verifier struct {
 	c         *curve
 	base      func() *fixedTable // built on first use
 	splitBase func() *splitBase  // built on first use
-	comb      func() *baseComb   // the signer's table, built on first use
 	keys      *keyTableCache
 	builds    sync.WaitGroup // background table builds (see build)
 }
@@ -58,7 +57,6 @@ func newEd25519Verifier() *ed25519Verifier {
 		return c.newFixedTable(b.fromPoint(edwards25519.NewGeneratorPoint()), baseWindow)
 	})
 	v.splitBase = sync.OnceValue(c.newSplitBase)
-	v.comb = sync.OnceValue(c.newBaseComb)
 	return v
 }
 

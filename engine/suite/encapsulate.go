@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"filippo.io/edwards25519"
-	"filippo.io/edwards25519/field"
 	"github.com/cloudflare/circl/math/fp25519"
 
 	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
@@ -131,17 +130,4 @@ func x25519BaseBatch(bc *baseComb, sks [][x25519Size]byte) ([][x25519Size]byte, 
 		feBytes(&pks[i], &u)
 	}
 	return pks, nil
-}
-
-// invertConstantTime sets out = 1/a mod p with field.Element's
-// constant-time power, for secret values.
-func invertConstantTime(out, a *fe) {
-	var b [32]byte
-	feBytes(&b, a)
-	var e field.Element
-	if _, err := e.SetBytes(b[:]); err != nil {
-		panic("suite: 32-byte field encoding rejected") // broken invariant: SetBytes takes any 32 bytes
-	}
-	e.Invert(&e)
-	feFrom(out, &e)
 }

@@ -3,7 +3,6 @@ package suite
 import (
 	"crypto/rand"
 	"fmt"
-	"sync"
 )
 
 // x25519KEM is HPKE base mode (RFC 9180) with DHKEM(X25519, HKDF-SHA256),
@@ -27,15 +26,15 @@ type x25519KEM struct {
 	// with the same leaf key.
 	pubs *lastKey[[x25519Size]byte]
 	// comb is the constant-time fixed-base table of the batched
-	// ephemeral keys (EncapsulateMany), built on first use.
+	// ephemeral keys (EncapsulateMany), shared with the Suite's signer.
 	comb func() *baseComb
 }
 
 var _ kem = x25519KEM{}
 
-func newX25519KEM(a aeadKind) x25519KEM {
+func newX25519KEM(a aeadKind, comb func() *baseComb) x25519KEM {
 	return x25519KEM{aead: a, s: newSHA256Schedule(a), pubs: &lastKey[[x25519Size]byte]{},
-		comb: sync.OnceValue(func() *baseComb { return newCurve().newBaseComb() })}
+		comb: comb}
 }
 
 // x25519Pair returns the serialized key pair of the private scalar sk.

@@ -30,7 +30,7 @@ func TestX25519HPKECrossCheck(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(1, 2))
 	for _, a := range x25519AEADs {
 		t.Run(fmt.Sprintf("aead-%d", a), func(t *testing.T) {
-			ours, std := newX25519KEM(a), newStdKEM(kemX25519, a)
+			ours, std := newX25519KEM(a, newBaseCombOnce()), newStdKEM(kemX25519, a)
 			for i := range 200 {
 				gen := []kem{ours, std}[i%2]
 				priv, pub, err := gen.generate()
@@ -109,7 +109,7 @@ func TestX25519HPKEVectors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("aead-%d", tt.aead), func(t *testing.T) {
-			k := newX25519KEM(tt.aead)
+			k := newX25519KEM(tt.aead, newBaseCombOnce())
 			// The vectors print skRm unclamped; SerializePrivateKey clamps.
 			wantSk := (*[x25519Size]byte)(mustHex(t, tt.skRm))
 			clampX25519(wantSk)
@@ -164,7 +164,7 @@ func TestX25519HPKEVectors(t *testing.T) {
 // and KEM outputs (RFC 9180 §7.1.4), wrong lengths and tampering.
 func TestX25519HPKERejects(t *testing.T) {
 	for _, a := range x25519AEADs {
-		k := newX25519KEM(a)
+		k := newX25519KEM(a, newBaseCombOnce())
 		priv, pub, err := k.generate()
 		if err != nil {
 			t.Fatal(err)
@@ -224,7 +224,7 @@ func TestKeyScheduleContextCache(t *testing.T) {
 	a, b := []byte("group context A"), []byte("group context B")
 	big := bytes.Repeat([]byte{7}, kscCacheMax+1)
 	infos := [][]byte{a, a, b, a, big, big, nil, {}, nil, a, bytes.Clone(a)}
-	k, std := newX25519KEM(aesGCM128), newStdKEM(kemX25519, aesGCM128)
+	k, std := newX25519KEM(aesGCM128, newBaseCombOnce()), newStdKEM(kemX25519, aesGCM128)
 	priv, pub, err := std.generate()
 	if err != nil {
 		t.Fatal(err)

@@ -47,12 +47,13 @@ func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 type ed25519Signer struct {
 	cache *lastKey[*ed25519Key]
 	ver   *ed25519Verifier
+	comb  func() *baseComb // the nonce points' table, shared with the Suite's KEM
 }
 
 var _ signer = ed25519Signer{}
 
-func newEd25519Signer() ed25519Signer {
-	return ed25519Signer{cache: &lastKey[*ed25519Key]{}, ver: newEd25519Verifier()}
+func newEd25519Signer(comb func() *baseComb) ed25519Signer {
+	return ed25519Signer{cache: &lastKey[*ed25519Key]{}, ver: newEd25519Verifier(), comb: comb}
 }
 
 func (ed25519Signer) generate() (priv, pub []byte, err error) {
@@ -76,7 +77,7 @@ func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sk.sign(e.ver.comb(), msg...), nil
+	return sk.sign(e.comb(), msg...), nil
 }
 
 func (e ed25519Signer) verify(pub, msg, sig []byte) error {

@@ -125,8 +125,9 @@ func New(id ID) (*Suite, error) {
 	case X25519AES128GCMSHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = aesGCM128
-		s.kem = newX25519KEM(s.aead)
-		s.sig = newEd25519Signer()
+		comb := newBaseCombOnce()
+		s.kem = newX25519KEM(s.aead, comb)
+		s.sig = newEd25519Signer(comb)
 	case P256AES128GCMSHA256P256:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = aesGCM128
@@ -135,8 +136,9 @@ func New(id ID) (*Suite, error) {
 	case X25519ChaCha20Poly1305SHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = chacha20Poly1305
-		s.kem = newX25519KEM(s.aead)
-		s.sig = newEd25519Signer()
+		comb := newBaseCombOnce()
+		s.kem = newX25519KEM(s.aead, comb)
+		s.sig = newEd25519Signer(comb)
 	case X448AES256GCMSHA512Ed448:
 		s.setHash(sha512.New, sha512.Size)
 		s.aead = aesGCM256
