@@ -83,7 +83,7 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		return nil, fmt.Errorf("commit: %w", ErrPendingCommit)
 	}
 	c := &wire.Commit{}
-	forcePath := o.SelfUpdate
+	forcePath, wf := g.commitWhileRestored(s, o.SelfUpdate)
 	for _, cp := range s.proposals {
 		if cp.Sender.SenderType == wire.SenderTypeMember && cp.Sender.LeafIndex == uint32(s.me()) && cp.Proposal.ProposalType == wire.ProposalTypeUpdate {
 			forcePath = true // our own update is superseded by the path
@@ -138,7 +138,7 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		st.commitSecret = path.CommitSecret
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeCommit, Commit: c}
-	ac, err := framing.Sign(s.cs, s.sigPriv, g.handshakeWireFormat(), content, &s.gc)
+	ac, err := framing.Sign(s.cs, s.sigPriv, wf, content, &s.gc)
 	if err != nil {
 		return nil, fmt.Errorf("commit: sign: %w", err)
 	}
@@ -201,6 +201,7 @@ func (g *Group) MergePendingCommit(ctx context.Context) (*CommitInfo, error) {
 		// framed; the epoch it retires is the current one, as stored now.
 		st.ns.past = retainPast(s, st.ns.tree, g.opts.RetainEpochs)
 	}
+	st.mergeOwnRestored(s.pending)
 	if err := g.enter(ctx, "MergeCommit", st); err != nil {
 		return nil, err
 	}

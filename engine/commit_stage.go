@@ -237,7 +237,8 @@ func (st *staged) finish(ctx context.Context, ac *wire.AuthenticatedContent, cre
 	}
 	ns.epoch = ep
 	ns.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
-	ns.restored = false
+	// ns.restored stays as it was: only this member's own fresh commit
+	// clears it (see [groupState.clearRestored]).
 	ns.past = retainPast(old, ns.tree, opts.RetainEpochs)
 	st.ep = ep
 	return nil

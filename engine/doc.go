@@ -95,7 +95,17 @@
 // group id, epoch, epoch authenticator, the group's components (without
 // the pending commit) and a SHA-256 of everything before it.
 // [ImportSnapshot] verifies it, loads it completely in memory, and stores it
-// marked "restored at epoch E": [Group.Encrypt] then fails with
-// [ErrRestoredEpoch] until the group reaches a new epoch, because the
-// generations used after the snapshot was taken are unknown.
+// marked restored. The lost state may have used any secret-tree key after
+// the snapshot was taken, in the snapshot's epoch and in every later epoch
+// it reached by processing the same commits the restored member processes
+// to catch up. So a restored member never uses a secret-tree key
+// (application or handshake ratchet): [Group.Encrypt] and private
+// handshake messages fail with [ErrRestoredEpoch], and its commits go out
+// as PublicMessages with an UpdatePath, until it merges a commit of its own
+// created after the restore (its fresh commit secret gives an epoch the
+// lost state never had) or re-joins by external commit. Processing other
+// members' commits keeps the mark; it is stored in state/context, so it
+// survives restarts, snapshots of the restored group and their restores.
+// A restored member that meets a commit its lost state made (from its own
+// leaf, not its pending commit) cannot follow the group: it must re-join.
 package engine

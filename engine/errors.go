@@ -46,10 +46,12 @@ var (
 	ErrPendingCommit = errors.New("engine: pending commit")
 	// ErrNoPendingCommit means there is no pending commit to merge.
 	ErrNoPendingCommit = errors.New("engine: no pending commit")
-	// ErrRestoredEpoch means the group was restored from a snapshot at the
-	// current epoch, whose ratchet generations may already have been used;
-	// sending is refused until the group reaches a new epoch.
-	ErrRestoredEpoch = errors.New("engine: epoch restored from snapshot; advance the epoch before sending")
+	// ErrRestoredEpoch means the member was restored from a snapshot and
+	// has not yet merged a commit of its own since: the lost state may have
+	// used the ratchet keys of this epoch (and of any epoch reached by
+	// processing others' commits), so sending is refused until the member
+	// commits a self-update (or re-joins by external commit).
+	ErrRestoredEpoch = errors.New("engine: restored from a snapshot: commit a self-update (or re-join by external commit) before sending")
 	// ErrInvalidProposal means a proposal or proposal list violates RFC 9420
 	// §12.1–§12.2.
 	ErrInvalidProposal = errors.New("engine: invalid proposal")

@@ -239,9 +239,11 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 		var err error
 		if snd.SenderType == wire.SenderTypeMember && snd.LeafIndex == uint32(base.me()) {
 			if base.pending == nil || !bytes.Equal(base.pending.Digest, base.cs.Hash(codec.Marshal(*ac))) {
-				return nil, fmt.Errorf("commit from own leaf that is not the pending commit: %w", ErrInvalidCommit)
+				return nil, ownCommitNotPending(base)
 			}
-			st, err = base.mergeOwn(ctx, base.pending, g.opts)
+			if st, err = base.mergeOwn(ctx, base.pending, g.opts); err == nil {
+				st.mergeOwnRestored(base.pending)
+			}
 		} else {
 			st, err = base.processCommit(ctx, ac, g.opts)
 		}

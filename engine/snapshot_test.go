@@ -5,23 +5,36 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // TestSnapshotRestore exports a member's group, imports it into fresh
-// storage and checks the restored-epoch guard: no sending in the restored
-// epoch, sending again once a commit (received, or its own self-update)
-// moved the group to a new epoch.
+// storage and checks the restored mark: no sending after the restore,
+// none after processing another member's commit either (the lost state may
+// have reached that epoch and sent in it), sending again once the member
+// merged a commit of its own. The restored member's commit carries an
+// UpdatePath and is a PublicMessage even with private handshakes.
 func TestSnapshotRestore(t *testing.T) {
 	ctx := context.Background()
+	selfUpdate := func(t *testing.T, a, b *member) *CommitOutput {
+		return commitAndDeliver(t, a, CommitOptions{SelfUpdate: true}, b)
+	}
 	for _, c := range []struct {
-		name    string
-		advance func(t *testing.T, a, b *member)
+		name      string
+		opts      Options
+		others    bool // b commits first, and a catches up
+		ownCommit func(t *testing.T, a, b *member) *CommitOutput
 	}{
-		{"received commit", func(t *testing.T, a, b *member) { commitAndDeliver(t, b, CommitOptions{SelfUpdate: true}, a) }},
-		{"own self-update", func(t *testing.T, a, b *member) { commitAndDeliver(t, a, CommitOptions{SelfUpdate: true}, b) }},
+		{"own self-update", Options{}, false, selfUpdate},
+		{"received commit, then own self-update", Options{}, true, selfUpdate},
+		{"private handshake", Options{PrivateHandshake: true}, true, selfUpdate},
+		{"own add without self-update", Options{}, true, func(t *testing.T, a, b *member) *CommitOutput {
+			return commitAndDeliver(t, a, CommitOptions{Add: [][]byte{newMember("carol").keyPackage(t, suite1)}}, b)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a, b := twoMembers(t, Options{})
+			a, b := twoMembers(t, c.opts)
 			sendAndCheck(t, a, "before snapshot", b)
 			data, info, err := a.g.Snapshot(ctx)
 			if err != nil {
@@ -43,7 +56,7 @@ func TestSnapshotRestore(t *testing.T) {
 			if _, err := ImportSnapshot(ctx, restored.st, data, true); err != nil {
 				t.Fatalf("forced import: %v", err)
 			}
-			restored.g, err = LoadGroup(ctx, restored.st, info.GroupID, Options{})
+			restored.g, err = LoadGroup(ctx, restored.st, info.GroupID, c.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,10 +66,26 @@ func TestSnapshotRestore(t *testing.T) {
 			if _, err := restored.g.Encrypt(ctx, []byte("x"), nil); !errors.Is(err, ErrRestoredEpoch) {
 				t.Fatalf("encrypt in restored epoch: got %v, want ErrRestoredEpoch", err)
 			}
-			c.advance(t, restored, b)
+			if c.others {
+				commitAndDeliver(t, b, CommitOptions{SelfUpdate: true}, restored)
+				if !restored.g.Restored() {
+					t.Fatal("restored mark cleared by another member's commit")
+				}
+				if _, err := restored.g.Encrypt(ctx, []byte("x"), nil); !errors.Is(err, ErrRestoredEpoch) {
+					t.Fatalf("encrypt after another member's commit: got %v, want ErrRestoredEpoch", err)
+				}
+			}
+			out := c.ownCommit(t, restored, b)
+			m, err := wire.ParseMLSMessage(out.Commit, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.WireFormat != wire.WireFormatPublicMessage || m.PublicMessage.Content.Commit.Path == nil {
+				t.Fatalf("restored member's commit: wire format %d, path %v; want a PublicMessage with a path", m.WireFormat, m.PublicMessage != nil && m.PublicMessage.Content.Commit.Path != nil)
+			}
 			agree(t, restored, b)
 			if restored.g.Restored() {
-				t.Fatal("still restored after a new epoch")
+				t.Fatal("still restored after merging its own commit")
 			}
 			sendAndCheck(t, restored, "after restore", b)
 			sendAndCheck(t, b, "to restored", restored)

@@ -35,7 +35,10 @@ type groupState struct {
 	proposals []cachedProposal
 	// pending is this member's own commit, created but not merged.
 	pending *pendingCommit
-	// restored marks that the current epoch was entered from a snapshot.
+	// restored marks a member restored from a snapshot that has not yet
+	// merged a fresh commit of its own: the lost state may have used any
+	// secret-tree key of this epoch and of every later epoch reached by
+	// processing others' commits, so no secret-tree key may be used.
 	restored bool
 	// legacyTree marks a state whose stored tree is in layout 1: the next
 	// stateBatch rewrites it in the current layout (see treestore.go).

@@ -60,9 +60,10 @@ func (a *app) groupCommand() *cli.Command {
 				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}),
 			sub("receive", "--message B64", "process an incoming commit, proposal, application message or Welcome", 0, 0, groupReceive,
 				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"}),
-			sub("join", "--welcome B64 | --group-info B64", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
+			sub("join", "--welcome B64 | --group-info B64 [--resync-leaf N]", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},
-				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"}),
+				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"},
+				&cli.UintFlag{Name: "resync-leaf", Usage: "with --group-info: remove this member's old leaf `N` in the same commit (re-join after a restore, RFC 9750)"}),
 			sub("group-info", "ID", "print a signed GroupInfo from which others can join by external commit", 1, 1, groupGroupInfo,
 				&cli.BoolFlag{Name: "no-tree", Usage: "leave the ratchet tree out (the joiner then needs it out of band)"}),
 			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
@@ -291,7 +292,17 @@ func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cl.JoinExternal(c.Context, agent.ExternalJoinRequest{GroupInfo: gi})
+		req := agent.ExternalJoinRequest{GroupInfo: gi}
+		if c.IsSet("resync-leaf") {
+			leaf := uint32(c.Uint("resync-leaf"))
+			if uint(leaf) != c.Uint("resync-leaf") {
+				return nil, usagef("--resync-leaf %d is not a leaf index", c.Uint("resync-leaf"))
+			}
+			req.ResyncLeaf = &leaf
+		}
+		return cl.JoinExternal(c.Context, req)
+	case c.IsSet("resync-leaf"):
+		return nil, usagef("--resync-leaf needs --group-info")
 	default:
 		w, err := b64Flag(c, "welcome")
 		if err != nil {

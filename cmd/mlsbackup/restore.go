@@ -21,8 +21,9 @@ func (a *app) restoreCommand() *cli.Command {
 			"verifies its checksums, group id, epoch and epoch authenticator and imports it\n" +
 			"into the data directory as one atomic step — directly, or through the running agent\n" +
 			"when one holds the data directory. It refuses to roll a group back to an older\n" +
-			"epoch unless --force. The restored member does not encrypt in the restored epoch:\n" +
-			"it first catches up on missed commits or moves to a fresh epoch (see the README's\n" +
+			"epoch unless --force. A restored member does not encrypt until it has merged a\n" +
+			"commit of its own: catch up on missed commits (group receive), then commit a\n" +
+			"self-update (group update), or re-join by external commit (see the README's\n" +
 			"restore runbook). --all restores the newest snapshot of every group, in parallel.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "restore the group with this hex `ID`"},
@@ -190,8 +191,9 @@ func printRestoreSummary(w io.Writer, rs []restore.Result, dryRun bool) {
 	fmt.Fprintf(w, "%d restored, %d would be restored, %d up to date, %d failed\n",
 		counts[restore.StatusRestored], counts[restore.StatusWouldRestore], counts[restore.StatusUpToDate], counts[restore.StatusFailed])
 	if counts[restore.StatusRestored] > 0 && !dryRun {
-		fmt.Fprintln(w, "Next: a restored group cannot send in its restored epoch. Process the commits it missed")
-		fmt.Fprintln(w, "(mlsbackup group receive), or commit a self-update (mlsbackup group update), or re-join by")
-		fmt.Fprintln(w, "external commit (mlsbackup group join --group-info) — see the README's restore runbook.")
+		fmt.Fprintln(w, "Next: a restored member cannot send until it commits. 1. Catch up on the commits it missed")
+		fmt.Fprintln(w, "(mlsbackup group receive). 2. Commit a self-update (mlsbackup group update ID) and deliver it;")
+		fmt.Fprintln(w, "then it can send. If catching up is impossible or fails on its own earlier commit, re-join by")
+		fmt.Fprintln(w, "external commit (mlsbackup group join --group-info B64 --resync-leaf N) — see the README's runbook.")
 	}
 }

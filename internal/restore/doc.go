@@ -29,10 +29,11 @@
 // With [Options.DryRun] steps 1–4 run (so a dry run also proves the snapshot
 // downloads, decrypts and verifies) and nothing is imported.
 //
-// The restored group is marked "restored at epoch E": it cannot encrypt until
-// it reaches a newer epoch, by processing the commits it missed, by sending a
-// self-update commit, or by re-joining through an external commit (see the
-// README's restore runbook).
+// The restored group is marked restored: it cannot encrypt until it has
+// merged a commit of its own made after the restore (a self-update, after
+// processing the commits it missed), or re-joined through an external
+// commit; processing other members' commits is not enough (see package
+// engine and the README's restore runbook).
 //
 // A [Target] is either the data directory opened directly ([StoreTarget], when
 // no agent holds its lock) or a running agent reached through its API; the

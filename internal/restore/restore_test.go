@@ -17,7 +17,8 @@ import (
 
 // TestRestoreCatchUp wipes bob, restores him from the bucket into a fresh
 // data directory, and checks that he catches up on the commits he missed,
-// decrypts alice's next message and sends from a fresh epoch.
+// decrypts alice's next message, may not send until his own self-update
+// commit, and then sends from that epoch.
 func TestRestoreCatchUp(t *testing.T) {
 	ctx := context.Background()
 	p := newPair(t, "catch-up")
@@ -63,13 +64,26 @@ func TestRestoreCatchUp(t *testing.T) {
 	if err != nil || string(r.ApplicationData) != "welcome back" {
 		t.Fatalf("bob decrypts alice's message: %q, %v", r.ApplicationData, err)
 	}
+	if _, err := bob.Encrypt(ctx, []byte("too early"), nil); !errors.Is(err, engine.ErrRestoredEpoch) {
+		t.Fatalf("encrypt after catching up: %v, want ErrRestoredEpoch", err)
+	}
+	out, err := bob.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
+	if err != nil {
+		t.Fatalf("bob commits a self-update: %v", err)
+	}
+	if _, err := bob.MergePendingCommit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.alice.g.Process(ctx, out.Commit); err != nil {
+		t.Fatalf("alice processes bob's self-update: %v", err)
+	}
 	reply, err := bob.Encrypt(ctx, []byte("thanks"), nil)
 	if err != nil {
-		t.Fatalf("bob sends from the fresh epoch: %v", err)
+		t.Fatalf("bob sends after his own commit: %v", err)
 	}
 	r, err = p.alice.g.Process(ctx, reply)
-	if err != nil || string(r.ApplicationData) != "thanks" || r.Epoch != man.Epoch+2 {
-		t.Fatalf("alice decrypts bob's reply: %q at epoch %d, %v; want \"thanks\" at %d", r.ApplicationData, r.Epoch, err, man.Epoch+2)
+	if err != nil || string(r.ApplicationData) != "thanks" || r.Epoch != man.Epoch+3 {
+		t.Fatalf("alice decrypts bob's reply: %q at epoch %d, %v; want \"thanks\" at %d", r.ApplicationData, r.Epoch, err, man.Epoch+3)
 	}
 }
 

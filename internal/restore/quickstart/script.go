@@ -117,7 +117,7 @@ func (d *demo) wipeAndRestore(ctx context.Context, alice, bob, carol *member) er
 	if _, err := bob.group.Encrypt(ctx, []byte("too early"), nil); !errors.Is(err, engine.ErrRestoredEpoch) {
 		return fmt.Errorf("bob could send in the restored epoch (err %v); restored groups must refuse", err)
 	}
-	d.say("  bob may not send in restored epoch %d: the ratchet generations he used after the snapshot are unknown", bob.group.Epoch())
+	d.say("  bob may not send: the ratchet keys his lost state used after the snapshot (in epoch %d and in any epoch it reached later) are unknown", bob.group.Epoch())
 
 	from := bob.group.Epoch()
 	for i, c := range d.commits {
@@ -138,6 +138,13 @@ func (d *demo) wipeAndRestore(ctx context.Context, alice, bob, carol *member) er
 	d.say("CATCH-UP: bob processed the %d commits he missed (epoch %d -> %d); his epoch authenticator equals alice's",
 		d.sum.Missed, from, bob.group.Epoch())
 	if err := d.send(ctx, alice, "welcome back, bob"); err != nil {
+		return err
+	}
+	if _, err := bob.group.Encrypt(ctx, []byte("too early"), nil); !errors.Is(err, engine.ErrRestoredEpoch) {
+		return fmt.Errorf("bob could send after catching up (err %v); only his own commit may clear the restored mark", err)
+	}
+	d.say("  bob still may not send: his lost state may have reached epoch %d and sent in it", bob.group.Epoch())
+	if err := d.commit(ctx, bob, engine.CommitOptions{SelfUpdate: true}, "updated his keys (his first commit since the restore: its epoch is one the lost state never had)"); err != nil {
 		return err
 	}
 	d.sum.SentEpoch = bob.group.Epoch()

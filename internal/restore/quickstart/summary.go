@@ -16,8 +16,9 @@ func (s *Summary) Print(w io.Writer, kept bool) {
 	fmt.Fprintf(w, "  - %d snapshots (every few epochs, and before the removal) were encrypted with age to %s\n", len(s.Snapshots), s.Recipient)
 	fmt.Fprintf(w, "    and uploaded to %s. Uploading needs only that public recipient; reading needs the identity.\n", s.Destination)
 	fmt.Fprintf(w, "  - bob lost his disk. restore downloaded his newest snapshot (epoch %d), decrypted and verified it and imported it atomically.\n", s.RestoredFrom.Epoch)
-	fmt.Fprintf(w, "  - A restored member must not send in the restored epoch (its message keys may have been used already), so bob first\n")
-	fmt.Fprintf(w, "    processed the %d commits he missed, then decrypted alice's new message and sent his own from epoch %d.\n", s.Missed, s.SentEpoch)
+	fmt.Fprintf(w, "  - A restored member must not send until it commits: its lost state may have used the message keys of the restored\n")
+	fmt.Fprintf(w, "    epoch and of every epoch it reached later. bob processed the %d commits he missed, decrypted alice's new message,\n", s.Missed)
+	fmt.Fprintf(w, "    committed a self-update (an epoch his lost state never had) and sent his own message from epoch %d.\n", s.SentEpoch)
 	if kept {
 		fmt.Fprintf(w, "\nThe age identity that decrypts the backups: %s\n", s.IdentityFile)
 	}
