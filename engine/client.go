@@ -85,7 +85,9 @@ func (c *Client) SignaturePublicKey(ctx context.Context, id suite.ID) ([]byte, e
 // CreateKeyPackage creates a KeyPackage for suite id (RFC 9420 §10), stores
 // its private init and leaf keys, and returns it encoded as an MLSMessage.
 // The keys are deleted when a Welcome uses them, unless lastResort is set.
-func (c *Client) CreateKeyPackage(ctx context.Context, id suite.ID, lastResort bool) ([]byte, error) {
+// With an [Attach] (at most one), the caller's components are stored in the
+// same batch as the keys.
+func (c *Client) CreateKeyPackage(ctx context.Context, id suite.ID, lastResort bool, attach ...Attach) ([]byte, error) {
 	cs, err := c.opts.Suites.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("create key package: %w", typed(err))
@@ -104,11 +106,19 @@ func (c *Client) CreateKeyPackage(ctx context.Context, id suite.ID, lastResort b
 	}
 	sec.LastResort = lastResort
 	ref := wire.MakeKeyPackageRef(hashFunc(cs), sec.KeyPackage)
+	msg := codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatKeyPackage, KeyPackage: kp})
 	batch := &Batch{Op: "CreateKeyPackage", Puts: []Put{{Key: Key{Kind: KindKeys, Name: keyPackageName(ref)}, Value: codec.Marshal(sec)}}}
+	call := newAttachCall(attach)
+	if out := call.outcome(); out != nil {
+		out.Message = msg
+	}
+	if err := call.extend(batch, nil, 0, nil); err != nil {
+		return nil, err
+	}
 	if err := c.st.Apply(ctx, batch); err != nil {
 		return nil, fmt.Errorf("store key package: %w", err)
 	}
-	return codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatKeyPackage, KeyPackage: kp}), nil
+	return msg, nil
 }
 
 // loadKeyPackage returns the stored private record of the KeyPackage ref.

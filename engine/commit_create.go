@@ -27,6 +27,15 @@ type CommitOptions struct {
 	// extension (RFC 9420 §12.1.8.1) through a GroupContextExtensions
 	// proposal; other group context extensions are kept.
 	ExternalSenders []ExternalSender
+	// Merge creates the commit and merges it in one batch: the group is in
+	// the new epoch when Commit returns, and no pending commit is ever
+	// stored, so no crash can leave one behind. The caller must then
+	// deliver the commit (store it with Attach so that a crash cannot lose
+	// it).
+	Merge bool
+	// Attach, if set, stores the caller's components in the commit's batch
+	// (see [Attach]); the [Outcome] carries the commit and Welcome.
+	Attach Attach
 }
 
 // ExternalSender is a party outside the group allowed to send proposals
@@ -68,16 +77,18 @@ type CommitOutput struct {
 
 // Commit creates a commit (RFC 9420 §12.4) covering the epoch's cached
 // proposals (by reference) and the adds, removes and PSKs of o (by value).
-// It does not change the group: the commit is stored as pending and takes
-// effect with [Group.MergePendingCommit] (or when it comes back through
-// [Group.Process]); [Group.ClearPendingCommit] drops it. Fails with
-// [ErrPendingCommit] if a commit is already pending.
+// Unless o.Merge, it does not change the group: the commit is stored as
+// pending and takes effect with [Group.MergePendingCommit] (or when it
+// comes back through [Group.Process]); [Group.ClearPendingCommit] drops it.
+// Fails with [ErrPendingCommit] if a commit is already pending.
 func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
+	g.call = newAttachCall([]Attach{o.Attach})
+	defer func() { g.call = nil }()
 	s := g.s
 	if s.pending != nil {
 		return nil, fmt.Errorf("commit: %w", ErrPendingCommit)
@@ -165,6 +176,23 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 	}
 	if path != nil {
 		pc.Keys = codec.Marshal(path.Keys)
+	}
+	if call := g.call.outcome(); call != nil {
+		call.Message, call.Welcome = out.Commit, out.Welcome
+	}
+	if o.Merge {
+		// The epoch the commit retires is ns: s with this commit's
+		// handshake generation used, if it went out as a PrivateMessage.
+		st.ns.past = retainPast(&ns, st.ns.tree, g.opts.RetainEpochs)
+		st.mergeOwnRestored(pc)
+		if call := g.call.outcome(); call != nil {
+			call.Commit = st.info()
+		}
+		if err := g.enter(ctx, "CreateAndMergeCommit", st); err != nil {
+			return nil, err
+		}
+		g.staged, g.stagedBase = nil, nil
+		return out, nil
 	}
 	ns.pending = pc
 	if err := g.commitState(ctx, "CreateCommit", &ns); err != nil {

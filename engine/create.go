@@ -78,5 +78,5 @@ func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte) (
 	}
 	t.Mark()
 	secrets.TakeChanges()
-	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false)
+	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false, nil)
 }

@@ -19,8 +19,10 @@ import (
 // that leaf (this client's earlier membership, to re-join after losing its
 // state). The new group is stored, replacing any state this client still
 // holds for the group, and returned with the commit to send to the
-// members; it is already in the new epoch.
-func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTree []byte, resyncLeaf *uint32) (*Group, []byte, error) {
+// members; it is already in the new epoch. With an [Attach] (at most one),
+// the caller's components (the commit to deliver) are stored in the same
+// batch.
+func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTree []byte, resyncLeaf *uint32, attach ...Attach) (*Group, []byte, error) {
 	if len(groupInfo) > c.opts.MaxMessageSize {
 		return nil, nil, fmt.Errorf("external join: %d bytes: %w", len(groupInfo), ErrTooLarge)
 	}
@@ -110,9 +112,14 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	st.ep.Forget()
 	st.ns.tree.Mark()
 	st.ns.secrets.TakeChanges()
-	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit", true)
+	msg := codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+	call := newAttachCall(attach)
+	if out := call.outcome(); out != nil {
+		out.Message = msg
+	}
+	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit", true, call)
 	if err != nil {
 		return nil, nil, err
 	}
-	return g, codec.Marshal(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm}), nil
+	return g, msg, nil
 }

@@ -49,6 +49,8 @@ type Group struct {
 	// the state is still stagedBase.
 	staged     *staged
 	stagedBase *groupState
+	// call is the Attach of the operation in progress (see attach.go).
+	call *attachCall
 }
 
 // GroupID returns the group's id.
@@ -87,12 +89,7 @@ func (g *Group) OwnIndex() uint32 {
 func (g *Group) Members() []Member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []Member
-	g.s.tree.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {
-		out = append(out, memberOf(l, leaf))
-		return true
-	})
-	return out
+	return treeMembers(g.s.tree)
 }
 
 // HasPendingCommit reports whether a commit created by this member awaits

@@ -114,7 +114,7 @@ func checkPassiveVector(v *passiveVector) error {
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
-	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome", false)
+	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome", false, nil)
 	if err != nil {
 		return err
 	}

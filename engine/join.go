@@ -14,8 +14,9 @@ import (
 // ratchetTree is the encoded ratchet tree when the GroupInfo does not carry
 // the ratchet_tree extension (nil otherwise). The KeyPackage's private keys
 // are deleted in the same batch that stores the group, unless it is a
-// last-resort package.
-func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byte) (*Group, error) {
+// last-resort package. With an [Attach] (at most one), the caller's
+// components are stored in the same batch.
+func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byte, attach ...Attach) (*Group, error) {
 	if len(welcome) > c.opts.MaxMessageSize {
 		return nil, fmt.Errorf("join: %d bytes: %w", len(welcome), ErrTooLarge)
 	}
@@ -65,5 +66,5 @@ func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byt
 	if !sec.LastResort {
 		dels = append(dels, Key{Kind: KindKeys, Name: keyPackageName(ref)})
 	}
-	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", false, dels...)
+	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", false, newAttachCall(attach), dels...)
 }

@@ -17,7 +17,7 @@ import (
 // If the group is already stored, it fails with [ErrGroupExists] unless
 // replace is set, in which case the stale components are deleted in the
 // same batch.
-func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, extraDeletes ...Key) (*Group, error) {
+func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, call *attachCall, extraDeletes ...Key) (*Group, error) {
 	s.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
 	b, err := stateBatch(op, nil, s)
 	if err != nil {
@@ -42,6 +42,9 @@ func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options
 		}
 	}
 	b.Deletes = append(b.Deletes, extraDeletes...)
+	if err := call.extend(b, s.gc.GroupID, s.gc.Epoch, s.tree); err != nil {
+		return nil, err
+	}
 	if err := st.Apply(ctx, b); err != nil {
 		return nil, fmt.Errorf("%s: store: %w", op, err)
 	}

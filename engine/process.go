@@ -18,12 +18,16 @@ import (
 // in memory and in storage, and the error wraps one of the package's
 // sentinels (ErrMalformed, ErrWrongGroup, ErrWrongEpoch, ErrBadSignature,
 // ErrBadMembershipTag, ErrDecrypt, ErrReplay, ErrTooLarge, ErrNotMember, ...).
-func (g *Group) Process(ctx context.Context, msg []byte) (*Result, error) {
+// With an [Attach] (at most one), what the message carried is stored in the
+// batch that consumes it.
+func (g *Group) Process(ctx context.Context, msg []byte, attach ...Attach) (*Result, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
+	g.call = newAttachCall(attach)
+	defer func() { g.call = nil }()
 	if len(msg) > g.opts.MaxMessageSize {
 		return nil, fmt.Errorf("process: %d bytes > %d: %w", len(msg), g.opts.MaxMessageSize, ErrTooLarge)
 	}
@@ -132,12 +136,13 @@ func (g *Group) processLate(ctx context.Context, pm *wire.PrivateMessage) (*Resu
 	ns := *s
 	ns.past = append([]*pastEpoch(nil), s.past...)
 	ns.past[idx] = np
-	if err := g.commitState(ctx, "ProcessLateMessage", &ns); err != nil {
-		return nil, err
-	}
 	res := resultOf(ac)
 	res.Kind = ContentApplication
 	res.ApplicationData = ac.Content.ApplicationData
+	g.noteResult(res)
+	if err := g.commitState(ctx, "ProcessLateMessage", &ns); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -213,6 +218,7 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 	case wire.ContentTypeApplication:
 		res.Kind = ContentApplication
 		res.ApplicationData = ac.Content.ApplicationData
+		g.noteResult(res)
 		if err := g.commitEpoch(ctx, "ProcessApplication", base); err != nil {
 			return nil, err
 		}
@@ -229,6 +235,7 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 		if _, ok := base.findProposal(ref); !ok {
 			ns.proposals = append(append([]cachedProposal(nil), base.proposals...), cachedProposal{Ref: ref, Proposal: *p, Sender: ac.Content.Sender})
 		}
+		g.noteResult(res)
 		if err := g.commitState(ctx, "ProcessProposal", &ns); err != nil {
 			return nil, err
 		}
@@ -250,11 +257,12 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 		if err != nil {
 			return nil, err
 		}
+		res.Kind = ContentCommit
+		res.Commit = st.info()
+		g.noteResult(res)
 		if err := g.enter(ctx, "ProcessCommit", st); err != nil {
 			return nil, err
 		}
-		res.Kind = ContentCommit
-		res.Commit = st.info()
 		return res, nil
 	}
 	return nil, fmt.Errorf("content type %d: %w", ac.Content.ContentType, ErrMalformed)
@@ -265,6 +273,9 @@ func (g *Group) commitState(ctx context.Context, op string, ns *groupState) erro
 	b, err := stateBatch(op, g.s, ns)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := g.call.extend(b, ns.gc.GroupID, ns.gc.Epoch, ns.tree); err != nil {
+		return err
 	}
 	if !b.Empty() {
 		if err := g.st.Apply(ctx, b); err != nil {
@@ -310,6 +321,9 @@ func epochBatch(op string, old, ns *groupState) (*Batch, error) {
 
 // applyEpoch stores b (unless empty) and swaps ns in.
 func (g *Group) applyEpoch(ctx context.Context, b *Batch, ns *groupState) error {
+	if err := g.call.extend(b, ns.gc.GroupID, ns.gc.Epoch, ns.tree); err != nil {
+		return err
+	}
 	if !b.Empty() {
 		if err := g.st.Apply(ctx, b); err != nil {
 			return fmt.Errorf("%s: store: %w", b.Op, err)
@@ -328,6 +342,9 @@ func (g *Group) enter(ctx context.Context, op string, st *staged) error {
 	if st.selfRemoved || st.reinit != nil {
 		b, err := deleteGroupBatch(ctx, g.st, op, g.id)
 		if err != nil {
+			return err
+		}
+		if err := g.call.extend(b, g.id, st.ns.gc.Epoch, nil); err != nil {
 			return err
 		}
 		if err := g.st.Apply(ctx, b); err != nil {

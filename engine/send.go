@@ -14,13 +14,17 @@ import (
 // and returns the MLSMessage to send. The ratchet generation it uses is
 // durable before the ciphertext is returned: generations are leased in
 // blocks of [Options.LeaseBlock], so only one message per block writes.
-// In an epoch restored from a snapshot it fails with [ErrRestoredEpoch].
-func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]byte, error) {
+// A restored member (see [ErrRestoredEpoch]) cannot encrypt. With an
+// [Attach] (at most one), the message is stored with its generation in
+// one batch.
+func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte, attach ...Attach) ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
+	g.call = newAttachCall(attach)
+	defer func() { g.call = nil }()
 	s := g.s
 	if s.restored {
 		return nil, fmt.Errorf("encrypt in epoch %d: %w", s.gc.Epoch, ErrRestoredEpoch)
@@ -48,14 +52,18 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte) ([]
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: protect: %w", err)
 	}
-	if write {
+	msg := codec.MarshalSize(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}, 4+pm.EncodedLen())
+	if out := g.call.outcome(); out != nil {
+		out.Message = msg
+	}
+	if write || g.call.active() {
 		if err := g.commitEpoch(ctx, "Encrypt", &ns); err != nil {
 			return nil, err
 		}
 	} else {
 		g.s = &ns
 	}
-	return codec.MarshalSize(wire.MLSMessage{Version: wire.ProtocolVersionMLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm}, 4+pm.EncodedLen()), nil
+	return msg, nil
 }
 
 // nextApplicationSecret advances this member's application ratchet in ns
