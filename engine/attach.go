@@ -42,9 +42,18 @@ type Outcome struct {
 	// Commit describes a commit this member created and merged in the
 	// transition ([CommitOptions.Merge]).
 	Commit *CommitInfo
-	// Members are the group's members after the transition (nil when this
-	// member left the group or for client-level operations).
+	// Members are the group's members after the transition (nil for
+	// client-level operations).
 	Members []Member
+	// CipherSuite, OwnIndex and EpochAuthenticator describe the group
+	// after the transition (zero for client-level operations; OwnIndex is
+	// meaningless when Left is set).
+	CipherSuite        uint16
+	OwnIndex           uint32
+	EpochAuthenticator []byte
+	// Left is set when the transition removed this member from the group
+	// (or re-initialized it): the group is deleted in the same batch.
+	Left bool
 }
 
 // attachCall is the Attach of the operation in progress and the outcome it
@@ -77,14 +86,22 @@ func (c *attachCall) outcome() *Outcome {
 }
 
 // extend appends the call's components to b, the batch of the transition
-// into ns (nil when the group is deleted, t then holding the members).
-func (c *attachCall) extend(b *Batch, gid []byte, epoch uint64, t *tree.Tree) error {
+// into ns (nil for client-level operations); left says that the batch
+// deletes the group because this member left it.
+func (c *attachCall) extend(b *Batch, ns *groupState, left bool) error {
 	if c == nil {
 		return nil
 	}
-	c.out.Op, c.out.GroupID, c.out.Epoch = b.Op, gid, epoch
-	if t != nil {
-		c.out.Members = treeMembers(t)
+	c.out.Op, c.out.Left = b.Op, left
+	if ns != nil {
+		c.out.GroupID, c.out.Epoch, c.out.Members = ns.gc.GroupID, ns.gc.Epoch, treeMembers(ns.tree)
+		c.out.CipherSuite = uint16(ns.cs.ID())
+		if ns.epoch != nil {
+			c.out.EpochAuthenticator = ns.epoch.EpochAuthenticator
+		}
+		if !left {
+			c.out.OwnIndex = uint32(ns.me())
+		}
 	}
 	puts, err := c.fn(&c.out)
 	if err != nil {

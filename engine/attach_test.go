@@ -256,3 +256,19 @@ func TestAttachClientOperations(t *testing.T) {
 	deliver(t, commit, a, b)
 	agree(t, a, b, carol)
 }
+
+// TestAttachProcessSelfRemoval: the commit that removes this member stores
+// the attached result in the batch that deletes the group.
+func TestAttachProcessSelfRemoval(t *testing.T) {
+	ctx := context.Background()
+	a, b, rec := recordingPair(t, Options{})
+	out := commitAndDeliver(t, b, CommitOptions{Remove: []uint32{a.g.OwnIndex()}})
+	var got *Outcome
+	res, err := a.g.Process(ctx, out.Commit, attachRecorder("removed", &got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Commit.SelfRemoved || !got.Left || !hasPut(rec.last(), "removed") || len(rec.last().Deletes) == 0 {
+		t.Fatalf("self-removal: result %+v, outcome %+v, last batch %d deletes", res.Commit, got, len(rec.last().Deletes))
+	}
+}

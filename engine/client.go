@@ -112,7 +112,7 @@ func (c *Client) CreateKeyPackage(ctx context.Context, id suite.ID, lastResort b
 	if out := call.outcome(); out != nil {
 		out.Message = msg
 	}
-	if err := call.extend(batch, nil, 0, nil); err != nil {
+	if err := call.extend(batch, nil, false); err != nil {
 		return nil, err
 	}
 	if err := c.st.Apply(ctx, batch); err != nil {

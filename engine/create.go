@@ -17,8 +17,9 @@ import (
 const groupIDSize = 32
 
 // CreateGroup creates a new one-member group (RFC 9420 §11) with suite id
-// and stores it. A nil groupID picks a random one.
-func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte) (*Group, error) {
+// and stores it. A nil groupID picks a random one. With an [Attach] (at
+// most one), the caller's components are stored in the same batch.
+func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte, attach ...Attach) (*Group, error) {
 	cs, err := c.opts.Suites.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", typed(err))
@@ -78,5 +79,5 @@ func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte) (
 	}
 	t.Mark()
 	secrets.TakeChanges()
-	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false, nil)
+	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false, newAttachCall(attach))
 }

@@ -42,7 +42,7 @@ func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options
 		}
 	}
 	b.Deletes = append(b.Deletes, extraDeletes...)
-	if err := call.extend(b, s.gc.GroupID, s.gc.Epoch, s.tree); err != nil {
+	if err := call.extend(b, s, false); err != nil {
 		return nil, err
 	}
 	if err := st.Apply(ctx, b); err != nil {

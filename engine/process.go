@@ -274,7 +274,7 @@ func (g *Group) commitState(ctx context.Context, op string, ns *groupState) erro
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if err := g.call.extend(b, ns.gc.GroupID, ns.gc.Epoch, ns.tree); err != nil {
+	if err := g.call.extend(b, ns, false); err != nil {
 		return err
 	}
 	if !b.Empty() {
@@ -321,7 +321,7 @@ func epochBatch(op string, old, ns *groupState) (*Batch, error) {
 
 // applyEpoch stores b (unless empty) and swaps ns in.
 func (g *Group) applyEpoch(ctx context.Context, b *Batch, ns *groupState) error {
-	if err := g.call.extend(b, ns.gc.GroupID, ns.gc.Epoch, ns.tree); err != nil {
+	if err := g.call.extend(b, ns, false); err != nil {
 		return err
 	}
 	if !b.Empty() {
@@ -344,7 +344,7 @@ func (g *Group) enter(ctx context.Context, op string, st *staged) error {
 		if err != nil {
 			return err
 		}
-		if err := g.call.extend(b, g.id, st.ns.gc.Epoch, nil); err != nil {
+		if err := g.call.extend(b, st.ns, true); err != nil {
 			return err
 		}
 		if err := g.st.Apply(ctx, b); err != nil {
