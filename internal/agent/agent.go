@@ -81,6 +81,7 @@ type Agent struct {
 	metrics  *metrics
 	uploads  *uploadTable
 	saved    *savedTable
+	outbox   *outbox
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -176,6 +177,14 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	}
 	a.store, a.recovery = st, rep
 	a.reportRecovery(ctx, rep)
+	ob, err := openOutbox(ctx, st, cfg.Agent.OutboxKeep, logger)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
+	}
+	a.outbox = ob
+	a.metrics.reg.MustRegister(ob.m.collectors()...)
+	ob.trim(ctx)
 
 	// One suite registry for every group the agent loads: the groups share
 	// each cipher suite's bounded caches (Ed25519 key tables).
@@ -184,7 +193,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		a.engOpts.Now = opts.Clock.Now
 	}
 	a.client = engine.NewClient(st, []byte(cfg.Identity), a.engOpts)
-	a.clearUnmergedCommits(ctx, rep)
 
 	sched, err := a.newScheduler(cfg)
 	if err != nil {

@@ -35,6 +35,8 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/join", a.handleJoin)
 	mux.HandleFunc("POST /v1/join/external", a.handleJoinExternal)
 	mux.HandleFunc("POST /v1/import", a.handleImport)
+	mux.HandleFunc("GET /v1/outbox", a.handleOutbox)
+	mux.HandleFunc("POST /v1/outbox/ack", a.handleOutboxAck)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
@@ -129,7 +131,7 @@ func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (a *Agent) handleKeyPackage(w http.ResponseWriter, r *http.Request) {
 	serve(a, w, r, func(ctx context.Context, req KeyPackageRequest) (KeyPackageResponse, error) {
-		kp, err := a.KeyPackage(ctx, req.CipherSuite, req.LastResort)
+		kp, err := a.KeyPackage(ctx, idempotencyKey(r), req.CipherSuite, req.LastResort)
 		return KeyPackageResponse{KeyPackage: kp}, err
 	})
 }
@@ -154,7 +156,7 @@ func (a *Agent) handleCreate(w http.ResponseWriter, r *http.Request) {
 				return GroupInfo{}, badRequest("bad_group_id", "name is longer than %d bytes", maxGroupID)
 			}
 		}
-		return a.Create(ctx, id, req.CipherSuite)
+		return a.Create(ctx, idempotencyKey(r), id, req.CipherSuite)
 	})
 }
 
@@ -172,19 +174,19 @@ func (a *Agent) handleGroupInfo(w http.ResponseWriter, r *http.Request, id []byt
 
 func (a *Agent) handleAdd(w http.ResponseWriter, r *http.Request, id []byte) {
 	serve(a, w, r, func(ctx context.Context, req AddRequest) (CommitResponse, error) {
-		return a.Add(ctx, id, req.KeyPackages, req.NoMerge)
+		return a.Add(ctx, idempotencyKey(r), id, req.KeyPackages, req.NoMerge)
 	})
 }
 
 func (a *Agent) handleRemove(w http.ResponseWriter, r *http.Request, id []byte) {
 	serve(a, w, r, func(ctx context.Context, req RemoveRequest) (CommitResponse, error) {
-		return a.Remove(ctx, id, req.Members, req.NoMerge)
+		return a.Remove(ctx, idempotencyKey(r), id, req.Members, req.NoMerge)
 	})
 }
 
 func (a *Agent) handleUpdate(w http.ResponseWriter, r *http.Request, id []byte) {
 	serve(a, w, r, func(ctx context.Context, req UpdateRequest) (CommitResponse, error) {
-		return a.Update(ctx, id, req.NoMerge)
+		return a.Update(ctx, idempotencyKey(r), id, req.NoMerge)
 	})
 }
 
@@ -207,7 +209,7 @@ func (a *Agent) handleSend(w http.ResponseWriter, r *http.Request, id []byte) {
 		case req.Data == nil:
 			return SendResponse{}, badRequest("invalid_argument", "nothing to send: give data (base64) or text")
 		}
-		return a.Send(ctx, id, data, req.AuthenticatedData)
+		return a.Send(ctx, idempotencyKey(r), id, data, req.AuthenticatedData)
 	})
 }
 
@@ -241,7 +243,7 @@ func (a *Agent) handleJoinExternal(w http.ResponseWriter, r *http.Request) {
 		if len(req.GroupInfo) == 0 {
 			return ExternalJoinResponse{}, badRequest("invalid_argument", "group_info is required")
 		}
-		return a.JoinExternal(ctx, req.GroupInfo, req.RatchetTree, req.ResyncLeaf)
+		return a.JoinExternal(ctx, idempotencyKey(r), req.GroupInfo, req.RatchetTree, req.ResyncLeaf)
 	})
 }
 

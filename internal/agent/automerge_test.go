@@ -1,119 +1,172 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"path/filepath"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
-	"github.com/mlsbackup/mlsbackup/engine"
+	"filippo.io/age"
+
+	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
-	"github.com/mlsbackup/mlsbackup/localstore"
+	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
 
-// TestUnmergedCommitCleared: a create-and-merge request killed between the
-// commit and the merge leaves a pending commit nobody received; the agent
-// clears it at start. A no_merge commit, and one made after a marked
-// commit was merged, stay pending.
-func TestUnmergedCommitCleared(t *testing.T) {
-	tests := []struct {
-		name string
-		// setup leaves the group with a pending commit, as the store holds
-		// it when the process dies.
-		setup       func(ctx context.Context, t *testing.T, st *localstore.Store, g *engine.Group)
-		wantPending bool
-		wantEpoch   uint64
-	}{
-		{"killed between commit and merge", func(ctx context.Context, t *testing.T, st *localstore.Store, g *engine.Group) {
-			if _, err := st.Begin(ctx, autoMergeKind(g.GroupID(), g.Epoch()), nil); err != nil {
-				t.Fatal(err)
-			}
-			commit(ctx, t, g)
-		}, false, 0},
-		{"no_merge commit", func(ctx context.Context, t *testing.T, _ *localstore.Store, g *engine.Group) {
-			commit(ctx, t, g)
-		}, true, 0},
-		{"killed after the merge, then a no_merge commit", func(ctx context.Context, t *testing.T, st *localstore.Store, g *engine.Group) {
-			if _, err := st.Begin(ctx, autoMergeKind(g.GroupID(), g.Epoch()), nil); err != nil {
-				t.Fatal(err)
-			}
-			commit(ctx, t, g)
-			if _, err := g.MergePendingCommit(ctx); err != nil {
-				t.Fatal(err)
-			}
-			commit(ctx, t, g)
-		}, true, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := ctxT(t)
-			dir := filepath.Join(shortTempDir(t), "data")
-			st, _, err := localstore.Open(context.Background(), fsx.OS{}, dir, localstore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			gid := []byte("unmerged")
-			g, err := engine.NewClient(st, []byte("alice"), engine.Options{}).CreateGroup(ctx, DefaultCipherSuite, gid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.setup(ctx, t, st, g)
-			if err := st.Close(); err != nil { // the mark, if any, stays unfinished
-				t.Fatal(err)
-			}
-			ta := newTestAgent(t, agentOpts{dataDir: dir})
-			info, err := ta.a.Info(ctx, gid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.PendingCommit != tt.wantPending || info.Epoch != tt.wantEpoch {
-				t.Fatalf("after start: pending commit %v at epoch %d, want %v at %d", info.PendingCommit, info.Epoch, tt.wantPending, tt.wantEpoch)
-			}
-			m, err := ta.c.Metrics(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cleared := strings.Contains(m, `mlsbackup_recovery_events_total{kind="cleared_commit"} 1`)
-			if cleared == tt.wantPending {
-				t.Errorf("cleared_commit metric present = %v, want %v", cleared, !tt.wantPending)
-			}
-			if !tt.wantPending {
-				// The group takes its next commit at once.
-				if r, err := ta.a.Update(ctx, gid, false); err != nil || r.Epoch != tt.wantEpoch+1 {
-					t.Fatalf("update after start: epoch %d, %v; want %d", r.Epoch, err, tt.wantEpoch+1)
-				}
-			}
-		})
-	}
-}
-
-// commit stores a self-update commit as pending.
-func commit(ctx context.Context, t *testing.T, g *engine.Group) {
+// memAgent opens an agent whose data directory lives on fsys (not run:
+// its methods are called directly).
+func memAgent(t *testing.T, fsys fsx.FS, bucket string, syncApply bool) (*Agent, error) {
 	t.Helper()
-	if _, err := g.Commit(ctx, engine.CommitOptions{SelfUpdate: true}); err != nil {
+	cfg := config.Default()
+	cfg.DataDir, cfg.Identity = "/data", "alice"
+	cfg.Encryption.Recipients = []string{testRecipient(t)}
+	cfg.Snapshot.EveryEpochs, cfg.Snapshot.Jitter = 0, 0
+	st, err := dirstore.New(bucket)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{FS: fsys, Store: st, SyncApply: syncApply})
 }
 
-// TestAutoMergeKind: marks parse back; other kinds do not.
-func TestAutoMergeKind(t *testing.T) {
-	tests := []struct {
-		kind   string
-		group  string
-		epoch  uint64
-		wantOK bool
-	}{
-		{autoMergeKind([]byte("g1"), 7), "g1", 7, true},
-		{"SelfUpdate", "", 0, false},
-		{"AutoMerge/zz/1", "", 0, false},
-		{"AutoMerge//1", "", 0, false},
-		{"AutoMerge/6731/x", "", 0, false},
-		{"AutoMerge/6731", "", 0, false},
+// TestCreateAndMergeNeverLeavesPendingCommit is issue 12's "the
+// committer is an epoch ahead with a commit nobody has" and "recovery
+// that a second kill can break": a create-and-merge request is crashed at
+// every file-system operation (power loss and process kill). After
+// recovery the group is either exactly before the request (no pending
+// commit, no outbox entry) or in the new epoch with the commit in the
+// outbox; an answered request is always the latter, with the very commit
+// answered. Recovery itself has nothing to clean up, so it has no step a
+// second kill could interrupt.
+func TestCreateAndMergeNeverLeavesPendingCommit(t *testing.T) {
+	ctx := context.Background()
+	gid := []byte("create-and-merge")
+	for _, syncApply := range []bool{true, false} {
+		base := fsx.NewMem()
+		bucket := filepath.Join(t.TempDir(), "bucket")
+		a, err := memAgent(t, base, bucket, syncApply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Create(ctx, "", gid, 0); err != nil {
+			t.Fatal(err)
+		}
+		before, err := a.Info(ctx, gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		// One run of the request; a copy of the file system before every
+		// operation is a crash at that operation.
+		var (
+			mu       sync.Mutex
+			crashes  []*fsx.Mem
+			answered []bool
+			returned atomic.Bool
+		)
+		run := base.Clone()
+		f := fsx.NewFaulty(run, fsx.FaultyOptions{Before: func(int64, fsx.Op, string, []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			crashes = append(crashes, run.Clone())
+			answered = append(answered, returned.Load())
+		}})
+		a, err = memAgent(t, f, bucket, syncApply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		opened := len(crashes)
+		mu.Unlock()
+		resp, err := a.Update(ctx, "", gid, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		returned.Store(true)
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		crashes = append(crashes, run.Clone()) // after everything
+		answered = append(answered, true)
+
+		n := 0
+		for i := opened; i < len(crashes); i++ {
+			for _, mode := range []fsx.CrashMode{fsx.PowerLoss, fsx.ProcessKill} {
+				m := crashes[i].Clone()
+				m.Crash(mode)
+				checkAfterCrash(t, m, bucket, gid, before.Epoch, resp, answered[i])
+				n++
+			}
+		}
+		t.Logf("sync_apply=%v: %d crash points of a create-and-merge, %d recoveries checked", syncApply, len(crashes)-opened, n)
 	}
-	for _, tt := range tests {
-		g, e, ok := parseAutoMergeKind(tt.kind)
-		if ok != tt.wantOK || string(g) != tt.group || e != tt.epoch {
-			t.Errorf("parseAutoMergeKind(%q) = %q, %d, %v; want %q, %d, %v", tt.kind, g, e, ok, tt.group, tt.epoch, tt.wantOK)
+}
+
+// checkAfterCrash recovers the data directory on m and checks the group is
+// before the commit (then the commit was not answered) or after it with
+// the commit in the outbox; and that the group takes its next commit.
+func checkAfterCrash(t *testing.T, m *fsx.Mem, bucket string, gid []byte, epoch uint64, resp CommitResponse, answered bool) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := memAgent(t, m, bucket, true)
+	if err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	defer a.Close()
+	info, err := a.Info(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.PendingCommit {
+		t.Fatalf("a pending commit survived the crash (epoch %d)", info.Epoch)
+	}
+	list, err := a.Outbox(ctx, "", MaxOutboxLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commits []CommitResponse
+	for _, e := range list.Entries {
+		if e.Op == "commit" {
+			var c CommitResponse
+			if err := json.Unmarshal(e.Response, &c); err != nil {
+				t.Fatal(err)
+			}
+			commits = append(commits, c)
 		}
 	}
+	switch info.Epoch {
+	case epoch:
+		if answered || len(commits) != 0 {
+			t.Fatalf("group before the commit, but answered %v, %d commits in the outbox", answered, len(commits))
+		}
+	case epoch + 1:
+		if len(commits) != 1 || !commits[0].Merged || commits[0].Epoch != epoch+1 {
+			t.Fatalf("group merged the commit, outbox holds %+v", commits)
+		}
+		if answered && !bytes.Equal(commits[0].Commit, resp.Commit) {
+			t.Fatal("the outbox holds another commit than the one answered")
+		}
+	default:
+		t.Fatalf("group at epoch %d after a commit from %d", info.Epoch, epoch)
+	}
+	if r, err := a.Update(ctx, "", gid, false); err != nil || r.Epoch != info.Epoch+1 {
+		t.Fatalf("next commit after recovery: epoch %d, %v; want %d", r.Epoch, err, info.Epoch+1)
+	}
+}
+
+// testRecipient returns the recipient of a fresh age identity.
+func testRecipient(t *testing.T) string {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.Recipient().String()
 }

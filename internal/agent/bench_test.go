@@ -20,7 +20,7 @@ func BenchmarkSnapshotPass(b *testing.B) {
 			ids := make([][]byte, n)
 			for i := range ids {
 				ids[i] = []byte(fmt.Sprintf("bench-%05d", i))
-				if _, err := ta.Create(ctx, ids[i], 0); err != nil {
+				if _, err := ta.Create(ctx, "", ids[i], 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -104,6 +104,9 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 	if req != nil {
 		r.Header.Set("Content-Type", "application/json")
 	}
+	if k, ok := req.(interface{ idempotencyKey() string }); ok && k.idempotencyKey() != "" {
+		r.Header.Set(IdempotencyHeader, k.idempotencyKey())
+	}
 	if c.token != "" {
 		r.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -271,6 +274,32 @@ func (c *Client) Join(ctx context.Context, req JoinRequest) (GroupInfo, error) {
 func (c *Client) JoinExternal(ctx context.Context, req ExternalJoinRequest) (ExternalJoinResponse, error) {
 	var r ExternalJoinResponse
 	err := c.do(ctx, http.MethodPost, "/v1/join/external", req, &r)
+	return r, err
+}
+
+// Outbox lists up to limit (0: the agent's default) unacknowledged answers
+// after the entry named after ("" for the oldest), oldest first.
+func (c *Client) Outbox(ctx context.Context, after string, limit int) (OutboxList, error) {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	path := "/v1/outbox"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var r OutboxList
+	err := c.do(ctx, http.MethodGet, path, nil, &r)
+	return r, err
+}
+
+// AckOutbox acknowledges outbox entries: the agent forgets them.
+func (c *Client) AckOutbox(ctx context.Context, ids ...string) (AckResponse, error) {
+	var r AckResponse
+	err := c.do(ctx, http.MethodPost, "/v1/outbox/ack", AckRequest{IDs: ids}, &r)
 	return r, err
 }
 

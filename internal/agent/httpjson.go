@@ -123,6 +123,7 @@ func errorTable() []errorMapping {
 		{ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
 		{ErrUnknownMember, http.StatusNotFound, "unknown_member"},
 		{ErrInvalidArgument, http.StatusBadRequest, "invalid_argument"},
+		{ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused"},
 		{ErrBadSnapshot, http.StatusUnprocessableEntity, "bad_snapshot"},
 		{ErrSnapshotFailed, http.StatusServiceUnavailable, "snapshot_failed"},
 		{ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},

@@ -52,6 +52,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Info("serving the API on TCP (bearer token required)", "addr", tln.Addr().String())
 	}
 	a.sched.start()
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go a.outbox.sweep(sweepCtx)
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
 		go func() {

@@ -24,51 +24,66 @@ func suiteOf(cs uint16) suite.ID {
 	return suite.ID(cs)
 }
 
-// KeyPackage creates a KeyPackage others can add this member with.
-func (a *Agent) KeyPackage(ctx context.Context, cipherSuite uint16, lastResort bool) ([]byte, error) {
+// KeyPackage creates a KeyPackage others can add this member with. key is
+// the call's idempotency key (may be empty); the answer is kept in the
+// outbox.
+func (a *Agent) KeyPackage(ctx context.Context, key string, cipherSuite uint16, lastResort bool) ([]byte, error) {
 	done, err := a.begin()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	kp, err := a.client.CreateKeyPackage(ctx, suiteOf(cipherSuite), lastResort)
-	if err != nil {
-		return nil, fmt.Errorf("create key package: %w", err)
-	}
-	return kp, nil
+	resp, err := outboxed(ctx, a.outbox, "key_package", key, nil, requestHash("key_package", u16(cipherSuite), flag(lastResort)),
+		func(c *outboxCall) (KeyPackageResponse, error) {
+			var resp KeyPackageResponse
+			_, err := a.client.CreateKeyPackage(ctx, suiteOf(cipherSuite), lastResort, c.attach(func(o *engine.Outcome) (any, error) {
+				resp = KeyPackageResponse{KeyPackage: o.Message}
+				return resp, nil
+			}))
+			if err != nil {
+				return KeyPackageResponse{}, fmt.Errorf("create key package: %w", err)
+			}
+			return resp, nil
+		})
+	return resp.KeyPackage, err
 }
 
 // Create creates a group with this member alone in it; a nil id picks a
-// random one.
-func (a *Agent) Create(ctx context.Context, id []byte, cipherSuite uint16) (GroupInfo, error) {
+// random one. key is the call's idempotency key (may be empty).
+func (a *Agent) Create(ctx context.Context, key string, id []byte, cipherSuite uint16) (GroupInfo, error) {
 	done, err := a.begin()
 	if err != nil {
 		return GroupInfo{}, err
 	}
 	defer done()
-	if len(id) == 0 {
-		id = make([]byte, 16)
-		if _, err := rand.Read(id); err != nil {
-			return GroupInfo{}, fmt.Errorf("random group id: %w", err)
+	info, err := outboxed(ctx, a.outbox, "create", key, nil, requestHash("create", id, u16(cipherSuite)), func(c *outboxCall) (GroupInfo, error) {
+		if len(id) == 0 {
+			id = make([]byte, 16)
+			if _, err := rand.Read(id); err != nil {
+				return GroupInfo{}, fmt.Errorf("random group id: %w", err)
+			}
 		}
-	}
-	var info GroupInfo
-	err = a.withEntry(id, func(e *groupEntry) error {
-		ok, err := a.exists(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return fmt.Errorf("create group %x: %w", id, engine.ErrGroupExists)
-		}
-		g, err := a.client.CreateGroup(ctx, suiteOf(cipherSuite), id)
-		if err != nil {
-			return fmt.Errorf("create group %x: %w", id, err)
-		}
-		e.g, e.pending = g, nil
-		a.noteEpoch(ctx, e, id, g.Epoch())
-		info = a.describe(g)
-		return nil
+		var info GroupInfo
+		err := a.withEntry(id, func(e *groupEntry) error {
+			ok, err := a.exists(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return fmt.Errorf("create group %x: %w", id, engine.ErrGroupExists)
+			}
+			g, err := a.client.CreateGroup(ctx, suiteOf(cipherSuite), id, c.attach(func(o *engine.Outcome) (any, error) {
+				info = groupInfoOf(o)
+				return info, nil
+			}))
+			if err != nil {
+				return fmt.Errorf("create group %x: %w", id, err)
+			}
+			e.g, e.pending = g, nil
+			a.noteEpoch(ctx, e, id, g.Epoch())
+			return nil
+		})
+		return info, err
 	})
 	if err == nil {
 		a.log.Info("group created", "group", info.GroupID)
@@ -76,32 +91,59 @@ func (a *Agent) Create(ctx context.Context, id []byte, cipherSuite uint16) (Grou
 	return info, err
 }
 
-// commit creates a commit with o and merges it unless noMerge.
-func (a *Agent) commit(ctx context.Context, id []byte, o engine.CommitOptions, noMerge bool, op string) (CommitResponse, error) {
-	resp := CommitResponse{GroupID: hex.EncodeToString(id)}
-	err := a.withGroup(ctx, id, func(e *groupEntry) error {
-		out, err := a.createCommit(ctx, e, id, o, noMerge)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+// commitCall describes one commit request: what it commits (options,
+// computed with the group's mutex held) and what must happen first.
+type commitCall struct {
+	op      string
+	noMerge bool
+	request string
+	// before, if set, runs before the group is locked (the snapshot
+	// before a removal).
+	before func(ctx context.Context) error
+	// options returns what to commit.
+	options func(g *engine.Group) (engine.CommitOptions, error)
+}
+
+// commit creates a commit and merges it unless noMerge, storing the answer
+// in the outbox.
+func (a *Agent) commit(ctx context.Context, key string, id []byte, cc commitCall) (CommitResponse, error) {
+	resp, err := outboxed(ctx, a.outbox, "commit", key, nil, cc.request, func(c *outboxCall) (CommitResponse, error) {
+		if cc.before != nil {
+			if err := cc.before(ctx); err != nil {
+				return CommitResponse{}, err
+			}
 		}
-		resp.Commit, resp.Welcome, resp.Epoch = out.Commit, out.Welcome, out.Epoch
-		if noMerge {
+		var resp CommitResponse
+		err := a.withGroup(ctx, id, func(e *groupEntry) error {
+			o, err := cc.options(e.g)
+			if err != nil {
+				return err
+			}
+			if err := a.createCommit(ctx, e, o, cc.noMerge, c, &resp); err != nil {
+				return fmt.Errorf("%s: %w", cc.op, err)
+			}
+			if !cc.noMerge {
+				a.noteEpoch(ctx, e, id, e.g.Epoch())
+			}
 			return nil
-		}
-		resp.Merged = true
-		a.noteEpoch(ctx, e, id, e.g.Epoch())
-		return nil
+		})
+		return resp, err
 	})
 	if err != nil {
 		return CommitResponse{}, err
 	}
-	a.log.Info("commit created", "op", op, "group", resp.GroupID, "epoch", resp.Epoch, "merged", resp.Merged)
+	a.log.Info("commit created", "op", cc.op, "group", resp.GroupID, "epoch", resp.Epoch, "merged", resp.Merged)
 	return resp, nil
 }
 
+// fixed returns commit options that do not depend on the group.
+func fixed(o engine.CommitOptions) func(*engine.Group) (engine.CommitOptions, error) {
+	return func(*engine.Group) (engine.CommitOptions, error) { return o, nil }
+}
+
 // Add commits adding the members of the KeyPackages; the response carries
-// the Welcome for them.
-func (a *Agent) Add(ctx context.Context, id []byte, keyPackages [][]byte, noMerge bool) (CommitResponse, error) {
+// the Welcome for them. key is the call's idempotency key (may be empty).
+func (a *Agent) Add(ctx context.Context, key string, id []byte, keyPackages [][]byte, noMerge bool) (CommitResponse, error) {
 	done, err := a.begin()
 	if err != nil {
 		return CommitResponse{}, err
@@ -110,23 +152,27 @@ func (a *Agent) Add(ctx context.Context, id []byte, keyPackages [][]byte, noMerg
 	if len(keyPackages) == 0 {
 		return CommitResponse{}, fmt.Errorf("add: %w: no key packages", ErrInvalidArgument)
 	}
-	return a.commit(ctx, id, engine.CommitOptions{Add: keyPackages}, noMerge, "add")
+	req := requestHash("add", append([][]byte{id, flag(noMerge)}, keyPackages...)...)
+	return a.commit(ctx, key, id, commitCall{op: "add", noMerge: noMerge, request: req, options: fixed(engine.CommitOptions{Add: keyPackages})})
 }
 
 // Update commits a self-update (fresh leaf and path keys, a new epoch).
-func (a *Agent) Update(ctx context.Context, id []byte, noMerge bool) (CommitResponse, error) {
+// key is the call's idempotency key (may be empty).
+func (a *Agent) Update(ctx context.Context, key string, id []byte, noMerge bool) (CommitResponse, error) {
 	done, err := a.begin()
 	if err != nil {
 		return CommitResponse{}, err
 	}
 	defer done()
-	return a.commit(ctx, id, engine.CommitOptions{SelfUpdate: true}, noMerge, "update")
+	return a.commit(ctx, key, id, commitCall{op: "update", noMerge: noMerge, request: requestHash("update", id, flag(noMerge)),
+		options: fixed(engine.CommitOptions{SelfUpdate: true})})
 }
 
 // Remove commits removing the members with the given identities. When
 // snapshot.before_remove is on, the group is snapshotted and uploaded first;
-// if that fails the removal is not made (ErrSnapshotFailed).
-func (a *Agent) Remove(ctx context.Context, id []byte, identities []string, noMerge bool) (CommitResponse, error) {
+// if that fails the removal is not made (ErrSnapshotFailed). key is the
+// call's idempotency key (may be empty).
+func (a *Agent) Remove(ctx context.Context, key string, id []byte, identities []string, noMerge bool) (CommitResponse, error) {
 	done, err := a.begin()
 	if err != nil {
 		return CommitResponse{}, err
@@ -135,39 +181,28 @@ func (a *Agent) Remove(ctx context.Context, id []byte, identities []string, noMe
 	if len(identities) == 0 {
 		return CommitResponse{}, fmt.Errorf("remove: %w: no members", ErrInvalidArgument)
 	}
-	// Check the members before snapshotting, so a typo costs no upload.
-	if err := a.withGroup(ctx, id, func(e *groupEntry) error {
-		_, err := leavesOf(e.g, identities)
-		return err
-	}); err != nil {
-		return CommitResponse{}, err
+	parts := [][]byte{id, flag(noMerge)}
+	for _, m := range identities {
+		parts = append(parts, []byte(m))
 	}
-	if err := a.sched.get().BeforeRemove(ctx, id); err != nil {
-		return CommitResponse{}, fmt.Errorf("remove from group %x: %w: %w", id, ErrSnapshotFailed, err)
+	options := func(g *engine.Group) (engine.CommitOptions, error) {
+		leaves, err := leavesOf(g, identities)
+		return engine.CommitOptions{Remove: leaves}, err
 	}
-	resp := CommitResponse{GroupID: hex.EncodeToString(id)}
-	err = a.withGroup(ctx, id, func(e *groupEntry) error {
-		leaves, err := leavesOf(e.g, identities)
-		if err != nil {
+	before := func(ctx context.Context) error {
+		// Check the members first, so a typo costs no upload.
+		if err := a.withGroup(ctx, id, func(e *groupEntry) error {
+			_, err := leavesOf(e.g, identities)
+			return err
+		}); err != nil {
 			return err
 		}
-		out, err := a.createCommit(ctx, e, id, engine.CommitOptions{Remove: leaves}, noMerge)
-		if err != nil {
-			return fmt.Errorf("remove: %w", err)
+		if err := a.sched.get().BeforeRemove(ctx, id); err != nil {
+			return fmt.Errorf("remove from group %x: %w: %w", id, ErrSnapshotFailed, err)
 		}
-		resp.Commit, resp.Welcome, resp.Epoch = out.Commit, out.Welcome, out.Epoch
-		if noMerge {
-			return nil
-		}
-		resp.Merged = true
-		a.noteEpoch(ctx, e, id, e.g.Epoch())
 		return nil
-	})
-	if err != nil {
-		return CommitResponse{}, err
 	}
-	a.log.Info("commit created", "op", "remove", "group", resp.GroupID, "epoch", resp.Epoch, "merged", resp.Merged, "members", len(identities))
-	return resp, nil
+	return a.commit(ctx, key, id, commitCall{op: "remove", noMerge: noMerge, request: requestHash("remove", parts...), before: before, options: options})
 }
 
 // leavesOf maps member identities to leaf indices.
@@ -219,18 +254,29 @@ func (a *Agent) Clear(ctx context.Context, id []byte) (GroupInfo, error) {
 	return info, err
 }
 
-// Send encrypts application data as a PrivateMessage.
-func (a *Agent) Send(ctx context.Context, id, data, aad []byte) (SendResponse, error) {
-	resp := SendResponse{GroupID: hex.EncodeToString(id)}
-	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
-		msg, err := e.g.Encrypt(ctx, data, aad)
-		if err != nil {
-			return fmt.Errorf("send: %w", err)
-		}
-		resp.Message, resp.Epoch = msg, e.g.Epoch()
-		return nil
+// Send encrypts application data as a PrivateMessage; the message is
+// stored in the outbox with the ratchet step. key is the call's
+// idempotency key (may be empty).
+func (a *Agent) Send(ctx context.Context, key string, id, data, aad []byte) (SendResponse, error) {
+	done, err := a.begin()
+	if err != nil {
+		return SendResponse{}, err
+	}
+	defer done()
+	return outboxed(ctx, a.outbox, "send", key, nil, requestHash("send", id, data, aad), func(c *outboxCall) (SendResponse, error) {
+		var resp SendResponse
+		err := a.withGroup(ctx, id, func(e *groupEntry) error {
+			_, err := e.g.Encrypt(ctx, data, aad, c.attach(func(o *engine.Outcome) (any, error) {
+				resp = SendResponse{GroupID: hex.EncodeToString(id), Epoch: o.Epoch, Message: o.Message}
+				return resp, nil
+			}))
+			if err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+			return nil
+		})
+		return resp, err
 	})
-	return resp, err
 }
 
 // GroupInfoMessage returns a signed GroupInfo (MLSMessage) of the current

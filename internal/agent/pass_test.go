@@ -21,7 +21,7 @@ func TestSnapshotPass(t *testing.T) {
 	ids := make([][]byte, 3)
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("pass-%d", i))
-		if _, err := ta.a.Create(ctx, ids[i], 0); err != nil {
+		if _, err := ta.a.Create(ctx, "", ids[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +36,7 @@ func TestSnapshotPass(t *testing.T) {
 	}
 	for _, st := range steps {
 		for _, id := range st.update {
-			if _, err := ta.a.Update(ctx, id, false); err != nil {
+			if _, err := ta.a.Update(ctx, "", id, false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -60,7 +60,7 @@ func TestLocalSnapshotWrittenOnce(t *testing.T) {
 	ctx := ctxT(t)
 	ta := newTestAgent(t, agentOpts{everyEpochs: 0})
 	gid := []byte("once")
-	if _, err := ta.a.Create(ctx, gid, 0); err != nil {
+	if _, err := ta.a.Create(ctx, "", gid, 0); err != nil {
 		t.Fatal(err)
 	}
 	epochFile := filepath.Join(ta.cfg.DataDir, "mls", "groups", hex.EncodeToString(gid), "snapshots", "epoch_0.snapshot")
@@ -81,7 +81,7 @@ func TestLocalSnapshotWrittenOnce(t *testing.T) {
 			}
 		}
 		if st.update {
-			if _, err := ta.a.Update(ctx, gid, false); err != nil {
+			if _, err := ta.a.Update(ctx, "", gid, false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -104,10 +104,10 @@ func TestNoLocalSnapshots(t *testing.T) {
 	ctx := ctxT(t)
 	ta := newTestAgent(t, agentOpts{edit: func(c *config.Config) { c.Snapshot.LocalKeep = 0 }})
 	gid := []byte("nolocal")
-	if _, err := ta.a.Create(ctx, gid, 0); err != nil {
+	if _, err := ta.a.Create(ctx, "", gid, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ta.a.Update(ctx, gid, false); err != nil {
+	if _, err := ta.a.Update(ctx, "", gid, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ta.a.SnapshotNow(ctx, gid); err != nil {

@@ -10,6 +10,9 @@ type KeyPackageRequest struct {
 	LastResort bool `json:"last_resort,omitempty"`
 	// CipherSuite is the RFC 9420 suite number; 0 means [DefaultCipherSuite].
 	CipherSuite uint16 `json:"cipher_suite,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // KeyPackageResponse carries a KeyPackage (MLSMessage).
@@ -24,23 +27,35 @@ type CreateRequest struct {
 	Name    string `json:"name,omitempty"`
 	// CipherSuite is the RFC 9420 suite number; 0 means [DefaultCipherSuite].
 	CipherSuite uint16 `json:"cipher_suite,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // AddRequest commits adding members.
 type AddRequest struct {
 	KeyPackages [][]byte `json:"key_packages"`
 	NoMerge     bool     `json:"no_merge,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // RemoveRequest commits removing the members with these identities.
 type RemoveRequest struct {
 	Members []string `json:"members"`
 	NoMerge bool     `json:"no_merge,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // UpdateRequest commits a self-update.
 type UpdateRequest struct {
 	NoMerge bool `json:"no_merge,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // CommitResponse is what a commit the API created produced.
@@ -62,6 +77,9 @@ type SendRequest struct {
 	Data              []byte `json:"data,omitempty"`
 	Text              string `json:"text,omitempty"`
 	AuthenticatedData []byte `json:"authenticated_data,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // SendResponse carries the PrivateMessage.
@@ -121,6 +139,9 @@ type ExternalJoinRequest struct {
 	RatchetTree []byte `json:"ratchet_tree,omitempty"`
 	// ResyncLeaf removes this leaf (this client's lost membership).
 	ResyncLeaf *uint32 `json:"resync_leaf,omitempty"`
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
+	// retry with the same key returns the stored answer (see API.md).
+	IdempotencyKey string `json:"-"`
 }
 
 // ExternalJoinResponse is the joined group and the commit to deliver.
@@ -219,3 +240,17 @@ type ErrorResponse struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 }
+
+func (r KeyPackageRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r CreateRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r AddRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r RemoveRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r UpdateRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r SendRequest) idempotencyKey() string { return r.IdempotencyKey }
+
+func (r ExternalJoinRequest) idempotencyKey() string { return r.IdempotencyKey }

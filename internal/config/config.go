@@ -159,7 +159,23 @@ type Agent struct {
 	TokenFile string `yaml:"token_file"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// OutboxKeep bounds the results of mutating calls the agent keeps
+	// until the application acknowledges them (the outbox, see API.md).
+	OutboxKeep OutboxKeep `yaml:"outbox_keep"`
 }
+
+// OutboxKeep bounds the outbox: an unacknowledged result is dropped once
+// it is older than Age or when more than Entries are kept (oldest first).
+type OutboxKeep struct {
+	Age     time.Duration `yaml:"age"`
+	Entries int           `yaml:"entries"`
+}
+
+// Bounds of agent.outbox_keep.
+const (
+	MinOutboxAge     = time.Minute
+	MaxOutboxEntries = 1_000_000
+)
 
 // MaxInlineBytes bounds destination.inline_max (the uploader's limit for
 // snapshots stored inside their manifest) and is its default.
@@ -191,7 +207,7 @@ func Default() *Config {
 		},
 		Retention: Retention{KeepLast: 10, KeepWithin: 720 * time.Hour},
 		Store:     Store{EpochRetention: 10},
-		Agent:     Agent{MaxBodyBytes: 1 << 20},
+		Agent:     Agent{MaxBodyBytes: 1 << 20, OutboxKeep: OutboxKeep{Age: 24 * time.Hour, Entries: 10_000}},
 	}
 }
 

@@ -102,6 +102,7 @@ agent:
   tcp_listen: 127.0.0.1:7070
   token_file: /etc/mlsbackup/token
   max_body_bytes: 2048
+  outbox_keep: {age: 2h, entries: 500}
 `
 
 func TestParseFull(t *testing.T) {
@@ -137,6 +138,7 @@ func TestParseFull(t *testing.T) {
 		Agent: Agent{
 			Socket: "/run/mlsbackup.sock", TCPListen: "127.0.0.1:7070",
 			TokenFile: "/etc/mlsbackup/token", MaxBodyBytes: 2048,
+			OutboxKeep: OutboxKeep{Age: 2 * time.Hour, Entries: 500},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

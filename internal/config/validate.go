@@ -167,6 +167,10 @@ func (c *Config) validateAgent(v *validator) {
 		}
 	}
 	v.between("agent.max_body_bytes", a.MaxBodyBytes, 1, MaxBodyBytes)
+	if a.OutboxKeep.Age < MinOutboxAge {
+		v.add("agent.outbox_keep.age", fmt.Sprintf("must be at least %s, got %s", MinOutboxAge, a.OutboxKeep.Age))
+	}
+	v.between("agent.outbox_keep.entries", int64(a.OutboxKeep.Entries), 1, MaxOutboxEntries)
 }
 
 // validBucket applies S3's bucket naming rules.

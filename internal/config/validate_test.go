@@ -70,6 +70,8 @@ func TestValidateErrors(t *testing.T) {
 		{"tcp listen", func(c *Config) { c.Agent.TCPListen = "localhost"; c.Agent.TokenFile = "/t" }, "agent.tcp_listen", `"localhost" is not host:port`, ""},
 		{"token file", func(c *Config) { c.Agent.TCPListen = "127.0.0.1:7070" }, "agent.token_file", "required when tcp_listen is set", ""},
 		{"max body", func(c *Config) { c.Agent.MaxBodyBytes = 0 }, "agent.max_body_bytes", "between 1 and 67108864, got 0", ""},
+		{"outbox age", func(c *Config) { c.Agent.OutboxKeep.Age = time.Second }, "agent.outbox_keep.age", "at least 1m0s, got 1s", ""},
+		{"outbox entries", func(c *Config) { c.Agent.OutboxKeep.Entries = 0 }, "agent.outbox_keep.entries", "between 1 and 1000000, got 0", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

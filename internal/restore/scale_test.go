@@ -153,7 +153,7 @@ func (f *fleet) change(tb testing.TB, a *agent.Agent, step int) int {
 	n := 0
 	for i := 0; i < len(f.groups); i += step {
 		gid := f.groups[i]
-		r, err := a.Update(ctx, gid, false)
+		r, err := a.Update(ctx, "", gid, false)
 		if err != nil {
 			tb.Fatal(err)
 		}
