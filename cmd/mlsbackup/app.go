@@ -64,6 +64,7 @@ func (a *app) cli() *cli.App {
 			a.demoCommand(),
 			a.agentCommand(),
 			a.groupCommand(),
+			a.outboxCommand(),
 			a.snapshotCommand(),
 			a.restoreCommand(),
 			a.keygenCommand(),

@@ -17,6 +17,9 @@ func (a *app) groupCommand() *cli.Command {
 	noMerge := func() cli.Flag {
 		return &cli.BoolFlag{Name: "no-merge", Usage: "leave the commit pending instead of merging it at once"}
 	}
+	idem := func() cli.Flag {
+		return &cli.StringFlag{Name: "idempotency-key", Usage: "a `KEY` of your choice: a retry with the same key returns the stored answer and changes nothing"}
+	}
 	sub := func(name, args, usage string, min, max int, run func(*cli.Context, *agent.Client) (any, error), flags ...cli.Flag) *cli.Command {
 		return &cli.Command{
 			Name:      name,
@@ -43,27 +46,29 @@ func (a *app) groupCommand() *cli.Command {
 			"(start it with 'mlsbackup agent'). Group ids are hex. Messages travel as base64 of\n" +
 			"the TLS-encoded MLSMessage (or @FILE holding it); the caller delivers them to\n" +
 			"the other members.\n" +
-			"A commit is merged at once unless --no-merge.",
+			"A commit is merged at once unless --no-merge. Every answer is also kept in the\n" +
+			"agent's outbox until acknowledged ('mlsbackup outbox'); --idempotency-key makes a\n" +
+			"retry return the stored answer instead of doing the work again.",
 		Subcommands: []*cli.Command{
 			sub("keypackage", "", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
-				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"}),
+				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"}, idem()),
 			sub("create", "[ID]", "create a new group with this member as its only member (ID in hex, or --name, or random)", 0, 1, groupCreate,
-				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}),
+				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}, idem()),
 			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
-				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge()),
+				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge(), idem()),
 			sub("remove", "ID --member IDENTITY", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
-				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"}, noMerge()),
-			sub("update", "ID", "commit a self-update with a fresh leaf key (a new epoch)", 1, 1, groupUpdate, noMerge()),
+				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"}, noMerge(), idem()),
+			sub("update", "ID", "commit a self-update with a fresh leaf key (a new epoch)", 1, 1, groupUpdate, noMerge(), idem()),
 			sub("merge", "ID", "merge this member's pending commit (or --clear it)", 1, 1, groupMerge,
 				&cli.BoolFlag{Name: "clear", Usage: "discard the pending commit instead"}),
 			sub("send", "ID --data TEXT", "encrypt an application message; prints the PrivateMessage", 1, 1, groupSend,
-				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}),
+				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}, idem()),
 			sub("receive", "--message B64", "process an incoming commit, proposal, application message or Welcome", 0, 0, groupReceive,
 				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"}),
 			sub("join", "--welcome B64 | --group-info B64 [--resync-leaf N]", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},
 				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"},
-				&cli.UintFlag{Name: "resync-leaf", Usage: "with --group-info: remove this member's old leaf `N` in the same commit (re-join after a restore, RFC 9750)"}),
+				&cli.UintFlag{Name: "resync-leaf", Usage: "with --group-info: remove this member's old leaf `N` in the same commit (re-join after a restore, RFC 9750)"}, idem()),
 			sub("group-info", "ID", "print a signed GroupInfo from which others can join by external commit", 1, 1, groupGroupInfo,
 				&cli.BoolFlag{Name: "no-tree", Usage: "leave the ratchet tree out (the joiner then needs it out of band)"}),
 			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
@@ -129,6 +134,13 @@ func printPlain(a *app, res any) {
 		fmt.Fprintf(w, "commit: %s\n", b64(r.Commit))
 	case agent.GroupInfo:
 		printGroupInfo(w, r)
+	case agent.OutboxList:
+		printOutbox(w, r)
+	case agent.AckResponse:
+		fmt.Fprintf(w, "acknowledged: %d\n", r.Acked)
+		for _, id := range r.Unknown {
+			fmt.Fprintf(w, "not in the outbox: %s\n", id)
+		}
 	case agent.GroupList:
 		if len(r.Groups) == 0 {
 			fmt.Fprintln(w, "no groups")
@@ -195,12 +207,12 @@ func b64Flag(c *cli.Context, name string) ([]byte, error) {
 }
 
 func groupKeyPackage(c *cli.Context, cl *agent.Client) (any, error) {
-	kp, err := cl.KeyPackage(c.Context, agent.KeyPackageRequest{LastResort: c.Bool("last-resort")})
+	kp, err := cl.KeyPackage(c.Context, agent.KeyPackageRequest{LastResort: c.Bool("last-resort"), IdempotencyKey: c.String("idempotency-key")})
 	return agent.KeyPackageResponse{KeyPackage: kp}, err
 }
 
 func groupCreate(c *cli.Context, cl *agent.Client) (any, error) {
-	req := agent.CreateRequest{Name: c.String("name")}
+	req := agent.CreateRequest{Name: c.String("name"), IdempotencyKey: c.String("idempotency-key")}
 	if c.Args().Present() {
 		if req.Name != "" {
 			return nil, usagef("give the group id as ID (hex) or --name, not both")
@@ -230,7 +242,7 @@ func groupAdd(c *cli.Context, cl *agent.Client) (any, error) {
 	if len(kps) == 0 {
 		return nil, usagef("--key-package is required (see 'mlsbackup group add --help')")
 	}
-	return cl.Add(c.Context, id, agent.AddRequest{KeyPackages: kps, NoMerge: c.Bool("no-merge")})
+	return cl.Add(c.Context, id, agent.AddRequest{KeyPackages: kps, NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")})
 }
 
 func groupRemove(c *cli.Context, cl *agent.Client) (any, error) {
@@ -242,7 +254,7 @@ func groupRemove(c *cli.Context, cl *agent.Client) (any, error) {
 	if len(members) == 0 {
 		return nil, usagef("--member is required (see 'mlsbackup group remove --help')")
 	}
-	return cl.Remove(c.Context, id, agent.RemoveRequest{Members: members, NoMerge: c.Bool("no-merge")})
+	return cl.Remove(c.Context, id, agent.RemoveRequest{Members: members, NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")})
 }
 
 func groupUpdate(c *cli.Context, cl *agent.Client) (any, error) {
@@ -250,7 +262,7 @@ func groupUpdate(c *cli.Context, cl *agent.Client) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cl.Update(c.Context, id, agent.UpdateRequest{NoMerge: c.Bool("no-merge")})
+	return cl.Update(c.Context, id, agent.UpdateRequest{NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")})
 }
 
 func groupMerge(c *cli.Context, cl *agent.Client) (any, error) {
@@ -272,7 +284,7 @@ func groupSend(c *cli.Context, cl *agent.Client) (any, error) {
 	if !c.IsSet("data") {
 		return nil, usagef("--data is required (see 'mlsbackup group send --help')")
 	}
-	return cl.Send(c.Context, id, agent.SendRequest{Text: c.String("data")})
+	return cl.Send(c.Context, id, agent.SendRequest{Text: c.String("data"), IdempotencyKey: c.String("idempotency-key")})
 }
 
 func groupReceive(c *cli.Context, cl *agent.Client) (any, error) {
@@ -292,7 +304,7 @@ func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		req := agent.ExternalJoinRequest{GroupInfo: gi}
+		req := agent.ExternalJoinRequest{GroupInfo: gi, IdempotencyKey: c.String("idempotency-key")}
 		if c.IsSet("resync-leaf") {
 			leaf := uint32(c.Uint("resync-leaf"))
 			if uint(leaf) != c.Uint("resync-leaf") {

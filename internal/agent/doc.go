@@ -29,20 +29,21 @@
 // removal commit is created the scheduler snapshots the group first (when
 // snapshot.before_remove is on) and the removal is refused if that fails.
 //
-// # Incoming messages after a crash
+// # Answers after a crash: the outbox
 //
-// An incoming message is processed in one durable batch; when the agent dies
-// before the batch is durable, the group stays exactly before the message and
-// the application, which got no answer, delivers it again. Inputs that other
-// tools left pending in the log are reported at start and dropped.
-//
-// A commit the agent creates and merges in one request (the default) is
-// returned only after the merge. If the process dies between the two, the
-// commit was never delivered: at the next start the agent clears that
-// pending commit (logged, and counted as the recovery event
-// "cleared_commit"), so the group is exactly as before the request. A
-// commit made with no_merge stays pending across restarts until the
-// application merges or clears it.
+// Every call that changes state stores its answer in the same durable
+// batch as the change (engine.Attach): the outgoing messages of a send or
+// commit, the plaintext of a received message, the joined group. A
+// process killed at any instant leaves the group exactly before the call
+// (nothing stored; the application, which got no answer, calls again) or
+// after it with its answer stored, which a retry with the same idempotency
+// key (for a received message: the message itself) returns again, and GET
+// /v1/outbox lists until the application acknowledges it (outbox.go). A
+// commit created and merged in one request is one batch too
+// (engine.CommitOptions.Merge), so recovery never has a half-done commit
+// to clean up; a commit made with no_merge stays pending across restarts
+// until the application merges or clears it. Inputs that other tools left
+// pending in the log are reported at start and dropped.
 //
 // The API is documented in API.md; [Dial] returns its Go client.
 package agent
