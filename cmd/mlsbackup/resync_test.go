@@ -21,11 +21,7 @@ import (
 func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "id.txt")
-	code, stdout, stderr := runCLI(t, "keygen", "--out", identity)
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
+	recipient := keygen(t, identity)
 	alice := startAgent(t, dir, "alice", recipient)
 	bob := startAgent(t, dir, "bob", recipient)
 	group := hex.EncodeToString([]byte("resync"))
@@ -53,7 +49,7 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob = startAgent(t, dir, "bob", recipient)
-	code, stdout, stderr = runCLI(t, "--config", bob.config, "restore", "--group", group, "--epoch", "1", "--identity", identity)
+	code, stdout, stderr := runCLI(t, "--config", bob.config, "restore", "--group", group, "--epoch", "1", "--identity", identity)
 	if code != exitOK || !strings.Contains(stdout, "group join --group-info B64 --resync-leaf N") || !strings.Contains(stdout, "group update ID") {
 		t.Fatalf("restore: exit %d, want the hint to commit or re-join with --resync-leaf\n%s\n%s", code, stdout, stderr)
 	}
@@ -82,12 +78,8 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 
 	var gi agent.GroupInfoResponse
 	alice.cli(t, &gi, "group", "group-info", group)
-	giFile := filepath.Join(dir, "groupinfo.b64")
-	if err := os.WriteFile(giFile, []byte(b64(gi.GroupInfo)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var ext agent.ExternalJoinResponse
-	bob.cli(t, &ext, "group", "join", "--group-info", "@"+giFile, "--resync-leaf", fmt.Sprint(old.OwnIndex))
+	bob.cli(t, &ext, "group", "join", "--group-info", b64(gi.GroupInfo), "--resync-leaf", fmt.Sprint(old.OwnIndex))
 	if ext.Group.Epoch != 3 || ext.Group.Restored {
 		t.Fatalf("bob re-joins = %+v, want epoch 3, not restored", ext.Group)
 	}
@@ -106,4 +98,15 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 	if got.Kind != "application" || string(got.Data) != "back" || got.Epoch != 3 {
 		t.Fatalf("alice receives bob's message: %+v, want \"back\" at epoch 3", got)
 	}
+}
+
+// keygen writes a new age identity to path with the keygen command and
+// returns its recipient.
+func keygen(t *testing.T, path string) string {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "keygen", "--out", path)
+	if code != exitOK {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	return strings.TrimSpace(stdout)
 }
