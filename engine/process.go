@@ -82,6 +82,9 @@ func (g *Group) processPrivate(ctx context.Context, pm *wire.PrivateMessage) (*R
 	}
 	ac, sd, err := framing.UnprotectPrivate(s.cs, s.epoch.SenderDataSecret, pm, &s.gc, framing.TreeKeys(s.secrets))
 	if err != nil {
+		if ownPrivateCommit(s, pm) {
+			return nil, ownCommitNotPending(s)
+		}
 		return nil, typed(err)
 	}
 	pub, err := s.senderKey(ac)

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/mlsbackup/mlsbackup/engine/framing"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
@@ -49,4 +50,17 @@ func ownCommitNotPending(s *groupState) error {
 			"the restored state cannot follow it: re-join the group by external commit (resync leaf %d): %w", s.me(), ErrInvalidCommit)
 	}
 	return fmt.Errorf("commit from own leaf that is not the pending commit: %w", ErrInvalidCommit)
+}
+
+// ownPrivateCommit reports whether pm, a PrivateMessage of the current
+// epoch that a restored member could not open, is a commit from its own
+// leaf: with [Options.PrivateHandshake] that is how it meets a commit its
+// lost state made (a member cannot open its own PrivateMessages), which
+// must get the same answer as the PublicMessage case, not a replay.
+func ownPrivateCommit(s *groupState, pm *wire.PrivateMessage) bool {
+	if !s.restored || pm.ContentType != wire.ContentTypeCommit {
+		return false
+	}
+	sd, err := framing.OpenSenderData(s.cs, s.epoch.SenderDataSecret, pm)
+	return err == nil && sd.LeafIndex == uint32(s.me())
 }
