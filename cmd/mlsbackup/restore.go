@@ -104,7 +104,7 @@ func (a *app) runRestore(c *cli.Context) error {
 	case dd.client != nil:
 		target = dd.client
 	case dd.store != nil:
-		target = restore.StoreTarget{Storage: dd.store, Options: engine.Options{RetainEpochs: e.cfg.Store.EpochRetention}}
+		target = restore.StoreTarget{Storage: dd.store, Options: engine.Options{RetainEpochs: e.cfg.Store.RetainedEpochs()}}
 	}
 	if !asJSON {
 		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via(e))

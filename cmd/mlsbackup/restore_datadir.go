@@ -44,7 +44,7 @@ func openDataDir(ctx context.Context, e *env, readOnly bool) (*dataDir, error) {
 		}
 	}
 	st, _, err := localstore.Open(ctx, fsx.OS{}, e.cfg.DataDir, localstore.Options{
-		EpochRetention: e.cfg.Store.EpochRetention,
+		EpochRetention: e.cfg.Store.RetainedEpochs(),
 		SnapshotsKept:  e.cfg.Snapshot.LocalKeep,
 		Logger:         e.log,
 	})
