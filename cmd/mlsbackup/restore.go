@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/restore"
 )
 
@@ -99,15 +98,8 @@ func (a *app) runRestore(c *cli.Context) error {
 		return err
 	}
 	defer dd.close()
-	var target restore.Target = restore.StoreTarget{Storage: emptyTarget()}
-	switch {
-	case dd.client != nil:
-		target = dd.client
-	case dd.store != nil:
-		target = restore.StoreTarget{Storage: dd.store, Options: engine.Options{RetainEpochs: e.cfg.Store.RetainedEpochs()}}
-	}
 	if !asJSON {
-		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via(e))
+		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
 	}
 	// Every group's outcome is printed (or in the JSON), so the library
 	// logs nothing here.
@@ -115,7 +107,7 @@ func (a *app) runRestore(c *cli.Context) error {
 	if !asJSON {
 		opts.OnResult = func(r restore.Result) { printRestoreResult(a.st.out, r) }
 	}
-	results, runErr := restore.Run(ctx, b, target, req, opts)
+	results, runErr := restore.Run(ctx, b, dd.target, req, opts)
 	if asJSON {
 		if err := writeJSON(a.st.out, restoreViews(results)); err != nil {
 			return err
