@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/agent"
@@ -24,18 +23,15 @@ type dataDir struct {
 }
 
 // openDataDir opens the configured data directory for restore, or, when
-// an agent holds its lock, connects to that agent. With dryRun a missing
-// data directory is not created. Without it, a data directory that holds
-// no data yet is neither created nor initialised before the first import,
-// so that a restore that fails leaves it as it was.
+// an agent holds its lock, connects to that agent. With dryRun it writes
+// nothing (it works on a read-only data directory) and a missing data
+// directory is not created. Without it, a data directory that holds no
+// data yet is neither created nor initialised before the first import, so
+// that a restore that fails leaves it as it was.
 func openDataDir(ctx context.Context, e *env, dryRun bool) (*dataDir, error) {
 	dir := e.cfg.DataDir
 	if dryRun {
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			return &dataDir{target: restore.StoreTarget{Storage: engine.NewMemStorage()},
-				via: "(data directory " + dir + " does not exist yet)", close: func() error { return nil }}, nil
-		}
-		return openDataDirNow(ctx, e)
+		return openDataDirReadOnly(ctx, e)
 	}
 	hasData, err := localstore.Initialized(fsx.OS{}, dir)
 	if err != nil {
@@ -79,6 +75,24 @@ func openDataDirNow(ctx context.Context, e *env) (*dataDir, error) {
 		return nil, fmt.Errorf("open data directory %s: %w", e.cfg.DataDir, err)
 	}
 	return dialDataDirAgent(e)
+}
+
+// openDataDirReadOnly opens the data directory without writing to it, or
+// the agent that holds its lock (a dry run).
+func openDataDirReadOnly(ctx context.Context, e *env) (*dataDir, error) {
+	dir := e.cfg.DataDir
+	ro, err := localstore.OpenReadOnly(ctx, fsx.OS{}, dir, localstore.Options{Logger: e.log})
+	switch {
+	case err == nil:
+		return &dataDir{target: restore.StoreTarget{Storage: ro, Options: engine.Options{RetainEpochs: e.cfg.Store.RetainedEpochs()}},
+			via: "directly, read-only (no agent is running)", close: onceClose(ro.Close)}, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return &dataDir{target: restore.StoreTarget{Storage: engine.NewMemStorage()},
+			via: "(data directory " + dir + " does not exist yet)", close: func() error { return nil }}, nil
+	case errors.Is(err, localstore.ErrLocked):
+		return dialDataDirAgent(e)
+	}
+	return nil, fmt.Errorf("open data directory %s: %w", dir, err)
 }
 
 // dialDataDirAgent connects to the agent that holds the data directory's
