@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
 )
 
 // readOnlyFS is the real file system refusing every change with EROFS, as
@@ -75,7 +77,7 @@ func TestOpenReadOnlyChangesNothing(t *testing.T) {
 	want, err := w.Dump(ctx)
 	must(t, err)
 
-	before := tree(t, img)
+	before := testenv.Tree(t, img)
 	var refused atomic.Int32
 	ro, err := OpenReadOnly(ctx, readOnlyFS{refused: &refused}, img, Options{})
 	if err != nil {
@@ -96,7 +98,7 @@ func TestOpenReadOnlyChangesNothing(t *testing.T) {
 	if n := refused.Load(); n != 0 {
 		t.Errorf("OpenReadOnly attempted %d changes", n)
 	}
-	if after := tree(t, img); !reflect.DeepEqual(after, before) {
+	if after := testenv.Tree(t, img); !maps.Equal(after, before) {
 		t.Errorf("the data directory changed:\nbefore %v\nafter  %v", before, after)
 	}
 
@@ -137,26 +139,4 @@ func copyTree(t *testing.T, src, dst string) {
 		}
 		return os.WriteFile(target, b, fi.Mode().Perm())
 	}))
-}
-
-// tree maps every path below root to its mode, size, time and content.
-func tree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	must(t, filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		v := fi.Mode().String() + " " + fi.ModTime().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += " " + string(b)
-		}
-		out[p] = v
-		return nil
-	}))
-	return out
 }

@@ -7,11 +7,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
 	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
@@ -74,13 +74,13 @@ func TestFailedRestoreLeavesDataDirAsItWas(t *testing.T) {
 		for _, fl := range failures {
 			t.Run(st.name+"/"+fl.name, func(t *testing.T) {
 				st.prepare(t)
-				before := treeOf(t, f.data)
+				before := testenv.Tree(t, f.data)
 				code, out, errOut := runCLI(t, fl.args...)
 				if code != exitFailure || !strings.Contains(errOut, fl.stderr) {
 					t.Fatalf("exit %d (want %d), stderr lacks %q\n%s\n%s", code, exitFailure, fl.stderr, out, errOut)
 				}
-				if after := treeOf(t, f.data); !sameTree(before, after) {
-					t.Fatalf("the failed restore changed the data directory:\nbefore %v\nafter  %v\n%s\n%s", keysOfTree(before), keysOfTree(after), out, errOut)
+				if after := testenv.Tree(t, f.data); !maps.Equal(before, after) {
+					t.Fatalf("the failed restore changed the data directory:\nbefore %v\nafter  %v\n%s\n%s", before, after, out, errOut)
 				}
 			})
 		}
@@ -96,53 +96,4 @@ func TestFailedRestoreLeavesDataDirAsItWas(t *testing.T) {
 	if e, restored := f.localGroup(t, "rg"); e != 1 || !restored {
 		t.Fatalf("rg after restore: epoch %d restored %v", e, restored)
 	}
-}
-
-// treeOf maps every file and directory below root (relative paths; "" for
-// root itself) to its mode and content; nil if root does not exist.
-func treeOf(t *testing.T, root string) map[string]string {
-	t.Helper()
-	if _, err := os.Lstat(root); os.IsNotExist(err) {
-		return nil
-	}
-	tree := map[string]string{}
-	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		v := fi.Mode().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += " " + string(b)
-		}
-		tree[rel] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
-
-func sameTree(a, b map[string]string) bool {
-	if (a == nil) != (b == nil) || len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func keysOfTree(m map[string]string) []string {
-	if m == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(m))
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/hex"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
 )
 
 // TestRestoreDryRunOnReadOnlyDataDir: restore --dry-run failed on a data
@@ -48,7 +51,7 @@ func TestRestoreDryRunOnReadOnlyDataDir(t *testing.T) {
 	chmodTree(t, filepath.Join(f.dir, "bucket"), 0o755, 0o644)
 	chmodTree(t, f.data, 0o555, 0o444)
 	t.Cleanup(func() { chmodTree(t, f.data, 0o700, 0o600) })
-	before := treeOf(t, f.data)
+	before := testenv.Tree(t, f.data)
 
 	cmd := exec.Command(bin, "--config", f.config, "restore", "--group", rg, "--epoch", "1", "--force", "--dry-run")
 	if os.Geteuid() == 0 {
@@ -64,8 +67,8 @@ func TestRestoreDryRunOnReadOnlyDataDir(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, out.String(), errOut.String())
 		}
 	}
-	if after := treeOf(t, f.data); !sameTree(before, after) {
-		t.Errorf("the dry run changed the data directory:\nbefore %v\nafter  %v", keysOfTree(before), keysOfTree(after))
+	if after := testenv.Tree(t, f.data); !maps.Equal(before, after) {
+		t.Errorf("the dry run changed the data directory:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

@@ -23,20 +23,7 @@ func TestEpochRetentionKeepsConfiguredPastEpochs(t *testing.T) {
 		t.Fatalf("default store.epoch_retention = %d, the README says 10", n)
 	}
 	gid := []byte("late")
-	if _, err := alice.c.Create(ctx, CreateRequest{Name: string(gid)}); err != nil {
-		t.Fatal(err)
-	}
-	kp, err := bob.c.KeyPackage(ctx, KeyPackageRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add, err := alice.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
-		t.Fatal(err)
-	}
+	twoMemberGroup(ctx, t, alice, bob, gid)
 	// bob sends two messages in each epoch that alice only receives late:
 	// one before and one after alice's restart.
 	type late struct {
