@@ -35,10 +35,12 @@ func TestPruneRemovesTempFilesOfKilledWrites(t *testing.T) {
 		_, err = newBackup(t, st, k, "a").Upload(t.Context(), meta, bytes.NewReader(data))
 		return root, err
 	}
-	// The first write into a temporary file, counted in a clean run.
+	// The first write into the snapshot's temporary file, counted in a
+	// clean run.
 	var firstWrite int64
 	probe := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{Before: func(n int64, op fsx.Op, path string, _ []byte) {
-		if firstWrite == 0 && op == fsx.OpWrite && atomicfile.IsTemp(filepath.Base(path)) {
+		name := filepath.Base(path)
+		if firstWrite == 0 && op == fsx.OpWrite && atomicfile.IsTemp(name) && strings.Contains(name, "snapshot") {
 			firstWrite = n
 		}
 	}})
