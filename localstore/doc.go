@@ -46,10 +46,15 @@
 // the caller can process the input again. A group is therefore always
 // exactly before or after each operation.
 //
+// [OpenReadOnly] gives the same view without writing anything (for a dry
+// run on a data directory this process may not write): it takes a shared
+// lock on LOCK, reads the log without repairing it and lays the batches
+// that Open would replay over the files in memory.
+//
 // # Layout
 //
 //	<data-dir>/
-//	  LOCK                                   flock(2)-ed while a Store is open
+//	  LOCK                                   flock(2)-ed while a Store is open (shared by OpenReadOnly)
 //	  FORMAT                                 "mlsbackup-localstore 1\n"
 //	  wal/<16 hex digits>.wal                log segments (see package wal)
 //	  mls/client/<kind>/<name>               client-level components (empty group)

@@ -53,36 +53,11 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 	if err := s.cleanTemps(); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
-	// Fold the batches: replaying in order and writing each component's
-	// final value once gives the same files as applying each batch.
-	final := map[string]*pendingEntry{}
-	var ids []uint64
-	for _, e := range rec.Replay {
-		b, err := decodeBatch(e.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("recover: operation %d: %w", e.ID, err)
-		}
-		if err := validateBatch(b); err != nil {
-			return nil, fmt.Errorf("recover: operation %d: %w", e.ID, err)
-		}
-		for _, d := range b.Deletes {
-			final[compKey(d)] = &pendingEntry{key: d, deleted: true}
-		}
-		for _, p := range b.Puts {
-			final[compKey(p.Key)] = &pendingEntry{key: p.Key, value: p.Value}
-		}
-		ids = append(ids, e.ID)
-		report.Replayed = append(report.Replayed, OpInfo{ID: e.ID, Op: b.Op, Group: b.Group, Puts: len(b.Puts), Deletes: len(b.Deletes)})
+	entries, ids, replayed, err := foldReplay(rec.Replay)
+	if err != nil {
+		return nil, err
 	}
-	keys := make([]string, 0, len(final))
-	for k := range final {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	entries := make([]*pendingEntry, len(keys))
-	for i, k := range keys {
-		entries[i] = final[k]
-	}
+	report.Replayed = replayed
 	// Replay overwrites or removes each file without reading it: a file
 	// that a power loss left empty or partial is never taken as state.
 	if err := s.writeAll(entries); err != nil {
@@ -108,6 +83,45 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 		s.opts.Logger.Info("localstore: recovered", "replayed", len(report.Replayed), "dropped", len(report.Dropped), "pending_inputs", len(report.PendingInputs), "torn_tail", report.TornTail != nil)
 	}
 	return report, nil
+}
+
+// foldReplay folds the committed batches to replay: replaying them in
+// order and writing each component's final value once gives the same files
+// as applying each batch. It returns the final entries sorted by component
+// key, the operations' ids and what each did.
+func foldReplay(replay []wal.Entry) ([]*pendingEntry, []uint64, []OpInfo, error) {
+	final := map[string]*pendingEntry{}
+	var (
+		ids []uint64
+		ops []OpInfo
+	)
+	for _, e := range replay {
+		b, err := decodeBatch(e.Payload)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("recover: operation %d: %w", e.ID, err)
+		}
+		if err := validateBatch(b); err != nil {
+			return nil, nil, nil, fmt.Errorf("recover: operation %d: %w", e.ID, err)
+		}
+		for _, d := range b.Deletes {
+			final[compKey(d)] = &pendingEntry{key: d, deleted: true}
+		}
+		for _, p := range b.Puts {
+			final[compKey(p.Key)] = &pendingEntry{key: p.Key, value: p.Value}
+		}
+		ids = append(ids, e.ID)
+		ops = append(ops, OpInfo{ID: e.ID, Op: b.Op, Group: b.Group, Puts: len(b.Puts), Deletes: len(b.Deletes)})
+	}
+	keys := make([]string, 0, len(final))
+	for k := range final {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	entries := make([]*pendingEntry, len(keys))
+	for i, k := range keys {
+		entries[i] = final[k]
+	}
+	return entries, ids, ops, nil
 }
 
 // DropPending finishes a pending input reported by recovery (after the

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,28 +227,13 @@ func (s *Store) open(ctx context.Context) (*RecoveryReport, error) {
 
 // checkFormat reads FORMAT, or writes it into a new data directory.
 func (s *Store) checkFormat() error {
+	found, err := readFormat(s.fs, s.dir)
+	if err != nil || found {
+		return err
+	}
 	path := filepath.Join(s.dir, fileFormat)
-	b, err := s.fs.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		for _, name := range []string{dirMLS, dirWAL} {
-			if _, err := s.fs.Stat(filepath.Join(s.dir, name)); err == nil {
-				return fmt.Errorf("open store %s: %w: %s is missing but %s exists", s.dir, ErrUnsupportedFormat, path, name)
-			}
-		}
-		if err := atomicfile.Write(s.fs, path, []byte(fmt.Sprintf("mlsbackup-localstore %d\n", FormatVersion)), filePerm); err != nil {
-			return fmt.Errorf("open store: write format: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("open store: read format: %w", err)
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 || f[0] != "mlsbackup-localstore" {
-		return fmt.Errorf("open store: %w: %s does not name a localstore format", ErrUnsupportedFormat, path)
-	}
-	if v, err := strconv.Atoi(f[1]); err != nil || v != FormatVersion {
-		return fmt.Errorf("open store: %w: %s says version %q, this build reads version %d", ErrUnsupportedFormat, path, f[1], FormatVersion)
+	if err := atomicfile.Write(s.fs, path, []byte(fmt.Sprintf("mlsbackup-localstore %d\n", FormatVersion)), filePerm); err != nil {
+		return fmt.Errorf("open store: write format: %w", err)
 	}
 	return nil
 }

@@ -23,8 +23,22 @@ type Retention struct {
 	KeepWithin time.Duration
 	// OrphanAge: orphans older than this (by the time in their key and
 	// their modification time) are deleted; younger ones may be uploads in
-	// progress and are left. Zero means [DefaultOrphanAge].
+	// progress and are left. Temporary files of a [TempCleaner] store
+	// last written longer ago than this are removed too. Zero means
+	// [DefaultOrphanAge].
 	OrphanAge time.Duration
+}
+
+// TempCleaner is an [ObjectStore] that writes an object through a
+// temporary file of its own (a local directory): a writer killed mid-write
+// leaves that file behind, outside every object. [Backup.Prune] removes
+// those under its prefix last written before now minus
+// Retention.OrphanAge (a write in flight keeps its file fresh).
+type TempCleaner interface {
+	// CleanTemps removes the temporary files below key prefix last
+	// written before cutoff, or with dryRun only lists them, and returns
+	// their names (also on an error: those removed so far).
+	CleanTemps(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) ([]string, error)
 }
 
 // PruneReport says what Prune deleted, or would delete in a dry run.
@@ -37,6 +51,9 @@ type PruneReport struct {
 	// left because they may still be being uploaded.
 	Orphans      []string
 	YoungOrphans []string
+	// StaleTemps are the temporary files of interrupted writes removed
+	// (a [TempCleaner] store only); younger ones are left unreported.
+	StaleTemps []string
 	// Unknown lists keys under the groups prefix that do not follow the
 	// layout; Prune never touches them.
 	Unknown []string
@@ -44,7 +61,8 @@ type PruneReport struct {
 
 // Prune applies r to every group. It deletes a snapshot's manifest first
 // (so it leaves List at once) and then its data; a crash in between leaves
-// an orphan that a later Prune removes. With dryRun it deletes nothing and
+// an orphan that a later Prune removes. On a [TempCleaner] store it also
+// removes the stale temporary files of interrupted writes. With dryRun it deletes nothing and
 // reports what it would delete. A non-dry run needs the prefix's lease.
 // On a deletion error it stops and returns the report so far with the
 // error.
@@ -105,7 +123,7 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 		}
 	}
 	if dryRun {
-		return rep, nil
+		return rep, b.cleanTemps(ctx, &rep, now.Add(-r.OrphanAge))
 	}
 	for _, ref := range rep.Deleted {
 		if err := b.store.Delete(ctx, ref.Key); err != nil {
@@ -124,7 +142,27 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 		}
 		b.log.Info("pruned orphan", "key", key)
 	}
-	return rep, nil
+	return rep, b.cleanTemps(ctx, &rep, now.Add(-r.OrphanAge))
+}
+
+// cleanTemps removes (lists, in a dry run) the store's temporary files
+// under the prefix last written before cutoff into rep.StaleTemps.
+func (b *Backup) cleanTemps(ctx context.Context, rep *PruneReport, cutoff time.Time) error {
+	tc, ok := b.store.(TempCleaner)
+	if !ok {
+		return nil
+	}
+	names, err := tc.CleanTemps(ctx, b.layout.join(), cutoff, rep.DryRun) // "<prefix>/", or ""
+	rep.StaleTemps = names
+	if !rep.DryRun {
+		for _, n := range names {
+			b.log.Info("pruned temporary file of an interrupted write", "file", n)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune temporary files: %w", err)
+	}
+	return nil
 }
 
 func sortRefs(refs []Ref) { slices.SortFunc(refs, compareRefs) }

@@ -19,7 +19,9 @@
 // caller has acted on them) and a [Recovery] tells the caller which
 // committed payloads to replay (in commit order, from the first one not
 // known to be applied; replay must be idempotent) and which operations were
-// begun but neither committed nor aborted (with their input).
+// begun but neither committed nor aborted (with their input). [Read] finds
+// the same without changing anything (no repair, no fsync, no new segment),
+// for a reader that may not write.
 //
 // [Log.Checkpoint] closes the active segment and deletes every older
 // segment whose operations are all finished, so that the bytes of applied

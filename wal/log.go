@@ -92,7 +92,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Log, *Re
 	if err := fsys.SyncDir(filepath.Dir(dir)); err != nil {
 		return nil, nil, fmt.Errorf("open wal: %w", err)
 	}
-	res, err := scan(ctx, fsys, dir, opts.Logger)
+	res, err := scan(ctx, fsys, dir, opts.Logger, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open wal: %w", err)
 	}

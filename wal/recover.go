@@ -76,10 +76,11 @@ func corrupt(path string, off int64, reason string) error {
 	return &CorruptError{File: path, Offset: off, Reason: reason}
 }
 
-// scan reads every segment of dir, validates it, repairs a torn tail of the
-// active segment and rebuilds the operation table.
-func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*scanResult, error) {
-	seqs, err := listSegments(fsys, dir)
+// scan reads every segment of dir, validates it, rebuilds the operation
+// table and, with repair, removes temporary files and repairs a torn tail
+// (without repair the torn tail is only left out, as repair would cut it).
+func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger, repair bool) (*scanResult, error) {
+	seqs, err := listSegments(fsys, dir, repair)
 	if err != nil {
 		return nil, err
 	}
@@ -134,14 +135,16 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 				return nil, corrupt(sc.path, sc.d.badOffset, sc.d.reason+" (torn tail in a closed segment)")
 			}
 		}
-		for j := len(scans) - 1; j > i; j-- {
+		for j := len(scans) - 1; j > i && repair; j-- {
 			if err := fsys.Remove(scans[j].path); err != nil {
 				return nil, fmt.Errorf("recover: drop empty segment: %w", err)
 			}
 			logger.Warn("wal: dropped empty segment after a torn one", "file", scans[j].path)
 		}
-		if err := fsys.SyncDir(dir); err != nil {
-			return nil, fmt.Errorf("recover: %w", err)
+		if repair {
+			if err := fsys.SyncDir(dir); err != nil {
+				return nil, fmt.Errorf("recover: %w", err)
+			}
 		}
 		last = i
 		scans = scans[:i+1]
@@ -151,12 +154,12 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 	// Pass 2: rebuild the operation table.
 	ops := map[uint64]*opRec{}
 	var commits []*opRec
-	var repair *TailRepair
+	var torn *TailRepair
 	for i, sc := range scans {
 		d, data, path := sc.d, sc.data, sc.path
 		if i == last {
 			if d.status == statusTorn {
-				repair = &TailRepair{File: path, Offset: d.end, Dropped: int64(len(data)) - d.end, Reason: d.reason}
+				torn = &TailRepair{File: path, Offset: d.end, Dropped: int64(len(data)) - d.end, Reason: d.reason}
 			}
 			res.activeEnd = d.end
 			res.chain = chainSeed(data)
@@ -171,12 +174,12 @@ func scan(ctx context.Context, fsys fsx.FS, dir string, logger *slog.Logger) (*s
 			}
 		}
 	}
-	if repair != nil {
-		if err := truncateTail(fsys, repair); err != nil {
+	if torn != nil && repair {
+		if err := truncateTail(fsys, torn); err != nil {
 			return nil, err
 		}
-		logger.Warn("wal: repaired torn tail", "file", repair.File, "offset", repair.Offset, "dropped_bytes", repair.Dropped, "reason", repair.Reason)
-		res.rec.Repaired = repair
+		logger.Warn("wal: repaired torn tail", "file", torn.File, "offset", torn.Offset, "dropped_bytes", torn.Dropped, "reason", torn.Reason)
+		res.rec.Repaired = torn
 	}
 	for id := range ops {
 		res.nextID = max(res.nextID, id+1)

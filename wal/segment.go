@@ -90,10 +90,12 @@ func decodeSegmentHeader(b []byte) (segmentHeader, string) {
 }
 
 // listSegments returns the sequence numbers of the segments in dir, sorted,
-// and removes leftover temporary files.
-func listSegments(fsys fsx.FS, dir string) ([]uint64, error) {
-	if err := atomicfile.CleanTemps(fsys, dir); err != nil {
-		return nil, err
+// and with clean removes leftover temporary files.
+func listSegments(fsys fsx.FS, dir string, clean bool) ([]uint64, error) {
+	if clean {
+		if err := atomicfile.CleanTemps(fsys, dir); err != nil {
+			return nil, err
+		}
 	}
 	entries, err := fsys.ReadDir(dir)
 	if err != nil {

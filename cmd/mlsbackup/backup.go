@@ -135,7 +135,9 @@ func (a *app) pruneCommand() *cli.Command {
 		Usage: "delete remote snapshots that the retention rules no longer keep",
 		Description: "Keeps, per group, the newest retention.keep_last snapshots and every snapshot\n" +
 			"younger than retention.keep_within; never deletes the newest complete snapshot of\n" +
-			"a group. Also removes orphans (data without a manifest) older than a day.\n" +
+			"a group. Also removes orphans (data without a manifest) older than a day and, in a\n" +
+			"local directory, temporary files that interrupted writes left and nobody wrote to\n" +
+			"for a day.\n" +
 			"Deleting needs the prefix's lease: run it as the agent's identity, or --take-over.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be deleted, delete nothing"},

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/restore"
 )
 
@@ -32,7 +31,7 @@ func (a *app) restoreCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "epoch", Usage: "restore the snapshot of epoch `N`"},
 			&cli.StringFlag{Name: "before", Usage: "restore the newest snapshot taken at or before `TIME` (RFC 3339)"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "download and verify, show what would be restored, change nothing"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "download and verify, show what would be restored, change nothing (a read-only data directory will do)"},
 			&cli.BoolFlag{Name: "force", Usage: "allow rolling a group back to an older epoch or replacing unreadable local state"},
 			&cli.IntFlag{Name: "concurrency", Value: restore.DefaultConcurrency, Usage: "restore up to `N` groups at once with --all"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -100,15 +99,8 @@ func (a *app) runRestore(c *cli.Context) error {
 		return err
 	}
 	defer dd.close()
-	var target restore.Target = restore.StoreTarget{Storage: emptyTarget()}
-	switch {
-	case dd.client != nil:
-		target = dd.client
-	case dd.store != nil:
-		target = restore.StoreTarget{Storage: dd.store, Options: engine.Options{RetainEpochs: e.cfg.Store.EpochRetention}}
-	}
 	if !asJSON {
-		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via(e))
+		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
 	}
 	// Every group's outcome is printed (or in the JSON), so the library
 	// logs nothing here.
@@ -116,7 +108,7 @@ func (a *app) runRestore(c *cli.Context) error {
 	if !asJSON {
 		opts.OnResult = func(r restore.Result) { printRestoreResult(a.st.out, r) }
 	}
-	results, runErr := restore.Run(ctx, b, target, req, opts)
+	results, runErr := restore.Run(ctx, b, dd.target, req, opts)
 	if asJSON {
 		if err := writeJSON(a.st.out, restoreViews(results)); err != nil {
 			return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/agent"
@@ -14,57 +13,98 @@ import (
 	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
-// dataDir is access to the data directory for restore and snapshot: the
-// store opened directly, or the running agent that holds its lock.
+// dataDir is access to the data directory for restore: the store opened
+// directly, the running agent that holds its lock, or (for a directory
+// that holds no data yet) either of them opened at the first import.
 type dataDir struct {
-	store  *localstore.Store // set when opened directly
-	client *agent.Client     // set when an agent holds the lock
-	empty  bool              // dry run on a directory that does not exist
+	target restore.Target
+	via    string // how the data directory is reached, for messages
 	close  func() error
 }
 
-// via names the way the data directory is reached, for messages.
-func (d *dataDir) via(e *env) string {
-	switch {
-	case d.client != nil:
-		return "through the running agent on " + e.cfg.SocketPath()
-	case d.empty:
-		return "(data directory " + e.cfg.DataDir + " does not exist yet)"
+// openDataDir opens the configured data directory for restore, or, when
+// an agent holds its lock, connects to that agent. With dryRun it writes
+// nothing (it works on a read-only data directory) and a missing data
+// directory is not created. Without it, a data directory that holds no
+// data yet is neither created nor initialised before the first import, so
+// that a restore that fails leaves it as it was.
+func openDataDir(ctx context.Context, e *env, dryRun bool) (*dataDir, error) {
+	dir := e.cfg.DataDir
+	if dryRun {
+		return openDataDirReadOnly(ctx, e)
 	}
-	return "directly (no agent is running)"
+	hasData, err := localstore.Initialized(fsx.OS{}, dir)
+	if err != nil {
+		return nil, err
+	}
+	if hasData {
+		return openDataDirNow(ctx, e)
+	}
+	var opened *dataDir
+	target := &restore.OpenOnImport{Open: func(ctx context.Context) (restore.Target, error) {
+		dd, err := openDataDirNow(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		opened = dd
+		return dd.target, nil
+	}}
+	return &dataDir{target: target, via: "(data directory " + dir + " holds no data yet: it is created at the first import)",
+		close: func() error {
+			// Import and close never overlap: restore.Run has returned.
+			if opened == nil {
+				return nil
+			}
+			return opened.close()
+		}}, nil
 }
 
-// openDataDir opens the configured data directory, or, when an agent holds
-// its lock, connects to that agent. With readOnly a missing data directory
-// is not created.
-func openDataDir(ctx context.Context, e *env, readOnly bool) (*dataDir, error) {
-	if readOnly {
-		if _, err := os.Stat(e.cfg.DataDir); errors.Is(err, fs.ErrNotExist) {
-			return &dataDir{empty: true, close: func() error { return nil }}, nil
-		}
-	}
+// openDataDirNow opens the data directory (creating it if needed), or the
+// agent that holds its lock.
+func openDataDirNow(ctx context.Context, e *env) (*dataDir, error) {
 	st, _, err := localstore.Open(ctx, fsx.OS{}, e.cfg.DataDir, localstore.Options{
-		EpochRetention: e.cfg.Store.EpochRetention,
+		EpochRetention: e.cfg.Store.RetainedEpochs(),
 		SnapshotsKept:  e.cfg.Snapshot.LocalKeep,
 		Logger:         e.log,
 	})
 	if err == nil {
-		return &dataDir{store: st, close: onceClose(st.Close)}, nil
+		return &dataDir{target: restore.StoreTarget{Storage: st, Options: engine.Options{RetainEpochs: e.cfg.Store.RetainedEpochs()}},
+			via: "directly (no agent is running)", close: onceClose(st.Close)}, nil
 	}
 	if !errors.Is(err, localstore.ErrLocked) {
 		return nil, fmt.Errorf("open data directory %s: %w", e.cfg.DataDir, err)
 	}
-	c, derr := agent.Dial(e.cfg.SocketPath())
-	if derr != nil {
-		return nil, fmt.Errorf("data directory %s is locked by another process, but no agent answers on %s (%v): stop that process, or start the agent, and retry",
-			e.cfg.DataDir, e.cfg.SocketPath(), derr)
-	}
-	return &dataDir{client: c, close: onceClose(c.Close)}, nil
+	return dialDataDirAgent(e)
 }
 
-// emptyTarget is a restore target without local groups (a dry run against
-// a data directory that does not exist).
-func emptyTarget() engine.Storage { return engine.NewMemStorage() }
+// openDataDirReadOnly opens the data directory without writing to it, or
+// the agent that holds its lock (a dry run).
+func openDataDirReadOnly(ctx context.Context, e *env) (*dataDir, error) {
+	dir := e.cfg.DataDir
+	ro, err := localstore.OpenReadOnly(ctx, fsx.OS{}, dir, localstore.Options{Logger: e.log})
+	switch {
+	case err == nil:
+		return &dataDir{target: restore.StoreTarget{Storage: ro, Options: engine.Options{RetainEpochs: e.cfg.Store.RetainedEpochs()}},
+			via: "directly, read-only (no agent is running)", close: onceClose(ro.Close)}, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return &dataDir{target: restore.StoreTarget{Storage: engine.NewMemStorage()},
+			via: "(data directory " + dir + " does not exist yet)", close: func() error { return nil }}, nil
+	case errors.Is(err, localstore.ErrLocked):
+		return dialDataDirAgent(e)
+	}
+	return nil, fmt.Errorf("open data directory %s: %w", dir, err)
+}
+
+// dialDataDirAgent connects to the agent that holds the data directory's
+// lock.
+func dialDataDirAgent(e *env) (*dataDir, error) {
+	c, err := agent.Dial(e.cfg.SocketPath())
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s is locked by another process, but no agent answers on %s (%v): stop that process, or start the agent, and retry",
+			e.cfg.DataDir, e.cfg.SocketPath(), err)
+	}
+	return &dataDir{target: c, via: "through the running agent on " + e.cfg.SocketPath(), close: onceClose(c.Close)}, nil
+}
 
 // A running agent is a restore target: it imports atomically under its own
 // group lock.

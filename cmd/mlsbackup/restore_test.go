@@ -271,6 +271,8 @@ func TestRestoreThroughAgent(t *testing.T) {
 	if code != exitFailure || !strings.Contains(out, "through the running agent") || !strings.Contains(errOut, "older than the local group") {
 		t.Fatalf("rollback through the agent: exit %d\n%s\n%s", code, out, errOut)
 	}
+	mustRun(t, f, []string{"restore", "--group", rg, "--force", "--dry-run"}, exitOK, "through the running agent",
+		"would restore  group "+rg+" at epoch 1 (now: local epoch 2)")
 	mustRun(t, f, []string{"restore", "--group", rg, "--force"}, exitOK, "restored  group "+rg+" at epoch 1 (was: local epoch 2)")
 	info, err := c.Info(ctx, []byte("rg"))
 	if err != nil || info.Epoch != 1 || !info.Restored {

@@ -71,6 +71,7 @@ type pruneView struct {
 	Deleted      []refV   `json:"deleted"`
 	Orphans      []string `json:"orphans_deleted"`
 	YoungOrphans []string `json:"young_orphans_left"`
+	StaleTemps   []string `json:"temp_files_deleted"`
 	Unknown      []string `json:"unknown_keys"`
 }
 
@@ -102,6 +103,7 @@ func pruneViewOf(r uploader.PruneReport) pruneView {
 		Deleted:      refViews(r.Deleted),
 		Orphans:      nonNil(r.Orphans),
 		YoungOrphans: nonNil(r.YoungOrphans),
+		StaleTemps:   nonNil(r.StaleTemps),
 		Unknown:      nonNil(r.Unknown),
 	}
 }
@@ -157,13 +159,16 @@ func printPrune(w io.Writer, r uploader.PruneReport) {
 	for _, o := range r.Orphans {
 		fmt.Fprintf(w, "%s orphan %s\n", verb, o)
 	}
+	for _, f := range r.StaleTemps {
+		fmt.Fprintf(w, "%s temporary file %s (left by an interrupted write)\n", verb, f)
+	}
 	for _, o := range r.YoungOrphans {
 		fmt.Fprintf(w, "left   %s (no manifest yet; may be an upload in progress)\n", o)
 	}
 	for _, k := range r.Unknown {
 		fmt.Fprintf(w, "left   %s (not in the layout; never touched)\n", k)
 	}
-	fmt.Fprintf(w, "%s %d snapshots and %d orphans, kept %d snapshots\n", verb, len(r.Deleted), len(r.Orphans), len(r.Kept))
+	fmt.Fprintf(w, "%s %d snapshots, %d orphans and %d temporary files, kept %d snapshots\n", verb, len(r.Deleted), len(r.Orphans), len(r.StaleTemps), len(r.Kept))
 }
 
 // refuseExisting fails if path exists: fetch never replaces a file.

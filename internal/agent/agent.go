@@ -167,7 +167,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	a.backup = backup
 
 	st, rep, err := localstore.Open(ctx, opts.FS, cfg.DataDir, localstore.Options{
-		EpochRetention: cfg.Store.EpochRetention,
+		EpochRetention: cfg.Store.RetainedEpochs(),
 		SnapshotsKept:  cfg.Snapshot.LocalKeep,
 		SyncApply:      opts.SyncApply,
 		Logger:         logger,
@@ -188,7 +188,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 
 	// One suite registry for every group the agent loads: the groups share
 	// each cipher suite's bounded caches (Ed25519 key tables).
-	a.engOpts = engine.Options{RetainEpochs: cfg.Store.EpochRetention, Suites: suite.NewRegistry()}
+	a.engOpts = engine.Options{RetainEpochs: cfg.Store.RetainedEpochs(), Suites: suite.NewRegistry()}
 	if opts.Clock != nil {
 		a.engOpts.Now = opts.Clock.Now
 	}

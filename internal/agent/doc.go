@@ -10,7 +10,9 @@
 // logs what recovery did), builds the engine client from the configured
 // identity, the backup set from the configured destination and recipients,
 // and the scheduler. [Agent.Run] serves the API on the unix socket
-// <data-dir>/agent.sock (mode 0600) and, if configured, on a TCP listener
+// <data-dir>/agent.sock or agent.socket (mode 0600 from the instant it
+// appears: it is bound in a private directory and linked into place) and,
+// if configured, on a TCP listener
 // that requires a bearer token, until its context ends. Then it stops taking
 // requests, lets the requests and snapshots in flight finish for up to
 // [Options.DrainTimeout], cancels what is left (an interrupted upload leaves

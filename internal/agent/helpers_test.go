@@ -289,3 +289,23 @@ func newBenchAgent(b *testing.B) *Agent {
 	b.Cleanup(func() { a.Close() })
 	return a
 }
+
+// twoMemberGroup has alice create the group gid and add bob, who joins
+// from the Welcome (epoch 1).
+func twoMemberGroup(ctx context.Context, t *testing.T, alice, bob *testAgent, gid []byte) {
+	t.Helper()
+	if _, err := alice.c.Create(ctx, CreateRequest{Name: string(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := bob.c.KeyPackage(ctx, KeyPackageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add, err := alice.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
+		t.Fatal(err)
+	}
+}

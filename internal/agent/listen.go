@@ -94,36 +94,6 @@ func (a *Agent) newServer(h http.Handler) *http.Server {
 	}
 }
 
-// listenUnix listens on the agent's socket, mode 0600. This process holds
-// the data directory's lock, so a socket file left there is stale (its
-// agent died) and is removed — unless an agent answers on it, which happens
-// only when agent.socket points outside the data directory.
-func (a *Agent) listenUnix() (net.Listener, error) {
-	path := a.socket
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&fs.ModeSocket == 0 {
-			return nil, fmt.Errorf("agent socket %s exists and is not a socket; remove it", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			_ = c.Close()
-			return nil, fmt.Errorf("agent socket %s is in use by another agent", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale agent socket: %w", err)
-		}
-		a.log.Info("removed a stale agent socket", "socket", path)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen on agent socket %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("chmod agent socket: %w", err)
-	}
-	return ln, nil
-}
-
 // readToken reads the bearer token of the TCP listener.
 func readToken(path string) ([]byte, error) {
 	if path == "" {

@@ -27,20 +27,7 @@ func TestMinIO(t *testing.T) {
 	alice := newTestAgent(t, agentOpts{fromConfig: true, identity: "alice", everyEpochs: 2, edit: s3cfg("alice")})
 	bob := newTestAgent(t, agentOpts{fromConfig: true, identity: "bob", everyEpochs: 2, edit: s3cfg("bob")})
 	gid := []byte("minio-group")
-	if _, err := alice.c.Create(ctx, CreateRequest{Name: string(gid)}); err != nil {
-		t.Fatal(err)
-	}
-	kp, err := bob.c.KeyPackage(ctx, KeyPackageRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add, err := alice.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
-		t.Fatal(err)
-	}
+	twoMemberGroup(ctx, t, alice, bob, gid)
 	for i := 0; i < 3; i++ { // epochs 2, 3, 4, alternating committers
 		from, to := alice, bob
 		if i%2 == 1 {

@@ -144,9 +144,15 @@ type Retention struct {
 // Store configures the local file store.
 type Store struct {
 	// EpochRetention is how many past epochs' secrets are kept for late
-	// messages.
+	// messages, besides the current epoch's (see [Store.RetainedEpochs]).
 	EpochRetention int `yaml:"epoch_retention"`
 }
+
+// RetainedEpochs is how many epochs keep their secrets, the current one
+// included: the EpochRetention past epochs and the current one. It is the
+// count engine.Options.RetainEpochs and localstore.Options.EpochRetention
+// take.
+func (s Store) RetainedEpochs() int { return s.EpochRetention + 1 }
 
 // Agent configures the agent's local HTTP/JSON API.
 type Agent struct {

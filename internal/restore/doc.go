@@ -37,5 +37,7 @@
 //
 // A [Target] is either the data directory opened directly ([StoreTarget], when
 // no agent holds its lock) or a running agent reached through its API; the
-// caller decides which.
+// caller decides which. For a data directory that holds no data yet,
+// [OpenOnImport] defers that choice to the first import, so that a restore
+// that imports nothing leaves the directory as it was.
 package restore

@@ -254,17 +254,24 @@ func TestBadSnapshots(t *testing.T) {
 		}, uploader.ErrNoSnapshot},
 	}
 	for _, tc := range tests {
-		for _, oneStep := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/one-step=%v", tc.name, oneStep), func(t *testing.T) {
+		for _, mode := range []string{"one-step", "two-step", "open-on-import"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
 				p := newPair(t, "bad")
 				b := newBucket(t)
 				src := tc.prepare(t, p, b)
 				st := engine.NewMemStorage()
 				var dst Target = StoreTarget{Storage: st}
-				if !oneStep {
+				opens := 0
+				switch mode {
+				case "two-step":
 					dst = twoStep{dst}
+				case "open-on-import":
+					dst = &OpenOnImport{Open: func(context.Context) (Target, error) { opens++; return StoreTarget{Storage: st}, nil }}
 				}
 				res, err := Run(ctx, src, dst, Request{Group: []byte("bad")}, Options{})
+				if opens != 0 {
+					t.Fatalf("the data directory was opened for a snapshot that failed")
+				}
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tc.wantErr)
 				}

@@ -104,7 +104,7 @@ func checkAfterCrash(t *testing.T, mem *fsx.Mem, when, key, content string, acke
 			t.Fatalf("%s: temp file listed: %s", when, info.Key)
 		}
 	}
-	if _, err := s.Clean(ctx, -time.Hour); err != nil {
+	if _, err := s.CleanTemps(ctx, "", time.Now().Add(time.Hour), false); err != nil {
 		t.Fatalf("%s: clean: %v", when, err)
 	}
 	var temps int

@@ -8,7 +8,8 @@
 // exists) into place, and the directory is fsynced — see
 // internal/atomicfile. A reader therefore sees a complete object or none.
 // Temporary files start with atomicfile.TempPrefix; a crash can leave
-// them behind, [Store.List] ignores them and [Store.Clean] removes them.
+// them behind, [Store.List] ignores them and [Store.CleanTemps] removes
+// them (uploader's Prune calls it).
 // Files are created 0600 and directories 0700.
 package dirstore
 
@@ -43,7 +44,10 @@ type Store struct {
 	durableDirs sync.Map
 }
 
-var _ uploader.ObjectStore = (*Store)(nil)
+var (
+	_ uploader.ObjectStore = (*Store)(nil)
+	_ uploader.TempCleaner = (*Store)(nil)
+)
 
 // New opens (creating it if needed, 0700) the store rooted at root.
 func New(root string) (*Store, error) { return NewFS(fsx.OS{}, root) }

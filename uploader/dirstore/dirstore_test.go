@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,12 +141,20 @@ func TestTempFilesIgnoredAndCleaned(t *testing.T) {
 	if len(got) != 1 || got[0].Key != "g/obj" {
 		t.Fatalf("list: got %+v, want only g/obj", got)
 	}
-	n, err := s.Clean(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	for _, dryRun := range []bool{true, false} {
+		got, err := s.CleanTemps(ctx, "", time.Now().Add(-time.Hour), dryRun)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"g/" + atomicfile.TempPrefix + "obj2-dead"}; !slices.Equal(got, want) {
+			t.Fatalf("clean (dry run %v): got %v, want %v", dryRun, got, want)
+		}
+		if _, err := os.Stat(oldTmp); dryRun && err != nil {
+			t.Fatalf("dry run removed the old temp file: %v", err)
+		}
 	}
-	if n != 1 {
-		t.Fatalf("cleaned %d files, want 1", n)
+	if got, err := s.CleanTemps(ctx, "other/", time.Now(), false); err != nil || len(got) != 0 {
+		t.Fatalf("clean under another prefix: %v, %v; want nothing", got, err)
 	}
 	if _, err := os.Stat(oldTmp); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("old temp file survived: %v", err)

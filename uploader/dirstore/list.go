@@ -38,26 +38,39 @@ func (s *Store) List(ctx context.Context, prefix string) ([]uploader.ObjectInfo,
 	return out, nil
 }
 
-// Clean removes temporary files that a crashed writer left behind and
-// that are older than olderThan (so that writes in flight, perhaps from
-// another process, are not disturbed). It returns how many it removed.
-func (s *Store) Clean(ctx context.Context, olderThan time.Duration) (int, error) {
-	cutoff := time.Now().Add(-olderThan)
-	n := 0
-	err := s.walk(ctx, "", nil, func(path string, fi fs.FileInfo) error {
-		if fi.ModTime().After(cutoff) {
+// CleanTemps removes the temporary files that writers killed mid-write
+// left below the key directory of prefix (walked as [Store.List] walks
+// it) and that were last written before cutoff, or with dryRun only
+// lists them. A write in flight keeps writing to its temporary file, so a
+// cutoff well in the past never touches it. It returns the files' paths
+// relative to the root ('/'-separated, sorted), also on an error, with
+// those removed so far.
+func (s *Store) CleanTemps(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) ([]string, error) {
+	start, err := s.prefixDir(prefix)
+	if err != nil {
+		return nil, fmt.Errorf("clean temporary files %q: %w", prefix, err)
+	}
+	var out []string
+	err = s.walk(ctx, start, nil, func(key string, fi fs.FileInfo) error {
+		if !strings.HasPrefix(key, prefix) || !fi.ModTime().Before(cutoff) {
 			return nil
 		}
-		if err := s.fsys.Remove(path); err != nil && !isNotExist(err) {
-			return err
+		if !dryRun {
+			if err := s.fsys.Remove(filepath.Join(s.root, filepath.FromSlash(key))); err != nil {
+				if isNotExist(err) {
+					return nil
+				}
+				return err
+			}
 		}
-		n++
+		out = append(out, key)
 		return nil
 	})
+	slices.Sort(out)
 	if err != nil {
-		return n, fmt.Errorf("clean %s: %w", s, err)
+		return out, fmt.Errorf("clean temporary files in %s: %w", s, err)
 	}
-	return n, nil
+	return out, nil
 }
 
 // prefixDir returns the key directory to start listing prefix from: the
@@ -75,9 +88,9 @@ func (s *Store) prefixDir(prefix string) (string, error) {
 }
 
 // walk visits the regular files below key directory dir: objects go to
-// obj with their key, temporary files to tmp with their path. A missing
-// directory has no files.
-func (s *Store) walk(ctx context.Context, dir string, obj func(key string, fi fs.FileInfo) error, tmp func(path string, fi fs.FileInfo) error) error {
+// obj, temporary files to tmp, each with its key (the path relative to the
+// root, '/'-separated). A missing directory has no files.
+func (s *Store) walk(ctx context.Context, dir string, obj, tmp func(key string, fi fs.FileInfo) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -113,7 +126,7 @@ func (s *Store) walk(ctx context.Context, dir string, obj func(key string, fi fs
 		switch {
 		case atomicfile.IsTemp(e.Name()):
 			if tmp != nil {
-				if err := tmp(filepath.Join(path, e.Name()), fi); err != nil {
+				if err := tmp(key, fi); err != nil {
 					return err
 				}
 			}
