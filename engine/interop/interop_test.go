@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,7 +118,12 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	commit, _ = alice.commit(t, tsCommit{})
 	deliver(t, commit, "commit", bob, carol, dave)
 	agree(t, "alice updated", 4, four, alice, bob, carol, dave)
-	exchange(t, "epoch 4", alice, bob, carol, dave)
+	// The restored dave reads, but may not send until his own commit
+	// (epoch 7): his lost state may have sent in these epochs.
+	if _, err := dave.group.Encrypt(t.Context(), []byte("too early"), nil); !errors.Is(err, engine.ErrRestoredEpoch) {
+		t.Fatalf("restored dave encrypts after processing ts-mls's commit: %v, want ErrRestoredEpoch", err)
+	}
+	exchangeFrom(t, "epoch 4", []member{alice, bob, carol}, alice, bob, carol, dave)
 
 	// Epoch 5: the engine proposes an Update, ts-mls commits it by reference.
 	proposal, err := bob.group.ProposeUpdate(t.Context())
@@ -135,7 +141,7 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 		t.Error("bob's leaf encryption key did not change with his committed Update")
 	}
 	agree(t, "alice committed bob's update", 5, four, alice, bob, carol, dave)
-	exchange(t, "epoch 5", alice, bob, carol, dave)
+	exchangeFrom(t, "epoch 5", []member{alice, bob, carol}, alice, bob, carol, dave)
 
 	// Epoch 6: the engine commits a remove; ts-mls members process it.
 	commit, _ = bob.commit(t, engine.CommitOptions{Remove: []uint32{2}})
@@ -147,12 +153,13 @@ func runScenario(t *testing.T, id suite.ID, private bool) {
 	}
 	noCarol := map[uint32]string{0: "alice", 1: "bob", 3: "dave"}
 	agree(t, "bob removed carol", 6, noCarol, alice, bob, dave)
-	exchange(t, "epoch 6", alice, bob, dave)
+	exchangeFrom(t, "epoch 6", []member{alice, bob}, alice, bob, dave)
 	if r, err := carol.Process(bob.Encrypt(t, []byte("not for carol"))); err == nil {
 		t.Errorf("removed carol processed a message of the next epoch: %+v", r)
 	}
 
-	// Epoch 7: the second engine member commits a self-update with a PSK.
+	// Epoch 7: the second engine member commits a self-update with a PSK;
+	// as his first commit since the restore it lets him send again.
 	commit, _ = dave.commit(t, engine.CommitOptions{SelfUpdate: true, ExternalPSKs: [][]byte{pskID}})
 	deliver(t, commit, "commit", alice, bob)
 	agree(t, "dave updated", 7, noCarol, alice, bob, dave)
@@ -250,7 +257,14 @@ func mapsEqual(a, b map[uint32]string) bool {
 // member must decrypt to the same bytes.
 func exchange(t *testing.T, step string, ms ...member) {
 	t.Helper()
-	for _, from := range ms {
+	exchangeFrom(t, step, ms, ms...)
+}
+
+// exchangeFrom has every member of senders send one message that every
+// other member of ms decrypts.
+func exchangeFrom(t *testing.T, step string, senders []member, ms ...member) {
+	t.Helper()
+	for _, from := range senders {
 		data := []byte(fmt.Sprintf("%s: hello from %s", step, from.Name()))
 		msg := from.Encrypt(t, data)
 		for _, to := range ms {

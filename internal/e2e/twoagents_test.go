@@ -95,14 +95,24 @@ func TestTwoAgentsLostDisk(t *testing.T) {
 	var ai agent.GroupInfo
 	alice.group(&ai, "info", gid)
 	bob.group(&info, "info", gid)
-	if info.Epoch != ai.Epoch || info.EpochAuthenticator != ai.EpochAuthenticator || info.Restored {
-		t.Fatalf("bob %d/%s/restored=%v, alice %d/%s", info.Epoch, info.EpochAuthenticator, info.Restored, ai.Epoch, ai.EpochAuthenticator)
+	if info.Epoch != ai.Epoch || info.EpochAuthenticator != ai.EpochAuthenticator || !info.Restored {
+		t.Fatalf("bob %d/%s/restored=%v, alice %d/%s; want the same epoch, still restored", info.Epoch, info.EpochAuthenticator, info.Restored, ai.Epoch, ai.EpochAuthenticator)
 	}
 	say(alice, bob, "welcome back")
+	// Caught up, bob still may not send: his lost state may have reached
+	// these epochs. His own self-update lets him.
+	if _, errOut, err := bob.run("group", "send", gid, "--data", "too early", "--json"); err == nil || !contains(errOut, "commit a self-update") {
+		t.Fatalf("bob could send after catching up, or was not told to commit: %v %s", err, errOut)
+	}
+	up := commit(bob, alice)
+	bob.group(&info, "info", gid)
+	if info.Restored || info.Epoch != up.Epoch {
+		t.Fatalf("bob after his own commit: epoch %d restored %v, want %d false", info.Epoch, info.Restored, up.Epoch)
+	}
 	var sent agent.SendResponse
 	bob.group(&sent, "send", gid, "--data", "thanks")
-	if sent.Epoch != ai.Epoch || sent.Epoch == 4 {
-		t.Fatalf("bob sent from epoch %d, want the fresh epoch %d", sent.Epoch, ai.Epoch)
+	if sent.Epoch != up.Epoch || sent.Epoch == 4 {
+		t.Fatalf("bob sent from epoch %d, want his fresh epoch %d", sent.Epoch, up.Epoch)
 	}
 	var got agent.ReceiveResponse
 	alice.group(&got, "receive", "--message", b64(sent.Message))

@@ -163,7 +163,7 @@ func TestNoNonceReuseAcrossCrashes(t *testing.T) {
 	if !bytes.Equal(g.EpochAuthenticator(), r.bg.EpochAuthenticator()) {
 		t.Fatal("alice and bob disagree on the epoch authenticator")
 	}
-	if resumed < crashes/2 {
+	if resumed < crashes/3 { // crash points in recovery itself leave no send
 		t.Fatalf("alice sent after recovering in only %d of %d rounds", resumed, crashes)
 	}
 	t.Logf("%d crashes (alice sent after recovering in %d rounds), %d PrivateMessages over %d epochs: no (epoch, sender, generation) or (key, nonce) repeated",
