@@ -121,6 +121,9 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 		}
 	}
 	if extLeaf != nil {
+		if err := checkResync(st.removed, extLeaf); err != nil {
+			return nil, err
+		}
 		if err := ns.tree.CheckLeafFits(extLeaf, nil); err != nil {
 			return nil, fmt.Errorf("external committer leaf: %w: %w", ErrInvalidCommit, err)
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/framing"
@@ -47,7 +48,7 @@ func (st *staged) mergeOwnRestored(pc *pendingCommit) {
 func ownCommitNotPending(s *groupState) error {
 	if s.restored {
 		return fmt.Errorf("commit from own leaf that is not the pending commit: a commit this member made before it was restored from a snapshot; "+
-			"the restored state cannot follow it: re-join the group by external commit (resync leaf %d): %w", s.me(), ErrInvalidCommit)
+			"the restored state cannot follow it: re-join the group by external commit, resyncing the leaf that holds this member's identity in the group now (leaf %d when the snapshot was taken): %w", s.me(), ErrInvalidCommit)
 	}
 	return fmt.Errorf("commit from own leaf that is not the pending commit: %w", ErrInvalidCommit)
 }
@@ -63,4 +64,18 @@ func ownPrivateCommit(s *groupState, pm *wire.PrivateMessage) bool {
 	}
 	sd, err := framing.OpenSenderData(s.cs, s.epoch.SenderDataSecret, pm)
 	return err == nil && sd.LeafIndex == uint32(s.me())
+}
+
+// checkResync applies RFC 9420 §12.4.3.2 to an external commit's Remove:
+// the joiner may remove only an old version of itself, so the removed
+// leaf must hold the same basic-credential identity as the joiner's new
+// leaf. Without this rule anyone holding a GroupInfo could remove any
+// member while joining.
+func checkResync(removed []Member, joiner *wire.LeafNode) error {
+	for _, m := range removed {
+		if len(m.Identity) == 0 || !bytes.Equal(m.Identity, joiner.Credential.Identity) {
+			return fmt.Errorf("external commit removes leaf %d of another identity than the joiner's (only an old version of itself): %w", m.Index, ErrInvalidCommit)
+		}
+	}
+	return nil
 }

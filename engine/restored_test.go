@@ -42,3 +42,30 @@ func TestRestoredMeetsOwnPrivateCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalCommitMayRemoveOnlyItsOwnOldLeaf: RFC 9420 §12.4.3.2 — an
+// external joiner's Remove must be an old version of itself. Joining with
+// another member's leaf as resync leaf is refused (the joiner and the
+// members stage an external commit through the same checks).
+func TestExternalCommitMayRemoveOnlyItsOwnOldLeaf(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	gi, err := a.g.GroupInfo(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory := newMember("mallory")
+	victim := b.g.OwnIndex()
+	if _, _, err := mallory.client.JoinByExternalCommit(ctx, gi, nil, &victim); !errors.Is(err, ErrInvalidCommit) {
+		t.Fatalf("external join removing bob's leaf: %v, want ErrInvalidCommit", err)
+	}
+	// bob re-joining with his own old leaf works.
+	bob2 := newMember("bob")
+	g, commit, err := bob2.client.JoinByExternalCommit(ctx, gi, nil, &victim)
+	if err != nil {
+		t.Fatalf("bob re-joins with his own old leaf: %v", err)
+	}
+	bob2.g = g
+	deliver(t, commit, a)
+	agree(t, a, bob2)
+}

@@ -54,7 +54,7 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 		t.Fatalf("restore: exit %d, want the hint to commit or re-join with --resync-leaf\n%s\n%s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, "--config", bob.config, "group", "receive", "--message", b64(own.Commit))
-	if code != exitFailure || !strings.Contains(stderr, "re-join") || !strings.Contains(stderr, fmt.Sprintf("resync leaf %d", old.OwnIndex)) {
+	if code != exitFailure || !strings.Contains(stderr, "re-join") || !strings.Contains(stderr, fmt.Sprintf("leaf %d when the snapshot was taken", old.OwnIndex)) {
 		t.Fatalf("bob processes his own pre-loss commit: exit %d, want a failure saying to re-join with resync leaf %d: %s", code, old.OwnIndex, stderr)
 	}
 	code, _, stderr = runCLI(t, "--config", bob.config, "group", "send", group, "--data", "too early")

@@ -274,7 +274,7 @@ func TestRestoredOwnCommitNeedsRejoin(t *testing.T) {
 	r.restore(1)
 	_, err = r.bob.c.Receive(ctx, ReceiveRequest{Message: own.Commit})
 	if !errors.Is(err, engine.ErrInvalidCommit) || !strings.Contains(err.Error(), "re-join") ||
-		!strings.Contains(err.Error(), fmt.Sprintf("resync leaf %d", old.OwnIndex)) {
+		!strings.Contains(err.Error(), fmt.Sprintf("leaf %d when the snapshot was taken", old.OwnIndex)) {
 		t.Fatalf("bob processes his own pre-loss commit: %v; want invalid_commit saying to re-join with resync leaf %d", err, old.OwnIndex)
 	}
 	r.refused("after failing to catch up")

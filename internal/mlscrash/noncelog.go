@@ -35,9 +35,10 @@ type NonceLog struct {
 }
 
 type senderGen struct {
-	epoch uint64
-	leaf  uint32
-	gen   uint32
+	epoch   uint64
+	leaf    uint32
+	ratchet secrettree.ContentType
+	gen     uint32
 }
 
 type epochKeys struct {
@@ -126,7 +127,7 @@ func (l *NonceLog) Observe(msg []byte) (leaf, generation uint32, err error) {
 		nonce[i] ^= sd.ReuseGuard[i]
 	}
 	l.Messages++
-	sg := senderGen{epoch: pm.Epoch, leaf: sd.LeafIndex, gen: sd.Generation}
+	sg := senderGen{epoch: pm.Epoch, leaf: sd.LeafIndex, ratchet: framing.RatchetType(pm.ContentType), gen: sd.Generation}
 	if l.gens[sg] {
 		return sd.LeafIndex, sd.Generation, fmt.Errorf("%w: epoch %d leaf %d generation %d", ErrReuse, sg.epoch, sg.leaf, sg.gen)
 	}
