@@ -29,6 +29,14 @@
 // input leaves the group unchanged in memory and in storage: transitions
 // are computed on copies and swapped in once their batch is applied.
 //
+// A caller that must not lose a transition's result — the agent's
+// transactional outbox — passes an [Attach] (Encrypt, Process, Commit's
+// [CommitOptions.Attach], the Client's joins and KeyPackages): it is called
+// with the [Outcome] before the batch is applied and stores the caller's
+// components in that same batch, so the result is durable exactly when the
+// state change is. [CommitOptions.Merge] creates and merges a commit in one
+// batch, so no pending commit is ever stored for it.
+//
 // # Stored components
 //
 // Client-level components have an empty group id:

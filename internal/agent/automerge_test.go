@@ -63,49 +63,22 @@ func TestCreateAndMergeNeverLeavesPendingCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// One run of the request; a copy of the file system before every
-		// operation is a crash at that operation.
-		var (
-			mu       sync.Mutex
-			crashes  []*fsx.Mem
-			answered []bool
-			returned atomic.Bool
-		)
-		run := base.Clone()
-		f := fsx.NewFaulty(run, fsx.FaultyOptions{Before: func(int64, fsx.Op, string, []byte) {
-			mu.Lock()
-			defer mu.Unlock()
-			crashes = append(crashes, run.Clone())
-			answered = append(answered, returned.Load())
-		}})
-		a, err = memAgent(t, f, bucket, syncApply)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		opened := len(crashes)
-		mu.Unlock()
-		resp, err := a.Update(ctx, "", gid, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		returned.Store(true)
-		if err := a.Close(); err != nil {
-			t.Fatal(err)
-		}
-		crashes = append(crashes, run.Clone()) // after everything
-		answered = append(answered, true)
-
+		var resp CommitResponse
+		points := crashPoints(t, base, bucket, syncApply, func(a *Agent) (any, error) {
+			r, err := a.Update(ctx, "", gid, false)
+			resp = r
+			return r, err
+		})
 		n := 0
-		for i := opened; i < len(crashes); i++ {
+		for _, p := range points {
 			for _, mode := range []fsx.CrashMode{fsx.PowerLoss, fsx.ProcessKill} {
-				m := crashes[i].Clone()
+				m := p.fs.Clone()
 				m.Crash(mode)
-				checkAfterCrash(t, m, bucket, gid, before.Epoch, resp, answered[i])
+				checkAfterCrash(t, m, bucket, gid, before.Epoch, resp, p.answer != nil)
 				n++
 			}
 		}
-		t.Logf("sync_apply=%v: %d crash points of a create-and-merge, %d recoveries checked", syncApply, len(crashes)-opened, n)
+		t.Logf("sync_apply=%v: %d crash points of a create-and-merge, %d recoveries checked", syncApply, len(points), n)
 	}
 }
 
@@ -159,6 +132,57 @@ func checkAfterCrash(t *testing.T, m *fsx.Mem, bucket string, gid []byte, epoch 
 	if r, err := a.Update(ctx, "", gid, false); err != nil || r.Epoch != info.Epoch+1 {
 		t.Fatalf("next commit after recovery: epoch %d, %v; want %d", r.Epoch, err, info.Epoch+1)
 	}
+}
+
+// crashPoint is the data directory as a crash at one file-system
+// operation leaves it, and the answer the request had given by then (nil
+// if none).
+type crashPoint struct {
+	fs     *fsx.Mem
+	answer any
+}
+
+// crashPoints opens an agent on a copy of base, runs one request and
+// closes the agent, copying the file system before every operation after
+// the agent opened: each copy is a crash at that operation. The last point
+// is after everything.
+func crashPoints(t *testing.T, base *fsx.Mem, bucket string, syncApply bool, request func(a *Agent) (any, error)) []crashPoint {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		points   []crashPoint
+		answered atomic.Pointer[any]
+		opened   atomic.Bool
+	)
+	run := base.Clone()
+	f := fsx.NewFaulty(run, fsx.FaultyOptions{Before: func(int64, fsx.Op, string, []byte) {
+		if !opened.Load() {
+			return
+		}
+		p := crashPoint{fs: run.Clone()}
+		if a := answered.Load(); a != nil {
+			p.answer = *a
+		}
+		mu.Lock()
+		points = append(points, p)
+		mu.Unlock()
+	}})
+	a, err := memAgent(t, f, bucket, syncApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened.Store(true)
+	resp, err := request(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered.Store(&resp)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return append(points, crashPoint{fs: run.Clone(), answer: resp})
 }
 
 // testRecipient returns the recipient of a fresh age identity.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,52 +312,20 @@ func TestKilledBetweenStateAndAnswer(t *testing.T) {
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
-			var (
-				mu       sync.Mutex
-				crashes  []*fsx.Mem
-				answers  []any
-				answered atomic.Pointer[any]
-			)
-			run := base.Clone()
-			f := fsx.NewFaulty(run, fsx.FaultyOptions{Before: func(int64, fsx.Op, string, []byte) {
-				mu.Lock()
-				defer mu.Unlock()
-				crashes = append(crashes, run.Clone())
-				if p := answered.Load(); p != nil {
-					answers = append(answers, *p)
-				} else {
-					answers = append(answers, nil)
-				}
-			}})
-			a, err := memAgent(t, f, bucket, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mu.Lock()
-			opened := len(crashes)
-			mu.Unlock()
-			resp, err := op.run(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			answered.Store(&resp)
-			if err := a.Close(); err != nil {
-				t.Fatal(err)
-			}
-			crashes, answers = append(crashes, run.Clone()), append(answers, resp)
-			for i := opened; i < len(crashes); i++ {
+			points := crashPoints(t, base, bucket, false, func(a *Agent) (any, error) { return op.run(ctx, a) })
+			for _, p := range points {
 				for _, mode := range []fsx.CrashMode{fsx.PowerLoss, fsx.ProcessKill} {
-					m := crashes[i].Clone()
+					m := p.fs.Clone()
 					m.Crash(mode)
 					a, err := memAgent(t, m, bucket, true)
 					if err != nil {
 						t.Fatalf("recover: %v", err)
 					}
-					op.check(ctx, t, a, answers[i])
+					op.check(ctx, t, a, p.answer)
 					_ = a.Close()
 				}
 			}
-			t.Logf("%s: %d crash points checked, power loss and process kill", op.name, len(crashes)-opened)
+			t.Logf("%s: %d crash points checked, power loss and process kill", op.name, len(points))
 		})
 	}
 }
