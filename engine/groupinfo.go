@@ -78,28 +78,14 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 // KeyPackage's init key.
 func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 	ns, cs := st.ns, st.ns.cs
-	// The new members' HPKE context is the encrypted GroupInfo, which
-	// must be signed first; their KEM steps (X25519) do not depend on it
-	// and run on the other goroutines meanwhile.
-	initKeys := make([][]byte, len(st.added))
-	for i, kp := range st.addedKPs {
-		initKeys[i] = kp.InitKey
-	}
-	waitEncs := cs.StartEncapsulateMany(initKeys)
 	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
-	var egi []byte
-	if err == nil {
-		key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
-		if egi, err = cs.Seal(key, nonce, nil, gi); err != nil {
-			err = fmt.Errorf("encrypt group info: %w", err)
-		}
-	}
-	encs, encErr := waitEncs()
-	if encErr != nil && err == nil {
-		err = fmt.Errorf("encrypt group secrets: %w", encErr)
-	}
 	if err != nil {
 		return nil, err
+	}
+	key, nonce := keyschedule.WelcomeKeyNonce(cs, st.ep.WelcomeSecret)
+	egi, err := cs.Seal(key, nonce, nil, gi)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt group info: %w", err)
 	}
 	w := &wire.Welcome{CipherSuite: wire.CipherSuite(cs.ID()), EncryptedGroupInfo: egi}
 	w.Secrets = make([]wire.EncryptedGroupSecrets, len(st.added))
@@ -115,7 +101,7 @@ func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
 				gs.PathSecret = &wire.PathSecret{PathSecret: ps}
 			}
 		}
-		kem, ct, err := cs.EncryptWithLabelTo(encs[i], labelWelcome, egi, codec.Marshal(gs))
+		kem, ct, err := cs.EncryptWithLabel(kp.InitKey, labelWelcome, egi, codec.Marshal(gs))
 		if err != nil {
 			return fmt.Errorf("encrypt group secrets: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/internal/parallel"
-	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/treemath"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -102,15 +101,7 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 		return nil, err
 	}
 	steps := t.FilteredDirectPath(p.Sender)
-	// The KEM steps of the path's HPKE encryptions need only the
-	// recipients' keys, which the path does not change: they run on other
-	// goroutines while the path is derived, signed and hashed.
 	nodes, jobs := t.pathJobs(steps, newLeafSet(p.Exclude))
-	jobPubs := make([][]byte, len(jobs))
-	for k, j := range jobs {
-		jobPubs[k] = j.pub
-	}
-	waitEncs := cs.StartEncapsulateMany(jobPubs)
 	secrets := make([][]byte, len(steps))
 	kps := make([]KeyPair, len(steps))
 	pubs := make([][]byte, len(steps))
@@ -155,11 +146,7 @@ func (t *Tree) CreateUpdatePath(p PathParams) (*PathResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create update path: group context: %w", err)
 	}
-	encs, err := waitEncs()
-	if err != nil {
-		return nil, fmt.Errorf("create update path: encrypt path secrets: %w", err)
-	}
-	if err := t.encryptPath(steps, secrets, pubs, nodes, jobs, encs, ctx); err != nil {
+	if err := t.encryptPath(steps, secrets, pubs, nodes, jobs, ctx); err != nil {
 		return nil, fmt.Errorf("create update path: %w", err)
 	}
 	keys := NewPrivateKeys(p.Sender, leafKP)
@@ -201,15 +188,15 @@ func (t *Tree) pathJobs(steps []PathStep, excl leafSet) ([]wire.UpdatePathNode, 
 }
 
 // encryptPath fills nodes: each step's new public key pubs[i], and secrets[i]
-// encrypted for every job of step i with its encapsulation encs[k],
-// spreading the encryptions over all CPUs when there are many.
-func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, nodes []wire.UpdatePathNode, jobs []sealJob, encs []*suite.Encapsulation, ctx []byte) error {
+// encrypted for every job of step i, spreading the encryptions over all
+// CPUs when there are many.
+func (t *Tree) encryptPath(steps []PathStep, secrets, pubs [][]byte, nodes []wire.UpdatePathNode, jobs []sealJob, ctx []byte) error {
 	for i := range steps {
 		nodes[i].EncryptionKey = pubs[i]
 	}
 	return parallel.For(len(jobs), parallelSealMin, func(k int) error {
 		j := jobs[k]
-		kem, ct, err := t.cs.EncryptWithLabelTo(encs[k], labelUpdatePathNode, ctx, secrets[j.step])
+		kem, ct, err := t.cs.EncryptWithLabel(j.pub, labelUpdatePathNode, ctx, secrets[j.step])
 		if err != nil {
 			return fmt.Errorf("encrypt path secret of node %d: %w", steps[j.step].Node, err)
 		}
