@@ -2,8 +2,6 @@ package suite
 
 import (
 	"bytes"
-	"crypto/ecdh"
-	"crypto/rand"
 	"testing"
 )
 
@@ -19,56 +17,6 @@ func loopCPU(b *testing.B, op func() error) {
 		}
 	}
 	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
-}
-
-// benchX25519 compares the X25519 operations of crypto/ecdh with this
-// package's: the public key of a scalar (a Montgomery ladder in
-// crypto/ecdh, a fixed-base Edwards multiplication here) and the DH
-// (crypto/ecdh also computes the public key when it parses the scalar;
-// here it is circl's ladder alone).
-func benchX25519(b *testing.B) {
-	sk, peer := new([x25519Size]byte), new([x25519Size]byte)
-	if _, err := rand.Read(sk[:]); err != nil {
-		b.Fatal(err)
-	}
-	x25519Base(peer, sk)
-	if _, err := rand.Read(sk[:]); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("X25519/BaseMult/crypto-ecdh", func(b *testing.B) {
-		loopCPU(b, func() error {
-			_, err := ecdh.X25519().NewPrivateKey(sk[:])
-			return err
-		})
-	})
-	b.Run("X25519/BaseMult/edwards25519", func(b *testing.B) {
-		var out [x25519Size]byte
-		loopCPU(b, func() error {
-			x25519Base(&out, sk)
-			return nil
-		})
-	})
-	b.Run("X25519/DH/crypto-ecdh", func(b *testing.B) {
-		pk, err := ecdh.X25519().NewPublicKey(peer[:])
-		if err != nil {
-			b.Fatal(err)
-		}
-		loopCPU(b, func() error {
-			k, err := ecdh.X25519().NewPrivateKey(sk[:])
-			if err != nil {
-				return err
-			}
-			_, err = k.ECDH(pk)
-			return err
-		})
-	})
-	b.Run("X25519/DH/circl", func(b *testing.B) {
-		var out [x25519Size]byte
-		loopCPU(b, func() error {
-			x25519DH(&out, sk, peer)
-			return nil
-		})
-	})
 }
 
 // benchHPKE measures EncryptWithLabel (SealBase) and DecryptWithLabel
@@ -103,8 +51,10 @@ func benchHPKE(b *testing.B) {
 			})
 		})
 	}
+	// The same operations on crypto/hpke's DHKEM(X25519), which the
+	// X25519 suites could use instead of circl's.
 	std := newStdKEM(kemX25519, aesGCM128)
-	_, pub, err := std.generate()
+	priv, pub, err := std.generate()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,6 +62,30 @@ func benchHPKE(b *testing.B) {
 	b.Run("HPKE/Seal/crypto-hpke-X25519-AES128GCM", func(b *testing.B) {
 		loopCPU(b, func() error {
 			_, _, err := std.seal(pub, info, nil, pt)
+			return err
+		})
+	})
+	enc, ct, err := std.seal(pub, info, nil, pt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("HPKE/Open/crypto-hpke-X25519-AES128GCM", func(b *testing.B) {
+		loopCPU(b, func() error {
+			_, err := std.open(priv, enc, info, nil, ct)
+			return err
+		})
+	})
+	ikm := bytes.Repeat([]byte{1}, 32)
+	b.Run("HPKE/DeriveKeyPair/crypto-hpke-X25519", func(b *testing.B) {
+		loopCPU(b, func() error {
+			_, _, err := std.derive(ikm)
+			return err
+		})
+	})
+	circl := newX25519KEM(aesGCM128)
+	b.Run("HPKE/DeriveKeyPair/circl-X25519", func(b *testing.B) {
+		loopCPU(b, func() error {
+			_, _, err := circl.derive(ikm)
 			return err
 		})
 	})

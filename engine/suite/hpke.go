@@ -117,37 +117,3 @@ func (s *Suite) ExportReceiver(priv, kemOutput, info, exporterContext []byte, le
 	}
 	return secret, nil
 }
-
-// Encapsulation is the KEM half of an EncryptWithLabel, done before its
-// context is known: a Welcome's HPKE context is the encrypted GroupInfo,
-// whose signature takes a while, and the new members' encapsulations (two
-// X25519 operations each) can run meanwhile. Use it for exactly one
-// [Suite.EncryptWithLabelTo].
-type Encapsulation struct {
-	pub         []byte
-	shared, enc []byte // set for DHKEM(X25519); other KEMs encapsulate in EncryptWithLabelTo
-}
-
-// Encapsulate runs the KEM to pub for a later [Suite.EncryptWithLabelTo].
-func (s *Suite) Encapsulate(pub []byte) (*Encapsulation, error) {
-	encs, err := s.EncapsulateMany([][]byte{pub})
-	if err != nil {
-		return nil, err
-	}
-	return encs[0], nil
-}
-
-// EncryptWithLabelTo is [Suite.EncryptWithLabel] to the public key of e,
-// whose KEM step has already run.
-func (s *Suite) EncryptWithLabelTo(e *Encapsulation, label string, context, plaintext []byte) (kemOutput, ct []byte, err error) {
-	if e.shared == nil {
-		return s.EncryptWithLabel(e.pub, label, context, plaintext)
-	}
-	kemOutput, ct, err = s.kem.(x25519KEM).sealWith(e.shared, e.enc, encryptContext(label, context), nil, plaintext)
-	clear(e.shared)
-	e.shared = nil
-	if err != nil {
-		return nil, nil, fmt.Errorf("encrypt with label %q: %w", label, err)
-	}
-	return kemOutput, ct, nil
-}

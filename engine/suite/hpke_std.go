@@ -17,9 +17,11 @@ const (
 )
 
 // stdKEM is HPKE on crypto/hpke for DHKEM(P-256), DHKEM(P-384) and
-// DHKEM(P-521). It also serves DHKEM(X25519), which the suites use
-// [x25519KEM] for: the tests take this one as the reference to check that
-// one against.
+// DHKEM(P-521). It also serves DHKEM(X25519), which the suites take from
+// circl ([circlKEM]): the benchmarks compare the two.
+//
+// A private key is parsed for each use and dropped after it: nothing here
+// keeps one (RFC 9420 §9.2 deletes them once used).
 type stdKEM struct {
 	kem  hpke.KEM
 	kdf  hpke.KDF
@@ -28,16 +30,12 @@ type stdKEM struct {
 	// big-endian scalars that some encoders (and the interop vectors)
 	// shorten by dropping leading zero bytes; 0 for X25519.
 	scalarSize int
-	// cache holds the last parsed private key: parsing a key costs a
-	// scalar multiplication, and a member often decrypts with the same
-	// leaf key.
-	cache *lastKey[hpke.PrivateKey]
 }
 
 var _ kem = stdKEM{}
 
 func newStdKEM(c kemCurve, a aeadKind) stdKEM {
-	k := stdKEM{cache: &lastKey[hpke.PrivateKey]{}}
+	var k stdKEM
 	switch c {
 	case kemX25519:
 		k.kem, k.kdf = hpke.DHKEM(ecdh.X25519()), hpke.HKDFSHA256()
@@ -84,10 +82,6 @@ func (k stdKEM) derive(ikm []byte) (priv, pub []byte, err error) {
 }
 
 func (k stdKEM) privateKey(priv []byte) (hpke.PrivateKey, error) {
-	return k.cache.get(priv, k.parsePrivate)
-}
-
-func (k stdKEM) parsePrivate(priv []byte) (hpke.PrivateKey, error) {
 	if k.scalarSize > 0 && len(priv) > 0 && len(priv) < k.scalarSize {
 		padded := make([]byte, k.scalarSize)
 		copy(padded[k.scalarSize-len(priv):], priv)

@@ -1,11 +1,8 @@
 package suite
 
 import (
-	"bytes"
+	"crypto/hkdf"
 	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"hash"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
 )
@@ -35,63 +32,39 @@ func (s *Suite) MAC(key, data []byte) []byte {
 
 // VerifyMAC reports, in constant time, whether tag equals MAC(key, data).
 func (s *Suite) VerifyMAC(key, data, tag []byte) bool {
-	return subtle.ConstantTimeCompare(s.MAC(key, data), tag) == 1
+	return hmac.Equal(s.MAC(key, data), tag)
 }
 
-// Extract is HKDF-Extract(salt, ikm) with the suite hash (RFC 5869). A nil
-// or empty salt behaves as a string of Nh zero bytes.
+// Extract is HKDF-Extract(salt, ikm) with the suite hash (RFC 5869), by
+// crypto/hkdf. A nil or empty salt behaves as a string of Nh zero bytes.
 func (s *Suite) Extract(salt, ikm []byte) []byte {
-	return hkdfExtract(s.newHash, salt, ikm)
+	prk, err := hkdf.Extract(s.newHash, ikm, salt)
+	if err != nil {
+		// crypto/hkdf fails only in FIPS 140-only mode, on an ikm shorter
+		// than 112 bits, which the engine never passes (see fips.go).
+		panic("suite: " + err.Error())
+	}
+	return prk
 }
 
 // MaxExpand is the largest output length [Suite.Expand] supports: 255·Nh.
 func (s *Suite) MaxExpand() int { return 255 * s.nh }
 
-// Expand is HKDF-Expand(prk, info, n) with the suite hash (RFC 5869). It
-// panics if n is negative or larger than [Suite.MaxExpand]; callers that take
-// n from untrusted input must check it first.
+// Expand is HKDF-Expand(prk, info, n) with the suite hash (RFC 5869), by
+// crypto/hkdf. It panics if n is negative or larger than
+// [Suite.MaxExpand]; callers that take n from untrusted input must check
+// it first.
 func (s *Suite) Expand(prk, info []byte, n int) []byte {
 	if n < 0 || n > s.MaxExpand() {
 		panic("suite: Expand length out of range")
 	}
-	if s.kdf256 && n <= sha256.Size {
-		return expandBlock256(prk, info, n)
+	out, err := hkdf.Expand(s.newHash, prk, string(info), n)
+	if err != nil {
+		// As in Extract: only a prk shorter than 112 bits in FIPS 140-only
+		// mode, which the engine never passes.
+		panic("suite: " + err.Error())
 	}
-	return hkdfExpand(s.newHash, prk, info, n)
-}
-
-// expandBlock256 is HKDF-Expand with SHA-256 for n ≤ 32: one block,
-// T(1) = HMAC(prk, info || 0x01), without crypto/hmac's allocations (the
-// secret tree derives every key and nonce so). Neither prk nor info
-// escapes.
-func expandBlock256(prk, info []byte, n int) []byte {
-	t := hmacSHA256(prk, info, []byte{1})
-	return append(make([]byte, 0, n), t[:n]...)
-}
-
-// hkdfExtract is HKDF-Extract (RFC 5869 §2.2).
-func hkdfExtract(h func() hash.Hash, salt, ikm []byte) []byte {
-	m := hmac.New(h, salt)
-	m.Write(ikm)
-	return m.Sum(nil)
-}
-
-// hkdfExpand is HKDF-Expand (RFC 5869 §2.3); n must be at most 255 hash
-// lengths.
-func hkdfExpand(h func() hash.Hash, prk, info []byte, n int) []byte {
-	m := hmac.New(h, prk)
-	out := make([]byte, 0, n+m.Size())
-	var prev []byte
-	for ctr := byte(1); len(out) < n; ctr++ {
-		m.Reset()
-		m.Write(prev)
-		m.Write(info)
-		m.Write([]byte{ctr})
-		start := len(out)
-		out = m.Sum(out)
-		prev = out[start:]
-	}
-	return out[:n:n]
+	return out
 }
 
 // ExpandWithLabel is RFC 9420 §8 ExpandWithLabel: HKDF-Expand of secret with
@@ -99,14 +72,10 @@ func hkdfExpand(h func() hash.Hash, prk, info []byte, n int) []byte {
 // be at most [Suite.MaxExpand] (it panics otherwise, like [Suite.Expand]).
 func (s *Suite) ExpandWithLabel(secret []byte, label string, context []byte, length int) []byte {
 	// Every secret-tree and sender-data derivation goes through here: the
-	// KDFLabel is built on the stack when it fits.
+	// KDFLabel is built on the stack when it fits (Expand copies it into
+	// the string crypto/hkdf takes).
 	var stack [128]byte
-	info := appendKDFLabel(stack[:0], label, context, length)
-	if s.kdf256 && length >= 0 && length <= sha256.Size {
-		return expandBlock256(secret, info, length)
-	}
-	// Expand keeps its info argument; a copy keeps stack off the heap.
-	return s.Expand(secret, bytes.Clone(info), length)
+	return s.Expand(secret, appendKDFLabel(stack[:0], label, context, length), length)
 }
 
 // appendKDFLabel appends the serialized KDFLabel {length, "MLS 1.0 " +

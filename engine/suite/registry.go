@@ -3,10 +3,9 @@ package suite
 import "sync"
 
 // Registry hands out one Suite per cipher suite, so that the groups of a
-// process share a Suite's caches — above all the Ed25519 verifier's
-// precomputed key tables, bounded per Suite — instead of each loaded group
-// holding its own. A nil *Registry gives a new Suite on every call. It is
-// safe for concurrent use, as a Suite is.
+// process share a Suite's state instead of each loaded group holding its
+// own. A nil *Registry gives a new Suite on every call. It is safe for
+// concurrent use, as a Suite is.
 type Registry struct {
 	mu     sync.Mutex
 	suites map[ID]*Suite

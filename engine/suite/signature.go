@@ -60,27 +60,11 @@ func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte
 	return sig, nil
 }
 
-// hotLabel labels the signatures a member checks again and again by the
-// same key: its group's messages (FramedContentTBS). Only these count
-// towards a key's precomputed verification table; the others (leaf nodes,
-// KeyPackages, GroupInfos) are verified cold.
-const hotLabel = "FramedContentTBS"
-
-// coldVerifier is a signer whose verification keeps per-key state;
-// verifyCold checks a signature without adding to it.
-type coldVerifier interface {
-	verifyCold(pub, msg, sig []byte) error
-}
-
 // VerifyWithLabel verifies sig over SignContent{"MLS 1.0 "+label, content}
 // with pub. A signature that does not verify returns an error wrapping
 // [ErrBadSignature]; a malformed key one wrapping [ErrInvalidKey].
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, sig []byte) error {
-	verify := s.sig.verify
-	if cv, ok := s.sig.(coldVerifier); ok && label != hotLabel {
-		verify = cv.verifyCold
-	}
-	if err := verify(pub, signContent(label, content), sig); err != nil {
+	if err := s.sig.verify(pub, signContent(label, content), sig); err != nil {
 		return fmt.Errorf("verify with label %q: %w", label, err)
 	}
 	return nil

@@ -14,17 +14,20 @@ import (
 	"github.com/cloudflare/circl/sign/ed448"
 )
 
-// lastKey caches the most recently parsed private key, keyed by its bytes
-// (compared in constant time): a member signs many messages with one key,
-// and parsing an Ed25519 seed, an ECDSA scalar or an X25519 key costs a
-// scalar multiplication.
-type lastKey[K any] struct {
+// signingKey caches the most recently parsed signature private key, keyed
+// by its bytes (compared in constant time): a member signs many messages
+// with one long-term key, and parsing an Ed25519 seed or an ECDSA scalar
+// costs a scalar multiplication. It holds signature keys only, which the
+// group state holds for the group's whole life anyway; HPKE private keys,
+// which RFC 9420 §9.2 deletes once used, are parsed for each use and never
+// kept.
+type signingKey[K any] struct {
 	mu  sync.Mutex
 	raw []byte
 	key K
 }
 
-func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
+func (c *signingKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 	c.mu.Lock()
 	if c.raw != nil && subtle.ConstantTimeCompare(c.raw, raw) == 1 {
 		k := c.key
@@ -43,17 +46,23 @@ func (c *lastKey[K]) get(raw []byte, parse func([]byte) (K, error)) (K, error) {
 	return k, nil
 }
 
-// ed25519Signer is Ed25519 (RFC 8032); private keys are 32-byte seeds.
+// ed25519Signer is Ed25519 (RFC 8032) on crypto/ed25519; private keys are
+// 32-byte seeds.
 type ed25519Signer struct {
-	cache *lastKey[*ed25519Key]
-	ver   *ed25519Verifier
-	comb  func() *baseComb // the nonce points' table, shared with the Suite's KEM
+	cache *signingKey[ed25519.PrivateKey]
 }
 
 var _ signer = ed25519Signer{}
 
-func newEd25519Signer(comb func() *baseComb) ed25519Signer {
-	return ed25519Signer{cache: &lastKey[*ed25519Key]{}, ver: newEd25519Verifier(), comb: comb}
+func newEd25519Signer() ed25519Signer {
+	return ed25519Signer{cache: &signingKey[ed25519.PrivateKey]{}}
+}
+
+func parseEd25519(seed []byte) (ed25519.PrivateKey, error) {
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("ed25519 private key of %d bytes: %w", len(seed), ErrInvalidKey)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 func (ed25519Signer) generate() (priv, pub []byte, err error) {
@@ -69,7 +78,7 @@ func (e ed25519Signer) public(priv []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(sk.pub[:]), nil
+	return bytes.Clone(sk[ed25519.SeedSize:]), nil
 }
 
 func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
@@ -77,24 +86,14 @@ func (e ed25519Signer) sign(priv []byte, msg ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sk.sign(e.comb(), msg...), nil
+	return ed25519.Sign(sk, bytes.Join(msg, nil)), nil
 }
 
-func (e ed25519Signer) verify(pub, msg, sig []byte) error {
-	return checkEd25519(e.ver.verify, pub, msg, sig)
-}
-
-func (e ed25519Signer) verifyCold(pub, msg, sig []byte) error {
-	return checkEd25519(e.ver.verifyCold, pub, msg, sig)
-}
-
-// checkEd25519 runs one of the verifier's paths and turns its answer into
-// the signer interface's errors.
-func checkEd25519(verify func(pub, msg, sig []byte) bool, pub, msg, sig []byte) error {
+func (ed25519Signer) verify(pub, msg, sig []byte) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("ed25519 public key of %d bytes: %w", len(pub), ErrInvalidKey)
 	}
-	if !verify(pub, msg, sig) {
+	if !ed25519.Verify(pub, msg, sig) {
 		return ErrBadSignature
 	}
 	return nil
@@ -109,19 +108,20 @@ const (
 	curveP521
 )
 
-// ecdsaSigner is ECDSA over a NIST curve with the suite hash; private keys
-// are big-endian scalars, public keys uncompressed points, signatures DER.
+// ecdsaSigner is ECDSA on crypto/ecdsa over a NIST curve with the suite
+// hash, with crypto/ecdsa's randomized (hedged) nonces; private keys are
+// big-endian scalars, public keys uncompressed points, signatures DER.
 type ecdsaSigner struct {
 	curve   elliptic.Curve
 	size    int
 	newHash func() hash.Hash
-	cache   *lastKey[*ecdsa.PrivateKey]
+	cache   *signingKey[*ecdsa.PrivateKey]
 }
 
 var _ signer = ecdsaSigner{}
 
 func newECDSASigner(c ecdsaCurve, h func() hash.Hash) ecdsaSigner {
-	s := ecdsaSigner{newHash: h, cache: &lastKey[*ecdsa.PrivateKey]{}}
+	s := ecdsaSigner{newHash: h, cache: &signingKey[*ecdsa.PrivateKey]{}}
 	switch c {
 	case curveP256:
 		s.curve, s.size = elliptic.P256(), 32
@@ -200,14 +200,14 @@ func (e ecdsaSigner) verify(pub, msg, sig []byte) error {
 	return nil
 }
 
-// ed448Signer is pure Ed448 with an empty context (RFC 8032); private keys
-// are 57-byte seeds.
+// ed448Signer is pure Ed448 with an empty context (RFC 8032) on
+// github.com/cloudflare/circl/sign/ed448; private keys are 57-byte seeds.
 type ed448Signer struct {
-	cache *lastKey[ed448.PrivateKey]
+	cache *signingKey[ed448.PrivateKey]
 }
 
 func newEd448Signer() ed448Signer {
-	return ed448Signer{cache: &lastKey[ed448.PrivateKey]{}}
+	return ed448Signer{cache: &signingKey[ed448.PrivateKey]{}}
 }
 
 var _ signer = ed448Signer{}

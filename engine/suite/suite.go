@@ -16,15 +16,26 @@
 //     encodings are left-padded); ECDSA public keys are uncompressed points
 //     and signatures are DER.
 //
-// The suites with the NIST curves run on the standard library (crypto/hpke,
-// crypto/ecdsa); the X25519 suites use this package's own HPKE with
-// DHKEM(X25519) (RFC 9180, on filippo.io/edwards25519 for the field and
-// fixed-base arithmetic), which seals with one Montgomery ladder instead of
-// two, its own Ed25519 signing (the same bytes as crypto/ed25519.Sign,
-// hashing the parts of a large message in place) and its own Ed25519
-// verifier with exactly crypto/ed25519.Verify's acceptance rule
-// (precomputed tables for keys verified repeatedly, half-size scalars for
-// the others); the X448/Ed448 suites use github.com/cloudflare/circl.
+// Every primitive comes from a vetted library; this package only
+// assembles the MLS labels around them:
+//
+//   - HPKE (RFC 9180, base mode): crypto/hpke for DHKEM(P-256),
+//     DHKEM(P-384) and DHKEM(P-521); github.com/cloudflare/circl/hpke for
+//     DHKEM(X25519) (faster there than crypto/hpke) and DHKEM(X448), which
+//     the standard library lacks. For X448 DeriveKeyPair assembles the
+//     RFC 9180 labels around crypto/hkdf, as circl derives only from an ikm
+//     of 56 bytes and MLS passes 64.
+//   - Signatures: crypto/ed25519 (RFC 8032, deterministic), crypto/ecdsa
+//     (randomized nonces) and github.com/cloudflare/circl/sign/ed448.
+//   - Hash, HMAC and HKDF: crypto/sha256, crypto/sha512, crypto/hmac,
+//     crypto/hkdf.
+//   - AEAD: crypto/aes with crypto/cipher's GCM, and
+//     golang.org/x/crypto/chacha20poly1305.
+//
+// HPKE private keys are parsed for each operation and dropped after it:
+// no Suite keeps one. A Suite keeps the last signature private key it
+// parsed: signature keys are long-term, and parsing one costs a scalar
+// multiplication.
 //
 // A [Suite] is safe for concurrent use.
 package suite
@@ -115,7 +126,6 @@ type Suite struct {
 	aead    aeadKind
 	kem     kem
 	sig     signer
-	kdf256  bool // the KDF is HKDF-SHA256 (Expand takes hmacSHA256)
 }
 
 // New returns the [Suite] for id, or an error wrapping [ErrUnsupported].
@@ -125,9 +135,8 @@ func New(id ID) (*Suite, error) {
 	case X25519AES128GCMSHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = aesGCM128
-		comb := newBaseCombOnce()
-		s.kem = newX25519KEM(s.aead, comb)
-		s.sig = newEd25519Signer(comb)
+		s.kem = newX25519KEM(s.aead)
+		s.sig = newEd25519Signer()
 	case P256AES128GCMSHA256P256:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = aesGCM128
@@ -136,9 +145,8 @@ func New(id ID) (*Suite, error) {
 	case X25519ChaCha20Poly1305SHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)
 		s.aead = chacha20Poly1305
-		comb := newBaseCombOnce()
-		s.kem = newX25519KEM(s.aead, comb)
-		s.sig = newEd25519Signer(comb)
+		s.kem = newX25519KEM(s.aead)
+		s.sig = newEd25519Signer()
 	case X448AES256GCMSHA512Ed448:
 		s.setHash(sha512.New, sha512.Size)
 		s.aead = aesGCM256
@@ -168,7 +176,6 @@ func New(id ID) (*Suite, error) {
 func (s *Suite) setHash(h func() hash.Hash, n int) {
 	s.newHash = h
 	s.nh = n
-	s.kdf256 = n == sha256.Size
 }
 
 // ID returns the suite's identifier.
