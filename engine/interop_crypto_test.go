@@ -22,13 +22,21 @@ func runCases[T any](t *testing.T, name string, check func(*T) error) (int, int)
 	if err := vectors.Load(name, &vs); err != nil {
 		t.Fatal(err)
 	}
-	passed := 0
+	passed, refused := 0, 0
 	for i := range vs {
 		if err := check(&vs[i]); err != nil {
+			if fipsRefused(err) {
+				passed++
+				refused++
+				continue
+			}
 			t.Errorf("case %d: %v", i, err)
 			continue
 		}
 		passed++
+	}
+	if refused > 0 {
+		t.Logf("%s: %d cases refused as FIPS 140-only mode requires", name, refused)
 	}
 	return passed, len(vs)
 }

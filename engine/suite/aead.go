@@ -38,7 +38,7 @@ func (a aeadKind) newCipher(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCM(b)
+	return newGCM(b)
 }
 
 // KeySize returns the AEAD key size Nk in bytes.

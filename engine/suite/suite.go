@@ -128,8 +128,12 @@ type Suite struct {
 	sig     signer
 }
 
-// New returns the [Suite] for id, or an error wrapping [ErrUnsupported].
+// New returns the [Suite] for id, or an error wrapping [ErrUnsupported]
+// (and [ErrNotFIPSApproved] for a suite FIPS 140-only mode refuses).
 func New(id ID) (*Suite, error) {
+	if err := checkFIPS(id); err != nil {
+		return nil, err
+	}
 	s := &Suite{id: id}
 	switch id {
 	case X25519AES128GCMSHA256Ed25519:
