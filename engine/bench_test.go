@@ -168,7 +168,9 @@ func newFullGroup(tb testing.TB, n int) *benchGroup {
 // MemStorage. Shapes: "sparse" (see benchGroup) and "full" (see
 // newFullGroup). The primitives run first, as BenchmarkGroup/primitives/…,
 // and every operation reports its time as a multiple ("x-crypto") of the
-// cryptography it cannot avoid, priced in the same run (see cryptoCost).
+// cryptography it cannot avoid, priced in the same run (see cryptoCost),
+// and the same in process CPU time ("cpu-ns/op", "x-crypto-cpu"; see
+// reportRatio).
 func BenchmarkGroup(b *testing.B) {
 	cc := newCryptoCost(b)
 	benchPrimitives(b, cc)
@@ -204,102 +206,107 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 	})
 	b.Run(name("self-update-commit"), func(b *testing.B) {
 		g := setup(b)
+		clk := startClock(b)
 		var last []byte
 		for i := 0; i < b.N; i++ {
 			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
-			b.StopTimer()
+			clk.stop()
 			mustProcess(b, g.b, out.Commit)
 			last = out.Commit
-			b.StartTimer()
+			clk.start()
 		}
-		reportRatio(b, func() float64 { return cc.pathCommit(b, last) })
+		reportRatio(b, cc, clk, func() float64 { return cc.pathCommit(b, last) })
 	})
 	b.Run(name("self-update-process"), func(b *testing.B) {
 		g := setup(b)
+		clk := startClock(b)
 		var last []byte
 		for i := 0; i < b.N; i++ {
-			b.StopTimer()
+			clk.stop()
 			out := mustCommit(b, g.a, CommitOptions{SelfUpdate: true})
 			last = out.Commit
-			b.StartTimer()
+			clk.start()
 			mustProcess(b, g.b, out.Commit)
 		}
-		reportRatio(b, func() float64 { return cc.pathProcess(b, last) })
+		reportRatio(b, cc, clk, func() float64 { return cc.pathProcess(b, last) })
 	})
 	// addRemove adds a member and removes it again, timing one of the four
-	// steps, and returns the last Welcome and remove commit.
-	addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) (welcome, remove []byte) {
+	// steps, and returns its clock and the last Welcome and remove commit.
+	addRemove := func(b *testing.B, timeAdd, timeRemove, timeProcess bool) (clk *benchClock, welcome, remove []byte) {
 		g := setup(b)
+		clk = startClock(b)
 		for i := 0; i < b.N; i++ {
-			b.StopTimer()
+			clk.stop()
 			kp := freshKeyPackage(b)
 			if timeAdd && !timeProcess {
-				b.StartTimer()
+				clk.start()
 			}
 			out := mustCommit(b, g.a, CommitOptions{Add: [][]byte{kp}})
-			b.StopTimer()
+			clk.stop()
 			if timeAdd && timeProcess {
-				b.StartTimer()
+				clk.start()
 			}
 			r := mustProcess(b, g.b, out.Commit)
-			b.StopTimer()
+			clk.stop()
 			leaf := r.Commit.Added[0].Index
 			if timeRemove && !timeProcess {
-				b.StartTimer()
+				clk.start()
 			}
 			welcome = out.Welcome
 			out = mustCommit(b, g.a, CommitOptions{Remove: []uint32{leaf}})
-			b.StopTimer()
+			clk.stop()
 			remove = out.Commit
 			if timeRemove && timeProcess {
-				b.StartTimer()
+				clk.start()
 			}
 			mustProcess(b, g.b, out.Commit)
-			b.StopTimer()
+			clk.stop()
 		}
-		return welcome, remove
+		return clk, welcome, remove
 	}
 	b.Run(name("add-commit"), func(b *testing.B) {
-		welcome, _ := addRemove(b, true, false, false)
-		reportRatio(b, func() float64 { return cc.addCommit(b, welcome) })
+		clk, welcome, _ := addRemove(b, true, false, false)
+		reportRatio(b, cc, clk, func() float64 { return cc.addCommit(b, welcome) })
 	})
 	b.Run(name("add-process"), func(b *testing.B) {
-		addRemove(b, true, false, true)
-		reportRatio(b, func() float64 { return cc.addProcess(b) })
+		clk, _, _ := addRemove(b, true, false, true)
+		reportRatio(b, cc, clk, func() float64 { return cc.addProcess(b) })
 	})
 	b.Run(name("remove-commit"), func(b *testing.B) {
-		_, remove := addRemove(b, false, true, false)
-		reportRatio(b, func() float64 { return cc.pathCommit(b, remove) })
+		clk, _, remove := addRemove(b, false, true, false)
+		reportRatio(b, cc, clk, func() float64 { return cc.pathCommit(b, remove) })
 	})
 	b.Run(name("remove-process"), func(b *testing.B) {
-		_, remove := addRemove(b, false, true, true)
-		reportRatio(b, func() float64 { return cc.pathProcess(b, remove) })
+		clk, _, remove := addRemove(b, false, true, true)
+		reportRatio(b, cc, clk, func() float64 { return cc.pathProcess(b, remove) })
 	})
 	b.Run(name("join"), func(b *testing.B) {
 		g := setup(b)
+		clk := startClock(b)
 		var last []byte
 		for i := 0; i < b.N; i++ {
-			b.StopTimer()
+			clk.stop()
 			c := newBenchMember("c")
 			kp := c.keyPackage(b, suite1)
 			out, err := g.a.g.Commit(ctx, CommitOptions{Add: [][]byte{kp}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.StartTimer()
+			clk.start()
 			if _, err := c.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
 				b.Fatal(err)
 			}
-			b.StopTimer()
+			clk.stop()
 			last = out.Welcome
 			if err := g.a.g.ClearPendingCommit(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportRatio(b, func() float64 { return cc.join(b, last, n+1) })
+		reportRatio(b, cc, clk, func() float64 { return cc.join(b, last, n+1) })
 	})
 	b.Run(name("encrypt-decrypt"), func(b *testing.B) {
 		g := setup(b)
+		clk := startClock(b)
 		msg := bytes.Repeat([]byte{'m'}, 100)
 		for i := 0; i < b.N; i++ {
 			ct, err := g.a.g.Encrypt(ctx, msg, nil)
@@ -308,7 +315,7 @@ func benchShape(b *testing.B, shape string, build func(testing.TB, int) *benchGr
 			}
 			mustProcess(b, g.b, ct)
 		}
-		reportRatio(b, func() float64 { return cc.encryptDecrypt(b) })
+		reportRatio(b, cc, clk, func() float64 { return cc.encryptDecrypt(b) })
 	})
 }
 

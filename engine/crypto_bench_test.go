@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlsbackup/mlsbackup/engine/internal/cputime"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -17,14 +18,38 @@ import (
 // group benchmarks, what the primitives a group operation cannot avoid
 // cost, so each operation can report its ratio to that floor ("x-crypto").
 // Each primitive is timed once per benchmark run (per input size) and
-// cached; the timing is the fastest of three rounds.
+// cached; the timing is the fastest of three rounds. Every price is kept
+// both in wall time and in process CPU time; cpuMode selects which the
+// floors add up (see reportRatio).
 type cryptoCost struct {
 	cs      *suite.Suite
 	sigPriv []byte
 	sigPub  []byte
 	hpkePub []byte
 	hpkePri []byte
-	ns      map[string]float64
+	ns      map[string]price
+	cpuMode bool
+}
+
+// price is the cost of one call of a primitive, in nanoseconds of wall
+// time and of process CPU time (0 where the platform reports none).
+type price struct{ wall, cpu float64 }
+
+// pick returns the price of the current mode.
+func (c *cryptoCost) pick(p price) float64 {
+	if c.cpuMode {
+		return p.cpu
+	}
+	return p.wall
+}
+
+// par is what work spread over the CPUs is divided by: their number for
+// wall time, 1 for CPU time, which parallel work does not shorten.
+func (c *cryptoCost) par() float64 {
+	if c.cpuMode {
+		return 1
+	}
+	return cpus()
 }
 
 func newCryptoCost(tb testing.TB) *cryptoCost {
@@ -32,7 +57,7 @@ func newCryptoCost(tb testing.TB) *cryptoCost {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := &cryptoCost{cs: cs, ns: map[string]float64{}}
+	c := &cryptoCost{cs: cs, ns: map[string]price{}}
 	if c.sigPriv, c.sigPub, err = cs.GenerateSignatureKey(); err != nil {
 		tb.Fatal(err)
 	}
@@ -48,27 +73,34 @@ type prim struct {
 	fn  func() error
 }
 
-// cost returns the cost of p in nanoseconds, measured once per key: the
-// fastest of three rounds of at least 3 calls and 10 ms each.
+// cost returns the cost of p in nanoseconds (of the current mode),
+// measured once per key: the fastest of three rounds of at least 3 calls
+// and 10 ms each.
 func (c *cryptoCost) cost(tb testing.TB, p prim) float64 {
 	if v, ok := c.ns[p.key]; ok {
-		return v
+		return c.pick(v)
 	}
-	best := 0.0
+	var best price
 	for range 3 {
 		n, start := 0, time.Now()
+		cpu0, _ := cputime.Process()
 		for n < 3 || time.Since(start) < 10*time.Millisecond {
 			if err := p.fn(); err != nil {
 				tb.Fatalf("primitive %s: %v", p.key, err)
 			}
 			n++
 		}
-		if v := float64(time.Since(start).Nanoseconds()) / float64(n); best == 0 || v < best {
-			best = v
+		cpu1, _ := cputime.Process()
+		v := price{float64(time.Since(start).Nanoseconds()) / float64(n), float64(cpu1-cpu0) / float64(n)}
+		if best.wall == 0 || v.wall < best.wall {
+			best.wall = v.wall
+		}
+		if best.cpu == 0 || v.cpu < best.cpu {
+			best.cpu = v.cpu
 		}
 	}
 	c.ns[p.key] = best
-	return best
+	return c.pick(best)
 }
 
 func filler(n int) []byte { return bytes.Repeat([]byte{0x5a}, n) }
@@ -82,53 +114,54 @@ func (c *cryptoCost) signP(_ testing.TB, l int) prim {
 	}}
 }
 
-// verifyP is VerifyWithLabel over l bytes by one key again and again (a
-// sender's, a committer's): after its first calls the verifier uses the
-// key's precomputed table. verifyNewP prices keys seen once.
+// verifyP is VerifyWithLabel over l bytes by one key (a sender's, a
+// committer's). It cycles over 256 messages, each signed once, and takes
+// a fresh Suite for each round, so that every call is a verification the
+// Suite has not made before (the Suite caches successful ones).
 func (c *cryptoCost) verifyP(tb testing.TB, l int) prim {
-	msg := filler(l)
-	sig, err := c.cs.SignWithLabel(c.sigPriv, "FramedContentTBS", msg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return prim{fmt.Sprint("verify/", l), func() error {
-		return c.cs.VerifyWithLabel(c.sigPub, "FramedContentTBS", msg, sig)
-	}}
+	return c.verifyCycle(tb, fmt.Sprint("verify/", l), l, false)
 }
 
 // verifyNewP is VerifyWithLabel over l bytes by a key this Suite has not
-// seen before (a joiner checking every leaf, a KeyPackage): the verifier's
-// path without a precomputed table. It cycles over 256 keys and takes a
-// fresh Suite for each round, so no key is ever seen twice by one Suite.
+// seen before (a joiner checking every leaf, a KeyPackage): 256 keys, one
+// message each, a fresh Suite for each round.
 func (c *cryptoCost) verifyNewP(tb testing.TB, l int) prim {
-	const keys = 256
-	msg := filler(l)
-	var pubs, sigs [][]byte // made on the first call: only cost() calls it
+	return c.verifyCycle(tb, fmt.Sprint("verify-new/", l), l, true)
+}
+
+// verifyCycle is verifyP (newKeys false) or verifyNewP.
+func (c *cryptoCost) verifyCycle(_ testing.TB, key string, l int, newKeys bool) prim {
+	const rounds = 256
+	var pubs, msgs, sigs [][]byte // made on the first call: only cost() calls it
 	var cs *suite.Suite
 	i := 0
-	return prim{fmt.Sprint("verify-new/", l), func() error {
+	return prim{key, func() error {
 		if pubs == nil {
-			for range keys {
-				priv, pub, err := c.cs.GenerateSignatureKey()
-				if err != nil {
-					return err
+			for k := range rounds {
+				priv, pub := c.sigPriv, c.sigPub
+				if newKeys {
+					var err error
+					if priv, pub, err = c.cs.GenerateSignatureKey(); err != nil {
+						return err
+					}
 				}
+				msg := append(filler(l), byte(k))
 				sig, err := c.cs.SignWithLabel(priv, "FramedContentTBS", msg)
 				if err != nil {
 					return err
 				}
-				pubs, sigs = append(pubs, pub), append(sigs, sig)
+				pubs, msgs, sigs = append(pubs, pub), append(msgs, msg), append(sigs, sig)
 			}
 		}
-		if i%keys == 0 {
+		if i%rounds == 0 {
 			var err error
 			if cs, err = suite.New(suite1); err != nil {
 				return err
 			}
 		}
-		k := i % keys
+		k := i % rounds
 		i++
-		return cs.VerifyWithLabel(pubs[k], "FramedContentTBS", msg, sigs[k])
+		return cs.VerifyWithLabel(pubs[k], "FramedContentTBS", msgs[k], sigs[k])
 	}}
 }
 
@@ -250,7 +283,7 @@ const smallSigned = 200
 // latter two spread over all CPUs as the tree package does.
 func (c *cryptoCost) pathCommit(tb testing.TB, commit []byte) float64 {
 	nodes, seals := pathCounts(tb, commit)
-	return 2*c.sign(tb, smallSigned) + (float64(nodes)*c.derive(tb)+float64(seals)*c.hpkeSeal(tb, 100))/cpus()
+	return 2*c.sign(tb, smallSigned) + (float64(nodes)*c.derive(tb)+float64(seals)*c.hpkeSeal(tb, 100))/c.par()
 }
 
 // pathProcess: the commit's (a known key) and the new leaf's (a new key)
@@ -260,7 +293,7 @@ func (c *cryptoCost) pathCommit(tb testing.TB, commit []byte) float64 {
 // spread over all CPUs.
 func (c *cryptoCost) pathProcess(tb testing.TB, commit []byte) float64 {
 	nodes, _ := pathCounts(tb, commit)
-	return c.verify(tb, smallSigned) + c.verifyNew(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)/cpus()
+	return c.verify(tb, smallSigned) + c.verifyNew(tb, smallSigned) + c.hpkeOpen(tb, 100) + float64(nodes)*c.derive(tb)/c.par()
 }
 
 // cpus is the number of CPUs the engine spreads parallel work over.
@@ -294,7 +327,7 @@ func (c *cryptoCost) addProcess(tb testing.TB) float64 {
 // by keys the joiner has not seen.
 func (c *cryptoCost) join(tb testing.TB, welcome []byte, members int) float64 {
 	l := welcomeGroupInfoSize(tb, welcome)
-	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verifyNew(tb, l) + float64(members)*c.verifyNew(tb, smallSigned)/cpus()
+	return c.hpkeOpen(tb, l) + c.aeadOpen(tb, l) + c.verifyNew(tb, l) + float64(members)*c.verifyNew(tb, smallSigned)/c.par()
 }
 
 // encryptDecrypt: one signature and its verification, the content's and
@@ -304,13 +337,64 @@ func (c *cryptoCost) encryptDecrypt(tb testing.TB) float64 {
 	return c.sign(tb, smallSigned) + c.verify(tb, smallSigned) + c.aeadSeal(tb, 100) + c.aeadOpen(tb, 100) + c.aeadSeal(tb, 16) + c.aeadOpen(tb, 16) + 10*c.expand(tb)
 }
 
+// benchClock is a benchmark's timer together with the process CPU time
+// of its timed regions: every StartTimer and StopTimer of an operation's
+// benchmark goes through it.
+type benchClock struct {
+	b       *testing.B
+	cpu     time.Duration // CPU time of the finished timed regions
+	since   time.Duration // CPU time when the running region started
+	running bool
+}
+
+// startClock starts accounting with the timer running, as it is when a
+// benchmark function starts or after setup's ResetTimer.
+func startClock(b *testing.B) *benchClock {
+	c := &benchClock{b: b, running: true}
+	c.since, _ = cputime.Process()
+	return c
+}
+
+func (c *benchClock) stop() {
+	c.b.StopTimer()
+	if c.running {
+		now, _ := cputime.Process()
+		c.cpu += now - c.since
+		c.running = false
+	}
+}
+
+func (c *benchClock) start() {
+	c.since, _ = cputime.Process()
+	c.running = true
+	c.b.StartTimer()
+}
+
 // reportRatio stops the timer, then prices the floor (a primitive's first
 // use measures it, which must not count as the operation's time) and
-// reports the measured time per operation as a multiple of it.
-func reportRatio(b *testing.B, floor func() float64) {
-	b.StopTimer()
-	if f := floor(); f > 0 && b.N > 0 {
+// reports the measured time per operation as a multiple of it
+// ("x-crypto"); where the platform reports CPU time, also the process CPU
+// time per operation ("cpu-ns/op") as a multiple of the floor in CPU time
+// ("x-crypto-cpu", parallel work not divided by the CPUs), which load from
+// other processes inflates far less.
+func reportRatio(b *testing.B, cc *cryptoCost, clk *benchClock, floor func() float64) {
+	clk.stop()
+	if b.N == 0 {
+		return
+	}
+	if f := floor(); f > 0 {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/f, "x-crypto")
+	}
+	if _, ok := cputime.Process(); !ok {
+		return
+	}
+	perOp := float64(clk.cpu.Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perOp, "cpu-ns/op")
+	cc.cpuMode = true
+	f := floor()
+	cc.cpuMode = false
+	if f > 0 {
+		b.ReportMetric(perOp/f, "x-crypto-cpu")
 	}
 }
 
@@ -338,14 +422,16 @@ func benchPrimitives(b *testing.B, c *cryptoCost) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			cpu0, _ := cputime.Process()
 			for range b.N {
 				if err := pr.fn(); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
+			cpu1, _ := cputime.Process()
 			if b.Elapsed() >= 10*time.Millisecond {
-				c.ns[pr.key] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				c.ns[pr.key] = price{float64(b.Elapsed().Nanoseconds()) / float64(b.N), float64(cpu1-cpu0) / float64(b.N)}
 			}
 		})
 	}

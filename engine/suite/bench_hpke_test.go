@@ -3,6 +3,8 @@ package suite
 import (
 	"bytes"
 	"testing"
+
+	"github.com/mlsbackup/mlsbackup/engine/internal/cputime"
 )
 
 // loopCPU runs op in a b.Loop and reports, beside ns/op, the process CPU
@@ -10,13 +12,15 @@ import (
 // far less than wall time.
 func loopCPU(b *testing.B, op func() error) {
 	b.Helper()
-	start := processCPU(b)
+	start, ok := cputime.Process()
 	for b.Loop() {
 		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+	if end, _ := cputime.Process(); ok {
+		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // benchHPKE measures EncryptWithLabel (SealBase) and DecryptWithLabel
