@@ -76,10 +76,11 @@ type Options struct {
 	// of Welcome messages (joiners then need the tree out of band).
 	OmitRatchetTree bool
 	// Suites supplies the cipher-suite implementations. Groups opened with
-	// the same registry share each suite's state (its parsed signature
-	// key), so a process that keeps many groups loaded should set one
-	// registry for all of them. Nil: NewClient makes one for its groups;
-	// LoadGroup without a registry gives the group a Suite of its own.
+	// the same registry share each suite's bounded caches (the last 4096
+	// successful signature verifications, the parsed signature key), so a
+	// process that keeps many groups loaded should set one registry for
+	// all of them. Nil: NewClient makes one for its groups; LoadGroup
+	// without a registry gives the group a Suite of its own.
 	Suites *suite.Registry
 }
 

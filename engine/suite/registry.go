@@ -3,8 +3,9 @@ package suite
 import "sync"
 
 // Registry hands out one Suite per cipher suite, so that the groups of a
-// process share a Suite's state instead of each loaded group holding its
-// own. A nil *Registry gives a new Suite on every call. It is safe for
+// process share a Suite's caches — above all its bounded cache of
+// successful signature verifications — instead of each loaded group
+// holding its own. A nil *Registry gives a new Suite on every call. It is safe for
 // concurrent use, as a Suite is.
 type Registry struct {
 	mu     sync.Mutex

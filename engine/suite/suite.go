@@ -126,6 +126,8 @@ type Suite struct {
 	aead    aeadKind
 	kem     kem
 	sig     signer
+	// verified remembers successful signature verifications.
+	verified *verified
 }
 
 // New returns the [Suite] for id, or an error wrapping [ErrUnsupported]
@@ -134,7 +136,7 @@ func New(id ID) (*Suite, error) {
 	if err := checkFIPS(id); err != nil {
 		return nil, err
 	}
-	s := &Suite{id: id}
+	s := &Suite{id: id, verified: newVerified()}
 	switch id {
 	case X25519AES128GCMSHA256Ed25519:
 		s.setHash(sha256.New, sha256.Size)

@@ -59,6 +59,7 @@ var suiteFiles = map[string]string{
 	"signature.go":         "SignWithLabel and VerifyWithLabel",
 	"signature_schemes.go": "Ed25519, ECDSA and Ed448 from crypto/ed25519, crypto/ecdsa and circl",
 	"suite.go":             "the suites of RFC 9420 §17.1",
+	"verify_cache.go":      "the bounded cache of successful signature verifications",
 }
 
 // arithmeticNames are methods and functions of curve-arithmetic APIs.
