@@ -8,8 +8,11 @@
 // batches atomically (localstore) makes every transition all-or-nothing.
 // [MemStorage] is an in-memory implementation for tests.
 //
-// The engine is written from the RFC on Go's standard library: the module
-// proxy refuses github.com/cisco/go-mls, which also stopped at draft-09.
+// The engine is written from the RFC (the module proxy refuses
+// github.com/cisco/go-mls, which also stopped at draft-09); its
+// cryptography comes from vetted libraries only — the standard library's
+// crypto packages, golang.org/x/crypto and cloudflare/circl's HPKE and
+// Ed448 — as package suite documents.
 //
 // # Using it
 //

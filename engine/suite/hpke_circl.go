@@ -19,10 +19,11 @@ import (
 //
 // The standard library has no X448. For X25519 crypto/hpke serves too, but
 // circl is faster for what MLS does most (BenchmarkPrimitives,
-// "HPKE/…/crypto-hpke" beside "HPKE/…"): its ephemeral and public keys
-// are fixed-base multiplications in assembly where crypto/ecdh runs a
-// generic Montgomery ladder, and parsing a private key costs nothing where
-// crypto/ecdh computes its public key at once.
+// "HPKE/…/crypto-hpke-X25519…" beside "HPKE/…"): circl computes public
+// keys with a ladder specialised to the base point and runs its field
+// arithmetic in assembly, where crypto/ecdh runs the generic ladder for
+// both, and parsing a private key costs nothing where crypto/ecdh
+// computes its public key at once.
 type circlKEM struct {
 	suite  circlhpke.Suite
 	scheme circlkem.Scheme
