@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/mlsbackup/mlsbackup/engine/keyschedule"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
 )
 
@@ -70,10 +71,34 @@ func TestGroupEverySuite(t *testing.T) {
 	}
 }
 
-// TestFIPSOnlyMode runs the official vectors and TestGroupEverySuite again
-// in a child process of this test binary with GODEBUG=fips140=only: the
-// suites on the NIST curves (FIPSApproved) pass every vector and the group
-// test, and the others are refused with ErrNotFIPSApproved.
+// TestShortPSK checks a PSK shorter than 112 bits: in FIPS 140-only mode
+// (see TestFIPSOnlyMode) the module refuses it as an HKDF key, and the
+// PSK secret computation returns ErrShortKey instead of reaching HKDF;
+// otherwise it is used like any other.
+func TestShortPSK(t *testing.T) {
+	for _, id := range suite.All() {
+		if fips140.Enforced() && !id.FIPSApproved() {
+			continue // refused at New, as TestGroupEverySuite checks
+		}
+		cs, err := suite.New(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = keyschedule.PSKSecret(cs, []keyschedule.PSK{{ID: []byte("id"), Secret: []byte("short")}})
+		if want := fips140.Enforced(); errors.Is(err, suite.ErrShortKey) != want || (err != nil) != want {
+			t.Errorf("%v: 5-byte PSK: %v, want ErrShortKey %v", id, err, want)
+		}
+		if _, err := keyschedule.PSKSecret(cs, []keyschedule.PSK{{ID: []byte("id"), Secret: bytes.Repeat([]byte{1}, 14)}}); err != nil {
+			t.Errorf("%v: 14-byte PSK: %v", id, err)
+		}
+	}
+}
+
+// TestFIPSOnlyMode runs the official vectors, TestGroupEverySuite and
+// TestShortPSK again in a child process of this test binary with
+// GODEBUG=fips140=only: the suites on the NIST curves (FIPSApproved) pass
+// every vector and the group test, and the others are refused with
+// ErrNotFIPSApproved.
 func TestFIPSOnlyMode(t *testing.T) {
 	if fips140.Enabled() {
 		t.Fatal("TestFIPSOnlyMode starts the FIPS 140-only child itself; run it without GODEBUG=fips140")
@@ -82,7 +107,7 @@ func TestFIPSOnlyMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-test.run", "^(TestInteropVectors|TestGroupEverySuite)$", "-test.count", "1"}
+	args := []string{"-test.run", "^(TestInteropVectors|TestGroupEverySuite|TestShortPSK)$", "-test.count", "1"}
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}

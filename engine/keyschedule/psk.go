@@ -27,10 +27,16 @@ const MaxPSKs = 0xffff
 //
 // with psk_secret_[0] the all-zero string. The salt of the last Extract is
 // psk_input_[i], as in the RFC's pseudocode (the interop vectors confirm it). With no PSKs it returns the
-// all-zero string of length Nh.
+// all-zero string of length Nh. In FIPS 140-only mode a PSK shorter than
+// 112 bits is refused ([suite.CheckSecret]).
 func PSKSecret(s *suite.Suite, psks []PSK) ([]byte, error) {
 	if len(psks) > MaxPSKs {
 		return nil, fmt.Errorf("%d psks: %w", len(psks), ErrLength)
+	}
+	for i, p := range psks {
+		if err := suite.CheckSecret(p.Secret); err != nil {
+			return nil, fmt.Errorf("psk %d: %w", i, err)
+		}
 	}
 	secret := zero(s)
 	for i, p := range psks {

@@ -21,6 +21,23 @@ import (
 // Cryptographic Module does not approve, and FIPS 140-only mode is on.
 var ErrNotFIPSApproved = errors.New("suite: cipher suite not approved in FIPS 140-only mode")
 
+// ErrShortKey means FIPS 140-only mode is on and a secret that is to key
+// HMAC or HKDF is shorter than the 112 bits the module requires.
+var ErrShortKey = errors.New("suite: key shorter than 112 bits in FIPS 140-only mode")
+
+// CheckSecret returns an error wrapping [ErrShortKey] if FIPS 140-only
+// mode is on and secret is shorter than 112 bits. [Suite.Extract] and
+// [Suite.Expand] panic on such a key in that mode (crypto/hkdf refuses it
+// and they return no error), so a secret the engine does not derive itself
+// — an external PSK — is checked with CheckSecret first; received path
+// secrets must be Nh bytes long.
+func CheckSecret(secret []byte) error {
+	if fips140.Enforced() && len(secret) < 112/8 {
+		return fmt.Errorf("secret of %d bytes: %w", len(secret), ErrShortKey)
+	}
+	return nil
+}
+
 // FIPSApproved reports whether the suite uses only algorithms the Go
 // Cryptographic Module approves, and so runs with GODEBUG=fips140=only.
 func (id ID) FIPSApproved() bool {

@@ -41,7 +41,7 @@ func (s *Suite) Extract(salt, ikm []byte) []byte {
 	prk, err := hkdf.Extract(s.newHash, ikm, salt)
 	if err != nil {
 		// crypto/hkdf fails only in FIPS 140-only mode, on an ikm shorter
-		// than 112 bits, which the engine never passes (see fips.go).
+		// than 112 bits, which the engine never passes (see CheckSecret).
 		panic("suite: " + err.Error())
 	}
 	return prk

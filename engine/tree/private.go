@@ -78,9 +78,12 @@ func nodeKeyPair(cs *suite.Suite, pathSecret []byte) (KeyPair, error) {
 // ImportPathSecret installs the path secret a joiner receives in a Welcome
 // (§12.4.3.1): pathSecret belongs to the lowest common ancestor of the
 // member's leaf and the committer's leaf; each further non-blank node up to
-// the root gets the next path secret. Every derived public key must match
-// the tree.
+// the root gets the next path secret. It must be Nh bytes long, as every
+// path secret is. Every derived public key must match the tree.
 func (p *PrivateKeys) ImportPathSecret(cs *suite.Suite, t *Tree, committer LeafIndex, pathSecret []byte) error {
+	if len(pathSecret) != cs.Nh() {
+		return fmt.Errorf("import path secret of %d bytes: %w", len(pathSecret), ErrMalformed)
+	}
 	ca := treemath.CommonAncestor(p.leaf.Node(), committer.Node())
 	nodes := append([]NodeIndex{ca}, treemath.DirectPath(ca, t.NumLeaves())...)
 	secret := pathSecret

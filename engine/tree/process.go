@@ -91,8 +91,9 @@ type Decrypted struct {
 // decrypts the path secret encrypted to the resolution of the copath child
 // above the receiver, derives the secrets of the nodes up to the root,
 // checks that their public keys match the path, and derives the commit
-// secret. exclude lists the leaves added by the commit and groupContext is
-// the encoded provisional GroupContext. keys is not modified.
+// secret. A path secret that is not Nh bytes long is malformed. exclude
+// lists the leaves added by the commit and groupContext is the encoded
+// provisional GroupContext. keys is not modified.
 func (t *Tree) DecryptPath(keys *PrivateKeys, sender LeafIndex, path *wire.UpdatePath, exclude []LeafIndex, groupContext []byte) (*Decrypted, error) {
 	me := keys.Leaf()
 	if me == sender {
@@ -133,6 +134,9 @@ func (t *Tree) DecryptPath(keys *PrivateKeys, sender LeafIndex, path *wire.Updat
 	secret, err := t.cs.DecryptWithLabel(kp.Priv, labelUpdatePathNode, groupContext, cts[j].KEMOutput, cts[j].Ciphertext)
 	if err != nil {
 		return nil, fmt.Errorf("decrypt path: node %d: %w", steps[i].Node, err)
+	}
+	if len(secret) != t.cs.Nh() {
+		return nil, fmt.Errorf("decrypt path: node %d: path secret of %d bytes: %w", steps[i].Node, len(secret), ErrMalformed)
 	}
 	out := &Decrypted{Keys: keys.Clone(), Node: steps[i].Node, PathSecret: secret}
 	for _, x := range t.DirectPath(sender) {
