@@ -57,7 +57,7 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over")})
+	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over"), FS: dataFS()})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func openDataDir(ctx context.Context, e *env, dryRun bool) (*dataDir, error) {
 // openDataDirNow opens the data directory (creating it if needed), or the
 // agent that holds its lock.
 func openDataDirNow(ctx context.Context, e *env) (*dataDir, error) {
-	st, _, err := localstore.Open(ctx, fsx.OS{}, e.cfg.DataDir, localstore.Options{
+	st, _, err := localstore.Open(ctx, dataFS(), e.cfg.DataDir, localstore.Options{
 		EpochRetention: e.cfg.Store.RetainedEpochs(),
 		SnapshotsKept:  e.cfg.Snapshot.LocalKeep,
 		Logger:         e.log,
