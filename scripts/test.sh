@@ -112,9 +112,12 @@ fi
 
 step "go vet ./..."
 go vet ./...
+# The killpoint build (tests only: internal/killcampaign) is linted too.
+go vet -tags killpoint ./cmd/mlsbackup
 
 step "staticcheck ./..."
 staticcheck ./...
+staticcheck -tags killpoint ./cmd/mlsbackup
 
 # go test -json goes through scripts/testreport: a line per package, the
 # output of failing tests only, a note each minute on what is still running,
