@@ -59,13 +59,16 @@ func (s Stats) Total() int64 {
 // "stops the world" at the k-th one: that operation fails (a write may
 // first write a torn prefix) and every later operation of any kind fails
 // with [ErrCrashed], as if the process had died. Combined with [Mem] and
-// [Mem.Crash] it also loses what was not fsynced. Unarmed (k = 0), it is a
-// cheap operation and byte counter. Safe for concurrent use.
+// [Mem.Crash] it also loses what was not fsynced. It can also fail single
+// operations and keep going ([FaultyOptions.Inject]), as a full disk or a
+// failing device does. Unarmed (k = 0, no Inject), it is a cheap operation
+// and byte counter. Safe for concurrent use.
 type Faulty struct {
 	fs      FS
 	failAt  int64
 	torn    bool
 	before  func(n int64, op Op, path string, data []byte)
+	inject  func(op Op, path string, data []byte) (keep int, err error)
 	count   atomic.Int64
 	crashed atomic.Bool
 	ops     [numOps]atomic.Int64
@@ -89,11 +92,18 @@ type FaultyOptions struct {
 	// bytes. A test can copy the file system there to examine a crash at
 	// that instant without re-running everything before it.
 	Before func(n int64, op Op, path string, data []byte)
+	// Inject, if set, is asked before every counted operation that is not
+	// the crash point whether it fails with a transient error instead (a
+	// full disk, an I/O error): a non-nil err makes that one operation fail
+	// with it, wrapped in an *fs.PathError, without stopping the world. For
+	// a write, the first keep bytes are written before it fails (a short
+	// write); keep is ignored for other operations. See [Full].
+	Inject func(op Op, path string, data []byte) (keep int, err error)
 }
 
 // NewFaulty wraps fsys.
 func NewFaulty(fsys FS, opts FaultyOptions) *Faulty {
-	return &Faulty{fs: fsys, failAt: opts.FailAt, torn: opts.Torn, before: opts.Before}
+	return &Faulty{fs: fsys, failAt: opts.FailAt, torn: opts.Torn, before: opts.Before, inject: opts.Inject}
 }
 
 // Crashed reports whether the world has stopped.
@@ -124,10 +134,11 @@ func (f *Faulty) alive() error {
 }
 
 // step counts one operation. crash is true if this very operation is the
-// crash point; err is non-nil if the operation must not run.
-func (f *Faulty) step(op Op, path string, data []byte) (crash bool, err error) {
+// crash point; err is non-nil if the operation must not run (for an
+// injected fault, keep is how many bytes of a write run first).
+func (f *Faulty) step(op Op, path string, data []byte) (crash bool, keep int, err error) {
 	if f.crashed.Load() {
-		return false, ErrCrashed
+		return false, 0, ErrCrashed
 	}
 	n := f.count.Add(1)
 	f.ops[op].Add(1)
@@ -135,20 +146,25 @@ func (f *Faulty) step(op Op, path string, data []byte) (crash bool, err error) {
 		f.before(n, op, path, data)
 	}
 	if f.failAt <= 0 || n < f.failAt {
-		return false, nil
+		if f.inject != nil {
+			if keep, err := f.inject(op, path, data); err != nil {
+				return false, min(max(keep, 0), len(data)), &fs.PathError{Op: op.String(), Path: path, Err: err}
+			}
+		}
+		return false, 0, nil
 	}
 	if n == f.failAt {
 		f.crashOp.Store(int64(op))
 		f.crashed.Store(true)
-		return true, fmt.Errorf("%s: %w", op, ErrCrashed)
+		return true, 0, fmt.Errorf("%s: %w", op, ErrCrashed)
 	}
-	return false, ErrCrashed
+	return false, 0, ErrCrashed
 }
 
 // OpenFile implements [FS].
 func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if flag&os.O_CREATE != 0 {
-		if _, err := f.step(OpCreate, name, nil); err != nil {
+		if _, _, err := f.step(OpCreate, name, nil); err != nil {
 			return nil, err
 		}
 	} else if err := f.alive(); err != nil {
@@ -162,7 +178,7 @@ func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 }
 
 func (f *Faulty) simple(op Op, path string, do func() error) error {
-	if _, err := f.step(op, path, nil); err != nil {
+	if _, _, err := f.step(op, path, nil); err != nil {
 		return err
 	}
 	return do()
@@ -241,10 +257,13 @@ type faultyFile struct {
 }
 
 func (ff *faultyFile) Write(p []byte) (int, error) {
-	crash, err := ff.f.step(OpWrite, ff.file.Name(), p)
+	crash, keep, err := ff.f.step(OpWrite, ff.file.Name(), p)
 	if err != nil {
 		if crash && ff.f.torn && len(p) > 1 {
-			n, _ := ff.file.Write(p[:len(p)/2])
+			keep = len(p) / 2
+		}
+		if keep > 0 {
+			n, _ := ff.file.Write(p[:keep])
 			ff.f.bytes.Add(int64(n))
 			return n, err
 		}
@@ -256,14 +275,14 @@ func (ff *faultyFile) Write(p []byte) (int, error) {
 }
 
 func (ff *faultyFile) Sync() error {
-	if _, err := ff.f.step(OpSync, ff.file.Name(), nil); err != nil {
+	if _, _, err := ff.f.step(OpSync, ff.file.Name(), nil); err != nil {
 		return err
 	}
 	return ff.file.Sync()
 }
 
 func (ff *faultyFile) Truncate(size int64) error {
-	if _, err := ff.f.step(OpWrite, ff.file.Name(), nil); err != nil {
+	if _, _, err := ff.f.step(OpWrite, ff.file.Name(), nil); err != nil {
 		return err
 	}
 	return ff.file.Truncate(size)
