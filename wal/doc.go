@@ -27,6 +27,34 @@
 // segment whose operations are all finished, so that the bytes of applied
 // payloads (secrets included) leave the disk.
 //
+// # Failed writes
+//
+// A write or fsync of the active segment can fail (a full disk, an I/O
+// error). Every record not durable at that instant is then lost: those of
+// the failed write and those appended while it ran. Their waiters get an
+// error wrapping [ErrWriteFailed]; a lost Commit leaves its operation
+// uncommitted (the caller aborts it), and an operation whose Begin was lost
+// ends at its next Commit (which fails) or Abort. Abort and Applied records
+// are not fsynced by themselves anyway: losing one only makes recovery
+// report or replay the operation again. The segment is then truncated to
+// the end of its last durable record and fsynced, so that no later record
+// can follow the bytes of a lost one (they would read as corruption in the
+// middle of the file, or as valid records of an operation its caller was
+// told had failed). After a failed fsync the page cache of the segment can
+// no longer be trusted to match the disk (Linux marks pages whose
+// write-back failed as clean), so the log does not write to that segment
+// again: once it is truncated and fsynced, a new segment becomes active.
+// Until this cleanup succeeds, appends are refused with [ErrWriteFailed];
+// the next append, [Log.Sync], [Log.Checkpoint] or [Log.Repair] retries it
+// (truncating frees space; a new segment needs a little). Only if the
+// process dies before a cleanup that kept failing can a lost record come
+// back at the next Open, as the record of an operation interrupted by a
+// crash may. A checkpoint that cannot create its next segment fails and
+// leaves the active segment in use. The log thus survives a full disk:
+// once space returns, appends succeed again without a restart.
+// [Log.Failures], [Log.Durable] and [Log.Lost] let the caller undo what it
+// built on lost records.
+//
 // # On-disk format
 //
 // The log is a directory of segment files named by a 16-digit lower-case

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
 )
@@ -21,6 +22,10 @@ var (
 	ErrUnknownOp = errors.New("wal: unknown or finished operation")
 	// ErrTooLarge is returned when a record would exceed [MaxPayload].
 	ErrTooLarge = errors.New("wal: record too large")
+	// ErrWriteFailed is wrapped by the error of every call whose record
+	// was not written because a write or fsync of the log failed (a full
+	// disk, an I/O error): see "Failed writes" in the package doc.
+	ErrWriteFailed = errors.New("wal: write failed")
 )
 
 // Options configures [Open].
@@ -39,6 +44,9 @@ type opState struct {
 	committed  bool
 	inputLen   int
 	payloadLen int
+	// lostErr is set when the Begin record was lost with a failed write:
+	// the operation is on no disk and ends at its next Commit or Abort.
+	lostErr error
 }
 
 // Completed describes a finished operation, kept for debugging.
@@ -62,13 +70,28 @@ type Log struct {
 	// ckptMu serialises checkpoints.
 	ckptMu sync.Mutex
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	buf       []byte // encoded records not yet written
-	appended  uint64 // records appended to buf, ever
-	synced    uint64 // records known durable
-	chain     uint32 // chained CRC of the last record appended
-	err       error  // sticky I/O failure: the log is dead
+	mu       sync.Mutex
+	cond     *sync.Cond
+	buf      []byte // encoded records not yet written
+	appended uint64 // records appended to buf, ever (tickets)
+	// synced counts the records whose fate is known: durable, or lost
+	// with a failed write (see lost).
+	synced uint64
+	// durable is the highest ticket made durable by an fsync; every
+	// ticket up to it is durable unless lost.
+	durable atomic.Uint64
+	chain   uint32 // chained CRC of the last record appended
+	// good is where the records made durable end in the active segment.
+	good position
+	// undo reverts the in-memory effect of the records not yet durable.
+	undo []undoEntry
+	// lost are the tickets of records lost with failed writes.
+	lost     lostTickets
+	failures atomic.Uint64
+	// broken is set while a failed write is not cleaned up: appends are
+	// refused until a repair succeeds.
+	broken    error
+	brokenFix repairKind
 	closed    bool
 	nextID    uint64
 	ops       map[uint64]*opState
@@ -77,6 +100,12 @@ type Log struct {
 	active    fsx.File
 	activeLen int64 // bytes in the active segment, including buf
 	completed []Completed
+}
+
+// position is an offset in the active segment and the chained CRC there.
+type position struct {
+	len   int64
+	chain uint32
 }
 
 // Open opens (creating if needed) the log in dir, repairs a torn tail and
@@ -108,6 +137,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Log, *Re
 		l.activeSeq = res.seqs[len(res.seqs)-1]
 		l.chain = res.chain
 		l.activeLen = res.activeEnd
+		l.good = position{len: res.activeEnd, chain: res.chain}
 		f, err := fsys.OpenFile(filepath.Join(dir, segmentName(l.activeSeq)), osAppend, filePerm)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open wal: %w", err)
@@ -138,36 +168,44 @@ func (l *Log) startSegment(seq uint64) error {
 }
 
 // activate opens the created segment h for appending and makes it active,
-// closing the previous one. mu and ioMu are held (or access is exclusive).
+// closing the previous one, which holds nothing that is not durable. mu
+// and ioMu are held (or access is exclusive). If it fails, the previous
+// segment stays active.
 func (l *Log) activate(h segmentHeader) error {
 	f, err := l.fs.OpenFile(filepath.Join(l.dir, segmentName(h.seq)), osAppend, filePerm)
 	if err != nil {
 		return fmt.Errorf("open segment: %w", err)
 	}
 	if l.active != nil {
+		// Everything in it is fsynced: a failed close loses nothing.
 		if err := l.active.Close(); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("close segment: %w", err)
+			l.logger.Warn("wal: close segment", "seq", l.activeSeq, "err", err)
 		}
 	}
 	l.active = f
 	l.activeSeq = h.seq
 	l.activeLen = segmentHeaderSize
 	l.chain = chainSeed(h.encode())
+	l.good = position{len: l.activeLen, chain: l.chain}
 	return nil
 }
 
 // appendLocked encodes a record into the buffer; mu is held. It returns
-// the record's sequence number for [Log.waitDurable].
+// the record's sequence number (its ticket) for [Log.waitDurable]. A log
+// whose last failed write is not cleaned up yet tries to repair it first.
 func (l *Log) appendLocked(t recordType, payload []byte) (uint64, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
-	if l.err != nil {
-		return 0, l.err
-	}
 	if len(payload) > MaxPayload {
 		return 0, ErrTooLarge
+	}
+	if l.broken != nil && l.ioMu.TryLock() {
+		l.repairLocked()
+		l.ioMu.Unlock()
+	}
+	if l.broken != nil {
+		return 0, l.broken
 	}
 	before := len(l.buf)
 	l.buf, l.chain = appendRecord(l.buf, l.chain, t, payload)
@@ -177,67 +215,80 @@ func (l *Log) appendLocked(t recordType, payload []byte) (uint64, error) {
 }
 
 // waitDurable returns once record seq is on stable storage, flushing the
-// buffer itself if no other goroutine is (group commit). mu is held.
+// buffer itself if no other goroutine is (group commit), or an error
+// wrapping [ErrWriteFailed] if the record was lost with a failed write.
+// mu is held.
 func (l *Log) waitDurable(seq uint64) error {
 	for l.synced < seq {
-		if l.err != nil {
-			return l.err
-		}
 		if l.ioMu.TryLock() {
-			l.flushLocked()
+			l.flushLocked(true)
 			l.ioMu.Unlock()
 			l.cond.Broadcast()
 			continue
 		}
 		l.cond.Wait()
 	}
+	if err := l.lost.find(seq); err != nil {
+		return err
+	}
 	return nil
 }
 
 // flushLocked writes and fsyncs the buffer. mu and ioMu are held on entry
-// and exit; mu is released during I/O.
-func (l *Log) flushLocked() {
-	if l.err != nil || l.synced == l.appended {
+// and exit; mu is released during I/O if release is set. If the write or
+// the fsync fails, every record not yet durable is lost (see
+// [Log.loseLocked]).
+func (l *Log) flushLocked(release bool) {
+	if l.broken != nil || l.synced == l.appended {
 		return
 	}
 	data, target, f := l.buf, l.appended, l.active
+	end := position{len: l.activeLen, chain: l.chain}
 	l.buf = nil
-	l.mu.Unlock()
+	if release {
+		l.mu.Unlock()
+	}
 	var err error
+	syncFailed := false
 	if len(data) > 0 {
 		_, err = f.Write(data)
 	}
 	if err == nil {
-		err = f.Sync()
+		if err = f.Sync(); err != nil {
+			syncFailed = true
+		}
 	}
-	l.mu.Lock()
+	if release {
+		l.mu.Lock()
+	}
 	if err != nil {
-		l.fail(fmt.Errorf("wal: write segment %s: %w", segmentName(l.activeSeq), err))
+		l.loseLocked(fmt.Errorf("write segment %s: %w", segmentName(l.activeSeq), err), syncFailed)
 		return
 	}
 	l.synced = target
+	l.durable.Store(target)
+	l.good = end
+	l.dropUndo(target)
 	l.cond.Broadcast()
 }
 
-// fail makes the log unusable after an I/O error: the page cache can no
-// longer be trusted to match the disk. mu is held.
-func (l *Log) fail(err error) {
-	if l.err == nil {
-		l.err = err
-		l.logger.Error("wal: log failed", "err", err)
-	}
-	l.cond.Broadcast()
-}
-
-// Sync makes every record appended so far durable.
+// Sync makes every record appended so far durable. It first retries the
+// repair of a failed write, if one is pending.
 func (l *Log) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("wal sync: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.err != nil {
-		return l.err
+	if l.closed {
+		return ErrClosed
+	}
+	if l.broken != nil && l.ioMu.TryLock() {
+		l.repairLocked()
+		l.ioMu.Unlock()
+	}
+	if l.broken != nil {
+		return l.broken
 	}
 	return l.waitDurable(l.appended)
 }
@@ -252,10 +303,16 @@ func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
-	l.flushLocked()
+	// Records still buffered were never acknowledged (a commit is only
+	// once its fsync returned): losing them with a failed write loses
+	// nothing a caller was told is durable.
+	l.flushLocked(true)
 	l.closed = true
 	l.cond.Broadcast()
-	err := l.err
+	var err error
+	if l.broken != nil {
+		err = fmt.Errorf("wal close: %w", l.broken)
+	}
 	if l.active != nil {
 		if cerr := l.active.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("wal close: %w", cerr)

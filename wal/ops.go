@@ -25,9 +25,12 @@ func (l *Log) Begin(ctx context.Context, kind string, input []byte, durable bool
 		return 0, fmt.Errorf("wal begin %s: %w", kind, err)
 	}
 	l.nextID++
-	l.ops[id] = &opState{kind: kind, beginSeg: l.activeSeq, inputLen: len(input)}
+	op := &opState{kind: kind, beginSeg: l.activeSeq, inputLen: len(input)}
+	l.ops[id] = op
+	l.noteUndo(seq, op, false)
 	if durable {
 		if err := l.waitDurable(seq); err != nil {
+			delete(l.ops, id)
 			return 0, fmt.Errorf("wal begin %s: %w", kind, err)
 		}
 	}
@@ -58,19 +61,26 @@ func (l *Log) CommitAsync(ctx context.Context, id uint64, payload []byte) (uint6
 	if !ok || op.committed {
 		return 0, fmt.Errorf("wal commit %d: %w", id, ErrUnknownOp)
 	}
+	if op.lostErr != nil {
+		delete(l.ops, id)
+		return 0, fmt.Errorf("wal commit %d: begin record lost: %w", id, op.lostErr)
+	}
 	seq, err := l.appendLocked(typeCommit, encodeIDPayload(id, payload))
 	if err != nil {
 		return 0, fmt.Errorf("wal commit %d: %w", id, err)
 	}
 	op.committed = true
 	op.payloadLen = len(payload)
+	l.noteUndo(seq, op, true)
 	return seq, nil
 }
 
 // WaitDurable returns once the record with the given ticket is on stable
 // storage, sharing the fsync with concurrent waiters. It does not take a
-// context: once a record is appended, the only honest answers are "durable"
-// or "the log is dead" (a non-nil error; every later call fails too).
+// context: once a record is appended, the only honest answers are
+// "durable" or "lost with a failed write" (an error wrapping
+// [ErrWriteFailed]; the operation is then uncommitted, see "Failed writes"
+// in the package doc).
 func (l *Log) WaitDurable(ticket uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,6 +102,11 @@ func (l *Log) Abort(ctx context.Context, id uint64) error {
 	op, ok := l.ops[id]
 	if !ok || op.committed {
 		return fmt.Errorf("wal abort %d: %w", id, ErrUnknownOp)
+	}
+	if op.lostErr != nil {
+		// Its Begin record is on no disk: nothing to abort there.
+		delete(l.ops, id)
+		return nil
 	}
 	if _, err := l.appendLocked(typeAbort, encodeIDPayload(id, nil)); err != nil {
 		return fmt.Errorf("wal abort %d: %w", id, err)
@@ -166,21 +181,18 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 	}
 	l.ckptMu.Lock()
 	defer l.ckptMu.Unlock()
-	l.mu.Lock()
-	if err := l.usableLocked(); err != nil {
-		l.mu.Unlock()
-		return err
+	if err := l.Repair(ctx); err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
 	}
+	l.mu.Lock()
 	roll := l.activeLen > segmentHeaderSize
 	next := segmentHeader{seq: l.activeSeq + 1, baseID: l.nextID}
 	l.mu.Unlock()
 
 	if roll {
-		// Create the next segment without blocking appenders.
+		// Create the next segment without blocking appenders. If that
+		// fails (a full disk), the active segment simply stays active.
 		if err := createSegment(l.fs, l.dir, next); err != nil {
-			l.mu.Lock()
-			l.fail(err)
-			l.mu.Unlock()
 			return fmt.Errorf("wal checkpoint: %w", err)
 		}
 		if err := l.switchTo(next); err != nil {
@@ -191,7 +203,9 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 	l.mu.Lock()
 	keepFrom := l.activeSeq
 	for _, op := range l.ops {
-		keepFrom = min(keepFrom, op.beginSeg)
+		if op.lostErr == nil {
+			keepFrom = min(keepFrom, op.beginSeg)
+		}
 	}
 	first := l.firstSeg
 	l.mu.Unlock()
@@ -212,16 +226,10 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-func (l *Log) usableLocked() error {
-	if l.closed {
-		return ErrClosed
-	}
-	return l.err
-}
-
 // switchTo makes the created segment h active: what is still buffered goes
 // to the old segment, which is fsynced first, so that a closed segment
-// never has a torn tail.
+// never has a torn tail. If that write fails, the records are lost (see
+// [Log.loseLocked]) and h is not used.
 func (l *Log) switchTo(h segmentHeader) error {
 	l.ioMu.Lock()
 	defer func() {
@@ -232,32 +240,18 @@ func (l *Log) switchTo(h segmentHeader) error {
 	}()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.usableLocked(); err != nil {
-		return err
+	if l.closed {
+		return ErrClosed
 	}
-	l.flushLocked() // releases mu during I/O; appenders may add more
-	if l.err != nil {
-		return l.err
-	}
-	if err := l.switchLocked(h); err != nil {
-		l.fail(err)
-		return err
-	}
-	return nil
-}
-
-// switchLocked writes what is still buffered to the active segment, fsyncs
-// it, and makes the already created segment h active. mu and ioMu are held.
-func (l *Log) switchLocked(h segmentHeader) error {
-	if len(l.buf) > 0 {
-		if _, err := l.active.Write(l.buf); err != nil {
-			return fmt.Errorf("write segment: %w", err)
-		}
-		l.buf = nil
-		if err := l.active.Sync(); err != nil {
-			return fmt.Errorf("sync segment: %w", err)
-		}
-		l.synced = l.appended
+	failures := l.failures.Load()
+	l.flushLocked(true) // releases mu during I/O; appenders may add more
+	// What they added is written holding mu, so that nothing is appended
+	// to the old segment after its last fsync.
+	l.flushLocked(false)
+	if l.failures.Load() != failures {
+		// The records are lost, and the cleanup may have rolled to a
+		// segment of its own already.
+		return l.lost[len(l.lost)-1].err
 	}
 	return l.activate(h)
 }
