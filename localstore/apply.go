@@ -3,11 +3,11 @@ package localstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"sort"
-	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/wal"
 )
 
 // Op is an operation begun with [Store.Begin]: its input is in the log
@@ -32,7 +32,7 @@ func (s *Store) Begin(ctx context.Context, kind string, input []byte) (*Op, erro
 	}
 	id, err := s.log.Begin(ctx, kind, input, len(input) > 0)
 	if err != nil {
-		return nil, fmt.Errorf("begin %s: %w", kind, err)
+		return nil, s.logErr("begin "+kind, len(input), err)
 	}
 	return &Op{s: s, id: id, kind: kind}, nil
 }
@@ -63,7 +63,9 @@ func (o *Op) Abort(ctx context.Context) error {
 // fsynced together with concurrent batches; when Apply returns nil the
 // whole batch survives any crash. The changed component files are then
 // replaced (by the background applier, or before returning with
-// [Options.SyncApply]) and the log is checkpointed.
+// [Options.SyncApply]) and the log is checkpointed. If the log write fails
+// (a full disk), Apply returns an error wrapping [ErrWriteFailed] and
+// nothing of the batch is stored or visible.
 func (s *Store) Apply(ctx context.Context, b *engine.Batch) error {
 	if err := s.usable(); err != nil {
 		return err
@@ -73,7 +75,7 @@ func (s *Store) Apply(ctx context.Context, b *engine.Batch) error {
 	}
 	id, err := s.log.Begin(ctx, b.Op, nil, false)
 	if err != nil {
-		return fmt.Errorf("apply %s: %w", b.Op, err)
+		return s.logErr("apply "+b.Op, 0, err)
 	}
 	return s.commit(ctx, id, b, nil)
 }
@@ -100,7 +102,7 @@ func (s *Store) ReplaceGroup(ctx context.Context, group []byte, components []eng
 	}
 	id, err := s.log.Begin(ctx, b.Op, nil, false)
 	if err != nil {
-		return fmt.Errorf("replace group: %w", err)
+		return s.logErr("replace group", 0, err)
 	}
 	return s.commit(ctx, id, b, func(b *engine.Batch) error {
 		existing, err := s.groupKeysLocked(group)
@@ -135,16 +137,38 @@ func (s *Store) usable() error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.err
+	return nil
+}
+
+// logErr wraps an error of the log: a failed write (of a record of about
+// size bytes) is noted in the health and wrapped with [ErrWriteFailed].
+func (s *Store) logErr(op string, size int, err error) error {
+	if errors.Is(err, wal.ErrWriteFailed) {
+		s.noteWriteSize(stageLog, size, err)
+		return fmt.Errorf("%s: %w: %w", op, ErrWriteFailed, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // commit logs b as the payload of operation id, installs it in the overlay
 // and waits until it is durable. augment, if set, adds changes under the
-// store lock so that they are computed from the state the batch applies to.
+// store lock so that they are computed from the state the batch applies
+// to. If the log write fails, the batch is taken out of the overlay again
+// and the operation aborted: nothing of it remains.
 func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment func(*engine.Batch) error) error {
 	b := &engine.Batch{Op: in.Op, Group: in.Group, Puts: in.Puts, Deletes: append([]engine.Key(nil), in.Deletes...)}
+	abort := func(err error) error {
+		_ = s.log.Abort(context.WithoutCancel(ctx), id)
+		return err
+	}
 	s.mu.Lock()
-	for !s.opts.SyncApply && s.pending.len() >= s.opts.MaxPending && s.err == nil && !s.closed {
+	for !s.opts.SyncApply && s.pending.len() >= s.opts.MaxPending && !s.closed {
+		if err := s.health.err(stageApply); err != nil {
+			// The applier cannot make room: fail now rather than wait
+			// for space to come back.
+			s.mu.Unlock()
+			return abort(fmt.Errorf("apply %s: %w: %d components wait for the files, which cannot be written: %w", b.Op, ErrWriteFailed, s.opts.MaxPending, err))
+		}
 		for _, c := range []chan struct{}{s.kick, s.urgent} {
 			select {
 			case c <- struct{}{}:
@@ -153,51 +177,49 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 		}
 		s.space.Wait()
 	}
-	if err := s.errLocked(); err != nil {
+	if s.closed {
 		s.mu.Unlock()
-		_ = s.log.Abort(context.WithoutCancel(ctx), id)
-		return fmt.Errorf("apply %s: %w", b.Op, err)
+		return abort(fmt.Errorf("apply %s: %w", b.Op, ErrClosed))
 	}
+	// Compute the batch from the state as the log has it.
+	s.rollbackLocked()
+	var prune map[string]uint64
 	var err error
 	if augment != nil {
 		err = augment(b)
 	}
 	if err == nil {
-		err = s.addRetentionLocked(b)
+		prune, err = s.addRetentionLocked(b)
 	}
 	if err != nil {
 		s.mu.Unlock()
-		_ = s.log.Abort(context.WithoutCancel(ctx), id)
-		return fmt.Errorf("apply %s: %w", b.Op, err)
+		return abort(fmt.Errorf("apply %s: %w", b.Op, err))
 	}
 	payload := encodeBatch(b)
 	ticket, err := s.log.CommitAsync(ctx, id, payload)
 	if err != nil {
 		s.mu.Unlock()
-		// Nothing was appended (e.g. ctx ended): finish the operation so
-		// that it does not pin its segment.
-		_ = s.log.Abort(context.WithoutCancel(ctx), id)
-		return fmt.Errorf("apply %s: %w", b.Op, err)
+		// Nothing was appended (e.g. ctx ended, or the log refuses
+		// appends after a failed write): finish the operation so that it
+		// does not pin its segment.
+		return abort(s.logErr("apply "+b.Op, len(payload), err))
 	}
-	s.noteEpochsLocked(b)
-	for _, d := range b.Deletes {
-		s.pending.set(compKey(d), &pendingEntry{key: d, deleted: true, ticket: ticket})
-	}
-	for _, p := range b.Puts {
-		s.pending.set(compKey(p.Key), &pendingEntry{key: p.Key, value: bytes.Clone(p.Value), ticket: ticket})
-	}
+	s.installLocked(b, ticket, prune)
 	s.queue = append(s.queue, queued{id: id, ticket: ticket})
 	s.mu.Unlock()
 	s.logBytes.Add(int64(len(payload)))
 
 	if err := s.log.WaitDurable(ticket); err != nil {
-		s.setErr(err)
-		return fmt.Errorf("apply %s: %w", b.Op, err)
+		s.mu.Lock()
+		s.rollbackLocked()
+		s.mu.Unlock()
+		return abort(s.logErr("apply "+b.Op, len(payload), err))
 	}
+	s.noteWrite(stageLog, nil)
 	if s.opts.SyncApply {
-		if err := s.flush(ctx, true); err != nil {
-			return fmt.Errorf("apply %s: durable, but applying to files failed: %w", b.Op, err)
-		}
+		// The batch is durable: whatever happens to the files now, the
+		// answer is yes (a failure is retried, see Store.Health).
+		_ = s.flushNoting(ctx)
 		return nil
 	}
 	select {
@@ -207,135 +229,27 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	return nil
 }
 
-func (s *Store) errLocked() error {
-	if s.closed {
-		return ErrClosed
+// installLocked puts the batch committed with ticket into the overlay and
+// the epoch index, and notes the snapshots it lets the applier prune.
+// s.mu is held.
+func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]uint64) {
+	// Durable is read before the failure check, so that every entry at or
+	// below it is known durable (see wal.Log.Durable).
+	durable := s.log.Durable()
+	s.rollbackLocked()
+	s.noteEpochsLocked(b)
+	for _, d := range b.Deletes {
+		s.installEntryLocked(&pendingEntry{key: d, deleted: true, ticket: ticket}, durable)
 	}
-	return s.err
-}
-
-func (s *Store) setErr(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		s.err = err
-		s.opts.Logger.Error("localstore: store failed; reopen to recover", "err", err)
+	for _, p := range b.Puts {
+		s.installEntryLocked(&pendingEntry{key: p.Key, value: bytes.Clone(p.Value), ticket: ticket}, durable)
 	}
-	s.space.Broadcast()
-}
-
-// runApplier applies committed batches to the files in the background and
-// checkpoints the log once [Options.CheckpointInterval] has passed since
-// the oldest write not yet made durable.
-func (s *Store) runApplier() {
-	defer close(s.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	armed := false
-	gather := time.NewTimer(time.Hour)
-	gather.Stop()
-	for {
-		select {
-		case <-s.stop:
-			timer.Stop()
-			return
-		case <-s.kick:
-			if s.opts.ApplyDelay > 0 {
-				// Let more batches gather: a component changed by several
-				// of them is written once.
-				gather.Reset(s.opts.ApplyDelay)
-				select {
-				case <-s.stop:
-					gather.Stop()
-					timer.Stop()
-					return
-				case <-gather.C:
-				case <-s.urgent:
-					gather.Stop()
-				}
-			}
-			if err := s.flush(context.Background(), false); err != nil {
-				s.setErr(err)
-			}
-		case <-timer.C:
-			armed = false
-			if err := s.flush(context.Background(), true); err != nil {
-				s.setErr(err)
-			}
-		}
-		if due, ok := s.checkpointDue(); ok && !armed {
-			timer.Reset(max(time.Until(due), 0))
-			armed = true
+	for gh, below := range prune {
+		if below > s.prune[gh].below {
+			s.prune[gh] = pruneMark{below: below, ticket: ticket}
 		}
 	}
 }
-
-// Flush waits until every batch committed so far is applied to the
-// component files, the files are durable and the log is checkpointed (its
-// applied segments deleted).
-func (s *Store) Flush(ctx context.Context) error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	return s.flush(ctx, true)
-}
-
-// flush runs one applier round: it writes the newest value of every
-// pending component to its file (without fsync, unless checkpoint is set
-// or the store applies synchronously) and releases the overlay. It then
-// checkpoints if checkpoint is set or a threshold is reached.
-func (s *Store) flush(ctx context.Context, checkpoint bool) error {
-	s.flushMu.Lock()
-	defer s.flushMu.Unlock()
-	checkpoint = checkpoint || s.opts.SyncApply
-	s.mu.Lock()
-	if s.err != nil {
-		defer s.mu.Unlock()
-		return s.err
-	}
-	ops := s.queue
-	s.queue = nil
-	snap := make([]*pendingEntry, 0, s.pending.len())
-	for _, e := range s.pending.all {
-		snap = append(snap, e)
-	}
-	prune := s.prune
-	s.prune = map[string]uint64{}
-	s.mu.Unlock()
-	if len(ops) > 0 {
-		if err := s.log.WaitDurable(ops[len(ops)-1].ticket); err != nil {
-			return err
-		}
-		sort.Slice(snap, func(i, j int) bool { return compKey(snap[i].key) < compKey(snap[j].key) })
-		if err := s.writeAll(snap); err != nil {
-			return err
-		}
-		for _, op := range ops {
-			s.ckpt.written = append(s.ckpt.written, op.id)
-		}
-		if s.ckpt.since.IsZero() {
-			s.ckpt.since = time.Now()
-		}
-		s.mu.Lock()
-		for _, e := range snap {
-			s.pending.removeIf(compKey(e.key), e)
-		}
-		s.space.Broadcast()
-		s.mu.Unlock()
-	}
-	if (checkpoint || s.ckptThresholdLocked()) && !s.ckpt.empty() {
-		if err := s.checkpointLocked(ctx); err != nil {
-			return err
-		}
-	}
-	return s.pruneSnapshots(prune)
-}
-
-// applyWorkers is how many component files the background applier writes
-// (or fsyncs before a checkpoint) at once: concurrent fsyncs share journal
-// commits on most file systems. With [Options.SyncApply] files are written
-// one by one, in key order.
-const applyWorkers = 8
 
 // Sync makes every log record appended so far durable (e.g. Begin records
 // without input).
@@ -344,7 +258,7 @@ func (s *Store) Sync(ctx context.Context) error {
 		return err
 	}
 	if err := s.log.Sync(ctx); err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return s.logErr("sync", 0, err)
 	}
 	return nil
 }

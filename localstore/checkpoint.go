@@ -24,6 +24,9 @@ type ckptState struct {
 	// in dirs: durable once the checkpoint has fsynced those.
 	created map[string]bool
 	written []uint64
+	// logDue is set once the operations are marked applied in the log but
+	// the log's checkpoint has not succeeded yet.
+	logDue bool
 	// since is when the oldest write not yet durable happened (zero if none).
 	since time.Time
 }
@@ -33,7 +36,7 @@ func newCkptState() ckptState {
 }
 
 func (c *ckptState) empty() bool {
-	return len(c.written) == 0 && len(c.files) == 0 && len(c.dirs) == 0 && len(c.created) == 0
+	return len(c.written) == 0 && len(c.files) == 0 && len(c.dirs) == 0 && len(c.created) == 0 && !c.logDue
 }
 
 // checkpointDue returns when the next age-triggered checkpoint is due, if
@@ -60,7 +63,8 @@ func (s *Store) ckptThresholdLocked() bool {
 // checkpointLocked makes every file write since the last checkpoint
 // durable (each file fsynced once, then each directory), marks the
 // operations they carry applied and checkpoints the log, which deletes
-// the segments holding them. flushMu is held (or, during recovery,
+// the segments holding them. If a step fails, what is done stays done and
+// the next call goes on from there. flushMu is held (or, during recovery,
 // nothing else runs).
 func (s *Store) checkpointLocked(ctx context.Context) error {
 	logBytes := s.logBytes.Load()
@@ -91,8 +95,13 @@ func (s *Store) checkpointLocked(ctx context.Context) error {
 	}
 	s.ckpt.created = map[string]bool{}
 	s.dirMu.Unlock()
-	if err := s.log.MarkApplied(ctx, s.ckpt.written...); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	s.ckpt.files, s.ckpt.dirs = map[string]bool{}, map[string]bool{}
+	if len(s.ckpt.written) > 0 {
+		if err := s.log.MarkApplied(ctx, s.ckpt.written...); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		s.ckpt.written = nil
+		s.ckpt.logDue = true
 	}
 	if err := s.log.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

@@ -39,6 +39,33 @@
 // that, so at most Options.CheckpointInterval (plus one round) after the
 // deleting batch was committed; [Store.Flush] removes them at once.
 //
+// # Full disk and other write failures
+//
+// The store recovers by itself; it never needs a restart after a failed
+// write. If the log write of a batch fails (ENOSPC, EIO), [Store.Apply]
+// returns an error wrapping [ErrWriteFailed] and nothing of the batch is
+// durable or visible: the log drops the record and truncates its segment
+// back to the last durable record (after a failed fsync it also moves on
+// to a new segment, see package wal), and the batch is taken out of the
+// overlay, where the values it replaced are kept until it is durable, so
+// that readers and later batches see them again. If the background
+// applier cannot write the component files or checkpoint, nothing is
+// lost either: the log still holds every durable batch and readers see
+// them through the overlay. Apply keeps working while the log can be
+// appended (until Options.MaxPending components wait for their files,
+// when it fails with [ErrWriteFailed] instead of waiting). Failed writes
+// are retried in the background with a backoff bounded by
+// Options.RetryMax, and on every Apply; for the log, a retry writes and
+// fsyncs a probe file of the failed record's size in wal/ (a leftover
+// ".tmp-probe" is removed on open). [Store.Health] reports the failing
+// stage, the error, since when, and a count of failed writes, and turns
+// healthy again once a retry or a new write succeeds. [Store.Close] on a
+// full disk returns an error wrapping [ErrNotCheckpointed]: every
+// acknowledged batch is in the log, and the next Open replays it. With
+// Options.SyncApply, an Apply whose batch is durable returns nil even if
+// writing the files then fails; that failure shows in the health and is
+// retried like the applier's.
+//
 // On [Open], every committed batch not known to be applied is replayed
 // (replay is idempotent: each component is set to its final value), begun
 // operations without input are dropped and begun operations with input (an

@@ -47,3 +47,10 @@ func (o *overlay) removeIf(k string, e *pendingEntry) {
 func (o *overlay) group(group []byte) map[string]*pendingEntry {
 	return o.byGroup[string(group)]
 }
+
+// remove drops the entry of k, whatever it is.
+func (o *overlay) remove(k string) {
+	if e, ok := o.all[k]; ok {
+		o.removeIf(k, e)
+	}
+}

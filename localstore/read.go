@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/atomicfile"
+	"github.com/mlsbackup/mlsbackup/wal"
 )
 
 // Get implements [engine.Storage]. A component file that fails its
@@ -23,28 +24,46 @@ func (s *Store) Get(ctx context.Context, key engine.Key) ([]byte, error) {
 	if err := validateKey(key); err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
-	s.mu.RLock()
-	v, ticket, err := s.getLocked(key)
-	s.mu.RUnlock()
+	var v []byte
+	err := s.visible(func() (ticket uint64, err error) {
+		v, ticket, err = s.getLocked(key)
+		return ticket, err
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.waitVisible(ticket); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// waitVisible returns once the overlay value with ticket is durable, so a
-// reader never acts on a batch that a crash could still undo.
-func (s *Store) waitVisible(ticket uint64) error {
-	if ticket == 0 {
-		return nil
+// visible runs read under the read lock, then waits until the newest
+// overlay value it used (ticket, 0 for none) is durable, so that a reader
+// never acts on a batch that a crash could still undo. If a batch was lost
+// with a failed log write meanwhile, it is taken out of the overlay and
+// read runs again.
+func (s *Store) visible(read func() (ticket uint64, err error)) error {
+	for {
+		s.mu.RLock()
+		seen := s.seenFailures
+		ticket, err := read()
+		s.mu.RUnlock()
+		if err != nil || ticket == 0 {
+			return err
+		}
+		// Every value read has a ticket up to this one: none was lost
+		// unless a write failed since the last rollback.
+		if s.log.Failures() == seen {
+			err = s.log.WaitDurable(ticket)
+			if err != nil && !errors.Is(err, wal.ErrWriteFailed) {
+				return fmt.Errorf("read: %w", err)
+			}
+			if err == nil && s.log.Failures() == seen {
+				return nil
+			}
+		}
+		s.mu.Lock()
+		s.rollbackLocked()
+		s.mu.Unlock()
 	}
-	if err := s.log.WaitDurable(ticket); err != nil {
-		return fmt.Errorf("read: %w", err)
-	}
-	return nil
 }
 
 // getLocked reads one component from the overlay or its file. s.mu is held.
@@ -75,14 +94,16 @@ func (s *Store) List(ctx context.Context, group []byte, kind engine.Kind) ([]str
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
-	s.mu.RLock()
-	names, err := s.listLocked(group, kind)
-	ticket := s.maxTicketLocked(group)
-	s.mu.RUnlock()
+	var names []string
+	err := s.visible(func() (uint64, error) {
+		var err error
+		names, err = s.listLocked(group, kind)
+		return s.maxTicketLocked(group), err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return names, s.waitVisible(ticket)
+	return names, nil
 }
 
 // readNames lists the file names in dir, without temporaries; a missing
@@ -223,23 +244,24 @@ func (s *Store) GroupComponents(ctx context.Context, group []byte) ([]engine.Put
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("group components: %w", err)
 	}
-	s.mu.RLock()
-	keys, err := s.groupKeysLocked(group)
 	var out []engine.Put
-	for _, k := range keys {
-		if err != nil {
-			break
+	err := s.visible(func() (uint64, error) {
+		out = nil
+		keys, err := s.groupKeysLocked(group)
+		for _, k := range keys {
+			if err != nil {
+				break
+			}
+			var v []byte
+			v, _, err = s.getLocked(k)
+			out = append(out, engine.Put{Key: k, Value: v})
 		}
-		var v []byte
-		v, _, err = s.getLocked(k)
-		out = append(out, engine.Put{Key: k, Value: v})
-	}
-	ticket := s.maxTicketLocked(group)
-	s.mu.RUnlock()
+		if err != nil {
+			return 0, fmt.Errorf("group components: %w", err)
+		}
+		return s.maxTicketLocked(group), nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("group components: %w", err)
-	}
-	if err := s.waitVisible(ticket); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -88,7 +88,7 @@ func OpenReadOnly(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*
 		return nil, fmt.Errorf("open store read-only: %w", err)
 	}
 	r := &ReadOnly{s: &Store{fs: fsys, dir: dir, opts: opts.withDefaults(), pending: newOverlay(),
-		prune: map[string]uint64{}, epochs: map[string]map[string]bool{}, dirs: map[string]bool{}, ckpt: newCkptState()}}
+		prune: map[string]pruneMark{}, epochs: map[string]map[string]bool{}, dirs: map[string]bool{}, ckpt: newCkptState()}}
 	r.s.space = sync.NewCond(&r.s.mu)
 	lockPath := filepath.Join(dir, fileLock)
 	if _, err := fsys.Stat(lockPath); err == nil {

@@ -48,9 +48,11 @@ func ExpiredEpochs(names []string, keep int) []string {
 }
 
 // addRetentionLocked adds to b the deletion of epoch secrets that fall out
-// of the retention once b is applied, and notes which snapshots to prune.
-// s.mu is held.
-func (s *Store) addRetentionLocked(b *engine.Batch) error {
+// of the retention once b is applied, and returns, per group hex, the
+// lowest epoch whose local snapshot may stay once b is durable. s.mu is
+// held.
+func (s *Store) addRetentionLocked(b *engine.Batch) (map[string]uint64, error) {
+	var prune map[string]uint64
 	groups := map[string][]byte{}
 	for _, p := range b.Puts {
 		if _, ok := EpochOf(p.Key.Name); ok && p.Key.Kind == engine.KindEpochSecrets && len(p.Key.Group) > 0 {
@@ -60,7 +62,7 @@ func (s *Store) addRetentionLocked(b *engine.Batch) error {
 	for _, g := range groups {
 		names, err := s.epochNamesLocked(g)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		after := make(map[string]bool, len(names)+1)
 		for n := range names {
@@ -88,11 +90,13 @@ func (s *Store) addRetentionLocked(b *engine.Batch) error {
 			b.Deletes = append(b.Deletes, engine.Key{Group: g, Kind: engine.KindEpochSecrets, Name: n})
 		}
 		if newest >= uint64(s.opts.EpochRetention) {
-			gh := hex.EncodeToString(g)
-			s.prune[gh] = max(s.prune[gh], newest-uint64(s.opts.EpochRetention)+1)
+			if prune == nil {
+				prune = map[string]uint64{}
+			}
+			prune[hex.EncodeToString(g)] = newest - uint64(s.opts.EpochRetention) + 1
 		}
 	}
-	return nil
+	return prune, nil
 }
 
 // epochNamesLocked returns the set of epoch_<N>.bin names the group has

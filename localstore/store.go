@@ -28,6 +28,15 @@ var (
 	ErrUnsupportedFormat = errors.New("localstore: unsupported data directory format")
 	// ErrClosed is returned after [Store.Close].
 	ErrClosed = errors.New("localstore: store closed")
+	// ErrWriteFailed is wrapped by the error of a call that failed because
+	// writing to the data directory failed (a full disk, an I/O error):
+	// nothing of its batch was stored, and the store retries and recovers
+	// by itself once writes succeed again (see [Store.Health]).
+	ErrWriteFailed = errors.New("localstore: write failed")
+	// ErrNotCheckpointed is wrapped by the error of [Store.Close] when only
+	// the final applier round or checkpoint failed: every acknowledged
+	// batch is durable in the log, and the next [Open] replays it.
+	ErrNotCheckpointed = errors.New("localstore: closed without a final checkpoint; every acknowledged batch is in the log and the next open replays it")
 )
 
 // Options configures a [Store]. The zero value is usable: zero fields take
@@ -42,7 +51,9 @@ type Options struct {
 	SnapshotsKept int
 	// SyncApply makes [Store.Apply] write the component files and checkpoint
 	// the log before returning, instead of leaving that to a background
-	// applier. Durability is the same; throughput is lower.
+	// applier. Durability is the same; throughput is lower. If writing the
+	// files fails, the batch is durable all the same and Apply returns nil;
+	// the failure shows in [Store.Health] and is retried.
 	SyncApply bool
 	// ApplyDelay is how long the background applier lets committed batches
 	// gather before it writes their components to the files, so that a
@@ -65,9 +76,14 @@ type Options struct {
 	// the replay after a crash. Default 16 MiB.
 	CheckpointBytes int64
 	// MaxPending bounds the components committed but not yet written to
-	// their files; Apply waits for the background applier beyond it.
+	// their files; Apply waits for the background applier beyond it (and
+	// fails with [ErrWriteFailed] while the applier's writes fail).
 	// Default 4096.
 	MaxPending int
+	// RetryMax is the longest wait between retries of failed writes (see
+	// [Store.Health]); retries start after RetryMax/50 and back off
+	// exponentially. Default 5s.
+	RetryMax time.Duration
 	// Logger receives recovery and failure messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -91,6 +107,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxPending <= 0 {
 		o.MaxPending = 4096
 	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -112,11 +131,15 @@ type Store struct {
 	mu      sync.RWMutex
 	pending overlay
 	queue   []queued
-	prune   map[string]uint64          // group hex → lowest epoch whose snapshot may stay
+	prune   map[string]pruneMark       // group hex → lowest epoch whose snapshot may stay
 	epochs  map[string]map[string]bool // group → its epoch_<N>.bin names (see epochNamesLocked)
-	err     error                      // sticky applier failure
 	closed  bool
-	space   *sync.Cond // signalled when pending shrinks or the store fails
+	space   *sync.Cond // signalled when pending shrinks or the applier fails
+	// seenFailures is the log's failure count when batches lost with
+	// failed log writes were last taken out (see rollbackLocked).
+	seenFailures uint64
+
+	health health
 	// recovering is set while Open replays the log.
 	recovering bool
 
@@ -130,6 +153,7 @@ type Store struct {
 
 	kick   chan struct{}
 	urgent chan struct{} // a committer waits for space: apply without delay
+	retry  chan struct{} // a write failed: retry with backoff
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -137,12 +161,16 @@ type Store struct {
 var _ engine.Storage = (*Store)(nil)
 
 // pendingEntry is the newest committed value of a component that may not
-// be in its file yet. Entries are immutable once installed.
+// be in its file yet. Entries are immutable once installed, except prev.
 type pendingEntry struct {
 	key     engine.Key
 	value   []byte
 	deleted bool
 	ticket  uint64
+	// prev is the value this one replaced, kept while this one is not
+	// durable: if its log write fails, prev is the value again (see
+	// rollbackLocked). Guarded by Store.mu.
+	prev *pendingEntry
 }
 
 // queued is a committed operation not yet applied to the files.
@@ -157,7 +185,7 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 	opts = opts.withDefaults()
 	s := &Store{
 		fs: fsys, dir: filepath.Clean(dir), opts: opts,
-		pending: newOverlay(), prune: map[string]uint64{},
+		pending: newOverlay(), prune: map[string]pruneMark{},
 		epochs: map[string]map[string]bool{},
 		dirs:   map[string]bool{}, ckpt: newCkptState(),
 	}
@@ -180,13 +208,12 @@ func Open(ctx context.Context, fsys fsx.FS, dir string, opts Options) (*Store, *
 		_ = s.lock.Close()
 		return nil, nil, err
 	}
-	if !opts.SyncApply {
-		s.kick = make(chan struct{}, 1)
-		s.urgent = make(chan struct{}, 1)
-		s.stop = make(chan struct{})
-		s.done = make(chan struct{})
-		go s.runApplier()
-	}
+	s.kick = make(chan struct{}, 1)
+	s.urgent = make(chan struct{}, 1)
+	s.retry = make(chan struct{}, 1)
+	s.stop = make(chan struct{})
+	s.done = make(chan struct{})
+	go s.runApplier()
 	return s, report, nil
 }
 
@@ -238,7 +265,10 @@ func (s *Store) checkFormat() error {
 	return nil
 }
 
-// Close applies what is pending, closes the log and releases the lock.
+// Close applies what is pending, checkpoints and closes the log and
+// releases the lock. If writing fails (a full disk), nothing acknowledged
+// is lost: every batch an Apply acknowledged is durable in the log, which
+// the next [Open] replays; the error then wraps [ErrNotCheckpointed].
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -248,16 +278,23 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.space.Broadcast()
 	s.mu.Unlock()
-	if s.stop != nil {
-		close(s.stop)
-		<-s.done
+	close(s.stop)
+	<-s.done
+	// Records the log still buffers were never acknowledged, so a failed
+	// write there loses nothing either.
+	var writeErrs []error
+	if err := s.flush(context.Background(), true); err != nil {
+		writeErrs = append(writeErrs, err)
 	}
-	err := s.flush(context.Background(), true)
-	if cerr := s.log.Close(); err == nil && cerr != nil {
-		err = cerr
+	if err := s.log.Close(); err != nil {
+		writeErrs = append(writeErrs, err)
 	}
-	if cerr := s.lock.Close(); err == nil && cerr != nil {
-		err = cerr
+	var err error
+	if len(writeErrs) > 0 {
+		err = fmt.Errorf("%w: %w", ErrNotCheckpointed, errors.Join(writeErrs...))
+	}
+	if cerr := s.lock.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
