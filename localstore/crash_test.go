@@ -64,3 +64,50 @@ func TestCrashInjection(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDiskUnderCrashInjection runs the crash-injection workload on a
+// disk that is full now and then (the last FullFor of every FullEvery
+// file-system operations): operations that fail for lack of space must
+// leave no trace, the store must recover by itself each time space
+// returns, and a crash at any point (before, during or after a failed
+// write and its cleanup) must still give the state after the acknowledged
+// operations.
+func TestFullDiskUnderCrashInjection(t *testing.T) {
+	ops := 200
+	tests := []struct {
+		name  string
+		cfg   crashtest.Config
+		short bool
+	}{
+		{"power-loss/sync-apply", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{SyncApply: true}}, true},
+		{"process-kill/torn/sync-apply", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{SyncApply: true}}, false},
+		{"process-kill/torn/background-apply/checkpoints", crashtest.Config{Mode: fsx.ProcessKill, Torn: true, Options: localstore.Options{ApplyDelay: -1, CheckpointBytes: 4096}}, true},
+		{"power-loss/background-apply/checkpoints", crashtest.Config{Mode: fsx.PowerLoss, Options: localstore.Options{ApplyDelay: -1, CheckpointBytes: 4096}}, false},
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && !tc.short {
+				t.Skip("slow; runs without -short")
+			}
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.NewWorkload = crashtest.NewSynthetic(7, ops, 4)
+			cfg.FullEvery, cfg.FullFor = 97, 23
+			cfg.Options.RetryMax = time.Millisecond
+			start := time.Now()
+			res, err := crashtest.Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Operations != ops {
+				t.Fatalf("workload ran %d operations, want %d", res.Operations, ops)
+			}
+			if res.Failed == 0 || res.Failed == ops {
+				t.Fatalf("%d of %d operations failed on the full disk, want some but not all", res.Failed, ops)
+			}
+			t.Logf("%d crash points, %d of %d operations failed cleanly on a full disk (%d fs ops; %d replayed, %d un-acked survived) in %v",
+				res.CrashPoints, res.Failed, res.Operations, res.FSOps, res.Replayed, res.Unacked, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}

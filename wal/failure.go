@@ -137,7 +137,7 @@ func (l *Log) Repair(ctx context.Context) error {
 		return fmt.Errorf("wal repair: %w", err)
 	}
 	l.ioMu.Lock()
-	defer l.ioMu.Unlock()
+	defer l.unlockIO()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -145,6 +145,15 @@ func (l *Log) Repair(ctx context.Context) error {
 	}
 	l.repairLocked()
 	return l.broken
+}
+
+// unlockIO releases ioMu and wakes the waiters that could not take it, so
+// that one of them flushes what they wait for. mu is not held.
+func (l *Log) unlockIO() {
+	l.ioMu.Unlock()
+	l.mu.Lock()
+	l.cond.Broadcast()
+	l.mu.Unlock()
 }
 
 // Failures is the number of failed writes since [Open]; each one lost

@@ -232,12 +232,7 @@ func (l *Log) Checkpoint(ctx context.Context) error {
 // [Log.loseLocked]) and h is not used.
 func (l *Log) switchTo(h segmentHeader) error {
 	l.ioMu.Lock()
-	defer func() {
-		l.ioMu.Unlock()
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	}()
+	defer l.unlockIO()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -3,7 +3,9 @@
 // system that stops the world at the k-th mutating operation, for every k,
 // then reopens the store and checks that its state equals the state after
 // a prefix of the operations that includes every acknowledged one, and that
-// the workload can continue.
+// the workload can continue. It can also fill the disk now and then during
+// the run ([Config.FullEvery]): an operation that fails for lack of space
+// must then leave no trace, while every crash point is still checked.
 package crashtest
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
@@ -62,6 +65,12 @@ type Config struct {
 	// examines the copy as it would be after a crash there. Both see the
 	// same disk states; Rerun also exercises the store's error paths.
 	Rerun bool
+	// FullEvery, if set, makes the disk full (see fsx.Full) for the last
+	// FullFor of every FullEvery counted file-system operations of the run.
+	// Operations that fail with localstore.ErrWriteFailed must leave no
+	// trace: the model drops them and the workload goes on (a [Workload]
+	// must then tolerate such failures). Forked strategy only.
+	FullEvery, FullFor int64
 }
 
 // Result summarises a harness run.
@@ -76,12 +85,17 @@ type Result struct {
 	Replayed int
 	// Unacked counts crash points whose in-flight operation survived.
 	Unacked int
+	// Failed counts operations that failed cleanly on a full disk.
+	Failed int
 }
 
 const dataDir = "/data"
 
 // Run tests every crash point. It returns the first violation found.
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.FullEvery > 0 && cfg.Rerun {
+		return Result{}, errors.New("crashtest: FullEvery needs the forked strategy")
+	}
 	if !cfg.Rerun {
 		return runForked(ctx, cfg)
 	}
@@ -141,7 +155,13 @@ func runForked(ctx context.Context, cfg Config) (Result, error) {
 	mem := fsx.NewMem()
 	wl := cfg.NewWorkload()
 	rec := newRecorder(cfg.Options)
+	full := &fsx.Full{}
+	var filling atomic.Bool
+	filling.Store(cfg.FullEvery > 0)
 	before := func(n int64, op fsx.Op, path string, data []byte) {
+		if filling.Load() {
+			full.Set((n-1)%cfg.FullEvery >= cfg.FullEvery-cfg.FullFor)
+		}
 		if (n-1)%every != 0 {
 			return
 		}
@@ -165,13 +185,15 @@ func runForked(ctx context.Context, cfg Config) (Result, error) {
 			verr = fmt.Errorf("crash point %d (%s %s): %w", n, op, path, err)
 		}
 	}
-	faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{Before: before})
+	faulty := fsx.NewFaulty(mem, fsx.FaultyOptions{Before: before, Inject: full.Inject})
 	st, _, err := localstore.Open(ctx, faulty, dataDir, cfg.Options)
 	if err != nil {
 		return res, fmt.Errorf("open: %w", err)
 	}
 	rec.st = st
 	runErr := wl.Run(ctx, rec)
+	filling.Store(false) // space returns for the Close
+	full.Set(false)
 	if err := st.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -183,7 +205,8 @@ func runForked(ctx context.Context, cfg Config) (Result, error) {
 	if runErr != nil {
 		return res, fmt.Errorf("workload: %w", runErr)
 	}
-	res.Operations = rec.attempted()
+	res.Operations = rec.attempted() + rec.failedOps()
+	res.Failed = rec.failedOps()
 	res.FSOps = faulty.Count()
 	acked, attempted, states := rec.view()
 	return res, verify(ctx, mem, cfg, wl, acked, attempted, states, &res, false)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"sync"
 
@@ -19,9 +20,11 @@ type Recorder struct {
 	st        *localstore.Store
 	retention int
 	model     map[string][]byte
-	// states[i] is the model after the first i attempted operations.
+	// states[i] is the model after the first i attempted operations
+	// (those that failed cleanly on a full disk left out).
 	states []map[string][]byte
 	acked  int
+	failed int
 }
 
 var _ Target = (*Recorder)(nil)
@@ -34,6 +37,19 @@ func (r *Recorder) attempted() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.states) - 1
+}
+
+func (r *Recorder) failedOps() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+// FailedCleanly reports whether err is the failure of a write that the
+// store cleaned up (a full disk), as opposed to a crash: the operation
+// must then leave no trace.
+func FailedCleanly(err error) bool {
+	return errors.Is(err, localstore.ErrWriteFailed) && !errors.Is(err, fsx.ErrCrashed)
 }
 
 // view returns the acknowledged and attempted counts and the states.
@@ -94,6 +110,12 @@ func (r *Recorder) do(next map[string][]byte, call func() error) error {
 	r.states = append(r.states, next)
 	r.mu.Unlock()
 	if err := call(); err != nil {
+		if FailedCleanly(err) {
+			r.mu.Lock()
+			r.states = r.states[:len(r.states)-1]
+			r.failed++
+			r.mu.Unlock()
+		}
 		return err
 	}
 	r.mu.Lock()

@@ -56,7 +56,9 @@ func (w *Synthetic) Run(ctx context.Context, t Target) error {
 	w.epochs = map[int]uint64{}
 	w.joined = map[int]bool{}
 	for w.n = 0; w.n < w.Ops; w.n++ {
-		if err := w.step(ctx, t); err != nil {
+		// An operation that failed cleanly on a full disk is simply not
+		// done: the next one goes on from the state before it.
+		if err := w.step(ctx, t); err != nil && !FailedCleanly(err) {
 			return err
 		}
 	}
