@@ -20,7 +20,10 @@ func (a *app) agentCommand() *cli.Command {
 			"agent.tcp_listen with a bearer token), takes snapshots every snapshot.every_epochs\n" +
 			"epochs, on snapshot.cron and before member removals, encrypts them to the\n" +
 			"configured age recipients and uploads them to the destination. SIGTERM stops it\n" +
-			"cleanly (exit 0); SIGHUP reloads the schedule and log level from the configuration.",
+			"cleanly (exit 0, also when a full disk fails the final checkpoint: the write-ahead\n" +
+			"log keeps everything acknowledged); SIGHUP reloads the schedule and log level from\n" +
+			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
+			"/healthz answers 503 and the agent retries until writes succeed again.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "identity", Usage: "this agent's MLS client `IDENTITY`; overrides identity from the configuration"},
 			&cli.BoolFlag{Name: "take-over", Usage: "take the destination prefix's lease from another agent (after replacing a machine)"},
@@ -57,7 +60,11 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over"), FS: dataFS()})
+	fsys := a.fs
+	if fsys == nil {
+		fsys = dataFS()
+	}
+	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over"), FS: fsys})
 	if err != nil {
 		return err
 	}

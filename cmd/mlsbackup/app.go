@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
 )
 
 // streams are the process's standard streams, passed in so tests can
@@ -38,6 +40,9 @@ func run(ctx context.Context, args []string, st streams) int {
 // outlives run.
 type app struct {
 	st streams
+	// fs is the file system of the agent's data directory (nil: dataFS);
+	// tests put a full disk there.
+	fs fsx.FS
 }
 
 func (a *app) cli() *cli.App {

@@ -290,7 +290,13 @@ func (a *Agent) Close() error {
 			a.log.Warn("close: operations still in flight", "err", err)
 		}
 		a.sched.stopAll(a.opts.DrainTimeout)
-		if err := a.store.Close(); err != nil {
+		err := a.store.Close()
+		switch {
+		case errors.Is(err, localstore.ErrNotCheckpointed):
+			// Not data loss: every acknowledged transition is durable in
+			// the write-ahead log.
+			a.log.Warn("close: the final checkpoint failed (is the disk full?); nothing acknowledged is lost, the next start replays the write-ahead log", "err", err)
+		case err != nil:
 			a.closeErr = fmt.Errorf("close store: %w", err)
 		}
 	})

@@ -15,7 +15,7 @@ import (
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		a.serveHealthz(w, r)
 	})
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /v1/status", a.handleStatus)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/localstore"
 )
 
 // ErrNoAgent means no agent answers on the socket.
@@ -62,7 +63,7 @@ func Dial(socketPath string) (*Client, error) {
 	c := &Client{http: &http.Client{Transport: tr}, base: "http://agent"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.Health(ctx); err != nil {
+	if err := c.Health(ctx); !answering(err) {
 		return nil, fmt.Errorf("dial %s: %w: %w", socketPath, ErrNoAgent, err)
 	}
 	return c, nil
@@ -74,7 +75,7 @@ func DialTCP(addr, token string) (*Client, error) {
 	c := &Client{http: &http.Client{}, base: "http://" + addr, token: token}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.Health(ctx); err != nil {
+	if err := c.Health(ctx); !answering(err) {
 		return nil, fmt.Errorf("dial %s: %w: %w", addr, ErrNoAgent, err)
 	}
 	return c, nil
@@ -123,6 +124,9 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 		var e ErrorResponse
 		if json.Unmarshal(data, &e) != nil || e.Code == "" {
 			e = ErrorResponse{Error: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, res.StatusCode, bytes.TrimSpace(data)), Code: "http"}
+			if h, ok := unavailable(data); ok {
+				e = ErrorResponse{Error: h.Reason, Code: "store_unavailable"}
+			}
 		}
 		return &APIError{Status: res.StatusCode, Code: e.Code, Message: e.Error}
 	}
@@ -143,9 +147,24 @@ func groupPath(id []byte, op string) string {
 	return p
 }
 
-// Health checks that the agent answers.
+// Health checks that the agent answers and that its local store can
+// write. While it cannot (a full disk), Health returns an *APIError with
+// status 503 and code "store_unavailable" (errors.Is
+// localstore.ErrWriteFailed) whose message is the agent's reason.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/healthz", nil, nil)
+}
+
+// unavailable decodes the 503 answer of GET /healthz.
+func unavailable(data []byte) (HealthResponse, bool) {
+	var h HealthResponse
+	return h, json.Unmarshal(data, &h) == nil && h.Status == "unavailable"
+}
+
+// answering reports whether a failed health check still found an agent:
+// one whose store cannot write answers, and can say why on its requests.
+func answering(err error) bool {
+	return err == nil || errors.Is(err, localstore.ErrWriteFailed)
 }
 
 // Status describes the agent.

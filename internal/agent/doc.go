@@ -17,8 +17,19 @@
 // requests, lets the requests and snapshots in flight finish for up to
 // [Options.DrainTimeout], cancels what is left (an interrupted upload leaves
 // nothing visible: the manifest is written last), closes the store and
-// returns nil. [Agent.Reload] applies a changed configuration's snapshot
-// schedule and log level (SIGHUP).
+// returns nil — also when the store's final checkpoint fails for lack of
+// space (logged as a warning: every acknowledged transition is in the
+// write-ahead log, which the next start replays). [Agent.Reload] applies a
+// changed configuration's snapshot schedule and log level (SIGHUP).
+//
+// # Full disk
+//
+// While the data directory cannot be written, the agent keeps running and
+// recovers by itself (see package localstore): a transition that cannot be
+// logged fails with 503 store_unavailable and leaves nothing stored, GET
+// /healthz answers 503 with the reason, and the metrics
+// mlsbackup_store_healthy and mlsbackup_store_write_failures_total show it;
+// once writes succeed again, /healthz is ok again without a restart.
 //
 // # Groups and snapshots
 //

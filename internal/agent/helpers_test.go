@@ -18,6 +18,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
 	"github.com/mlsbackup/mlsbackup/internal/testenv"
 	"github.com/mlsbackup/mlsbackup/schedule"
 	"github.com/mlsbackup/mlsbackup/uploader"
@@ -44,6 +45,7 @@ type testAgent struct {
 	optStore  uploader.ObjectStore
 	clock     schedule.Clock
 	maxLoaded int
+	fs        fsx.FS // Options.FS (nil: the real one)
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -63,6 +65,7 @@ type agentOpts struct {
 	fromConfig bool
 	clock      schedule.Clock
 	maxLoaded  int
+	fs         fsx.FS // the data directory's file system (nil: the real one)
 }
 
 // shortTempDir returns a temporary directory with a short path (unix
@@ -117,7 +120,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 		}
 		ta.store = st
 	}
-	ta.clock, ta.maxLoaded = o.clock, o.maxLoaded
+	ta.clock, ta.maxLoaded, ta.fs = o.clock, o.maxLoaded, o.fs
 	ta.start(o.drain)
 	return ta
 }
@@ -130,7 +133,7 @@ func (ta *testAgent) start(drain time.Duration) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded})
+	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded, FS: ta.fs})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -129,6 +129,7 @@ func errorTable() []errorMapping {
 		{ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},
 		{schedule.ErrStopped, http.StatusServiceUnavailable, "shutting_down"},
 		{localstore.ErrClosed, http.StatusServiceUnavailable, "shutting_down"},
+		{localstore.ErrWriteFailed, http.StatusServiceUnavailable, "store_unavailable"},
 		{engine.ErrMalformed, http.StatusBadRequest, "malformed_message"},
 		{engine.ErrTooLarge, http.StatusRequestEntityTooLarge, "message_too_large"},
 		{engine.ErrWrongGroup, http.StatusBadRequest, "wrong_group"},

@@ -69,6 +69,7 @@ func newMetrics(a *Agent) *metrics {
 	}, func() float64 { return float64(a.groups.loaded()) })
 	m.reg.MustRegister(m.taken, m.uploads, m.failed, m.lastTime, m.lastEpoch, m.plainBytes,
 		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups)
+	m.reg.MustRegister(a.storeMetrics()...)
 	for _, k := range []string{"replayed", "dropped", "pending_input", "torn_tail"} {
 		m.recovery.WithLabelValues(k)
 	}
