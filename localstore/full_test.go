@@ -1,7 +1,6 @@
 package localstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +44,22 @@ func dump(t *testing.T, s *Store) map[string]string {
 		out[k] = string(v)
 	}
 	return out
+}
+
+// crashAndCheck crashes m in mode, reopens the store and checks that it
+// holds exactly want and that no failed write left bytes in the log.
+func crashAndCheck(t *testing.T, m *fsx.Mem, mode fsx.CrashMode, want map[string]string) *RecoveryReport {
+	t.Helper()
+	m.Crash(mode)
+	s, rep := openT(t, m, "/data", Options{})
+	t.Cleanup(func() { s.Close() })
+	if rep.TornTail != nil {
+		t.Errorf("reopen repaired a torn tail %+v: a failed write left bytes behind", *rep.TornTail)
+	}
+	if got := dump(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after reopen: %v, want %v", got, want)
+	}
+	return rep
 }
 
 // TestFullDiskFailedTransitionLeavesNoTrace: a batch whose log write fails
@@ -100,15 +115,8 @@ func TestFullDiskFailedTransitionLeavesNoTrace(t *testing.T) {
 			if u := s.log.Unfinished(); u > 2 {
 				t.Fatalf("%d unfinished operations in the log: the failed batch pins it", u)
 			}
-			m.Crash(fsx.ProcessKill) // no Close: what the process wrote stays
-			s2, rep := openT(t, m, "/data", Options{})
-			defer s2.Close()
-			if rep.TornTail != nil {
-				t.Errorf("reopen repaired a torn tail %+v: the failed write left bytes behind", *rep.TornTail)
-			}
-			if got := dump(t, s2); !reflect.DeepEqual(got, want) {
-				t.Fatalf("after reopen: %v, want %v", got, want)
-			}
+			// No Close: what the process wrote stays.
+			crashAndCheck(t, m, fsx.ProcessKill, want)
 		})
 	}
 }
@@ -162,12 +170,7 @@ func TestFullDiskStoreRecoversWithoutRestart(t *testing.T) {
 	if got := dump(t, s); !reflect.DeepEqual(got, acked) {
 		t.Fatalf("after recovery: %v, want %v", got, acked)
 	}
-	m.Crash(fsx.PowerLoss)
-	s2, _ := openT(t, m, "/data", Options{})
-	defer s2.Close()
-	if got := dump(t, s2); !reflect.DeepEqual(got, acked) {
-		t.Fatalf("after power loss: %v, want %v", got, acked)
-	}
+	crashAndCheck(t, m, fsx.PowerLoss, acked)
 }
 
 // TestFullDiskApplierFailureRetried: when only the component files cannot
@@ -202,13 +205,7 @@ func TestFullDiskApplierFailureRetried(t *testing.T) {
 	waitHealthy(t, s)
 	// Healthy means a round and its checkpoint succeeded: the log holds
 	// nothing to replay.
-	m.Crash(fsx.PowerLoss)
-	s2, rep := openT(t, m, "/data", Options{})
-	defer s2.Close()
-	if got := dump(t, s2); !reflect.DeepEqual(got, want) {
-		t.Fatalf("after power loss: %v, want %v", got, want)
-	}
-	if len(rep.Replayed) != 0 {
+	if rep := crashAndCheck(t, m, fsx.PowerLoss, want); len(rep.Replayed) != 0 {
 		t.Fatalf("%d batches replayed after recovery; the checkpoint did not run", len(rep.Replayed))
 	}
 }
@@ -255,15 +252,8 @@ func TestFullDiskCloseKeepsEverythingInTheLog(t *testing.T) {
 	if !errors.Is(err, ErrNotCheckpointed) {
 		t.Fatalf("close on a full disk: %v, want ErrNotCheckpointed", err)
 	}
-	m.Crash(fsx.PowerLoss)
-	s2, rep := openT(t, m, "/data", Options{})
-	defer s2.Close()
-	if len(rep.Replayed) != 1 {
+	if rep := crashAndCheck(t, m, fsx.PowerLoss, map[string]string{"67/state/context": "c1"}); len(rep.Replayed) != 1 {
 		t.Fatalf("replayed %d batches, want 1", len(rep.Replayed))
-	}
-	got, err := s2.Get(ctx, key("g", engine.KindState, "context"))
-	if err != nil || !bytes.Equal(got, []byte("c1")) {
-		t.Fatalf("after reopen: %q, %v; want c1", got, err)
 	}
 }
 
