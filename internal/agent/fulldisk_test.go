@@ -230,3 +230,74 @@ func TestFullDiskShutdownAfterWriteFailure(t *testing.T) {
 		t.Errorf("the next start replayed nothing; want the batches the checkpoint did not apply")
 	}
 }
+
+// TestFullDiskFailedUpdateLeavesNoPendingCommit: a create-and-merge
+// commit (group update) whose transition cannot be written fails with 503
+// and leaves the group exactly as it was — no pending commit that no
+// caller ever received — so that, once space returns, the next update
+// works. The disk fills after the first log write following the request
+// (allow 0) or after one more (allow 1), which caught the time the commit
+// and its merge were two batches.
+func TestFullDiskFailedUpdateLeavesNoPendingCommit(t *testing.T) {
+	for _, allow := range []int64{0, 1} {
+		t.Run(fmt.Sprint("allow=", allow), func(t *testing.T) {
+			ctx := ctxT(t)
+			dataDir := shortTempDir(t) + "/data"
+			full := &fsx.Full{Under: dataDir + "/"}
+			var armed sync.Mutex
+			left := int64(-1) // log writes still allowed; -1: not armed
+			inject := func(op fsx.Op, path string, data []byte) (int, error) {
+				armed.Lock()
+				if left >= 0 && op == fsx.OpWrite && data != nil && strings.Contains(path, "/wal/") {
+					if left == 0 {
+						full.Set(true)
+					}
+					left--
+				}
+				armed.Unlock()
+				return full.Inject(op, path, data)
+			}
+			ta := newTestAgent(t, agentOpts{dataDir: dataDir, fs: fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{Inject: inject})})
+			info, err := ta.c.Create(ctx, CreateRequest{Name: "update-on-full-disk"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := hex.DecodeString(info.GroupID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			armed.Lock()
+			left = allow
+			armed.Unlock()
+			res, err := ta.c.Update(ctx, id, UpdateRequest{})
+			var ae *APIError
+			if err != nil && (!errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable) {
+				t.Fatalf("update on a full disk: %v, want success or 503", err)
+			}
+			want := info.Epoch
+			if err == nil {
+				want = res.Epoch
+			}
+			t.Logf("update with %d log writes allowed: %v", allow, err)
+			after, ierr := ta.c.Info(ctx, id)
+			if ierr != nil {
+				t.Fatal(ierr)
+			}
+			if after.PendingCommit || after.Epoch != want {
+				t.Fatalf("after an update that answered %v: epoch %d, pending commit %v; want epoch %d and no pending commit", err, after.Epoch, after.PendingCommit, want)
+			}
+
+			armed.Lock()
+			left = -1
+			armed.Unlock()
+			full.Set(false)
+			res, err = ta.c.Update(ctx, id, UpdateRequest{})
+			if err != nil {
+				t.Fatalf("update once space returned: %v", err)
+			}
+			if res.Epoch != want+1 || !res.Merged {
+				t.Fatalf("update once space returned: epoch %d merged %v, want epoch %d merged", res.Epoch, res.Merged, want+1)
+			}
+		})
+	}
+}
