@@ -204,7 +204,10 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 		// does not pin its segment.
 		return abort(s.logErr("apply "+b.Op, len(payload), err))
 	}
-	s.installLocked(b, ticket, prune)
+	if err := s.installLocked(b, ticket, prune); err != nil {
+		s.mu.Unlock()
+		return abort(s.logErr("apply "+b.Op, len(payload), err))
+	}
 	s.queue = append(s.queue, queued{id: id, ticket: ticket})
 	s.mu.Unlock()
 	s.logBytes.Add(int64(len(payload)))
@@ -230,13 +233,21 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 }
 
 // installLocked puts the batch committed with ticket into the overlay and
-// the epoch index, and notes the snapshots it lets the applier prune.
-// s.mu is held.
-func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]uint64) {
+// the epoch index, and notes the snapshots it lets the applier prune. If
+// the batch's record was lost already, it installs nothing and returns the
+// log's error. s.mu is held since the rollbackLocked that preceded the
+// append, so a change of the failure count since then is a write that
+// failed after the append began.
+func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]uint64) error {
 	// Durable is read before the failure check, so that every entry at or
 	// below it is known durable (see wal.Log.Durable).
 	durable := s.log.Durable()
-	s.rollbackLocked()
+	if s.log.Failures() != s.seenFailures {
+		s.rollbackLocked()
+		if s.log.Lost(ticket) {
+			return s.log.WaitDurable(ticket)
+		}
+	}
 	s.noteEpochsLocked(b)
 	for _, d := range b.Deletes {
 		s.installEntryLocked(&pendingEntry{key: d, deleted: true, ticket: ticket}, durable)
@@ -249,6 +260,7 @@ func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]u
 			s.prune[gh] = pruneMark{below: below, ticket: ticket}
 		}
 	}
+	return nil
 }
 
 // Sync makes every log record appended so far durable (e.g. Begin records

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/wal"
 )
 
 // fullFS returns an in-memory file system whose disk can be filled, the
@@ -318,5 +320,126 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 	}
 	if got := dump(t, s2); !reflect.DeepEqual(got, acked) {
 		t.Fatal("after reopen: state differs from the acknowledged batches")
+	}
+}
+
+// TestFullDiskConcurrentFailuresLeaveNoTrace: committers on several
+// groups share log writes while the disk fills and frees at random; each
+// reads its own component after each Apply: a failed batch is never
+// visible, an acknowledged one always is, and a power loss keeps exactly
+// the acknowledged values.
+func TestFullDiskConcurrentFailuresLeaveNoTrace(t *testing.T) {
+	ctx := context.Background()
+	m := fsx.NewMem()
+	full := &fsx.Full{}
+	// A failing write takes a while, as on a real disk: other committers
+	// append to the log meanwhile, and lose their records with it.
+	f := fsx.NewFaulty(m, fsx.FaultyOptions{Inject: func(op fsx.Op, path string, data []byte) (int, error) {
+		keep, err := full.Inject(op, path, data)
+		if err != nil {
+			time.Sleep(200 * time.Microsecond)
+		}
+		return keep, err
+	}})
+	s, _ := openT(t, f, "/data", Options{ApplyDelay: -1, CheckpointBytes: 8 << 10, RetryMax: time.Millisecond})
+	const writers, ops = 8, 150
+	stop := make(chan struct{})
+	toggled := make(chan struct{})
+	go func() {
+		defer close(toggled)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				full.Set(false)
+				return
+			case <-time.After(time.Duration(i%7) * 100 * time.Microsecond):
+				full.Set(i%3 == 0)
+			}
+		}
+	}()
+	last := make([]string, writers)
+	errs := make(chan error, writers)
+	var failures atomic.Int64
+	for w := range writers {
+		go func() {
+			g := fmt.Sprint("w", w)
+			k := key(g, engine.KindState, "gen")
+			for i := range ops {
+				v := fmt.Sprint(i)
+				err := s.Apply(ctx, &engine.Batch{Op: "Send", Group: []byte(g), Puts: []engine.Put{{Key: k, Value: []byte(v)}}})
+				switch {
+				case err == nil:
+					last[w] = v
+				case errors.Is(err, ErrWriteFailed):
+					failures.Add(1)
+				default:
+					errs <- err
+					return
+				}
+				got, err := s.Get(ctx, k)
+				if last[w] == "" && errors.Is(err, engine.ErrNotFound) {
+					continue
+				}
+				if err != nil || string(got) != last[w] {
+					errs <- fmt.Errorf("writer %d after op %d: read %q, %v; want %q", w, i, got, err, last[w])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		must(t, <-errs)
+	}
+	close(stop)
+	<-toggled
+	t.Logf("%d of %d applies failed on the full disk", failures.Load(), writers*ops)
+	if failures.Load() == 0 {
+		t.Fatal("no apply failed")
+	}
+	waitHealthy(t, s)
+	want := map[string]string{}
+	for w, v := range last {
+		if v != "" {
+			want[fmt.Sprintf("%x/state/gen", fmt.Sprint("w", w))] = v
+		}
+	}
+	must(t, s.Close())
+	crashAndCheck(t, m, fsx.PowerLoss, want)
+}
+
+// TestFullDiskBatchLostBeforeInstallIsNotVisible: a batch whose log
+// record is lost by another committer's failed write between its append
+// and its installation in the overlay (both under the store lock) is not
+// installed, so no reader or applier round ever sees it.
+func TestFullDiskBatchLostBeforeInstallIsNotVisible(t *testing.T) {
+	ctx := context.Background()
+	_, f, full := fullFS("")
+	s, _ := openT(t, f, "/data", Options{ApplyDelay: time.Hour})
+	defer s.Close()
+	k := key("g", engine.KindState, "context")
+	must(t, s.Apply(ctx, &engine.Batch{Op: "Create", Group: []byte("g"), Puts: []engine.Put{{Key: k, Value: []byte("durable")}}}))
+
+	b := &engine.Batch{Op: "Commit", Group: []byte("g"), Puts: []engine.Put{{Key: k, Value: []byte("lost")}}}
+	id, err := s.log.Begin(ctx, b.Op, nil, false)
+	must(t, err)
+	s.mu.Lock()
+	s.rollbackLocked()
+	ticket, err := s.log.CommitAsync(ctx, id, encodeBatch(b))
+	must(t, err)
+	// Another committer's group fsync fails meanwhile.
+	full.Set(true)
+	if err := s.log.Sync(ctx); !errors.Is(err, wal.ErrWriteFailed) {
+		t.Fatalf("sync on a full disk: %v, want ErrWriteFailed", err)
+	}
+	full.Set(false)
+	err = s.installLocked(b, ticket, nil)
+	s.mu.Unlock()
+	if !errors.Is(err, wal.ErrWriteFailed) {
+		t.Fatalf("install of a lost batch: %v, want ErrWriteFailed", err)
+	}
+	got, err := s.Get(ctx, k)
+	if err != nil || string(got) != "durable" {
+		t.Fatalf("read after the lost batch: %q, %v; want durable", got, err)
 	}
 }

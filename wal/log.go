@@ -303,9 +303,9 @@ func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
-	// Records still buffered were never acknowledged (a commit is only
-	// once its fsync returned): losing them with a failed write loses
-	// nothing a caller was told is durable.
+	// Records still buffered were never acknowledged (a commit counts
+	// only once its fsync returned): losing them with a failed write
+	// loses nothing a caller was told is durable.
 	l.flushLocked(true)
 	l.closed = true
 	l.cond.Broadcast()
