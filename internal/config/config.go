@@ -129,11 +129,17 @@ type Snapshot struct {
 	LocalKeep int `yaml:"local_keep"`
 	// Jitter delays scheduled snapshots by a random duration up to this.
 	Jitter time.Duration `yaml:"jitter"`
+	// ReconcileInterval is how often the agent lists the destination and
+	// uploads again every group whose newest snapshot is missing there
+	// (it also does so at start); 0 turns the periodic check off. At
+	// least [MinReconcileInterval] otherwise.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 }
 
-// Retention says which remote snapshots prune keeps. A snapshot is kept if
-// either rule keeps it; the newest complete snapshot of a group is always
-// kept.
+// Retention says which remote snapshots are kept, by `prune` and by the
+// agent after its snapshot passes and reconciliations. A snapshot is kept
+// if either rule keeps it; the newest complete snapshot of a group is
+// always kept.
 type Retention struct {
 	// KeepLast keeps the newest N snapshots of each group.
 	KeepLast int `yaml:"keep_last"`
@@ -183,6 +189,13 @@ const (
 	MaxOutboxEntries = 1_000_000
 )
 
+// DefaultReconcileInterval is the default of snapshot.reconcile_interval.
+const DefaultReconcileInterval = time.Hour
+
+// MinReconcileInterval is the shortest snapshot.reconcile_interval other
+// than 0: each check lists the whole destination.
+const MinReconcileInterval = time.Minute
+
 // MaxInlineBytes bounds destination.inline_max (the uploader's limit for
 // snapshots stored inside their manifest) and is its default.
 const MaxInlineBytes = 64 << 10
@@ -210,6 +223,8 @@ func Default() *Config {
 			BeforeRemove: true,
 			LocalKeep:    5,
 			Jitter:       30 * time.Second,
+
+			ReconcileInterval: DefaultReconcileInterval,
 		},
 		Retention: Retention{KeepLast: 10, KeepWithin: 720 * time.Hour},
 		Store:     Store{EpochRetention: 10},

@@ -36,6 +36,9 @@ func TestDefaultIsValid(t *testing.T) {
 	if got, want := c.PartSizeBytes(), int64(16<<20); got != want {
 		t.Errorf("PartSizeBytes() = %d, want %d", got, want)
 	}
+	if got, want := c.Snapshot.ReconcileInterval, time.Hour; got != want {
+		t.Errorf("snapshot.reconcile_interval = %s, want %s", got, want)
+	}
 }
 
 func TestParseEmptyGivesDefaults(t *testing.T) {
@@ -95,6 +98,7 @@ snapshot:
   before_remove: false
   local_keep: 2
   jitter: 1m30s
+  reconcile_interval: 30m
 retention: {keep_last: 3, keep_within: 48h}
 store: {epoch_retention: 4}
 agent:
@@ -132,6 +136,7 @@ func TestParseFull(t *testing.T) {
 		Snapshot: Snapshot{
 			EveryEpochs: 25, Cron: "@hourly", Timezone: "Europe/Berlin",
 			BeforeRemove: false, LocalKeep: 2, Jitter: 90 * time.Second,
+			ReconcileInterval: 30 * time.Minute,
 		},
 		Retention: Retention{KeepLast: 3, KeepWithin: 48 * time.Hour},
 		Store:     Store{EpochRetention: 4},

@@ -154,6 +154,9 @@ func (c *Config) validateSnapshot(v *validator) {
 	if s.Jitter < 0 {
 		v.add("snapshot.jitter", "must not be negative")
 	}
+	if r := s.ReconcileInterval; r != 0 && r < MinReconcileInterval {
+		v.add("snapshot.reconcile_interval", fmt.Sprintf("must be 0 (off) or at least %s, got %s", MinReconcileInterval, r))
+	}
 }
 
 func (c *Config) validateAgent(v *validator) {

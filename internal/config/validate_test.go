@@ -64,6 +64,8 @@ func TestValidateErrors(t *testing.T) {
 		{"inline max", func(c *Config) { c.Destination.InlineMax = 1 << 20 }, "destination.inline_max", "between 0 and 65536, got 1048576", ""},
 		{"local keep", func(c *Config) { c.Snapshot.LocalKeep = -1 }, "snapshot.local_keep", "between 0 and 1000, got -1", ""},
 		{"jitter", func(c *Config) { c.Snapshot.Jitter = -time.Second }, "snapshot.jitter", "must not be negative", ""},
+		{"reconcile negative", func(c *Config) { c.Snapshot.ReconcileInterval = -time.Hour }, "snapshot.reconcile_interval", "must be 0 (off) or at least 1m0s, got -1h0m0s", ""},
+		{"reconcile too often", func(c *Config) { c.Snapshot.ReconcileInterval = time.Second }, "snapshot.reconcile_interval", "at least 1m0s, got 1s", ""},
 		{"keep last", func(c *Config) { c.Retention.KeepLast = 0 }, "retention.keep_last", "at least 1, got 0", ""},
 		{"keep within", func(c *Config) { c.Retention.KeepWithin = -time.Hour }, "retention.keep_within", "must not be negative", ""},
 		{"epoch retention", func(c *Config) { c.Store.EpochRetention = 0 }, "store.epoch_retention", "between 1 and 1000, got 0", ""},
@@ -144,6 +146,8 @@ func TestValidateAccepts(t *testing.T) {
 		{"cron descriptor", func(c *Config) { c.Snapshot.Cron = "@every 6h" }},
 		{"timezone", func(c *Config) { c.Snapshot.Timezone = "Europe/Berlin" }},
 		{"no every-epochs", func(c *Config) { c.Snapshot.EveryEpochs = 0 }},
+		{"no periodic reconcile", func(c *Config) { c.Snapshot.ReconcileInterval = 0 }},
+		{"reconcile every minute", func(c *Config) { c.Snapshot.ReconcileInterval = time.Minute }},
 		{"tcp with token", func(c *Config) { c.Agent.TCPListen = "127.0.0.1:0"; c.Agent.TokenFile = "/t" }},
 	}
 	for _, tt := range tests {
