@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -324,6 +325,47 @@ func TestInlineMaxValidated(t *testing.T) {
 		_, err := New(newMemStore(), Options{InlineMax: tt.max})
 		if (err == nil) != tt.ok {
 			t.Errorf("InlineMax %d: error %v, want ok %v", tt.max, err, tt.ok)
+		}
+	}
+}
+
+// TestInlineUploadLogNamesManifestKey: the "uploaded snapshot" log line
+// names the objects really written: an inline snapshot's one object
+// (snapshot.json, not a manifest.json that does not exist), and both
+// objects of a separate one.
+func TestInlineUploadLogNamesManifestKey(t *testing.T) {
+	k := newTestKeys(t)
+	for _, tt := range []struct {
+		max  int64
+		want []string // file names of the logged keys
+	}{
+		{DefaultInlineMax, []string{"key=" + inlineName}},
+		{0, []string{"key=" + manifestName, "data_key=" + dataName}},
+	} {
+		var logged bytes.Buffer
+		store := newMemStore()
+		b := newTestBackup(t, store, k, func(o *Options) {
+			o.InlineMax = tt.max
+			o.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+		})
+		m := mustUpload(t, b, "g", 3, []byte("small snapshot"))
+		var line string
+		for _, l := range strings.Split(logged.String(), "\n") {
+			if strings.Contains(l, `msg="uploaded snapshot"`) {
+				line = l
+			}
+		}
+		var got []string
+		for _, f := range strings.Fields(line) {
+			if name, value, ok := strings.Cut(f, "="); ok && (name == "key" || name == "data_key") {
+				if _, err := store.Stat(context.Background(), value); err != nil {
+					t.Errorf("inline max %d: logged %s=%s, which is not stored: %v", tt.max, name, value, err)
+				}
+				got = append(got, name+"="+value[strings.LastIndexByte(value, '/')+1:])
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("inline max %d (inline %v): log line %q names %v, want %v", tt.max, m.Inline(), line, got, tt.want)
 		}
 	}
 }

@@ -58,6 +58,16 @@ func (r Ref) inlined() Ref {
 	return r
 }
 
+// LogKeys returns the objects of the snapshot as log attributes: "key",
+// the manifest (for an inline snapshot, its one object, snapshot.json),
+// and "data_key", the encrypted snapshot, unless it is inline.
+func (r Ref) LogKeys() []any {
+	if r.Inline() {
+		return []any{"key", r.Key}
+	}
+	return []any{"key", r.Key, "data_key", r.DataKey}
+}
+
 // GroupHex returns the group id in lower-case hex, as it appears in keys.
 func (r Ref) GroupHex() string { return hex.EncodeToString(r.GroupID) }
 

@@ -90,9 +90,9 @@ func (b *Backup) Upload(ctx context.Context, meta SnapshotMeta, r io.Reader) (Ma
 	if err != nil {
 		return Manifest{}, err
 	}
-	b.log.Info("uploaded snapshot", "group", ref.GroupHex(), "epoch", ref.Epoch, "key", ref.Key,
+	b.log.Info("uploaded snapshot", append(m.LogKeys(), "group", ref.GroupHex(), "epoch", ref.Epoch,
 		"plaintext_bytes", m.PlaintextSize, "ciphertext_bytes", m.CiphertextSize,
-		"duration", b.opts.Now().Sub(start))
+		"duration", b.opts.Now().Sub(start))...)
 	return m, nil
 }
 
