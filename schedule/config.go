@@ -37,6 +37,10 @@ type Config struct {
 	// StateFile keeps the time of the last complete cron pass, for
 	// catch-up after downtime. Empty disables catch-up.
 	StateFile string `yaml:"state_file"`
+	// ReconcileInterval is how often a [Reconciler] compares the
+	// destination with the groups, besides once at start. 0 keeps only
+	// the check at start.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 }
 
 // Default returns the default configuration.
@@ -68,6 +72,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("schedule: backoff_min: must be positive, got %s", c.BackoffMin)
 	case c.BackoffMax < c.BackoffMin:
 		return fmt.Errorf("schedule: backoff_max: must be at least backoff_min (%s), got %s", c.BackoffMin, c.BackoffMax)
+	case c.ReconcileInterval < 0:
+		return fmt.Errorf("schedule: reconcile_interval: must not be negative, got %s", c.ReconcileInterval)
 	}
 	return nil
 }
@@ -121,6 +127,12 @@ var (
 	// ErrNoLister is returned by [Scheduler.PassNow] when the scheduler has
 	// no [GroupLister].
 	ErrNoLister = errors.New("schedule: no group lister")
+	// ErrReconcileActive is returned by [Scheduler.ReconcileNow] while
+	// another reconciliation is running.
+	ErrReconcileActive = errors.New("schedule: a reconciliation is already running")
+	// ErrNoReconciler is returned by [Scheduler.ReconcileNow] when the
+	// scheduler has no [Reconciler].
+	ErrNoReconciler = errors.New("schedule: no reconciler")
 )
 
 // permanentError marks an error that retrying will not fix.

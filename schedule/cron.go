@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -99,7 +97,7 @@ func (s *Scheduler) nextSlot(t time.Time) time.Time {
 // groups, snapshots every group whose epoch moved since its last complete
 // upload (on the workers of [Scheduler.Run]: queued snapshots start when Run
 // does), waits for them, and, if all succeeded, records the pass in the
-// state file. The PassDone hook hears of it like of a cron pass. It fails
+// state file; then the [Retainer], if any, applies retention. The PassDone hook hears of it like of a cron pass. It fails
 // with [ErrPassActive] while another pass runs and with [ErrNoLister]
 // without a lister; otherwise the event's Err reports a listing or
 // state-file error and Failed the snapshots that failed.
@@ -110,12 +108,19 @@ func (s *Scheduler) PassNow(ctx context.Context) (PassEvent, error) {
 	if !s.passActive.CompareAndSwap(false, true) {
 		return PassEvent{}, ErrPassActive
 	}
-	ev := s.pass(ctx, s.clock.Now(), false)
+	return s.runPass(ctx, s.clock.Now(), false), nil
+}
+
+// runPass runs the pass started at start (s.passActive set), then
+// retention; it clears s.passActive and calls the hook.
+func (s *Scheduler) runPass(ctx context.Context, start time.Time, catchUp bool) PassEvent {
+	ev := s.pass(ctx, start, catchUp)
+	ev.RetainErr = s.applyRetention(ctx)
 	s.passActive.Store(false)
 	if h := s.hooks.PassDone; h != nil {
 		h(ev)
 	}
-	return ev, nil
+	return ev
 }
 
 // pass runs one cron pass started at start: it snapshots every group whose
@@ -131,23 +136,14 @@ func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) (ev
 		return ev
 	}
 	ev.Groups = len(list)
-	var wg sync.WaitGroup
-	var failed atomic.Int64
+	var moved [][]byte
 	for _, g := range list {
-		if !g.moved() {
-			continue
+		if g.moved() {
+			moved = append(moved, g.ID)
 		}
-		ev.Requested++
-		wg.Add(1)
-		s.enqueue(string(g.ID), ReasonCron, false, func(_ uint64, err error) {
-			if err != nil {
-				failed.Add(1)
-			}
-			wg.Done()
-		})
 	}
-	wg.Wait()
-	ev.Failed = int(failed.Load())
+	ev.Requested = len(moved)
+	ev.Failed = s.snapshotAll(moved, ReasonCron)
 	if ev.Failed > 0 || ctx.Err() != nil || s.cfg.StateFile == "" {
 		return ev
 	}

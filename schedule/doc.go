@@ -22,6 +22,17 @@
 //   - On request: [Scheduler.Request] (asynchronous) and
 //     [Scheduler.RequestSync].
 //
+// # Reconciliation and retention
+//
+// What the destination holds is not taken on trust: with a [Reconciler]
+// the scheduler has it list the destination at start (before the start-up
+// check below, which then sees what is really there) and every
+// [Config].ReconcileInterval, and snapshots every group it reports
+// missing (reason [ReasonReconcile]; e.g. the bucket was deleted and
+// recreated). A listing that fails uploads nothing. [Scheduler.ReconcileNow]
+// runs the same at once. With a [Retainer], retention is applied after
+// every pass and every reconciliation, once their snapshots are done.
+//
 // # Coalescing, priority, backoff, concurrency
 //
 // A group has at most one snapshot queued and at most one running. A trigger

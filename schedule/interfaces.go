@@ -44,6 +44,22 @@ type GroupLister interface {
 	Groups(ctx context.Context) ([]GroupStatus, error)
 }
 
+// Reconciler compares what is really at the destination with the groups.
+type Reconciler interface {
+	// Reconcile lists the destination, takes what it holds as the truth
+	// for every later [GroupStatus], and returns the groups whose newest
+	// snapshot is missing there. A listing that fails returns an error and
+	// must leave what was known unchanged: a failure is not an empty
+	// destination.
+	Reconcile(ctx context.Context) (missing [][]byte, err error)
+}
+
+// Retainer applies the retention rules at the destination: it deletes the
+// snapshots they no longer keep.
+type Retainer interface {
+	Retain(ctx context.Context) error
+}
+
 // Reason says why a snapshot was taken. Triggers that were coalesced into
 // one snapshot are or-ed together.
 type Reason uint8
@@ -55,9 +71,10 @@ const (
 	ReasonBeforeRemove                    // a member is about to be removed
 	ReasonRequest                         // asked for by the application or operator
 	ReasonRetry                           // a retry after a failure
+	ReasonReconcile                       // the group's newest snapshot is missing at the destination
 )
 
-var reasonNames = [...]string{"epoch", "cron", "before-remove", "request", "retry"}
+var reasonNames = [...]string{"epoch", "cron", "before-remove", "request", "retry", "reconcile"}
 
 // String returns the reasons joined with "+", such as "epoch+cron".
 func (r Reason) String() string {
@@ -98,6 +115,19 @@ type PassEvent struct {
 	Duration  time.Duration
 	Recorded  bool  // the pass was complete and its time persisted
 	Err       error // listing or state-file error
+	// RetainErr is the error of the retention that followed the pass.
+	RetainErr error
+}
+
+// ReconcileEvent describes one finished reconciliation.
+type ReconcileEvent struct {
+	Start    time.Time
+	Missing  int   // groups whose newest snapshot was missing, so were uploaded again
+	Failed   int   // of those, snapshots that failed
+	Err      error // the listing's error: nothing was learned or uploaded
+	Duration time.Duration
+	// RetainErr is the error of the retention that followed.
+	RetainErr error
 }
 
 // Hooks are optional callbacks for metrics and logging. They are called
@@ -111,4 +141,6 @@ type Hooks struct {
 	SnapshotDone func(SnapshotEvent)
 	// PassDone is called when a cron pass ends.
 	PassDone func(PassEvent)
+	// ReconcileDone is called when a reconciliation ends.
+	ReconcileDone func(ReconcileEvent)
 }

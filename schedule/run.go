@@ -41,12 +41,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // loop owns the timers: the cron slot and the earliest retry.
 func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
+	if s.recon != nil && s.reconActive.CompareAndSwap(false, true) {
+		// The listing comes first, so that the start-up check and a
+		// catch-up pass see what the destination really holds.
+		missing, ev := s.reconcileList(ctx, s.clock.Now())
+		passes.Go(func() { s.reconcileFinish(ctx, missing, ev) })
+	}
 	if s.lister != nil && s.cfg.EveryEpochs > 0 {
 		s.seed(ctx)
 	}
 	c := cronState{s: s}
 	c.start(ctx)
 	defer c.stopTimer()
+
+	recon := s.reconcileTimer()
+	defer func() {
+		if recon != nil {
+			recon.Stop()
+		}
+	}()
 
 	var retry Timer
 	var retryAt time.Time
@@ -68,9 +81,12 @@ func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
 				retry = s.clock.NewTimer(next.Sub(s.clock.Now()))
 			}
 		}
-		var retryC <-chan time.Time
+		var retryC, reconC <-chan time.Time
 		if retry != nil {
 			retryC = retry.C()
+		}
+		if recon != nil {
+			reconC = recon.C()
 		}
 
 		select {
@@ -82,6 +98,17 @@ func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
 		case <-retryC:
 			retry, retryAt = nil, time.Time{}
 			s.promoteDue()
+		case <-reconC:
+			recon = s.reconcileTimer()
+			if !s.reconActive.CompareAndSwap(false, true) {
+				s.log.Warn("reconcile skipped: previous one still running")
+				continue
+			}
+			start := s.clock.Now()
+			passes.Go(func() {
+				missing, ev := s.reconcileList(ctx, start)
+				s.reconcileFinish(ctx, missing, ev)
+			})
 		case <-c.timerC():
 			start, catchUp := s.clock.Now(), c.catchUp
 			c.fired(start)
@@ -89,13 +116,7 @@ func (s *Scheduler) loop(ctx context.Context, passes *sync.WaitGroup) {
 				s.log.Warn("cron pass skipped: previous pass still running")
 				continue
 			}
-			passes.Go(func() {
-				ev := s.pass(ctx, start, catchUp)
-				s.passActive.Store(false)
-				if h := s.hooks.PassDone; h != nil {
-					h(ev)
-				}
-			})
+			passes.Go(func() { s.runPass(ctx, start, catchUp) })
 		}
 	}
 }

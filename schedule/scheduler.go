@@ -22,6 +22,13 @@ type Deps struct {
 	// Lister lists groups for cron passes and the start-up check. Required
 	// when Cron is set; without it the start-up check is skipped.
 	Lister GroupLister
+	// Reconciler, if set, compares the destination with the groups at
+	// start and every [Config].ReconcileInterval; the groups it finds
+	// missing are snapshotted (reason [ReasonReconcile]).
+	Reconciler Reconciler
+	// Retainer, if set, applies retention after every pass and every
+	// reconciliation.
+	Retainer Retainer
 	// Clock defaults to [RealClock].
 	Clock Clock
 	// FS writes the state file; defaults to fsx.OS.
@@ -42,6 +49,8 @@ type Scheduler struct {
 	cfg    Config
 	snap   Snapshotter
 	lister GroupLister
+	recon  Reconciler
+	retain Retainer
 	clock  Clock
 	fs     fsx.FS
 	hooks  Hooks
@@ -54,7 +63,8 @@ type Scheduler struct {
 	stopCh   chan struct{} // closed by Cancel
 	stopOnce sync.Once
 
-	passActive atomic.Bool // a cron pass is running
+	passActive  atomic.Bool // a cron pass is running
+	reconActive atomic.Bool // a reconciliation is running
 
 	mu         sync.Mutex
 	work       *sync.Cond // signalled when work is ready or on stop
@@ -87,6 +97,8 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 		cfg:     cfg,
 		snap:    deps.Snapshotter,
 		lister:  deps.Lister,
+		recon:   deps.Reconciler,
+		retain:  deps.Retainer,
 		clock:   deps.Clock,
 		fs:      deps.FS,
 		hooks:   deps.Hooks,
