@@ -82,6 +82,8 @@ type Agent struct {
 	uploads  *uploadTable
 	saved    *savedTable
 	outbox   *outbox
+	recon    *reconciler
+	bg       *bgGate
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -157,7 +159,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		groups:  newGroupTable(opts.MaxLoadedGroups),
 		uploads: newUploadTable(),
 		saved:   newSavedTable(),
+		bg:      newBGGate(snapshotConcurrency),
 	}
+	a.recon = &reconciler{a: a}
 	a.metrics = newMetrics(a)
 
 	backup, err := a.openBackup(ctx, cfg)
@@ -200,7 +204,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		return nil, err
 	}
 	a.sched = &schedHolder{cur: sched}
-	a.seedUploads(ctx)
 	logger.Info("agent opened", "data_dir", cfg.DataDir, "identity", cfg.Identity,
 		"destination", backup.String(), "every_epochs", cfg.Snapshot.EveryEpochs, "cron", cfg.Snapshot.Cron)
 	return a, nil
@@ -261,6 +264,7 @@ func (a *Agent) begin() (func(), error) {
 	if a.closing {
 		return nil, ErrShuttingDown
 	}
+	a.bg.foreground()
 	a.work.Add(1)
 	return a.work.Done, nil
 }

@@ -45,7 +45,8 @@ type testAgent struct {
 	optStore  uploader.ObjectStore
 	clock     schedule.Clock
 	maxLoaded int
-	fs        fsx.FS // Options.FS (nil: the real one)
+	fs        fsx.FS    // Options.FS (nil: the real one)
+	logw      io.Writer // receives the agent's log too, if set
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -66,6 +67,8 @@ type agentOpts struct {
 	clock      schedule.Clock
 	maxLoaded  int
 	fs         fsx.FS // the data directory's file system (nil: the real one)
+	// logw, if set, receives the agent's log (text, level info).
+	logw io.Writer
 }
 
 // shortTempDir returns a temporary directory with a short path (unix
@@ -120,7 +123,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 		}
 		ta.store = st
 	}
-	ta.clock, ta.maxLoaded, ta.fs = o.clock, o.maxLoaded, o.fs
+	ta.clock, ta.maxLoaded, ta.fs, ta.logw = o.clock, o.maxLoaded, o.fs, o.logw
 	ta.start(o.drain)
 	return ta
 }
@@ -132,6 +135,9 @@ func (ta *testAgent) start(drain time.Duration) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if ta.logw != nil {
+		log = slog.New(slog.NewTextHandler(ta.logw, nil))
 	}
 	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded, FS: ta.fs})
 	if err != nil {

@@ -24,6 +24,11 @@ type metrics struct {
 	duration   prometheus.Histogram
 	recovery   *prometheus.CounterVec
 	requests   *prometheus.CounterVec
+	skipped    prometheus.Counter
+	reconcile  *prometheus.CounterVec
+	missing    prometheus.Counter
+	retention  *prometheus.CounterVec
+	pruned     prometheus.Counter
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -61,6 +66,21 @@ func newMetrics(a *Agent) *metrics {
 			Name: "mlsbackup_api_requests_total", Help: "API requests by HTTP status code.",
 		}, []string{"code"}),
 	}
+	m.skipped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mlsbackup_snapshots_skipped_total", Help: "Snapshots not uploaded because their epoch is already at the destination.",
+	})
+	m.reconcile = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mlsbackup_reconcile_runs_total", Help: "Listings of the destination to reconcile with it, by result (ok, failed).",
+	}, []string{"result"})
+	m.missing = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mlsbackup_reconcile_missing_total", Help: "Groups found without their newest snapshot at the destination, and uploaded again.",
+	})
+	m.retention = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mlsbackup_retention_runs_total", Help: "Retention runs of the agent after its passes and reconciliations, by result (ok, failed).",
+	}, []string{"result"})
+	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mlsbackup_retention_deleted_total", Help: "Snapshots deleted at the destination by the agent's retention.",
+	})
 	wal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mlsbackup_wal_bytes", Help: "Size of the write-ahead log segments.",
 	}, func() float64 { return float64(a.walSize()) })
@@ -68,7 +88,8 @@ func newMetrics(a *Agent) *metrics {
 		Name: "mlsbackup_groups_loaded", Help: "Groups loaded in memory.",
 	}, func() float64 { return float64(a.groups.loaded()) })
 	m.reg.MustRegister(m.taken, m.uploads, m.failed, m.lastTime, m.lastEpoch, m.plainBytes,
-		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups)
+		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups,
+		m.skipped, m.reconcile, m.missing, m.retention, m.pruned)
 	m.reg.MustRegister(a.storeMetrics()...)
 	for _, k := range []string{"replayed", "dropped", "pending_input", "torn_tail"} {
 		m.recovery.WithLabelValues(k)
@@ -76,18 +97,42 @@ func newMetrics(a *Agent) *metrics {
 	for _, s := range []string{"export", "local", "upload"} {
 		m.failed.WithLabelValues(s)
 	}
+	for _, r := range []string{"ok", "failed"} {
+		m.reconcile.WithLabelValues(r)
+		m.retention.WithLabelValues(r)
+	}
 	return m
 }
 
 // uploaded records one complete upload.
 func (m *metrics) uploaded(group []byte, epoch uint64, at time.Time, plain, cipher int64, d time.Duration) {
-	g := hex.EncodeToString(group)
 	m.uploads.Inc()
-	m.lastTime.WithLabelValues(g).Set(float64(at.UnixNano()) / 1e9)
-	m.lastEpoch.WithLabelValues(g).Set(float64(epoch))
+	m.setLast(hex.EncodeToString(group), UploadInfo{Epoch: epoch, At: at})
 	m.plainBytes.Add(float64(plain))
 	m.cipherByte.Add(float64(cipher))
 	m.duration.Observe(d.Seconds())
+}
+
+// setLast sets the last-upload gauges of group (hex).
+func (m *metrics) setLast(group string, u UploadInfo) {
+	m.lastTime.WithLabelValues(group).Set(float64(u.At.UnixNano()) / 1e9)
+	m.lastEpoch.WithLabelValues(group).Set(float64(u.Epoch))
+}
+
+// destinationKnown makes the last-upload gauges say what is known of the
+// destination (cur, by group id), dropping those of groups in prev that
+// are no longer there.
+func (m *metrics) destinationKnown(prev, cur map[string]UploadInfo) {
+	for id := range prev {
+		if _, ok := cur[id]; !ok {
+			g := hex.EncodeToString([]byte(id))
+			m.lastTime.DeleteLabelValues(g)
+			m.lastEpoch.DeleteLabelValues(g)
+		}
+	}
+	for id, u := range cur {
+		m.setLast(hex.EncodeToString([]byte(id)), u)
+	}
 }
 
 // handler serves the metrics in the Prometheus text format.

@@ -54,8 +54,9 @@ func TestSnapshotPass(t *testing.T) {
 }
 
 // TestLocalSnapshotWrittenOnce: a snapshot whose bytes are the group's last
-// local snapshot (a request at an unchanged epoch) is uploaded again but not
-// written again locally; a new epoch is.
+// local snapshot (uploaded again after the destination lost it) is not
+// written again locally; a new epoch is. A request at an epoch already
+// uploaded uploads nothing.
 func TestLocalSnapshotWrittenOnce(t *testing.T) {
 	ctx := ctxT(t)
 	ta := newTestAgent(t, agentOpts{everyEpochs: 0})
@@ -65,36 +66,43 @@ func TestLocalSnapshotWrittenOnce(t *testing.T) {
 	}
 	epochFile := filepath.Join(ta.cfg.DataDir, "mls", "groups", hex.EncodeToString(gid), "snapshots", "epoch_0.snapshot")
 	steps := []struct {
-		name      string
-		update    bool
-		removeOld bool // remove epoch_0.snapshot before the snapshot
-		want      []uint64
+		name   string
+		update bool
+		// lose removes epoch_0.snapshot and empties the destination, then
+		// reconciles instead of requesting a snapshot.
+		lose       bool
+		wantLocal  []uint64
+		wantRemote []uint64
 	}{
-		{"first snapshot", false, false, []uint64{0}},
-		{"same bytes again", false, true, nil},
-		{"new epoch", true, false, []uint64{1}},
+		{"first snapshot", false, false, []uint64{0}, []uint64{0}},
+		{"same epoch again", false, false, []uint64{0}, []uint64{0}},
+		{"destination lost it: same bytes again", false, true, nil, []uint64{0}},
+		{"new epoch", true, false, []uint64{1}, []uint64{0, 1}},
 	}
 	for _, st := range steps {
-		if st.removeOld {
-			if err := os.Remove(epochFile); err != nil {
-				t.Fatal(err)
-			}
-		}
 		if st.update {
 			if _, err := ta.a.Update(ctx, "", gid, false); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := ta.a.SnapshotNow(ctx, gid); err != nil {
+		if st.lose {
+			if err := os.Remove(epochFile); err != nil {
+				t.Fatal(err)
+			}
+			wipeDestination(t, ta)
+			if ev, err := ta.a.sched.get().ReconcileNow(ctx); err != nil || ev.Missing != 1 || ev.Failed != 0 {
+				t.Fatalf("%s: reconcile %+v, %v; want 1 group uploaded again", st.name, ev, err)
+			}
+		} else if _, err := ta.a.SnapshotNow(ctx, gid); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		got, err := ta.a.Store().ListSnapshots(ctx, gid)
-		if err != nil || !reflect.DeepEqual(got, st.want) {
-			t.Errorf("%s: local snapshot epochs %v, %v; want %v", st.name, got, err, st.want)
+		if err != nil || !reflect.DeepEqual(got, st.wantLocal) {
+			t.Errorf("%s: local snapshot epochs %v, %v; want %v", st.name, got, err, st.wantLocal)
 		}
-	}
-	if got := ta.uploadedEpochs(gid); !reflect.DeepEqual(got, []uint64{0, 0, 1}) {
-		t.Errorf("uploaded epochs %v, want [0 0 1] (every request uploads)", got)
+		if got := ta.uploadedEpochs(gid); !reflect.DeepEqual(got, st.wantRemote) {
+			t.Errorf("%s: uploaded epochs %v, want %v", st.name, got, st.wantRemote)
+		}
 	}
 }
 

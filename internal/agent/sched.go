@@ -11,8 +11,10 @@ import (
 	"github.com/mlsbackup/mlsbackup/schedule"
 )
 
-// snapshotConcurrency is how many snapshots run at once: a snapshot waits
-// mostly on fsyncs and the network, so more than the CPUs pays off.
+// snapshotConcurrency is how many snapshots run at once while the API is
+// idle: a snapshot waits mostly on fsyncs and the network, so more than
+// the CPUs pays off. While the API serves requests, background snapshots
+// run busySnapshotConcurrency at once (see bgGate).
 const snapshotConcurrency = 16
 
 // scheduleConfig maps the configuration's snapshot section onto the
@@ -26,6 +28,7 @@ func (a *Agent) scheduleConfig(cfg *config.Config) schedule.Config {
 	sc.Jitter = cfg.Snapshot.Jitter
 	sc.StateFile = a.stateFile()
 	sc.MaxConcurrent = snapshotConcurrency
+	sc.ReconcileInterval = cfg.Snapshot.ReconcileInterval
 	return sc
 }
 
@@ -34,12 +37,19 @@ func (a *Agent) newScheduler(cfg *config.Config) (*schedule.Scheduler, error) {
 	s, err := schedule.New(a.scheduleConfig(cfg), schedule.Deps{
 		Snapshotter: schedule.SnapshotterFunc(a.snapshot),
 		Lister:      lister{a},
+		Reconciler:  a.recon,
+		Retainer:    a.recon,
 		Clock:       a.opts.Clock,
 		FS:          a.fs,
 		Logger:      a.log,
 		Hooks: schedule.Hooks{
 			PassDone: func(ev schedule.PassEvent) {
 				a.log.Info("cron pass done", "groups", ev.Groups, "snapshotted", ev.Requested, "failed", ev.Failed, "duration", ev.Duration, "catch_up", ev.CatchUp)
+			},
+			ReconcileDone: func(ev schedule.ReconcileEvent) {
+				if ev.Err == nil {
+					a.log.Info("reconciled with the destination", "destination", a.backup.String(), "uploaded_again", ev.Missing, "failed", ev.Failed, "duration", ev.Duration)
+				}
 			},
 		},
 	})

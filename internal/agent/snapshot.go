@@ -14,57 +14,6 @@ import (
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
-// UploadInfo is the last complete upload of a group.
-type UploadInfo struct {
-	Epoch uint64    `json:"epoch"`
-	At    time.Time `json:"at"`
-}
-
-// uploadTable remembers each group's last complete upload.
-type uploadTable struct {
-	mu sync.Mutex
-	m  map[string]UploadInfo
-}
-
-func newUploadTable() *uploadTable { return &uploadTable{m: map[string]UploadInfo{}} }
-
-func (t *uploadTable) get(id []byte) (UploadInfo, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	u, ok := t.m[string(id)]
-	return u, ok
-}
-
-// record keeps u if it is at least as new as what is known.
-func (t *uploadTable) record(id []byte, u UploadInfo) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if old, ok := t.m[string(id)]; ok && old.Epoch > u.Epoch {
-		return
-	}
-	t.m[string(id)] = u
-}
-
-func (t *uploadTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
-}
-
-// seedUploads learns the last complete upload of each group from a listing
-// of the backup set, so that cron passes after a restart upload only groups
-// that moved. A failure is logged: the scheduler then uploads every group.
-func (a *Agent) seedUploads(ctx context.Context) {
-	refs, err := a.backup.ListRefs(ctx, nil)
-	if err != nil {
-		a.log.Warn("list uploaded snapshots", "destination", a.backup.String(), "err", err)
-		return
-	}
-	for _, r := range refs {
-		a.uploads.record(r.GroupID, UploadInfo{Epoch: r.Epoch, At: r.Created})
-	}
-}
-
 // exported is a snapshot exported from a consistent view of its group.
 type exported struct {
 	data []byte
@@ -100,12 +49,21 @@ func (a *Agent) noteEpoch(ctx context.Context, e *groupEntry, group []byte, epoc
 // at epoch changes and, unless those are all the trigger asked for, a fresh
 // export taken with the group's mutex held (a consistent view). Each is kept
 // as the local snapshot file and then uploaded with its epoch authenticator.
+// A snapshot of an epoch already at the destination (as known from the
+// last listing and this process's uploads since) is not uploaded again;
+// the epoch returned is then that one.
 func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reason) (uint64, error) {
+	release, err := a.bg.acquire(ctx, reason)
+	if err != nil {
+		return 0, fmt.Errorf("snapshot group %x: %w", group, err)
+	}
+	defer release()
 	var (
 		todo    []exported
-		already uint64
+		already uint64 // the epoch at the destination, if not exported
+		skip    bool
 	)
-	err := a.withEntry(group, func(e *groupEntry) error {
+	err = a.withEntry(group, func(e *groupEntry) error {
 		ok, err := a.exists(ctx, group)
 		if err != nil {
 			return err
@@ -119,18 +77,16 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 		if len(todo) > 0 && onlyEpoch {
 			return nil
 		}
+		if epoch, known := e.cachedEpoch(); known && len(todo) == 0 && a.uploads.has(group, epoch) {
+			already, skip = epoch, true // nothing to export
+			return nil
+		}
 		data, info, err := engine.ExportSnapshot(ctx, a.store, group)
 		if err != nil {
 			e.pending = todo
 			return fmt.Errorf("export snapshot of group %x: %w", group, err)
 		}
 		if n := len(todo); n == 0 || info.Epoch > todo[n-1].info.Epoch {
-			// An epoch trigger (such as the start-up check) for an epoch
-			// already uploaded has nothing to add.
-			if u, ok := a.uploads.get(group); n == 0 && onlyEpoch && ok && u.Epoch >= info.Epoch {
-				already = info.Epoch
-				return nil
-			}
 			todo = append(todo, exported{data: data, info: info})
 		}
 		return nil
@@ -140,7 +96,11 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 		a.log.Error("snapshot failed", "group", fmt.Sprintf("%x", group), "reason", reason.String(), "err", err)
 		return 0, err
 	}
-	if len(todo) == 0 {
+	if skip {
+		a.skipped(group, already)
+		return already, nil
+	}
+	if todo, already = a.notUploaded(group, todo); len(todo) == 0 {
 		return already, nil
 	}
 	a.metrics.taken.Add(float64(len(todo)))
@@ -154,6 +114,42 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 		}
 	}
 	return todo[len(todo)-1].info.Epoch, nil
+}
+
+// notUploaded drops from todo the snapshots whose epoch is already at the
+// destination and returns the rest with the newest epoch dropped.
+func (a *Agent) notUploaded(group []byte, todo []exported) ([]exported, uint64) {
+	var newest uint64
+	out := todo[:0]
+	for _, x := range todo {
+		if !a.uploads.has(group, x.info.Epoch) {
+			out = append(out, x)
+			continue
+		}
+		newest = max(newest, x.info.Epoch)
+		a.skipped(group, x.info.Epoch)
+	}
+	return out, newest
+}
+
+// skipped counts a snapshot not uploaded because its epoch is already at
+// the destination.
+func (a *Agent) skipped(group []byte, epoch uint64) {
+	a.metrics.skipped.Inc()
+	a.log.Debug("snapshot already at the destination; not uploaded again", "group", fmt.Sprintf("%x", group), "epoch", epoch)
+}
+
+// cachedEpoch returns the group's epoch if it is known without reading
+// the store: the loaded group's, or the one cached when it was unloaded.
+// The caller holds e.mu.
+func (e *groupEntry) cachedEpoch() (uint64, bool) {
+	switch {
+	case e.g != nil:
+		return e.g.Epoch(), true
+	case e.known:
+		return e.epoch, true
+	}
+	return 0, false
 }
 
 // savedTable remembers the checksum of the local snapshot file this
@@ -224,8 +220,8 @@ func (a *Agent) upload(ctx context.Context, group []byte, x exported, reason sch
 	now := time.Now()
 	a.uploads.record(group, UploadInfo{Epoch: x.info.Epoch, At: now})
 	a.metrics.uploaded(group, x.info.Epoch, now, int64(len(x.data)), m.CiphertextSize, now.Sub(start))
-	a.log.Info("snapshot uploaded", "group", fmt.Sprintf("%x", group), "epoch", x.info.Epoch, "reason", reason.String(),
-		"bytes", len(x.data), "duration", now.Sub(start), "key", m.Key)
+	a.log.Info("snapshot uploaded", append(m.LogKeys(), "group", fmt.Sprintf("%x", group), "epoch", x.info.Epoch,
+		"reason", reason.String(), "bytes", len(x.data), "duration", now.Sub(start))...)
 	return nil
 }
 

@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/mlsbackup/mlsbackup/schedule"
+	"github.com/mlsbackup/mlsbackup/uploader"
+)
+
+// reconciler is the agent's destination side for the scheduler: it
+// reconciles what the agent knows of the destination with a listing, and
+// applies retention there.
+type reconciler struct {
+	a *Agent
+	// mu serializes retention runs (after a pass and after a
+	// reconciliation that end together).
+	mu sync.Mutex
+}
+
+var (
+	_ schedule.Reconciler = (*reconciler)(nil)
+	_ schedule.Retainer   = (*reconciler)(nil)
+)
+
+// Reconcile implements [schedule.Reconciler]. It lists the destination and
+// makes the listing what the agent knows (status, metrics, and the
+// snapshots not to upload again), then returns every stored group whose
+// newest snapshot is missing there. A group's newest snapshot is the
+// newest of: the one known before this listing (the last listing or an
+// upload of this process), its newest local snapshot file, and, with
+// snapshot.every_epochs N, its epoch's last multiple of N. It is missing
+// if the destination holds no snapshot of that epoch or a later one; the
+// group is then snapshotted afresh. A listing that fails changes nothing.
+func (r *reconciler) Reconcile(ctx context.Context) ([][]byte, error) {
+	a := r.a
+	mark := a.uploads.mark()
+	refs, err := a.backup.ListRefs(ctx, nil)
+	if err != nil {
+		a.metrics.reconcile.WithLabelValues("failed").Inc()
+		return nil, fmt.Errorf("list %s: %w", a.backup, err)
+	}
+	a.metrics.reconcile.WithLabelValues("ok").Inc()
+	prev := a.uploads.replace(refs, mark)
+	a.metrics.destinationKnown(prev, a.uploads.latestAll())
+
+	groups, err := lister{a}.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	every := a.Config().Snapshot.EveryEpochs
+	var missing [][]byte
+	for _, g := range groups {
+		need, found := uint64(0), false
+		if u, ok := prev[string(g.ID)]; ok {
+			need, found = u.Epoch, true
+		}
+		if epochs, err := a.store.ListSnapshots(ctx, g.ID); err == nil && len(epochs) > 0 {
+			need, found = max(need, epochs[len(epochs)-1]), true
+		}
+		if every > 0 && g.Epoch >= every {
+			need, found = max(need, g.Epoch/every*every), true
+		}
+		if !found || (g.Uploaded && g.UploadedEpoch >= need) {
+			continue
+		}
+		missing = append(missing, g.ID)
+	}
+	a.metrics.missing.Add(float64(len(missing)))
+	return missing, nil
+}
+
+// Retain implements [schedule.Retainer]: it applies the configured
+// retention with [uploader.Backup.Prune], the code of the prune command,
+// under the prefix's lease. What remains is what the agent then knows of
+// the destination.
+func (r *reconciler) Retain(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.a
+	ret := a.Config().Retention
+	mark := a.uploads.mark()
+	rep, err := a.backup.Prune(ctx, uploader.Retention{KeepLast: ret.KeepLast, KeepWithin: ret.KeepWithin}, false)
+	if err != nil {
+		a.metrics.retention.WithLabelValues("failed").Inc()
+		return fmt.Errorf("apply retention at %s: %w", a.backup, err)
+	}
+	a.metrics.retention.WithLabelValues("ok").Inc()
+	a.metrics.pruned.Add(float64(len(rep.Deleted)))
+	prev := a.uploads.replace(rep.Kept, mark)
+	a.metrics.destinationKnown(prev, a.uploads.latestAll())
+	if len(rep.Deleted)+len(rep.Orphans) > 0 {
+		a.log.Info("retention applied", "kept", len(rep.Kept), "deleted", len(rep.Deleted), "orphans_deleted", len(rep.Orphans))
+	}
+	return nil
+}
