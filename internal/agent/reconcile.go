@@ -79,6 +79,11 @@ func (r *reconciler) Retain(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.a
+	release, err := a.bg.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("apply retention: %w", err)
+	}
+	defer release()
 	ret := a.Config().Retention
 	mark := a.uploads.mark()
 	rep, err := a.backup.Prune(ctx, uploader.Retention{KeepLast: ret.KeepLast, KeepWithin: ret.KeepWithin}, false)

@@ -14,7 +14,7 @@ import (
 // snapshotConcurrency is how many snapshots run at once while the API is
 // idle: a snapshot waits mostly on fsyncs and the network, so more than
 // the CPUs pays off. While the API serves requests, background snapshots
-// run busySnapshotConcurrency at once (see bgGate).
+// run one at a time, paced (see bgGate).
 const snapshotConcurrency = 16
 
 // scheduleConfig maps the configuration's snapshot section onto the

@@ -53,7 +53,7 @@ func (a *Agent) noteEpoch(ctx context.Context, e *groupEntry, group []byte, epoc
 // last listing and this process's uploads since) is not uploaded again;
 // the epoch returned is then that one.
 func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reason) (uint64, error) {
-	release, err := a.bg.acquire(ctx, reason)
+	release, err := a.bg.snapshot(ctx, reason)
 	if err != nil {
 		return 0, fmt.Errorf("snapshot group %x: %w", group, err)
 	}

@@ -9,34 +9,42 @@ import (
 	"github.com/mlsbackup/mlsbackup/schedule"
 )
 
-// Background snapshots yield to the application. A snapshot pass is
-// mostly CPU in the kernel and in the agent (reading the group's files,
-// writing and fsyncing the local snapshot file, age encryption, writing
-// the object): with snapshotConcurrency of them at once on a small
-// machine, the API's requests queue behind them for the CPU. So while the
-// API serves requests, background snapshots (cron passes, every-N-epochs,
-// retries, reconciliation) run one at a time; once it has been quiet for
-// foregroundQuiet, they run snapshotConcurrency at once again, so a pass
-// on an idle agent is as fast as before. Snapshots the application waits
-// for (on request, before a removal) are not held back.
+// Background work yields to the application. A snapshot is mostly CPU in
+// the kernel and in the agent (reading the group's files, writing and
+// fsyncing the local snapshot file, age encryption, writing the object):
+// about 4.5 ms of CPU for a small group to a directory destination. With
+// snapshotConcurrency of them at once on a small machine, and system calls
+// that keep a core busy outside the Go scheduler's share, the API's
+// requests wait for the CPU. So while the API serves requests, background
+// work (the snapshots of cron passes, every-N-epochs, retries and
+// reconciliation, and retention) runs one unit at a time, and after each
+// unit waits busyPause times as long as the unit took: it gets at most
+// 1/(1+busyPause) of one core. Once the API has been quiet for
+// foregroundQuiet, background snapshots run snapshotConcurrency at once
+// without pauses, so a pass on an idle agent is as fast as before.
+// Snapshots the application waits for (on request, before a removal) are
+// never held back.
 const (
-	// busySnapshotConcurrency is how many background snapshots run at once
+	// busyConcurrency is how many units of background work run at once
 	// while the API serves requests.
-	busySnapshotConcurrency = 1
+	busyConcurrency = 1
+	// busyPause is how many times a unit's duration the background waits
+	// after it while the API serves requests.
+	busyPause = 3
 	// foregroundQuiet is how long after its last request the API counts as
 	// idle.
 	foregroundQuiet = 250 * time.Millisecond
 )
 
-// bgGate bounds the background snapshots that run at once, by whether
-// the application is using the API.
+// bgGate paces background work by whether the application uses the API.
 type bgGate struct {
-	full   int              // the bound while the API is idle
+	full   int              // units at once while the API is idle
 	lastFg atomic.Int64     // unix nanoseconds of the last API operation
 	now    func() time.Time // the clock
-	mu     sync.Mutex       // guards run and wake
-	run    int              // background snapshots running
-	wake   chan struct{}    // closed when one ends
+	mu     sync.Mutex       // guards the fields below
+	run    int              // units running
+	resume time.Time        // while the API is busy, no unit starts before
+	wake   chan struct{}    // closed when a unit ends
 }
 
 func newBGGate(full int) *bgGate {
@@ -46,34 +54,47 @@ func newBGGate(full int) *bgGate {
 // foreground notes an API operation.
 func (g *bgGate) foreground() { g.lastFg.Store(g.now().UnixNano()) }
 
-// limit is the bound in effect at now and, while the API is busy, when it
-// will count as idle.
-func (g *bgGate) limit(now time.Time) (int, time.Duration) {
-	idleIn := time.Duration(g.lastFg.Load()+int64(foregroundQuiet)) - time.Duration(now.UnixNano())
-	if idleIn > 0 {
-		return busySnapshotConcurrency, idleIn
-	}
-	return g.full, 0
+// busyFor returns how much longer the API counts as busy at now (0: idle).
+func (g *bgGate) busyFor(now time.Time) time.Duration {
+	return max(time.Duration(g.lastFg.Load()+int64(foregroundQuiet)-now.UnixNano()), 0)
 }
 
-// acquire waits until a snapshot for reason may run and returns the
-// function that ends it. Snapshots on request or before a removal pass at
-// once.
-func (g *bgGate) acquire(ctx context.Context, reason schedule.Reason) (func(), error) {
+// snapshot waits, for a snapshot with reason, until it may run and
+// returns the function that ends it. Snapshots on request or before a
+// removal are not background work: they pass at once.
+func (g *bgGate) snapshot(ctx context.Context, reason schedule.Reason) (func(), error) {
 	if reason&(schedule.ReasonRequest|schedule.ReasonBeforeRemove) != 0 {
 		return func() {}, nil
 	}
+	return g.acquire(ctx)
+}
+
+// acquire waits until a unit of background work may start and returns the
+// function that ends it.
+func (g *bgGate) acquire(ctx context.Context) (func(), error) {
 	for {
 		g.mu.Lock()
-		limit, idleIn := g.limit(g.now())
-		if g.run < limit {
+		now := g.now()
+		busy := g.busyFor(now)
+		limit, wait := g.full, time.Duration(0)
+		if busy > 0 {
+			limit, wait = busyConcurrency, g.resume.Sub(now)
+		}
+		if g.run < limit && wait <= 0 {
 			g.run++
 			g.mu.Unlock()
-			return g.release, nil
+			start := now
+			return func() { g.release(start) }, nil
 		}
 		wake := g.wake
 		g.mu.Unlock()
-		t := time.NewTimer(max(idleIn, foregroundQuiet))
+		// Look again when a unit ends, the pause is over, or the API may
+		// have become idle.
+		d := busy
+		if wait > 0 {
+			d = min(wait, busy)
+		}
+		t := time.NewTimer(max(d, time.Millisecond))
 		select {
 		case <-wake:
 		case <-t.C:
@@ -85,10 +106,15 @@ func (g *bgGate) acquire(ctx context.Context, reason schedule.Reason) (func(), e
 	}
 }
 
-func (g *bgGate) release() {
+// release ends a unit started at start.
+func (g *bgGate) release(start time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.run--
+	now := g.now()
+	if g.busyFor(now) > 0 {
+		g.resume = now.Add(busyPause * now.Sub(start))
+	}
 	close(g.wake)
 	g.wake = make(chan struct{})
 }
