@@ -111,12 +111,13 @@ func (s *Scheduler) PassNow(ctx context.Context) (PassEvent, error) {
 	return s.runPass(ctx, s.clock.Now(), false), nil
 }
 
-// runPass runs the pass started at start (s.passActive set), then
-// retention; it clears s.passActive and calls the hook.
+// runPass runs the pass started at start (s.passActive set), clears
+// s.passActive (retention does not hold the next slot back), applies
+// retention and calls the hook.
 func (s *Scheduler) runPass(ctx context.Context, start time.Time, catchUp bool) PassEvent {
 	ev := s.pass(ctx, start, catchUp)
-	ev.RetainErr = s.applyRetention(ctx)
 	s.passActive.Store(false)
+	ev.RetainErr = s.applyRetention(ctx)
 	if h := s.hooks.PassDone; h != nil {
 		h(ev)
 	}

@@ -47,15 +47,17 @@ func (s *Scheduler) reconcileList(ctx context.Context, start time.Time) ([][]byt
 }
 
 // reconcileFinish is the second half: it snapshots the missing groups,
-// waits for them, applies retention, clears s.reconActive and calls the
+// waits for them, clears s.reconActive, applies retention and calls the
 // hook.
 func (s *Scheduler) reconcileFinish(ctx context.Context, missing [][]byte, ev ReconcileEvent) ReconcileEvent {
 	if ev.Err == nil {
 		ev.Failed = s.snapshotAll(missing, ReasonReconcile)
+	}
+	s.reconActive.Store(false)
+	if ev.Err == nil {
 		ev.RetainErr = s.applyRetention(ctx)
 	}
 	ev.Duration = s.clock.Now().Sub(ev.Start)
-	s.reconActive.Store(false)
 	if h := s.hooks.ReconcileDone; h != nil {
 		h(ev)
 	}

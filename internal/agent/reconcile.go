@@ -17,6 +17,10 @@ type reconciler struct {
 	// mu serializes retention runs (after a pass and after a
 	// reconciliation that end together).
 	mu sync.Mutex
+	// needMu guards need: for each group the last reconciliation found
+	// missing, the epoch the destination must hold (or a later one).
+	needMu sync.Mutex
+	need   map[string]uint64
 }
 
 var (
@@ -51,6 +55,7 @@ func (r *reconciler) Reconcile(ctx context.Context) ([][]byte, error) {
 	}
 	every := a.Config().Snapshot.EveryEpochs
 	var missing [][]byte
+	needs := map[string]uint64{}
 	for _, g := range groups {
 		need, found := uint64(0), false
 		if u, ok := prev[string(g.ID)]; ok {
@@ -66,9 +71,29 @@ func (r *reconciler) Reconcile(ctx context.Context) ([][]byte, error) {
 			continue
 		}
 		missing = append(missing, g.ID)
+		needs[string(g.ID)] = need
 	}
+	r.needMu.Lock()
+	r.need = needs
+	r.needMu.Unlock()
 	a.metrics.missing.Add(float64(len(missing)))
 	return missing, nil
+}
+
+// covered reports whether what the last reconciliation found missing of
+// group is uploaded since or among pending, snapshots about to be
+// uploaded (an epoch snapshot that was queued or running meanwhile).
+func (r *reconciler) covered(group []byte, pending []exported) bool {
+	r.needMu.Lock()
+	need, ok := r.need[string(group)]
+	r.needMu.Unlock()
+	if !ok {
+		return true
+	}
+	if u, up := r.a.uploads.get(group); up && u.Epoch >= need {
+		return true
+	}
+	return len(pending) > 0 && pending[len(pending)-1].info.Epoch >= need
 }
 
 // Retain implements [schedule.Retainer]: it applies the configured

@@ -51,7 +51,8 @@ func (a *Agent) noteEpoch(ctx context.Context, e *groupEntry, group []byte, epoc
 // as the local snapshot file and then uploaded with its epoch authenticator.
 // A snapshot of an epoch already at the destination (as known from the
 // last listing and this process's uploads since) is not uploaded again;
-// the epoch returned is then that one.
+// the epoch returned is then that one. A reconciliation's snapshot is not
+// taken if what it found missing has been uploaded since.
 func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reason) (uint64, error) {
 	release, err := a.bg.snapshot(ctx, reason)
 	if err != nil {
@@ -73,13 +74,19 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 			return schedule.Permanent(fmt.Errorf("snapshot group %x: %w", group, ErrUnknownGroup))
 		}
 		todo, e.pending = e.pending, nil
-		onlyEpoch := reason&^(schedule.ReasonEpoch|schedule.ReasonRetry) == 0
+		want := reason
+		if want.Has(schedule.ReasonReconcile) && a.recon.covered(group, todo) {
+			want &^= schedule.ReasonReconcile
+		}
+		onlyEpoch := want&^(schedule.ReasonEpoch|schedule.ReasonRetry) == 0
 		if len(todo) > 0 && onlyEpoch {
 			return nil
 		}
-		if epoch, known := e.cachedEpoch(); known && len(todo) == 0 && a.uploads.has(group, epoch) {
-			already, skip = epoch, true // nothing to export
-			return nil
+		if len(todo) == 0 {
+			if epoch, ok := a.nothingToAdd(group, e, want); ok {
+				already, skip = epoch, true
+				return nil
+			}
 		}
 		data, info, err := engine.ExportSnapshot(ctx, a.store, group)
 		if err != nil {
@@ -114,6 +121,30 @@ func (a *Agent) snapshot(ctx context.Context, group []byte, reason schedule.Reas
 		}
 	}
 	return todo[len(todo)-1].info.Epoch, nil
+}
+
+// nothingToAdd reports whether a snapshot for want, with no snapshot
+// exported at an epoch change pending, would add nothing to the
+// destination, and the epoch there if so: the group's epoch is already
+// there; or only a reconciliation asked, and what it found missing has
+// been uploaded since; or only an epoch trigger asked (the start-up
+// check, a trigger whose export was uploaded meanwhile), and the
+// group's last multiple of snapshot.every_epochs is there. The caller
+// holds e.mu.
+func (a *Agent) nothingToAdd(group []byte, e *groupEntry, want schedule.Reason) (uint64, bool) {
+	epoch, known := e.cachedEpoch()
+	if known && a.uploads.has(group, epoch) {
+		return epoch, true
+	}
+	u, up := a.uploads.get(group)
+	switch want &^ schedule.ReasonRetry {
+	case 0:
+		return u.Epoch, up
+	case schedule.ReasonEpoch:
+		n := a.Config().Snapshot.EveryEpochs
+		return u.Epoch, up && known && n > 0 && u.Epoch >= epoch/n*n
+	}
+	return 0, false
 }
 
 // notUploaded drops from todo the snapshots whose epoch is already at the
