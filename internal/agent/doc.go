@@ -42,6 +42,15 @@
 // removal commit is created the scheduler snapshots the group first (when
 // snapshot.before_remove is on) and the removal is refused if that fails.
 //
+// What the agent knows of its destination (remote.go) is the last listing
+// plus its own uploads since, never an upload it once made: at start and
+// every snapshot.reconcile_interval it lists the destination and uploads
+// again the groups whose newest snapshot is missing (reconcile.go); a
+// failed listing changes nothing. An epoch already there is not uploaded
+// again. Retention is applied after every pass and reconciliation.
+// Background snapshots yield to the API while it serves requests
+// (throttle.go).
+//
 // # Answers after a crash: the outbox
 //
 // Every call that changes state stores its answer in the same durable
