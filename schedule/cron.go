@@ -97,7 +97,8 @@ func (s *Scheduler) nextSlot(t time.Time) time.Time {
 // groups, snapshots every group whose epoch moved since its last complete
 // upload (on the workers of [Scheduler.Run]: queued snapshots start when Run
 // does), waits for them, and, if all succeeded, records the pass in the
-// state file; then the [Retainer], if any, applies retention. The PassDone hook hears of it like of a cron pass. It fails
+// state file; then the [Retainer], if any, applies retention to the groups
+// it snapshotted. The PassDone hook hears of it like of a cron pass. It fails
 // with [ErrPassActive] while another pass runs and with [ErrNoLister]
 // without a lister; otherwise the event's Err reports a listing or
 // state-file error and Failed the snapshots that failed.
@@ -113,11 +114,13 @@ func (s *Scheduler) PassNow(ctx context.Context) (PassEvent, error) {
 
 // runPass runs the pass started at start (s.passActive set), clears
 // s.passActive (retention does not hold the next slot back), applies
-// retention and calls the hook.
+// retention to the groups it snapshotted and calls the hook.
 func (s *Scheduler) runPass(ctx context.Context, start time.Time, catchUp bool) PassEvent {
-	ev := s.pass(ctx, start, catchUp)
+	ev, moved := s.pass(ctx, start, catchUp)
 	s.passActive.Store(false)
-	ev.RetainErr = s.applyRetention(ctx)
+	if len(moved) > 0 {
+		ev.RetainErr = s.applyRetention(ctx, moved)
+	}
 	if h := s.hooks.PassDone; h != nil {
 		h(ev)
 	}
@@ -126,18 +129,18 @@ func (s *Scheduler) runPass(ctx context.Context, start time.Time, catchUp bool) 
 
 // pass runs one cron pass started at start: it snapshots every group whose
 // epoch moved since its last complete upload and, if all succeed, records
-// start in the state file. It returns what happened.
-func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) (ev PassEvent) {
+// start in the state file. It returns what happened and the groups it
+// snapshotted.
+func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) (ev PassEvent, moved [][]byte) {
 	ev = PassEvent{Start: start, CatchUp: catchUp}
 	defer func() { ev.Duration = s.clock.Now().Sub(start) }()
 	list, err := s.lister.Groups(ctx)
 	if err != nil {
 		ev.Err = fmt.Errorf("cron pass: list groups: %w", err)
 		s.log.Warn("cron pass failed", "err", ev.Err)
-		return ev
+		return ev, nil
 	}
 	ev.Groups = len(list)
-	var moved [][]byte
 	for _, g := range list {
 		if g.moved() {
 			moved = append(moved, g.ID)
@@ -146,15 +149,15 @@ func (s *Scheduler) pass(ctx context.Context, start time.Time, catchUp bool) (ev
 	ev.Requested = len(moved)
 	ev.Failed = s.snapshotAll(moved, ReasonCron)
 	if ev.Failed > 0 || ctx.Err() != nil || s.cfg.StateFile == "" {
-		return ev
+		return ev, moved
 	}
 	if err := saveState(s.fs, s.cfg.StateFile, start); err != nil {
 		ev.Err = err
 		s.log.Warn("schedule state not saved", "err", err)
-		return ev
+		return ev, moved
 	}
 	ev.Recorded = true
-	return ev
+	return ev, moved
 }
 
 // seed lists the groups once at start-up: it records their epochs, so that

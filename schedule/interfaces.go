@@ -57,7 +57,9 @@ type Reconciler interface {
 // Retainer applies the retention rules at the destination: it deletes the
 // snapshots they no longer keep.
 type Retainer interface {
-	Retain(ctx context.Context) error
+	// Retain applies them to groups, the groups a pass snapshotted, or,
+	// if groups is nil (after a reconciliation), to every group.
+	Retain(ctx context.Context, groups [][]byte) error
 }
 
 // Reason says why a snapshot was taken. Triggers that were coalesced into

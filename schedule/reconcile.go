@@ -55,7 +55,7 @@ func (s *Scheduler) reconcileFinish(ctx context.Context, missing [][]byte, ev Re
 	}
 	s.reconActive.Store(false)
 	if ev.Err == nil {
-		ev.RetainErr = s.applyRetention(ctx)
+		ev.RetainErr = s.applyRetention(ctx, nil)
 	}
 	ev.Duration = s.clock.Now().Sub(ev.Start)
 	if h := s.hooks.ReconcileDone; h != nil {
@@ -82,12 +82,13 @@ func (s *Scheduler) snapshotAll(groups [][]byte, reason Reason) int {
 	return int(failed.Load())
 }
 
-// applyRetention runs the [Retainer], if any, unless ctx ended.
-func (s *Scheduler) applyRetention(ctx context.Context) error {
+// applyRetention runs the [Retainer], if any, on groups (nil: all),
+// unless ctx ended.
+func (s *Scheduler) applyRetention(ctx context.Context, groups [][]byte) error {
 	if s.retain == nil || ctx.Err() != nil {
 		return nil
 	}
-	if err := s.retain.Retain(ctx); err != nil {
+	if err := s.retain.Retain(ctx, groups); err != nil {
 		s.log.Warn("retention failed", "err", err)
 		return fmt.Errorf("retention: %w", err)
 	}

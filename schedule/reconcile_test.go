@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -12,17 +13,18 @@ import (
 // fakeDestination plays the agent's destination side: Reconcile returns
 // the groups set as missing (or the error set), Retain counts its calls.
 type fakeDestination struct {
-	mu       sync.Mutex
-	missing  []string
-	listErr  error
-	lists    int
-	retains  int
-	done     chan ReconcileEvent
-	retained chan struct{}
+	mu        sync.Mutex
+	missing   []string
+	listErr   error
+	lists     int
+	retains   int
+	retained  [][][]byte // the groups of each retention (nil: all)
+	done      chan ReconcileEvent
+	retainedC chan struct{}
 }
 
 func newFakeDestination() *fakeDestination {
-	return &fakeDestination{done: make(chan ReconcileEvent, 100), retained: make(chan struct{}, 100)}
+	return &fakeDestination{done: make(chan ReconcileEvent, 100), retainedC: make(chan struct{}, 100)}
 }
 
 func (d *fakeDestination) Reconcile(context.Context) ([][]byte, error) {
@@ -39,11 +41,12 @@ func (d *fakeDestination) Reconcile(context.Context) ([][]byte, error) {
 	return out, nil
 }
 
-func (d *fakeDestination) Retain(context.Context) error {
+func (d *fakeDestination) Retain(_ context.Context, groups [][]byte) error {
 	d.mu.Lock()
 	d.retains++
+	d.retained = append(d.retained, groups)
 	d.mu.Unlock()
-	d.retained <- struct{}{}
+	d.retainedC <- struct{}{}
 	return nil
 }
 
@@ -141,21 +144,29 @@ func TestReconcileListingFailureUploadsNothing(t *testing.T) {
 }
 
 // TestRetentionAfterPass: a pass (cron or on request) is followed by
-// retention, once its snapshots are done.
+// retention of the groups it snapshotted, once their snapshots are done; a
+// reconciliation by retention of every group.
 func TestRetentionAfterPass(t *testing.T) {
 	d := newFakeDestination()
 	h := newReconcileHarness(t, testConfig(), d)
 	h.agent.setEpoch("moved", 3)
 	h.run()
 	recv(t, d.done, "the start-up reconciliation")
-	recv(t, d.retained, "the retention after the start-up reconciliation")
+	recv(t, d.retainedC, "the retention after the start-up reconciliation")
 	ev, err := h.s.PassNow(h.ctx())
 	if err != nil || ev.Requested != 1 || ev.RetainErr != nil {
 		t.Fatalf("PassNow = %+v, %v", ev, err)
 	}
-	recv(t, d.retained, "the retention after the pass")
-	if _, retains := d.counts(); retains != 2 {
-		t.Errorf("%d retentions, want 2 (start-up reconciliation, pass)", retains)
+	recv(t, d.retainedC, "the retention after the pass")
+	if ev, err := h.s.PassNow(h.ctx()); err != nil || ev.Requested != 0 {
+		t.Fatalf("second PassNow = %+v, %v", ev, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// All groups after the reconciliation; the one snapshotted after the
+	// pass; none after a pass that snapshotted nothing.
+	if want := [][][]byte{nil, {[]byte("moved")}}; !reflect.DeepEqual(d.retained, want) {
+		t.Errorf("retentions of %q, want %q", d.retained, want)
 	}
 }
 

@@ -73,6 +73,35 @@ func (b *Backup) scan(ctx context.Context, group []byte) (scanResult, error) {
 	return res, nil
 }
 
+// scanGroups is scan of each of groups, merged, with at most
+// Options.Concurrency listings at once.
+func (b *Backup) scanGroups(ctx context.Context, groups [][]byte) (scanResult, error) {
+	results := make([]scanResult, len(groups))
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, b.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i], errs[i] = b.scan(ctx, g)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return scanResult{}, err
+	}
+	var res scanResult
+	for _, r := range results {
+		res.complete = append(res.complete, r.complete...)
+		res.noData = append(res.noData, r.noData...)
+		res.orphans = append(res.orphans, r.orphans...)
+		res.unknown = append(res.unknown, r.unknown...)
+	}
+	slices.SortFunc(res.complete, compareRefs)
+	return res, nil
+}
+
 // ListRefs returns the complete snapshots of group (all groups if group is
 // nil) from a key listing alone, without reading manifests, sorted by
 // group, epoch and creation time. Orphans are left out.

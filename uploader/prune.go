@@ -67,6 +67,24 @@ type PruneReport struct {
 // On a deletion error it stops and returns the report so far with the
 // error.
 func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneReport, error) {
+	return b.prune(ctx, r, dryRun, nil)
+}
+
+// PruneGroups is [Backup.Prune] restricted to the given groups: it lists
+// each group's snapshots (with bounded concurrency, one listing per group)
+// instead of the whole prefix, applies r to them and deletes what r no
+// longer keeps and their old orphans. It leaves temporary files alone. It
+// suits a writer that just uploaded to a few groups of many; with no
+// groups it does nothing.
+func (b *Backup) PruneGroups(ctx context.Context, r Retention, groups [][]byte) (PruneReport, error) {
+	if len(groups) == 0 {
+		return PruneReport{}, nil
+	}
+	return b.prune(ctx, r, false, groups)
+}
+
+// prune is Prune of the whole prefix (groups nil), or of groups.
+func (b *Backup) prune(ctx context.Context, r Retention, dryRun bool, groups [][]byte) (PruneReport, error) {
 	rep := PruneReport{DryRun: dryRun}
 	switch {
 	case r.KeepLast < 0 || r.KeepWithin < 0 || r.OrphanAge < 0:
@@ -82,12 +100,26 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 			return rep, err
 		}
 	}
-	res, err := b.scan(ctx, nil)
+	var (
+		res scanResult
+		err error
+	)
+	if groups == nil {
+		res, err = b.scan(ctx, nil)
+	} else {
+		res, err = b.scanGroups(ctx, groups)
+	}
 	if err != nil {
 		return rep, err
 	}
 	rep.Unknown = res.unknown
 	now := b.opts.Now()
+	cleanTemps := func() error {
+		if groups != nil {
+			return nil
+		}
+		return b.cleanTemps(ctx, &rep, now.Add(-r.OrphanAge))
+	}
 	noData := make(map[string]bool, len(res.noData))
 	for _, ref := range res.noData {
 		noData[ref.Key] = true
@@ -123,7 +155,7 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 		}
 	}
 	if dryRun {
-		return rep, b.cleanTemps(ctx, &rep, now.Add(-r.OrphanAge))
+		return rep, cleanTemps()
 	}
 	for _, ref := range rep.Deleted {
 		if err := b.store.Delete(ctx, ref.Key); err != nil {
@@ -142,7 +174,7 @@ func (b *Backup) Prune(ctx context.Context, r Retention, dryRun bool) (PruneRepo
 		}
 		b.log.Info("pruned orphan", "key", key)
 	}
-	return rep, b.cleanTemps(ctx, &rep, now.Add(-r.OrphanAge))
+	return rep, cleanTemps()
 }
 
 // cleanTemps removes (lists, in a dry run) the store's temporary files

@@ -46,7 +46,7 @@ func (r *reconciler) Reconcile(ctx context.Context) ([][]byte, error) {
 		return nil, fmt.Errorf("list %s: %w", a.backup, err)
 	}
 	a.metrics.reconcile.WithLabelValues("ok").Inc()
-	prev := a.uploads.replace(refs, mark)
+	prev := a.uploads.replace(refs, mark, nil)
 	a.metrics.destinationKnown(prev, a.uploads.latestAll())
 
 	groups, err := lister{a}.Groups(ctx)
@@ -97,10 +97,12 @@ func (r *reconciler) covered(group []byte, pending []exported) bool {
 }
 
 // Retain implements [schedule.Retainer]: it applies the configured
-// retention with [uploader.Backup.Prune], the code of the prune command,
-// under the prefix's lease. What remains is what the agent then knows of
-// the destination.
-func (r *reconciler) Retain(ctx context.Context) error {
+// retention with the prune command's code, under the prefix's lease: to
+// the groups a pass snapshotted with [uploader.Backup.PruneGroups] (one
+// small listing per group), or to the whole destination with
+// [uploader.Backup.Prune] after a reconciliation. What remains is what
+// the agent then knows of those groups.
+func (r *reconciler) Retain(ctx context.Context, groups [][]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.a
@@ -109,19 +111,25 @@ func (r *reconciler) Retain(ctx context.Context) error {
 		return fmt.Errorf("apply retention: %w", err)
 	}
 	defer release()
-	ret := a.Config().Retention
+	cfg := a.Config().Retention
+	ret := uploader.Retention{KeepLast: cfg.KeepLast, KeepWithin: cfg.KeepWithin}
 	mark := a.uploads.mark()
-	rep, err := a.backup.Prune(ctx, uploader.Retention{KeepLast: ret.KeepLast, KeepWithin: ret.KeepWithin}, false)
+	var rep uploader.PruneReport
+	if groups == nil {
+		rep, err = a.backup.Prune(ctx, ret, false)
+	} else {
+		rep, err = a.backup.PruneGroups(ctx, ret, groups)
+	}
 	if err != nil {
 		a.metrics.retention.WithLabelValues("failed").Inc()
 		return fmt.Errorf("apply retention at %s: %w", a.backup, err)
 	}
 	a.metrics.retention.WithLabelValues("ok").Inc()
 	a.metrics.pruned.Add(float64(len(rep.Deleted)))
-	prev := a.uploads.replace(rep.Kept, mark)
+	prev := a.uploads.replace(rep.Kept, mark, groups)
 	a.metrics.destinationKnown(prev, a.uploads.latestAll())
 	if len(rep.Deleted)+len(rep.Orphans) > 0 {
-		a.log.Info("retention applied", "kept", len(rep.Kept), "deleted", len(rep.Deleted), "orphans_deleted", len(rep.Orphans))
+		a.log.Info("retention applied", "all_groups", groups == nil, "kept", len(rep.Kept), "deleted", len(rep.Deleted), "orphans_deleted", len(rep.Orphans))
 	}
 	return nil
 }

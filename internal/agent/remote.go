@@ -102,23 +102,37 @@ func (t *uploadTable) mark() uint64 {
 	return t.seq
 }
 
-// replace makes refs, a listing of the whole destination begun at mark,
-// what is known, together with the uploads recorded since mark. It returns
-// the newest snapshot of each group as known before.
-func (t *uploadTable) replace(refs []uploader.Ref, mark uint64) map[string]UploadInfo {
+// replace makes refs, a listing begun at mark of the whole destination
+// (groups nil) or of groups, what is known of it, together with the
+// uploads recorded since mark. It returns the newest snapshot of each
+// group as known before.
+func (t *uploadTable) replace(refs []uploader.Ref, mark uint64, groups [][]byte) map[string]UploadInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	prev := make(map[string]UploadInfo, len(t.m))
 	for id, g := range t.m {
 		prev[id] = g.latest
 	}
-	t.m = make(map[string]*remoteGroup, len(t.m))
+	listed := func(string) bool { return true }
+	if groups == nil {
+		t.m = make(map[string]*remoteGroup, len(t.m))
+	} else {
+		in := make(map[string]bool, len(groups))
+		for _, id := range groups {
+			in[string(id)] = true
+			delete(t.m, string(id))
+		}
+		listed = func(id string) bool { return in[id] }
+	}
 	for _, r := range refs {
 		t.addLocked(string(r.GroupID), UploadInfo{Epoch: r.Epoch, At: r.Created})
 	}
 	kept := t.own[:0]
 	for _, o := range t.own {
-		if o.seq > mark {
+		switch {
+		case !listed(o.group):
+			kept = append(kept, o) // not confirmed by this listing
+		case o.seq > mark:
 			kept = append(kept, o)
 			t.addLocked(o.group, o.info)
 		}
