@@ -167,17 +167,7 @@ func TestCronPassSkipsUnmovedGroups(t *testing.T) {
 	if ev.Groups != 4 || ev.Requested != 3 || ev.Failed != 0 {
 		t.Errorf("pass = %+v, want 4 groups, 3 requested, 0 failed", ev)
 	}
-	var got []string
-	for _, c := range h.agent.snapshotCalls() {
-		got = append(got, c.group)
-		if c.reason != ReasonCron {
-			t.Errorf("%s: reason %s, want %s", c.group, c.reason, ReasonCron)
-		}
-	}
-	slices.Sort(got)
-	if want := []string{"b-moved", "c-never-uploaded", "d-rolled-back"}; !slices.Equal(got, want) {
-		t.Errorf("snapshots of %v, want %v", got, want)
-	}
+	checkSnapshots(t, h, ReasonCron, "b-moved", "c-never-uploaded", "d-rolled-back")
 
 	// Nothing moved since: the next pass snapshots nothing.
 	h.clock.Set(h.nextDeadline())

@@ -279,3 +279,20 @@ func (h *harness) nextDeadline() time.Time {
 	}
 	return d[0]
 }
+
+// checkSnapshots checks that the snapshots taken so far are of groups (in
+// any order), each for reason.
+func checkSnapshots(t *testing.T, h *harness, reason Reason, groups ...string) {
+	t.Helper()
+	var got []string
+	for _, c := range h.agent.snapshotCalls() {
+		got = append(got, c.group)
+		if c.reason != reason {
+			t.Errorf("%s: reason %s, want %s", c.group, c.reason, reason)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, groups) {
+		t.Errorf("snapshots of %v, want %v", got, groups)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 	"testing"
 )
 
@@ -38,17 +37,7 @@ func TestPassNow(t *testing.T) {
 			t.Errorf("%s: hook saw %+v, PassNow returned %+v", tt.name, hook, ev)
 		}
 	}
-	var got []string
-	for _, c := range h.agent.snapshotCalls() {
-		got = append(got, c.group)
-		if c.reason != ReasonCron {
-			t.Errorf("%s: reason %s, want %s", c.group, c.reason, ReasonCron)
-		}
-	}
-	slices.Sort(got)
-	if want := []string{"b-moved", "c-never-uploaded"}; !slices.Equal(got, want) {
-		t.Errorf("snapshots of %v, want %v", got, want)
-	}
+	checkSnapshots(t, h, ReasonCron, "b-moved", "c-never-uploaded")
 	if last, found, err := loadState(h.s.fs, cfg.StateFile); err != nil || !found || !last.Equal(epoch0) {
 		t.Errorf("state = %s, %v, %v; want the pass start %s", last, found, err, epoch0)
 	}

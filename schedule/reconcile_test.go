@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,17 +93,7 @@ func TestReconcileAtStartAndEveryInterval(t *testing.T) {
 	if lists, retains := d.counts(); lists != 1 || retains != 1 {
 		t.Errorf("after start: %d listings, %d retentions; want 1, 1", lists, retains)
 	}
-	var got []string
-	for _, c := range h.agent.snapshotCalls() {
-		got = append(got, c.group)
-		if c.reason != ReasonReconcile {
-			t.Errorf("%s: reason %s, want %s", c.group, c.reason, ReasonReconcile)
-		}
-	}
-	slices.Sort(got)
-	if want := []string{"gone-1", "gone-2"}; !slices.Equal(got, want) {
-		t.Errorf("snapshots of %v, want %v", got, want)
-	}
+	checkSnapshots(t, h, ReasonReconcile, "gone-1", "gone-2")
 
 	d.set([]string{"gone-3"}, nil)
 	if deadline := h.nextDeadline(); !deadline.Equal(epoch0.Add(time.Hour)) {

@@ -270,8 +270,9 @@ func sortStrings(s []string) []string { sort.Strings(s); return s }
 
 func newHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
 
-// newBenchAgent opens an agent (not running its API) for benchmarks.
-func newBenchAgent(b *testing.B) *Agent {
+// newBenchAgent opens an agent (not running its API) for benchmarks, its
+// configuration changed by edits.
+func newBenchAgent(b *testing.B, edits ...func(*config.Config)) *Agent {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "agb")
 	if err != nil {
@@ -291,6 +292,9 @@ func newBenchAgent(b *testing.B) *Agent {
 	cfg.Identity = "bench"
 	cfg.Encryption.Recipients = []string{id.Recipient().String()}
 	cfg.Snapshot.EveryEpochs = 0
+	for _, edit := range edits {
+		edit(cfg)
+	}
 	a, err := Open(context.Background(), cfg, nil, Options{Store: st})
 	if err != nil {
 		b.Fatal(err)

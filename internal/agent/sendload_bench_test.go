@@ -3,18 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/mlsbackup/mlsbackup/internal/config"
-	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
 
 // Load of BenchmarkSendDuringSnapshots.
@@ -107,29 +102,7 @@ type sendLoad struct {
 
 func newSendLoad(b *testing.B) *sendLoad {
 	b.Helper()
-	dir, err := os.MkdirTemp("", "agl")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := dirstore.New(filepath.Join(dir, "bucket"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Identity = "load"
-	cfg.Encryption.Recipients = []string{id.Recipient().String()}
-	cfg.Snapshot.EveryEpochs = 0
-	cfg.Retention.KeepLast, cfg.Retention.KeepWithin = 3, 0
-	a, err := Open(context.Background(), cfg, nil, Options{Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := newBenchAgent(b, func(c *config.Config) { c.Retention.KeepLast, c.Retention.KeepWithin = 3, 0 })
 	runCtx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(runCtx) }()
