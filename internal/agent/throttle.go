@@ -39,8 +39,9 @@ const (
 // bgGate paces background work by whether the application uses the API.
 type bgGate struct {
 	full   int              // units at once while the API is idle
-	lastFg atomic.Int64     // unix nanoseconds of the last API operation
-	now    func() time.Time // the clock
+	now    func() time.Time // the clock (its monotonic reading)
+	base   time.Time        // lastFg counts from here
+	lastFg atomic.Int64     // the last API operation, since base
 	mu     sync.Mutex       // guards the fields below
 	run    int              // units running
 	resume time.Time        // while the API is busy, no unit starts before
@@ -48,15 +49,15 @@ type bgGate struct {
 }
 
 func newBGGate(full int) *bgGate {
-	return &bgGate{full: full, now: time.Now, wake: make(chan struct{})}
+	return &bgGate{full: full, now: time.Now, base: time.Now(), wake: make(chan struct{})}
 }
 
 // foreground notes an API operation.
-func (g *bgGate) foreground() { g.lastFg.Store(g.now().UnixNano()) }
+func (g *bgGate) foreground() { g.lastFg.Store(int64(g.now().Sub(g.base))) }
 
 // busyFor returns how much longer the API counts as busy at now (0: idle).
 func (g *bgGate) busyFor(now time.Time) time.Duration {
-	return max(time.Duration(g.lastFg.Load()+int64(foregroundQuiet)-now.UnixNano()), 0)
+	return max(time.Duration(g.lastFg.Load())+foregroundQuiet-now.Sub(g.base), 0)
 }
 
 // snapshot waits, for a snapshot with reason, until it may run and
