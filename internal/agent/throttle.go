@@ -12,14 +12,15 @@ import (
 // Background work yields to the application. A snapshot is mostly CPU in
 // the kernel and in the agent (reading the group's files, writing and
 // fsyncing the local snapshot file, age encryption, writing the object):
-// about 4.5 ms of CPU for a small group to a directory destination. With
-// snapshotConcurrency of them at once on a small machine, and system calls
-// that keep a core busy outside the Go scheduler's share, the API's
-// requests wait for the CPU. So while the API serves requests, background
-// work (the snapshots of cron passes, every-N-epochs, retries and
-// reconciliation, and retention) runs one unit at a time, and after each
-// unit waits busyPause times as long as the unit took: it gets at most
-// 1/(1+busyPause) of one core. Once the API has been quiet for
+// about 4.5 ms of CPU and half a dozen fsyncs for a small group to a
+// directory destination. With snapshotConcurrency of them at once on a
+// small machine, system calls that keep a core busy outside the Go
+// scheduler's share and fsyncs that the write-ahead log's fsyncs queue
+// behind, the API's requests wait. So while the API serves requests,
+// background work (the snapshots of cron passes, every-N-epochs, retries
+// and reconciliation, and retention) runs one unit at a time, and after
+// each unit waits busyPause times as long as the unit took: it gets at
+// most 1/(1+busyPause) of one core and of the disk's time. Once the API has been quiet for
 // foregroundQuiet, background snapshots run snapshotConcurrency at once
 // without pauses, so a pass on an idle agent is as fast as before.
 // Snapshots the application waits for (on request, before a removal) are
@@ -30,7 +31,7 @@ const (
 	busyConcurrency = 1
 	// busyPause is how many times a unit's duration the background waits
 	// after it while the API serves requests.
-	busyPause = 3
+	busyPause = 5
 	// foregroundQuiet is how long after its last request the API counts as
 	// idle.
 	foregroundQuiet = 250 * time.Millisecond
