@@ -96,12 +96,18 @@ func (r *reconciler) covered(group []byte, pending []exported) bool {
 	return len(pending) > 0 && pending[len(pending)-1].info.Epoch >= need
 }
 
+// pruneGroupsShare: a pass that snapshotted fewer than 1/pruneGroupsShare
+// of the groups at the destination is followed by a retention of those
+// groups alone (one small listing each); a larger one by a retention of
+// the whole destination (one listing, in pages of a thousand keys).
+const pruneGroupsShare = 10
+
 // Retain implements [schedule.Retainer]: it applies the configured
 // retention with the prune command's code, under the prefix's lease: to
-// the groups a pass snapshotted with [uploader.Backup.PruneGroups] (one
-// small listing per group), or to the whole destination with
-// [uploader.Backup.Prune] after a reconciliation. What remains is what
-// the agent then knows of those groups.
+// the few groups a pass snapshotted with [uploader.Backup.PruneGroups],
+// or to the whole destination with [uploader.Backup.Prune] (after a
+// reconciliation, or a pass that snapshotted many groups). What remains is
+// what the agent then knows of those groups.
 func (r *reconciler) Retain(ctx context.Context, groups [][]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -113,6 +119,9 @@ func (r *reconciler) Retain(ctx context.Context, groups [][]byte) error {
 	defer release()
 	cfg := a.Config().Retention
 	ret := uploader.Retention{KeepLast: cfg.KeepLast, KeepWithin: cfg.KeepWithin}
+	if len(groups)*pruneGroupsShare > a.uploads.len() {
+		groups = nil
+	}
 	mark := a.uploads.mark()
 	var rep uploader.PruneReport
 	if groups == nil {

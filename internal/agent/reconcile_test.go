@@ -189,13 +189,22 @@ func TestReconcileListingFailureKeepsKnowledge(t *testing.T) {
 }
 
 // TestAgentAppliesRetentionAfterPass: the agent applies retention.keep_last
-// itself after each of its passes; snapshots no longer pile up.
+// itself after each of its passes; snapshots no longer pile up. (The first
+// pass snapshots every group and is followed by a retention of the whole
+// destination, the next ones move one group of 20 and by a retention of
+// that group.)
 func TestAgentAppliesRetentionAfterPass(t *testing.T) {
 	ctx := ctxT(t)
 	ta := newTestAgent(t, agentOpts{edit: func(c *config.Config) { c.Retention.KeepLast, c.Retention.KeepWithin = 3, 0 }})
 	gid := []byte("kept")
-	if _, err := ta.c.Create(ctx, CreateRequest{Name: "kept"}); err != nil {
-		t.Fatal(err)
+	for i := range 20 {
+		name := fmt.Sprintf("idle-%d", i)
+		if i == 0 {
+			name = string(gid)
+		}
+		if _, err := ta.c.Create(ctx, CreateRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := range 6 {
 		if _, err := ta.c.Update(ctx, gid, UpdateRequest{}); err != nil {
