@@ -57,6 +57,11 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, body
 	go func() {
 		defer close(up.created)
 		up.err = s.retry(ctx, func(ctx context.Context, _ int) error {
+			// The request itself is not cut short by a cancellation: one
+			// the server completed would leave an upload whose id we never
+			// learn and so never abort.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+			defer cancel()
 			out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 				Bucket: aws.String(s.cfg.Bucket),
 				Key:    aws.String(s.fullKey(key)),
