@@ -23,10 +23,13 @@ func (s *Suite) Hash(data ...[]byte) []byte {
 	return h.Sum(make([]byte, 0, s.nh))
 }
 
-// MAC returns HMAC(key, data) with the suite hash (RFC 9420 §5.2).
-func (s *Suite) MAC(key, data []byte) []byte {
+// MAC returns HMAC(key, data) with the suite hash (RFC 9420 §5.2); data
+// is the concatenation of its parts.
+func (s *Suite) MAC(key []byte, data ...[]byte) []byte {
 	m := hmac.New(s.newHash, key)
-	m.Write(data)
+	for _, d := range data {
+		m.Write(d)
+	}
 	return m.Sum(make([]byte, 0, s.nh))
 }
 

@@ -23,12 +23,26 @@ func signContent(label string, content []byte) []byte {
 // signContentHeader serializes SignContent up to its content: the label
 // and the content's length prefix, with room for spare more bytes.
 func signContentHeader(label string, contentLen, spare int) []byte {
-	w := codec.NewWriter(make([]byte, 0, 12+len(labelPrefix)+len(label)+spare))
+	return appendSignContentHeader(make([]byte, 0, 12+len(labelPrefix)+len(label)+spare), label, contentLen)
+}
+
+// appendSignContentHeader appends SignContent up to its content to dst.
+func appendSignContentHeader(dst []byte, label string, contentLen int) []byte {
+	w := codec.NewWriter(dst)
 	w.Varint(len(labelPrefix) + len(label))
 	w.Raw([]byte(labelPrefix))
 	w.Raw([]byte(label))
 	w.Varint(contentLen)
 	return w.Bytes()
+}
+
+// SignContentRoom returns how many bytes [Suite.VerifyWithLabelInPlace]
+// needs in front of the content to write SignContent's header for label:
+// the label with its length prefix and the longest length prefix of the
+// content.
+func SignContentRoom(label string) int {
+	n := len(labelPrefix) + len(label)
+	return codec.VarintLen(n) + n + 4
 }
 
 // GenerateSignatureKey returns a fresh signature key pair in the suite's
@@ -67,7 +81,29 @@ func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte
 // exact repeat (same key, label, content and signature) without running
 // the scheme again; a failure is never remembered.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, sig []byte) error {
-	msg := signContent(label, content)
+	return s.verifySignContent(pub, label, signContent(label, content), sig)
+}
+
+// VerifyWithLabelInPlace is [Suite.VerifyWithLabel] for a content stored
+// at buf[SignContentRoom(label):]: it writes SignContent's header into the
+// room in front of the content (overwriting those bytes) instead of
+// copying the content behind a header, which a large content such as a
+// commit with its path would cost.
+func (s *Suite) VerifyWithLabelInPlace(pub []byte, label string, buf, sig []byte) error {
+	room := SignContentRoom(label)
+	if len(buf) < room {
+		return fmt.Errorf("verify with label %q: buffer of %d bytes shorter than its room of %d", label, len(buf), room)
+	}
+	var a [64]byte
+	h := appendSignContentHeader(a[:0], label, len(buf)-room)
+	start := room - len(h)
+	copy(buf[start:room], h)
+	return s.verifySignContent(pub, label, buf[start:], sig)
+}
+
+// verifySignContent verifies sig over msg, the SignContent of label, with
+// pub, through the cache of successful verifications.
+func (s *Suite) verifySignContent(pub []byte, label string, msg, sig []byte) error {
 	k := verifiedKey(pub, msg, sig)
 	if s.verified.has(k) {
 		return nil
