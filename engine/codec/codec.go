@@ -204,6 +204,19 @@ func (r *Reader) Fail(err error) {
 	}
 }
 
+// Offset returns the number of bytes read so far.
+func (r *Reader) Offset() int { return r.off }
+
+// Since returns the input bytes read from offset from (an earlier
+// [Reader.Offset]) up to now. It aliases the input and is nil after an
+// error or for an offset outside that range.
+func (r *Reader) Since(from int) []byte {
+	if r.err != nil || from < 0 || from > r.off {
+		return nil
+	}
+	return r.buf[from:r.off:r.off]
+}
+
 // Remaining returns the number of unread bytes.
 func (r *Reader) Remaining() int { return len(r.buf) - r.off }
 

@@ -10,7 +10,11 @@
 // A receiver calls [UnprotectPublic] or [UnprotectPrivate], which check the
 // group and epoch, the membership tag or the AEAD tags, and return the
 // authenticated content; it then looks up the sender's signature key and
-// calls [VerifySignature]. Secret-tree bookkeeping (which generation may be
+// calls [VerifySignature]. When the content carries the bytes it was
+// received or signed in ([wire.AuthenticatedContent.RawContent]), the
+// signature, membership tag and transcript hash inputs are built from
+// those bytes (the latter two MACed and hashed in parts, without a copy)
+// instead of encoding a large commit again for each. Secret-tree bookkeeping (which generation may be
 // used, deleting consumed keys) stays with the caller: [UnprotectPrivate]
 // asks for keys through a [KeyFunc] and never changes state itself, so a
 // failed message leaves the group untouched.

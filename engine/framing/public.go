@@ -2,6 +2,7 @@ package framing
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
@@ -14,27 +15,44 @@ const SignatureLabel = "FramedContentTBS"
 
 // tbs encodes the FramedContentTBS of content sent in wire format wf.
 func tbs(wf wire.WireFormat, content *wire.FramedContent, gc *wire.GroupContext) ([]byte, error) {
-	switch content.Sender.SenderType {
-	case wire.SenderTypeMember, wire.SenderTypeNewMemberCommit:
-		if gc == nil {
-			return nil, fmt.Errorf("%w: group context required for sender type %d", ErrMalformed, content.Sender.SenderType)
-		}
+	if err := checkContext(content, gc); err != nil {
+		return nil, err
 	}
 	return codec.MarshalSize(wire.FramedContentTBS{WireFormat: wf, Content: content, Context: gc}, tbsSizeHint(content, gc)), nil
+}
+
+// checkContext fails if the sender of content signs the group context and
+// gc is nil.
+func checkContext(content *wire.FramedContent, gc *wire.GroupContext) error {
+	if content.Sender.SignsGroupContext() && gc == nil {
+		return fmt.Errorf("%w: group context required for sender type %d", ErrMalformed, content.Sender.SenderType)
+	}
+	return nil
+}
+
+// contextLen returns the length of the group context in the
+// FramedContentTBS of c: gc's encoding, or nothing for senders that do not
+// sign it.
+func contextLen(c *wire.FramedContent, gc *wire.GroupContext) int {
+	if c.Sender.SignsGroupContext() && gc != nil {
+		return gc.EncodedLen()
+	}
+	return 0
 }
 
 // tbsSizeHint bounds the encoded length of a FramedContentTBS whose
 // content carries application data (proposals and commits are not
 // estimated: their buffer grows as needed).
 func tbsSizeHint(c *wire.FramedContent, gc *wire.GroupContext) int {
-	n := 4 + codec.OpaqueLen(c.GroupID) + 8 + 9 + codec.OpaqueLen(c.AuthenticatedData) + 1 + codec.OpaqueLen(c.ApplicationData)
-	if gc != nil {
-		n += 4 + codec.OpaqueLen(gc.GroupID) + 8 + codec.OpaqueLen(gc.TreeHash) + codec.OpaqueLen(gc.ConfirmedTranscriptHash) + 4
-		for _, e := range gc.Extensions {
-			n += 2 + codec.OpaqueLen(e.ExtensionData)
-		}
+	return 4 + codec.OpaqueLen(c.GroupID) + 8 + 9 + codec.OpaqueLen(c.AuthenticatedData) + 1 + codec.OpaqueLen(c.ApplicationData) + contextLen(c, gc)
+}
+
+// encodedContent returns the encoding of ac.Content: ac.RawContent if set.
+func encodedContent(ac *wire.AuthenticatedContent) []byte {
+	if ac.RawContent != nil {
+		return ac.RawContent
 	}
-	return n
+	return codec.Marshal(ac.Content)
 }
 
 // Sign signs content for wire format wf with the sender's signature private
@@ -53,18 +71,29 @@ func Sign(s *suite.Suite, sigPriv []byte, wf wire.WireFormat, content *wire.Fram
 	if err != nil {
 		return nil, fmt.Errorf("sign content: %w", err)
 	}
-	return &wire.AuthenticatedContent{WireFormat: wf, Content: *content, Auth: wire.FramedContentAuthData{Signature: sig}}, nil
+	// FramedContentTBS is the version and wire format, the content, then
+	// the context.
+	raw := b[4 : len(b)-contextLen(content, gc)]
+	return &wire.AuthenticatedContent{WireFormat: wf, Content: *content, Auth: wire.FramedContentAuthData{Signature: sig},
+		RawContent: raw[:len(raw):len(raw)]}, nil
 }
 
 // VerifySignature verifies the signature of ac with the sender's signature
 // public key; gc is the group context of the message's epoch. A signature
-// that does not verify returns an error wrapping [ErrBadSignature].
+// that does not verify returns an error wrapping [ErrBadSignature]. The
+// FramedContentTBS is built once, from ac.RawContent if set, with room for
+// the SignContent header in front of it.
 func VerifySignature(s *suite.Suite, sigPub []byte, ac *wire.AuthenticatedContent, gc *wire.GroupContext) error {
-	b, err := tbs(ac.WireFormat, &ac.Content, gc)
-	if err != nil {
+	if err := checkContext(&ac.Content, gc); err != nil {
 		return fmt.Errorf("verify signature: %w", err)
 	}
-	if err := s.VerifyWithLabel(sigPub, SignatureLabel, b, ac.Auth.Signature); err != nil {
+	room := suite.SignContentRoom(SignatureLabel)
+	size := tbsSizeHint(&ac.Content, gc)
+	if ac.RawContent != nil {
+		size = 4 + len(ac.RawContent) + contextLen(&ac.Content, gc)
+	}
+	b := codec.Append(make([]byte, room, room+size), wire.FramedContentTBS{WireFormat: ac.WireFormat, Content: &ac.Content, Context: gc, RawContent: ac.RawContent})
+	if err := s.VerifyWithLabelInPlace(sigPub, SignatureLabel, b, ac.Auth.Signature); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	return nil
@@ -114,12 +143,20 @@ func checkGroup(groupID []byte, epoch uint64, gc *wire.GroupContext) error {
 	return nil
 }
 
-// membershipTagInput encodes AuthenticatedContentTBM.
-func membershipTagInput(ac *wire.AuthenticatedContent, gc *wire.GroupContext) []byte {
-	return codec.Marshal(wire.AuthenticatedContentTBM{
-		ContentTBS: wire.FramedContentTBS{WireFormat: ac.WireFormat, Content: &ac.Content, Context: gc},
-		Auth:       &ac.Auth,
-	})
+// membershipTag returns MAC(membershipKey, AuthenticatedContentTBM)
+// (RFC 9420 §6.2). The input is MACed in three parts, so that the content
+// (ac.RawContent if set) is neither encoded again nor copied:
+// FramedContentTBS up to the content (version and wire format), the
+// content, then the context and the auth data.
+func membershipTag(s *suite.Suite, membershipKey []byte, ac *wire.AuthenticatedContent, gc *wire.GroupContext) []byte {
+	v, wf := wire.ProtocolVersionMLS10, ac.WireFormat
+	head := [4]byte{byte(v >> 8), byte(v), byte(wf >> 8), byte(wf)}
+	w := codec.NewWriter(make([]byte, 0, contextLen(&ac.Content, gc)+codec.OpaqueLen(ac.Auth.Signature)+codec.OpaqueLen(ac.Auth.ConfirmationTag)))
+	if ac.Content.Sender.SignsGroupContext() && gc != nil {
+		gc.MarshalTLS(w)
+	}
+	ac.Auth.MarshalFor(w, ac.Content.ContentType)
+	return s.MAC(membershipKey, head[:], encodedContent(ac), w.Bytes())
 }
 
 // ProtectPublic frames signed content as a PublicMessage (RFC 9420 §6.2),
@@ -138,7 +175,7 @@ func ProtectPublic(s *suite.Suite, membershipKey []byte, ac *wire.AuthenticatedC
 	}
 	pm := &wire.PublicMessage{Content: ac.Content, Auth: ac.Auth}
 	if ac.Content.Sender.SenderType == wire.SenderTypeMember {
-		pm.MembershipTag = s.MAC(membershipKey, membershipTagInput(ac, gc))
+		pm.MembershipTag = membershipTag(s, membershipKey, ac, gc)
 	}
 	return pm, nil
 }
@@ -161,7 +198,7 @@ func UnprotectPublic(s *suite.Suite, membershipKey []byte, pm *wire.PublicMessag
 		return nil, fmt.Errorf("unprotect public message: %w", err)
 	}
 	if ac.Content.Sender.SenderType == wire.SenderTypeMember &&
-		!s.VerifyMAC(membershipKey, membershipTagInput(ac, gc), pm.MembershipTag) {
+		!hmac.Equal(membershipTag(s, membershipKey, ac, gc), pm.MembershipTag) {
 		return nil, fmt.Errorf("unprotect public message: %w", ErrBadMembershipTag)
 	}
 	return ac, nil

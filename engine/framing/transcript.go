@@ -14,12 +14,13 @@ func ConfirmedTranscriptHash(s *suite.Suite, interimBefore []byte, ac *wire.Auth
 	if ac.Content.ContentType != wire.ContentTypeCommit {
 		return nil, fmt.Errorf("confirmed transcript hash: %w: content type %d is not commit", ErrMalformed, ac.Content.ContentType)
 	}
-	input := codec.Marshal(wire.ConfirmedTranscriptHashInput{
-		WireFormat: ac.WireFormat,
-		Content:    ac.Content,
-		Signature:  ac.Auth.Signature,
-	})
-	return s.Hash(interimBefore, input), nil
+	// ConfirmedTranscriptHashInput is the wire format, the content and the
+	// signature, hashed in parts so that the content (ac.RawContent if set)
+	// is neither encoded again nor copied.
+	wf := [2]byte{byte(ac.WireFormat >> 8), byte(ac.WireFormat)}
+	sig := codec.NewWriter(make([]byte, 0, codec.OpaqueLen(ac.Auth.Signature)))
+	sig.Opaque(ac.Auth.Signature)
+	return s.Hash(interimBefore, wf[:], encodedContent(ac), sig.Bytes()), nil
 }
 
 // InterimTranscriptHash returns Hash(confirmed || InterimTranscriptHashInput)

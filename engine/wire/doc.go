@@ -11,9 +11,10 @@
 //
 // Decoders are strict, so that decoding and re-encoding any accepted input
 // yields the same bytes (signatures and hashes are computed over
-// re-encodings): variable-length headers must be minimal, booleans and
-// optional flags must be 0 or 1, tagged unions must use a known tag, padding
-// must be zero, and no bytes may follow a value. Vectors are bounded by the
+// re-encodings, or over the received bytes where a value keeps them, as
+// [PublicMessage.RawContent] does): variable-length headers must be
+// minimal, booleans and optional flags must be 0 or 1, tagged unions must
+// use a known tag, padding must be zero, and no bytes may follow a value. Vectors are bounded by the
 // input length (every element consumes at least one byte), so a hostile
 // length cannot cause a large allocation. Semantic validation (lifetimes,
 // capabilities, signatures) belongs to the callers.

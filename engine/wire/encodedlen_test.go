@@ -32,3 +32,18 @@ func TestExtensionsEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupContextEncodedLen checks EncodedLen against the encoding, with
+// extension vectors whose length takes one, two and four bytes.
+func TestGroupContextEncodedLen(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 10, 300, 6000} {
+		gc := GroupContext{Version: ProtocolVersionMLS10, CipherSuite: 1, GroupID: bytes.Repeat([]byte{1}, n%70),
+			Epoch: 7, TreeHash: make([]byte, 32), ConfirmedTranscriptHash: make([]byte, 32)}
+		for i := range n {
+			gc.Extensions = append(gc.Extensions, Extension{ExtensionType: ExtensionType(i), ExtensionData: bytes.Repeat([]byte{2}, i%100)})
+		}
+		if got, want := gc.EncodedLen(), len(codec.Marshal(gc)); got != want {
+			t.Errorf("%d extensions: EncodedLen = %d, want %d", n, got, want)
+		}
+	}
+}

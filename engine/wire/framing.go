@@ -39,6 +39,13 @@ func (s *Sender) UnmarshalTLS(r *codec.Reader) {
 	}
 }
 
+// SignsGroupContext reports whether content from this sender signs the
+// group context with it: FramedContentTBS includes the context for member
+// and new_member_commit senders only (RFC 9420 §6.1).
+func (s Sender) SignsGroupContext() bool {
+	return s.SenderType == SenderTypeMember || s.SenderType == SenderTypeNewMemberCommit
+}
+
 // FramedContent is the content of a PublicMessage or PrivateMessage
 // (RFC 9420 §6). The field matching ContentType is set: ApplicationData,
 // Proposal or Commit.
@@ -141,33 +148,47 @@ func (a *FramedContentAuthData) UnmarshalFor(r *codec.Reader, ct ContentType) {
 
 // FramedContentTBS is the content signed with label "FramedContentTBS"
 // (RFC 9420 §6.1). Context must be set for member and new_member_commit
-// senders and is ignored otherwise. It is only ever encoded.
+// senders and is ignored otherwise. RawContent, if not nil, is the
+// encoding of Content (see [AuthenticatedContent.RawContent]) and is
+// written in its place. It is only ever encoded.
 type FramedContentTBS struct {
 	WireFormat WireFormat
 	Content    *FramedContent
 	Context    *GroupContext
+	RawContent []byte
 }
 
 // MarshalTLS implements [codec.Marshaler].
 func (t FramedContentTBS) MarshalTLS(w *codec.Writer) {
 	w.Uint16(uint16(ProtocolVersionMLS10))
 	w.Uint16(uint16(t.WireFormat))
-	t.Content.MarshalTLS(w)
-	switch t.Content.Sender.SenderType {
-	case SenderTypeMember, SenderTypeNewMemberCommit:
-		if t.Context != nil {
-			t.Context.MarshalTLS(w)
-		}
+	if t.RawContent != nil {
+		w.Raw(t.RawContent)
+	} else {
+		t.Content.MarshalTLS(w)
+	}
+	if t.Content.Sender.SignsGroupContext() && t.Context != nil {
+		t.Context.MarshalTLS(w)
 	}
 }
 
 // AuthenticatedContent is a [FramedContent] with its auth data and the wire
 // format it travels in (RFC 9420 §6). Its encoding is the input of proposal
 // references and of the confirmed transcript hash.
+//
+// RawContent, if not nil, is the encoding of Content: the bytes a received
+// PublicMessage carried it in (see [PublicMessage.RawContent]) or the
+// encoding its signer signed. The signature, membership tag and transcript
+// hash inputs are built from it instead of encoding Content again (a commit
+// with its path is ~100 KB in a group of 1000). The decoders accept only
+// canonical encodings, so it equals the encoding of Content as long as
+// Content is not changed: code that changes Content must set it to nil.
+// The encoders ignore it.
 type AuthenticatedContent struct {
 	WireFormat WireFormat
 	Content    FramedContent
 	Auth       FramedContentAuthData
+	RawContent []byte
 }
 
 // MarshalTLS implements [codec.Marshaler].
@@ -201,11 +222,15 @@ func (t AuthenticatedContentTBM) MarshalTLS(w *codec.Writer) {
 }
 
 // PublicMessage is a signed, unencrypted message (RFC 9420 §6.2).
-// MembershipTag is present only for member senders.
+// MembershipTag is present only for member senders. RawContent is the
+// slice of the input Content was decoded from, set by [ParseMLSMessage]
+// (not by UnmarshalTLS) and nil otherwise; the same rules as for
+// [AuthenticatedContent.RawContent] apply.
 type PublicMessage struct {
 	Content       FramedContent
 	Auth          FramedContentAuthData
 	MembershipTag []byte
+	RawContent    []byte
 }
 
 // MarshalTLS implements [codec.Marshaler].
@@ -217,11 +242,19 @@ func (p PublicMessage) MarshalTLS(w *codec.Writer) {
 	}
 }
 
-// UnmarshalTLS implements [codec.Unmarshaler].
-func (p *PublicMessage) UnmarshalTLS(r *codec.Reader) {
+// UnmarshalTLS implements [codec.Unmarshaler]. It leaves RawContent nil.
+func (p *PublicMessage) UnmarshalTLS(r *codec.Reader) { p.unmarshal(r, false) }
+
+// unmarshal is UnmarshalTLS; it sets RawContent if raw is set.
+func (p *PublicMessage) unmarshal(r *codec.Reader, raw bool) {
+	start := r.Offset()
+	p.RawContent = nil
 	p.Content.UnmarshalTLS(r)
 	if r.Err() != nil {
 		return
+	}
+	if raw {
+		p.RawContent = r.Since(start)
 	}
 	p.Auth.UnmarshalFor(r, p.Content.ContentType)
 	p.MembershipTag = nil
@@ -231,7 +264,7 @@ func (p *PublicMessage) UnmarshalTLS(r *codec.Reader) {
 }
 
 // AuthenticatedContent returns the message's content and auth data with the
-// public-message wire format.
+// public-message wire format, and its RawContent.
 func (p *PublicMessage) AuthenticatedContent() *AuthenticatedContent {
-	return &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: p.Content, Auth: p.Auth}
+	return &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: p.Content, Auth: p.Auth, RawContent: p.RawContent}
 }

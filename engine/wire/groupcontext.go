@@ -24,6 +24,16 @@ func (g GroupContext) MarshalTLS(w *codec.Writer) {
 	g.Extensions.MarshalTLS(w)
 }
 
+// EncodedLen returns the length of g's encoding.
+func (g *GroupContext) EncodedLen() int {
+	ext := 0
+	for _, e := range g.Extensions {
+		ext += 2 + codec.OpaqueLen(e.ExtensionData)
+	}
+	return 4 + codec.OpaqueLen(g.GroupID) + 8 + codec.OpaqueLen(g.TreeHash) +
+		codec.OpaqueLen(g.ConfirmedTranscriptHash) + codec.VarintLen(ext) + ext
+}
+
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (g *GroupContext) UnmarshalTLS(r *codec.Reader) {
 	g.Version = ProtocolVersion(r.Uint16())

@@ -52,11 +52,11 @@ func (m MLSMessage) MarshalTLS(w *codec.Writer) {
 }
 
 // UnmarshalTLS implements [codec.Unmarshaler].
-func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) { m.unmarshal(r, nil) }
+func (m *MLSMessage) UnmarshalTLS(r *codec.Reader) { m.unmarshal(r, nil, false) }
 
 // unmarshal is UnmarshalTLS; a private message is decoded into priv if it
-// is not nil.
-func (m *MLSMessage) unmarshal(r *codec.Reader, priv *PrivateMessage) {
+// is not nil, and a public message keeps its RawContent if raw is set.
+func (m *MLSMessage) unmarshal(r *codec.Reader, priv *PrivateMessage, raw bool) {
 	*m = MLSMessage{Version: ProtocolVersion(r.Uint16())}
 	if r.Err() == nil && m.Version != ProtocolVersionMLS10 {
 		invalid(r, "protocol version %d", m.Version)
@@ -69,7 +69,7 @@ func (m *MLSMessage) unmarshal(r *codec.Reader, priv *PrivateMessage) {
 	switch m.WireFormat {
 	case WireFormatPublicMessage:
 		m.PublicMessage = new(PublicMessage)
-		m.PublicMessage.UnmarshalTLS(r)
+		m.PublicMessage.unmarshal(r, raw)
 	case WireFormatPrivateMessage:
 		if priv == nil {
 			priv = new(PrivateMessage)
@@ -93,7 +93,9 @@ func (m *MLSMessage) unmarshal(r *codec.Reader, priv *PrivateMessage) {
 // ParseMLSMessage decodes a complete MLSMessage of at most maxSize bytes
 // (maxSize ≤ 0 means no limit). A longer input fails with an error wrapping
 // [codec.ErrTooLong] before any decoding; malformed input fails with the
-// decoder's error (wrapping [codec.ErrInvalid], [codec.ErrShort], ...).
+// decoder's error (wrapping [codec.ErrInvalid], [codec.ErrShort], ...). A
+// PublicMessage keeps the slice of b its content was decoded from
+// ([PublicMessage.RawContent]).
 func ParseMLSMessage(b []byte, maxSize int) (*MLSMessage, error) {
 	if maxSize > 0 && len(b) > maxSize {
 		return nil, fmt.Errorf("parse mls message: %w: %d bytes > %d", codec.ErrTooLong, len(b), maxSize)
@@ -106,7 +108,7 @@ func ParseMLSMessage(b []byte, maxSize int) (*MLSMessage, error) {
 		r    codec.Reader
 	})
 	p.r.Reset(b)
-	p.m.unmarshal(&p.r, &p.priv)
+	p.m.unmarshal(&p.r, &p.priv, true)
 	if err := p.r.Finish(); err != nil {
 		return nil, fmt.Errorf("parse mls message: %w", err)
 	}
