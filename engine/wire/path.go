@@ -36,7 +36,23 @@ func (n UpdatePathNode) MarshalTLS(w *codec.Writer) {
 // UnmarshalTLS implements [codec.Unmarshaler].
 func (n *UpdatePathNode) UnmarshalTLS(r *codec.Reader) {
 	n.EncryptionKey = r.Opaque()
-	n.EncryptedPathSecret = readList[HPKECiphertext](r)
+	n.EncryptedPathSecret = readListCap[HPKECiphertext](r, countCiphertexts(r))
+}
+
+// countCiphertexts returns how many HPKECiphertexts (two length-prefixed
+// strings each) the vector at r's position holds, reading a copy of r: a
+// path in a group of 1000 carries ~1000 of them, which are then decoded
+// into a list allocated once. It is at most one more than half the
+// vector's length (a malformed last pair counts too).
+func countCiphertexts(r *codec.Reader) int {
+	peek := *r
+	c := codec.NewReader(peek.Opaque())
+	n := 0
+	for ; !c.Empty(); n++ {
+		c.Opaque()
+		c.Opaque()
+	}
+	return n
 }
 
 // UpdatePath is the committer's new leaf and direct path (RFC 9420 §7.6).

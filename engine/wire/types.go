@@ -212,16 +212,26 @@ func writeList[T codec.Marshaler](w *codec.Writer, vs []T) {
 	})
 }
 
-// readList reads a vector of structs, each decoded by a fresh *T.
+// readList reads a vector of structs, each decoded into a zero T.
 func readList[T any, PT interface {
 	*T
 	codec.Unmarshaler
 }](r *codec.Reader) []T {
-	out := []T{}
+	return readListCap[T, PT](r, 0)
+}
+
+// readListCap is readList into a list with room for n elements. Each
+// element is decoded in its place in the list: a T decoded on its own and
+// appended would be moved to the heap for the call through PT.
+func readListCap[T any, PT interface {
+	*T
+	codec.Unmarshaler
+}](r *codec.Reader, n int) []T {
+	out := make([]T, 0, n)
 	r.Vector(func(r *codec.Reader) {
-		var v T
-		PT(&v).UnmarshalTLS(r)
-		out = append(out, v)
+		var zero T
+		out = append(out, zero)
+		PT(&out[len(out)-1]).UnmarshalTLS(r)
 	})
 	if r.Err() != nil {
 		return nil
