@@ -104,9 +104,10 @@ func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
 
 func (a *app) snapshotCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "snapshot",
-		Usage:     "snapshot groups now, encrypt and upload them (through the running agent)",
-		ArgsUsage: "--group ID | --all",
+		Name:        "snapshot",
+		Usage:       "snapshot groups now, encrypt and upload them (through the running agent); inspect one",
+		Subcommands: []*cli.Command{a.snapshotInspectCommand()},
+		ArgsUsage:   "--group ID | --all",
 		Description: "Asks the running agent to cut a snapshot of a group (or of every group) from a\n" +
 			"consistent view, encrypt it to the configured age recipients and upload it. The\n" +
 			"snapshot becomes visible to list and restore only when it is complete.",

@@ -72,6 +72,12 @@ func (a *app) groupCommand() *cli.Command {
 			sub("group-info", "ID", "print a signed GroupInfo from which others can join by external commit", 1, 1, groupGroupInfo,
 				&cli.BoolFlag{Name: "no-tree", Usage: "leave the ratchet tree out (the joiner then needs it out of band)"}),
 			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
+			sub("inspect", "ID", "show what a snapshot of the group holds (members, epochs, sizes), never a secret", 1, 1, groupInspect),
+			sub("exporter", "ID --label TEXT --length N", "derive an application secret from the current epoch (MLS-Exporter, RFC 9420 8.5)", 1, 1, groupExporter,
+				&cli.StringFlag{Name: "label", Usage: "the exporter `LABEL`"},
+				&cli.StringFlag{Name: "context", Usage: "the exporter context as `B64` (default empty)"},
+				&cli.StringFlag{Name: "context-text", Usage: "the exporter context as `TEXT`"},
+				&cli.IntFlag{Name: "length", Usage: fmt.Sprintf("the secret's length in bytes, `N` (1 to %d)", agent.MaxExporterLength)}),
 			sub("list", "", "list the groups this member is in", 0, 0, groupList),
 		},
 	}
@@ -136,6 +142,10 @@ func printPlain(a *app, res any) {
 		printGroupInfo(w, r)
 	case agent.OutboxList:
 		printOutbox(w, r)
+	case agent.InspectReport:
+		printInspect(w, r)
+	case agent.ExporterResponse:
+		fmt.Fprintf(w, "group_id: %s\nepoch: %d\nsecret: %s\n", r.GroupID, r.Epoch, b64(r.Secret))
 	case agent.AckResponse:
 		fmt.Fprintf(w, "acknowledged: %d\n", r.Acked)
 		for _, id := range r.Unknown {
@@ -164,7 +174,7 @@ func printGroupInfo(w interface{ Write([]byte) (int, error) }, g agent.GroupInfo
 		fmt.Fprintln(w, "pending_commit: true")
 	}
 	if g.Restored {
-		fmt.Fprintln(w, "restored: true (sends are refused until the group reaches a newer epoch)")
+		fmt.Fprintln(w, "restored: true (sends are refused until this member merges a commit of its own: group update ID)")
 	}
 	var members []string
 	for _, m := range g.Members {

@@ -90,17 +90,30 @@ func (c *Client) Close() error {
 // do sends a request with body req (nil: none) and decodes the answer into
 // resp (nil: discard).
 func (c *Client) do(ctx context.Context, method, path string, req, resp any) error {
+	data, _, err := c.roundTrip(ctx, method, path, req)
+	if err != nil || resp == nil {
+		return err
+	}
+	if err := json.Unmarshal(data, resp); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// roundTrip sends a request with body req (nil: none) and returns the
+// body and headers of a 200 answer, or the error answer as an *APIError.
+func (c *Client) roundTrip(ctx context.Context, method, path string, req any) ([]byte, http.Header, error) {
 	var body io.Reader
 	if req != nil {
 		b, err := json.Marshal(req)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, nil, fmt.Errorf("encode request: %w", err)
 		}
 		body = bytes.NewReader(b)
 	}
 	r, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if req != nil {
 		r.Header.Set("Content-Type", "application/json")
@@ -113,12 +126,12 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 	}
 	res, err := c.http.Do(r)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 256<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if res.StatusCode != http.StatusOK {
 		var e ErrorResponse
@@ -128,15 +141,9 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 				e = ErrorResponse{Error: h.Reason, Code: "store_unavailable"}
 			}
 		}
-		return &APIError{Status: res.StatusCode, Code: e.Code, Message: e.Error}
+		return nil, nil, &APIError{Status: res.StatusCode, Code: e.Code, Message: e.Error}
 	}
-	if resp == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, resp); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	return nil
+	return data, res.Header, nil
 }
 
 func groupPath(id []byte, op string) string {
