@@ -159,3 +159,33 @@ func TestExporterMatchesPeer(t *testing.T) {
 		t.Fatalf("inspect: %+v", rep)
 	}
 }
+
+// TestExternalJoinReceiverNamesJoiner is issue 15's "after an external
+// join, other members print sender: 0 with a blank name": the member
+// processing an external commit is told the joiner's leaf and identity.
+func TestExternalJoinReceiverNamesJoiner(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{})
+	gid := []byte("external-sender")
+	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	gi, err := ta.c.GroupInfo(ctx, gid, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := engine.NewClient(engine.NewMemStorage(), []byte("carol"), engine.Options{})
+	g, commit, err := carol.JoinByExternalCommit(ctx, gi, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ta.c.Receive(ctx, ReceiveRequest{Message: commit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "commit" || got.Sender != g.OwnIndex() || got.SenderIdentity != "carol" ||
+		len(got.Commit.Added) != 1 || got.Commit.Added[0].Identity != "carol" {
+		t.Fatalf("alice's view of carol's external join: %+v (commit %+v), want sender %d carol", got, got.Commit, g.OwnIndex())
+	}
+}

@@ -85,9 +85,18 @@ func receiveResponse(group []byte, before []engine.Member, res *engine.Result, a
 			resp.Epoch = c.Epoch
 			resp.Commit = &CommitSummary{Epoch: c.Epoch, Added: members(c.Added), Removed: members(c.Removed),
 				Committer: c.Committer, SelfRemoved: c.SelfRemoved}
-			if len(c.Added) == 0 && res.SenderType == senderNewMemberCommit {
-				// An external commit adds its sender without an Add proposal.
-				resp.Commit.Added = joined(before, after)
+			if res.SenderType == senderNewMemberCommit {
+				// An external commit adds its sender without an Add
+				// proposal; the sender is the joiner at its new leaf.
+				if len(c.Added) == 0 {
+					resp.Commit.Added = joined(before, after)
+				}
+				resp.Sender = c.Committer
+				for _, mb := range after {
+					if mb.Index == c.Committer {
+						resp.SenderIdentity = string(mb.Identity)
+					}
+				}
 			}
 		}
 	}
