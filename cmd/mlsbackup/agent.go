@@ -97,9 +97,8 @@ func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
 	}
 	if err := ag.Reload(e.cfg); err != nil {
 		log.Error("reload failed", "err", err)
-		return
 	}
-	log.Info("configuration reloaded")
+	// Reload logs "configuration reloaded" itself, once.
 }
 
 func (a *app) snapshotCommand() *cli.Command {

@@ -124,6 +124,10 @@ func TestAgentProcessSignals(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
 	}
+	// Issue 15: SIGHUP logged "configuration reloaded" twice.
+	if n := strings.Count(logs.String(), "configuration reloaded"); n != 1 {
+		t.Errorf("one SIGHUP logged %q %d times, want once:\n%s", "configuration reloaded", n, logs.String())
+	}
 }
 
 // waitFor polls cond until it holds or 20 seconds pass.
