@@ -189,3 +189,29 @@ func TestExternalJoinReceiverNamesJoiner(t *testing.T) {
 		t.Fatalf("alice's view of carol's external join: %+v (commit %+v), want sender %d carol", got, got.Commit, g.OwnIndex())
 	}
 }
+
+// TestSnapshotNetworkFailureNotInternal is issue 15's "a network failure
+// on snapshot is tagged [internal]": an unreachable destination answers
+// 503 destination_unreachable.
+func TestSnapshotNetworkFailureNotInternal(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	ta := newTestAgent(t, agentOpts{fromConfig: true, edit: func(c *config.Config) {
+		c.Destination.Type = config.DestinationS3
+		c.Destination.S3 = config.S3Destination{Bucket: "nowhere", Region: "us-east-1", Endpoint: endpoint, PathStyle: true,
+			AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "not-a-secret", PartSizeMiB: 5, Concurrency: 1, MaxAttempts: 1}
+	}})
+	gid := []byte("unreachable")
+	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	var ae *APIError
+	if _, err := ta.c.Snapshot(ctx, gid); !errors.As(err, &ae) || ae.Status != 503 || ae.Code != "destination_unreachable" {
+		t.Fatalf("snapshot to an unreachable destination: %v, want 503 destination_unreachable", err)
+	}
+}

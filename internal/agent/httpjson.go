@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 
 	"github.com/mlsbackup/mlsbackup/engine"
@@ -106,6 +107,11 @@ func statusOf(err error) (int, string) {
 			return t.status, t.code
 		}
 	}
+	// The agent's only network peer is the destination.
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return http.StatusServiceUnavailable, "destination_unreachable"
+	}
 	return http.StatusInternalServerError, "internal"
 }
 
@@ -126,6 +132,8 @@ func errorTable() []errorMapping {
 		{ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused"},
 		{ErrBadSnapshot, http.StatusUnprocessableEntity, "bad_snapshot"},
 		{ErrSnapshotFailed, http.StatusServiceUnavailable, "snapshot_failed"},
+		{uploader.ErrAccessDenied, http.StatusServiceUnavailable, "destination_denied"},
+		{uploader.ErrNoBucket, http.StatusServiceUnavailable, "destination_missing"},
 		{ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},
 		{schedule.ErrStopped, http.StatusServiceUnavailable, "shutting_down"},
 		{localstore.ErrClosed, http.StatusServiceUnavailable, "shutting_down"},
