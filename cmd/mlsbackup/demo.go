@@ -55,7 +55,9 @@ func (a *app) demoCommand() *cli.Command {
 			"generated identity and uploaded. Then bob's disk is wiped; restore brings him\n" +
 			"back from the bucket, he catches up on the commits he missed, decrypts alice's\n" +
 			"next message and sends from a fresh epoch. Needs no configuration and no\n" +
-			"network: the bucket is a local directory, unless --config names a destination.\n\n" +
+			"network: the bucket is a local directory, unless --config names a destination;\n" +
+			"then it writes under a new prefix of its own beside the configured one, never\n" +
+			"inside it, and removes what it wrote at the end (unless --keep or --dir).\n\n" +
 			"--pipeline shows only the backup pipeline on synthetic snapshots (no MLS).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "work in `DIR` (new or empty) and keep it; default: a temporary directory, removed afterwards"},
@@ -114,8 +116,9 @@ func (a *app) runDemo(c *cli.Context) error {
 }
 
 // runQuickstart runs the MLS quickstart in dir. With --config, snapshots go
-// to the configured destination under its prefix; otherwise to dir/bucket.
-func (a *app) runQuickstart(c *cli.Context, dir string, keep bool, log *slog.Logger) error {
+// to the configured destination under a prefix of the demo's own (see
+// demoPrefix), removed afterwards unless kept; otherwise to dir/bucket.
+func (a *app) runQuickstart(c *cli.Context, dir string, keep bool, log *slog.Logger) (err error) {
 	opts := quickstart.Options{Dir: dir, EveryEpochs: c.Int("every"), Out: a.st.out, Logger: log}
 	if c.String("config") != "" {
 		e, err := a.loadEnv(c)
@@ -126,7 +129,25 @@ func (a *app) runQuickstart(c *cli.Context, dir string, keep bool, log *slog.Log
 		if err != nil {
 			return err
 		}
-		opts.Store, opts.Prefix, opts.Logger = store, e.cfg.Destination.Prefix, e.log
+		prefix, err := demoPrefix(c.Context, store, e.cfg.Destination.Prefix)
+		if err != nil {
+			return err
+		}
+		opts.Store, opts.Prefix, opts.Logger = store, prefix, e.log
+		fmt.Fprintf(a.st.out, "The demo writes its snapshots under the new prefix %s of %s (the configured prefix %q is not touched).\n",
+			prefix, store, e.cfg.Destination.Prefix)
+		defer func() {
+			if keep {
+				fmt.Fprintf(a.st.out, "The demo's objects are kept under %s/ of %s.\n", prefix, store)
+				return
+			}
+			n, cerr := removePrefix(context.WithoutCancel(c.Context), store, prefix)
+			if cerr != nil {
+				err = errors.Join(err, fmt.Errorf("demo: remove its objects under %s/: %w", prefix, cerr))
+				return
+			}
+			fmt.Fprintf(a.st.out, "Removed the demo's %d objects under %s/.\n", n, prefix)
+		}()
 	}
 	sum, err := quickstart.Run(c.Context, opts)
 	if err != nil {

@@ -130,3 +130,45 @@ func checkDemoWithAge(t *testing.T, args []string, count int, prefix string) {
 		t.Errorf("demo into a used directory: exit %d, %s", code, stderr)
 	}
 }
+
+// TestDemoConfigNeverTouchesLivePrefix is issue 15's "demo --config FILE
+// writes 26 objects into the live agent's prefix": the demo writes under a
+// prefix of its own beside the configured one and removes it afterwards;
+// the agent's prefix is untouched.
+func TestDemoConfigNeverTouchesLivePrefix(t *testing.T) {
+	dir := t.TempDir()
+	bucket := filepath.Join(dir, "bucket")
+	live := filepath.Join(bucket, "live", "groups", "00", "marker")
+	if err := os.MkdirAll(filepath.Dir(live), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(live, []byte("the agent's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "mlsbackup.yaml")
+	conf := "data_dir: " + filepath.Join(dir, "data") + "\nidentity: alice\ndestination:\n  type: dir\n  prefix: live\n  dir:\n    path: " + bucket + "\n"
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	code, stdout, stderr := runCLI(t, "--config", cfg, "demo")
+	if code != exitOK {
+		t.Fatalf("demo --config: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "under the new prefix live-demo-") || !strings.Contains(stdout, "Removed the demo's") {
+		t.Fatalf("demo does not say where it wrote and that it cleaned up:\n%s", stdout)
+	}
+	var left []string
+	err := filepath.WalkDir(bucket, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			left = append(left, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != live {
+		t.Fatalf("objects left in the bucket: %v, want only the agent's %s", left, live)
+	}
+}
