@@ -56,8 +56,11 @@ func (a *app) groupCommand() *cli.Command {
 				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}, idem()),
 			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
 				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge(), idem()),
-			sub("remove", "ID --member IDENTITY", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
-				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"}, noMerge(), idem()),
+			sub("remove", "ID --member IDENTITY | --leaf N", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
+				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"},
+				&cli.UintSliceFlag{Name: "leaf", Usage: "the member at leaf index `N` (repeatable; see 'group info')"},
+				&cli.BoolFlag{Name: "all-leaves", Usage: "with --member: remove every leaf the identity holds (a stale one beside a re-joined one)"},
+				noMerge(), idem()),
 			sub("update", "ID", "commit a self-update with a fresh leaf key (a new epoch)", 1, 1, groupUpdate, noMerge(), idem()),
 			sub("merge", "ID", "merge this member's pending commit (or --clear it)", 1, 1, groupMerge,
 				&cli.BoolFlag{Name: "clear", Usage: "discard the pending commit instead"}),
@@ -260,11 +263,17 @@ func groupRemove(c *cli.Context, cl *agent.Client) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	members := c.StringSlice("member")
-	if len(members) == 0 {
-		return nil, usagef("--member is required (see 'mlsbackup group remove --help')")
+	req := agent.RemoveRequest{Members: c.StringSlice("member"), AllLeaves: c.Bool("all-leaves"), NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")}
+	for _, l := range c.UintSlice("leaf") {
+		if uint(uint32(l)) != l {
+			return nil, usagef("--leaf %d is not a leaf index", l)
+		}
+		req.Leaves = append(req.Leaves, uint32(l))
 	}
-	return cl.Remove(c.Context, id, agent.RemoveRequest{Members: members, NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")})
+	if len(req.Members) == 0 && len(req.Leaves) == 0 {
+		return nil, usagef("--member or --leaf is required (see 'mlsbackup group remove --help')")
+	}
+	return cl.Remove(c.Context, id, req)
 }
 
 func groupUpdate(c *cli.Context, cl *agent.Client) (any, error) {

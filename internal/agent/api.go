@@ -183,7 +183,7 @@ func (a *Agent) handleAdd(w http.ResponseWriter, r *http.Request, id []byte) {
 
 func (a *Agent) handleRemove(w http.ResponseWriter, r *http.Request, id []byte) {
 	serve(a, w, r, func(ctx context.Context, req RemoveRequest) (CommitResponse, error) {
-		return a.Remove(ctx, idempotencyKey(r), id, req.Members, req.NoMerge)
+		return a.Remove(ctx, idempotencyKey(r), id, req)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -213,5 +214,59 @@ func TestSnapshotNetworkFailureNotInternal(t *testing.T) {
 	var ae *APIError
 	if _, err := ta.c.Snapshot(ctx, gid); !errors.As(err, &ae) || ae.Status != 503 || ae.Code != "destination_unreachable" {
 		t.Fatalf("snapshot to an unreachable destination: %v, want 503 destination_unreachable", err)
+	}
+}
+
+// TestRemoveIdentityWithTwoLeavesAsks is issue 15's "group remove --member
+// bob removed both the stale and the new leaf of bob without a warning":
+// an identity holding two leaves is refused unless all_leaves; a leaf index
+// removes exactly that leaf.
+func TestRemoveIdentityWithTwoLeavesAsks(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{})
+	gid := []byte("two-leaves")
+	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	stale := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	gi, err := ta.c.GroupInfo(ctx, gid, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob re-joins without removing his old leaf.
+	bob := engine.NewClient(engine.NewMemStorage(), []byte("bob"), engine.Options{})
+	g, commit, err := bob.JoinByExternalCommit(ctx, gi, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.c.Receive(ctx, ReceiveRequest{Message: commit}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := ta.c.Info(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.c.Remove(ctx, gid, RemoveRequest{Members: []string{"bob"}}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "holds 2 leaves") {
+		t.Fatalf("remove bob holding two leaves: %v, want invalid_argument naming both leaves", err)
+	}
+	if after, err := ta.c.Info(ctx, gid); err != nil || after.Epoch != before.Epoch {
+		t.Fatalf("the refused removal changed the group: %+v %v", after, err)
+	}
+	rm, err := ta.c.Remove(ctx, gid, RemoveRequest{Leaves: []uint32{stale.g.OwnIndex()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Process(ctx, rm.Commit); err != nil {
+		t.Fatalf("bob's new leaf processes the removal of his stale one: %v", err)
+	}
+	info, err := ta.c.Info(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Members) != 2 || info.Members[1].Index != g.OwnIndex() {
+		t.Fatalf("members after removing the stale leaf: %+v, want alice and bob at %d", info.Members, g.OwnIndex())
+	}
+	if _, err := ta.c.Remove(ctx, gid, RemoveRequest{Leaves: []uint32{7}}); !errors.Is(err, ErrUnknownMember) {
+		t.Fatalf("remove an empty leaf: %v, want unknown_member", err)
 	}
 }

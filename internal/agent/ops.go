@@ -168,31 +168,36 @@ func (a *Agent) Update(ctx context.Context, key string, id []byte, noMerge bool)
 		options: fixed(engine.CommitOptions{SelfUpdate: true})})
 }
 
-// Remove commits removing the members with the given identities. When
-// snapshot.before_remove is on, the group is snapshotted and uploaded first;
-// if that fails the removal is not made (ErrSnapshotFailed). key is the
-// call's idempotency key (may be empty).
-func (a *Agent) Remove(ctx context.Context, key string, id []byte, identities []string, noMerge bool) (CommitResponse, error) {
+// Remove commits removing members, named by identity (req.Members) or by
+// leaf index (req.Leaves). An identity that holds several leaves (a stale
+// leaf beside a re-joined one) is refused unless req.AllLeaves. When
+// snapshot.before_remove is on, the group is snapshotted and uploaded
+// first; if that fails the removal is not made (ErrSnapshotFailed). key is
+// the call's idempotency key (may be empty).
+func (a *Agent) Remove(ctx context.Context, key string, id []byte, req RemoveRequest) (CommitResponse, error) {
 	done, err := a.begin()
 	if err != nil {
 		return CommitResponse{}, err
 	}
 	defer done()
-	if len(identities) == 0 {
+	if len(req.Members) == 0 && len(req.Leaves) == 0 {
 		return CommitResponse{}, fmt.Errorf("remove: %w: no members", ErrInvalidArgument)
 	}
-	parts := [][]byte{id, flag(noMerge)}
-	for _, m := range identities {
+	parts := [][]byte{id, flag(req.NoMerge), flag(req.AllLeaves)}
+	for _, m := range req.Members {
 		parts = append(parts, []byte(m))
 	}
+	for _, l := range req.Leaves {
+		parts = append(parts, fmt.Append(nil, "leaf:", l))
+	}
 	options := func(g *engine.Group) (engine.CommitOptions, error) {
-		leaves, err := leavesOf(g, identities)
+		leaves, err := leavesToRemove(g, req)
 		return engine.CommitOptions{Remove: leaves}, err
 	}
 	before := func(ctx context.Context) error {
 		// Check the members first, so a typo costs no upload.
 		if err := a.withGroup(ctx, id, func(e *groupEntry) error {
-			_, err := leavesOf(e.g, identities)
+			_, err := leavesToRemove(e.g, req)
 			return err
 		}); err != nil {
 			return err
@@ -202,23 +207,48 @@ func (a *Agent) Remove(ctx context.Context, key string, id []byte, identities []
 		}
 		return nil
 	}
-	return a.commit(ctx, key, id, commitCall{op: "remove", noMerge: noMerge, request: requestHash("remove", parts...), before: before, options: options})
+	return a.commit(ctx, key, id, commitCall{op: "remove", noMerge: req.NoMerge, request: requestHash("remove", parts...), before: before, options: options})
 }
 
-// leavesOf maps member identities to leaf indices.
-func leavesOf(g *engine.Group, identities []string) ([]uint32, error) {
+// leavesToRemove maps a removal request to leaf indices: every leaf named,
+// and the leaves of every identity named — one each, or all of them with
+// AllLeaves.
+func leavesToRemove(g *engine.Group, req RemoveRequest) ([]uint32, error) {
 	members := g.Members()
+	seen := map[uint32]bool{}
 	var out []uint32
-	for _, id := range identities {
+	add := func(l uint32) {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	for _, l := range req.Leaves {
 		found := false
 		for _, m := range members {
-			if bytes.Equal(m.Identity, []byte(id)) {
-				out = append(out, m.Index)
-				found = true
-			}
+			found = found || m.Index == l
 		}
 		if !found {
+			return nil, fmt.Errorf("leaf %d of group %x holds no member: %w", l, g.GroupID(), ErrUnknownMember)
+		}
+		add(l)
+	}
+	for _, id := range req.Members {
+		var held []uint32
+		for _, m := range members {
+			if bytes.Equal(m.Identity, []byte(id)) {
+				held = append(held, m.Index)
+			}
+		}
+		switch {
+		case len(held) == 0:
 			return nil, fmt.Errorf("member %q of group %x: %w", id, g.GroupID(), ErrUnknownMember)
+		case len(held) > 1 && !req.AllLeaves:
+			return nil, fmt.Errorf("remove: %w: member %q holds %d leaves %v (a stale leaf beside a re-joined one?): name the leaf to remove (leaves / --leaf N) or remove them all (all_leaves / --all-leaves)",
+				ErrInvalidArgument, id, len(held), held)
+		}
+		for _, l := range held {
+			add(l)
 		}
 	}
 	return out, nil

@@ -41,10 +41,14 @@ type AddRequest struct {
 	IdempotencyKey string `json:"-"`
 }
 
-// RemoveRequest commits removing the members with these identities.
+// RemoveRequest commits removing members: by identity (Members) or by leaf
+// index (Leaves). An identity holding several leaves is refused unless
+// AllLeaves.
 type RemoveRequest struct {
-	Members []string `json:"members"`
-	NoMerge bool     `json:"no_merge,omitempty"`
+	Members   []string `json:"members,omitempty"`
+	Leaves    []uint32 `json:"leaves,omitempty"`
+	AllLeaves bool     `json:"all_leaves,omitempty"`
+	NoMerge   bool     `json:"no_merge,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
 	// retry with the same key returns the stored answer (see API.md).
 	IdempotencyKey string `json:"-"`
