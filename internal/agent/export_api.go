@@ -22,7 +22,9 @@ const (
 )
 
 func (a *Agent) handleExporter(w http.ResponseWriter, r *http.Request, id []byte) {
-	serve(a, w, r, func(ctx context.Context, req ExporterRequest) (ExporterResponse, error) { return a.Exporter(ctx, id, req) })
+	serve(a, w, r, func(ctx context.Context, req ExporterRequest) (ExporterResponse, error) {
+		return a.Exporter(ctx, id, req)
+	})
 }
 
 func (a *Agent) handleInspect(w http.ResponseWriter, r *http.Request, id []byte) {

@@ -28,7 +28,9 @@ func TestSnapshotExportImportRoundTrip(t *testing.T) {
 	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
 		t.Fatal(err)
 	}
-	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) {
+		return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	})
 	snap, err := ta.c.ExportSnapshot(ctx, gid)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +137,9 @@ func TestExporterMatchesPeer(t *testing.T) {
 	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
 		t.Fatal(err)
 	}
-	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) {
+		return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	})
 	got, err := ta.c.Exporter(ctx, gid, ExporterRequest{Label: "media keys", Context: []byte{1, 2, 3}, Length: 48})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +175,9 @@ func TestExternalJoinReceiverNamesJoiner(t *testing.T) {
 	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
 		t.Fatal(err)
 	}
-	joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) {
+		return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	})
 	gi, err := ta.c.GroupInfo(ctx, gid, true)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +234,9 @@ func TestRemoveIdentityWithTwoLeavesAsks(t *testing.T) {
 	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
 		t.Fatal(err)
 	}
-	stale := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}}) })
+	stale := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) {
+		return ta.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	})
 	gi, err := ta.c.GroupInfo(ctx, gid, true)
 	if err != nil {
 		t.Fatal(err)
