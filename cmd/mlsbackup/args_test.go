@@ -19,6 +19,11 @@ func TestInterspersed(t *testing.T) {
 		{"mlsbackup frob ID --x", "mlsbackup frob ID --x"},
 		{"mlsbackup group add ID --generate-bash-completion", "mlsbackup group add ID --generate-bash-completion"},
 		{"mlsbackup", "mlsbackup"},
+		// Issue 15: global flags after the command were refused.
+		{"mlsbackup list -c x.yaml --json", "mlsbackup -c x.yaml list --json"},
+		{"mlsbackup group send ID --data hi --config=x.yaml", "mlsbackup --config=x.yaml group send --data hi ID"},
+		{"mlsbackup restore --all --data-dir /d --identity id.txt", "mlsbackup --data-dir /d restore --all --identity id.txt"},
+		{"mlsbackup snapshot inspect f.snap --log-level debug", "mlsbackup --log-level debug snapshot inspect f.snap"},
 	}
 	a := &app{}
 	for _, tt := range tests {
