@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,5 +277,35 @@ func TestRemoveIdentityWithTwoLeavesAsks(t *testing.T) {
 	}
 	if _, err := ta.c.Remove(ctx, gid, RemoveRequest{Leaves: []uint32{7}}); !errors.Is(err, ErrUnknownMember) {
 		t.Fatalf("remove an empty leaf: %v, want unknown_member", err)
+	}
+}
+
+// TestMetricsListenServesOnlyMetrics: agent.metrics_listen serves
+// /metrics and /healthz without a token, and nothing of the API.
+func TestMetricsListenServesOnlyMetrics(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	newTestAgent(t, agentOpts{edit: func(c *config.Config) { c.Agent.MetricsListen = addr }})
+	get := func(path string) (int, string) {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "mlsbackup_outbox_entries") {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("GET /healthz: %d", code)
+	}
+	if code, _ := get("/v1/status"); code != 404 {
+		t.Fatalf("GET /v1/status on the metrics listener: %d, want 404", code)
 	}
 }

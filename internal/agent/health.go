@@ -62,3 +62,12 @@ func (a *Agent) storeMetrics() []prometheus.Collector {
 	})
 	return []prometheus.Collector{failures, healthy}
 }
+
+// metricsHandler serves agent.metrics_listen: only GET /metrics and GET
+// /healthz, neither of which carries a secret, so no token is asked.
+func (a *Agent) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.serveHealthz)
+	mux.Handle("GET /metrics", a.metrics.handler())
+	return mux
+}

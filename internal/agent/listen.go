@@ -51,6 +51,19 @@ func (a *Agent) Run(ctx context.Context) error {
 		listeners = append(listeners, tln)
 		a.log.Info("serving the API on TCP (bearer token required)", "addr", tln.Addr().String())
 	}
+	if cfg.Agent.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.Agent.MetricsListen)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			_ = a.Close()
+			return fmt.Errorf("listen on agent.metrics_listen %s: %w", cfg.Agent.MetricsListen, err)
+		}
+		servers = append(servers, a.newServer(a.metricsHandler()))
+		listeners = append(listeners, mln)
+		a.log.Info("serving metrics and health without a token", "addr", mln.Addr().String())
+	}
 	a.sched.start()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()

@@ -171,6 +171,9 @@ type Agent struct {
 	TokenFile string `yaml:"token_file"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MetricsListen is an optional host:port serving only GET /metrics and
+	// GET /healthz, without a token (the Prometheus exporter convention).
+	MetricsListen string `yaml:"metrics_listen"`
 	// OutboxKeep bounds the results of mutating calls the agent keeps
 	// until the application acknowledges them (the outbox, see API.md).
 	OutboxKeep OutboxKeep `yaml:"outbox_keep"`

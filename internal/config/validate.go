@@ -170,6 +170,11 @@ func (c *Config) validateAgent(v *validator) {
 		}
 	}
 	v.between("agent.max_body_bytes", a.MaxBodyBytes, 1, MaxBodyBytes)
+	if a.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(a.MetricsListen); err != nil || port == "" {
+			v.add("agent.metrics_listen", fmt.Sprintf("%q is not host:port", a.MetricsListen))
+		}
+	}
 	if a.OutboxKeep.Age < MinOutboxAge {
 		v.add("agent.outbox_keep.age", fmt.Sprintf("must be at least %s, got %s", MinOutboxAge, a.OutboxKeep.Age))
 	}

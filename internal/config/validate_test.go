@@ -74,6 +74,7 @@ func TestValidateErrors(t *testing.T) {
 		{"max body", func(c *Config) { c.Agent.MaxBodyBytes = 0 }, "agent.max_body_bytes", "between 1 and 67108864, got 0", ""},
 		{"outbox age", func(c *Config) { c.Agent.OutboxKeep.Age = time.Second }, "agent.outbox_keep.age", "at least 1m0s, got 1s", ""},
 		{"outbox entries", func(c *Config) { c.Agent.OutboxKeep.Entries = 0 }, "agent.outbox_keep.entries", "between 1 and 1000000, got 0", ""},
+		{"metrics listen", func(c *Config) { c.Agent.MetricsListen = "9464" }, "agent.metrics_listen", `"9464" is not host:port`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
