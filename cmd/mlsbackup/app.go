@@ -80,6 +80,7 @@ func (a *app) cli() *cli.App {
 			a.walCommand(),
 			a.configCommand(),
 			a.completionCommand(),
+			a.manCommand(),
 		},
 	}
 	c.OnUsageError = onUsageError

@@ -45,12 +45,13 @@ compdef _mlsbackup mlsbackup
 func (a *app) completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash or zsh)",
-		ArgsUsage: "bash|zsh",
+		Usage:     "print a shell completion script (bash, zsh or fish)",
+		ArgsUsage: "bash|zsh|fish",
 		Description: "bash: source <(mlsbackup completion bash)\n" +
-			"zsh:  source <(mlsbackup completion zsh)",
+			"zsh:  source <(mlsbackup completion zsh)\n" +
+			"fish: mlsbackup completion fish > ~/.config/fish/completions/mlsbackup.fish",
 		Action: func(c *cli.Context) error {
-			if err := positional(c, 1, 1, "bash|zsh"); err != nil {
+			if err := positional(c, 1, 1, "bash|zsh|fish"); err != nil {
 				return err
 			}
 			switch shell := c.Args().First(); shell {
@@ -60,8 +61,15 @@ func (a *app) completionCommand() *cli.Command {
 			case "zsh":
 				_, err := fmt.Fprint(a.st.out, zshCompletion)
 				return err
+			case "fish":
+				s, err := c.App.ToFishCompletion()
+				if err != nil {
+					return fmt.Errorf("completion fish: %w", err)
+				}
+				_, err = fmt.Fprint(a.st.out, s)
+				return err
 			default:
-				return usagef("completion: unsupported shell %q (want bash or zsh)", shell)
+				return usagef("completion: unsupported shell %q (want bash, zsh or fish)", shell)
 			}
 		},
 	}
