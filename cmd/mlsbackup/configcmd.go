@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mlsbackup/mlsbackup/internal/agent"
 )
 
 func (a *app) configCommand() *cli.Command {
@@ -13,10 +16,17 @@ func (a *app) configCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "check",
-				Usage: "validate the configuration; exit 1 naming every field at fault",
+				Usage: "validate the configuration and this machine's part of it; exit 1 naming every field at fault",
+				Description: "Checks the file (every key, every value) and, without the network, what the\n" +
+					"agent needs of this machine: recipients present and parseable, the identity and\n" +
+					"token files readable, the data directory usable, the socket's directory safe.",
 				Action: func(c *cli.Context) error {
-					if _, err := a.loadEnv(c); err != nil {
+					e, err := a.loadEnv(c)
+					if err != nil {
 						return err
+					}
+					if errs := agent.CheckLocal(e.cfg); len(errs) > 0 {
+						return fmt.Errorf("configuration not usable on this machine:\n%w", errors.Join(errs...))
 					}
 					fmt.Fprintln(a.st.out, "configuration ok")
 					return nil

@@ -21,13 +21,8 @@ import (
 // has): in it another user could replace the socket with their own.
 func (a *Agent) listenUnix() (net.Listener, error) {
 	path := a.socket
-	dir := filepath.Dir(path)
-	di, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("agent socket directory: %w", err)
-	}
-	if di.Mode().Perm()&0o002 != 0 && di.Mode()&fs.ModeSticky == 0 {
-		return nil, fmt.Errorf("agent socket %s: its directory %s is writable by every user and has no sticky bit, so another user could replace the socket; choose a directory only the agent's user can write", path, dir)
+	if err := checkSocketDir(path); err != nil {
+		return nil, err
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&fs.ModeSocket == 0 {
@@ -43,6 +38,23 @@ func (a *Agent) listenUnix() (net.Listener, error) {
 		a.log.Info("removed a stale agent socket", "socket", path)
 	}
 	return listenPrivate(path)
+}
+
+// checkSocketDir checks that the directory of the socket path exists and
+// that no other user can replace the socket in it.
+func checkSocketDir(path string) error {
+	dir := filepath.Dir(path)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("agent socket directory: %w", err)
+	}
+	if !di.IsDir() {
+		return fmt.Errorf("agent socket %s: %s is not a directory", path, dir)
+	}
+	if di.Mode().Perm()&0o002 != 0 && di.Mode()&fs.ModeSticky == 0 {
+		return fmt.Errorf("agent socket %s: its directory %s is writable by every user and has no sticky bit, so another user could replace the socket; choose a directory only the agent's user can write", path, dir)
+	}
+	return nil
 }
 
 // listenPrivate creates a listening unix socket at path that no other user
