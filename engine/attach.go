@@ -94,7 +94,7 @@ func (c *attachCall) extend(b *Batch, ns *groupState, left bool) error {
 	}
 	c.out.Op, c.out.Left = b.Op, left
 	if ns != nil {
-		c.out.GroupID, c.out.Epoch, c.out.Members = ns.gc.GroupID, ns.gc.Epoch, treeMembers(ns.tree)
+		c.out.GroupID, c.out.Epoch, c.out.Members = ns.gc.GroupID, ns.gc.Epoch, treeMembers(ns.ids, ns.tree)
 		c.out.CipherSuite = uint16(ns.cs.ID())
 		if ns.epoch != nil {
 			c.out.EpochAuthenticator = ns.epoch.EpochAuthenticator
@@ -118,10 +118,10 @@ func (c *attachCall) extend(b *Batch, ns *groupState, left bool) error {
 }
 
 // treeMembers lists the members of t in leaf order.
-func treeMembers(t *tree.Tree) []Member {
+func treeMembers(ids *identityCache, t *tree.Tree) []Member {
 	var out []Member
 	t.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {
-		out = append(out, memberOf(l, leaf))
+		out = append(out, memberOf(ids, l, leaf))
 		return true
 	})
 	return out

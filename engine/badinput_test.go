@@ -164,7 +164,7 @@ func TestBadCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 		ac.Auth.ConfirmationTag = make([]byte, s.cs.Nh())
-		if st, err := s.stage(c, me, nil, a.g.opts); err == nil && !badTag {
+		if st, err := s.stage(context.Background(), c, me, nil, a.g.opts); err == nil && !badTag {
 			if err := st.finish(ctx, ac, true, a.g.opts); err != nil {
 				t.Fatal(err)
 			}

@@ -111,7 +111,7 @@ func newFullGroup(tb testing.TB, n int) *benchGroup {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		kp, sec, err := newKeyPackage(cs, []byte("v"), sigPriv, sigPub, timeNow())
+		kp, sec, err := newKeyPackage(cs, basicCredential("v"), sigPriv, sigPub, timeNow())
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -50,6 +50,21 @@ func leafSupports(leaf *wire.LeafNode, exts wire.Extensions, req *wire.RequiredC
 	return nil
 }
 
+// supports reports, wrapping [ErrUnsupported], why this client, whose new
+// leaf is leaf, cannot join a group with extensions exts: it must
+// support every non-default extension in use and every required
+// capability, as the members check (RFC 9420 §7.3, §11.1).
+func (c *Client) supports(leaf *wire.LeafNode, exts wire.Extensions) error {
+	req, err := requiredCapabilities(exts)
+	if err != nil {
+		return err
+	}
+	if err := leafSupports(leaf, exts, req); err != nil {
+		return fmt.Errorf("this client cannot be a member of the group: %v: %w", err, ErrUnsupported)
+	}
+	return nil
+}
+
 // checkMembersSupport checks every member of t against a group context
 // extension list (a GroupContextExtensions proposal, RFC 9420 §12.1.7).
 func checkMembersSupport(t *tree.Tree, exts wire.Extensions) error {

@@ -124,7 +124,7 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		c.Proposals = append(c.Proposals, byValue(externalSendersProposal(s.gc.Extensions, o.ExternalSenders)))
 	}
 	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
-	st, err := s.stage(c, me, nil, g.opts)
+	st, err := s.stage(ctx, c, me, nil, g.opts)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}

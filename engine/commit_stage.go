@@ -45,8 +45,8 @@ type staged struct {
 // stage resolves and applies the proposals of c from committer to a clone
 // of s (RFC 9420 §12.3). For an external commit, extLeaf is the joiner's
 // leaf, added after the proposals.
-func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.LeafNode, opts Options) (*staged, error) {
-	ps, err := s.resolveProposals(c, committer, opts)
+func (s *groupState) stage(ctx context.Context, c *wire.Commit, committer wire.Sender, extLeaf *wire.LeafNode, opts Options) (*staged, error) {
+	ps, err := s.resolveProposals(ctx, c, committer, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 			continue
 		}
 		l := tree.LeafIndex(rp.p.Remove.Removed)
-		st.removed = append(st.removed, memberOf(l, s.tree.Leaf(l)))
+		st.removed = append(st.removed, memberOf(s.ids, l, s.tree.Leaf(l)))
 		if err := ns.tree.RemoveLeaf(l); err != nil {
 			return nil, fmt.Errorf("remove leaf %d: %w: %w", l, ErrInvalidProposal, err)
 		}
@@ -121,7 +121,7 @@ func (s *groupState) stage(c *wire.Commit, committer wire.Sender, extLeaf *wire.
 		}
 	}
 	if extLeaf != nil {
-		if err := checkResync(st.removed, extLeaf); err != nil {
+		if err := checkResync(ctx, opts, s.tree, st.removed, extLeaf); err != nil {
 			return nil, err
 		}
 		if err := ns.tree.CheckLeafFits(extLeaf, nil); err != nil {
@@ -150,22 +150,42 @@ func (st *staged) provisionalContext(treeHash []byte) []byte {
 	return codec.Marshal(gc)
 }
 
-// receivePath validates and merges a received UpdatePath and decrypts it
-// (RFC 9420 §12.4.2).
-func (st *staged) receivePath(path *wire.UpdatePath, opts Options) error {
+// checkPathLeaf validates the leaf node of the commit's UpdatePath as
+// every member does (RFC 9420 §7.3, §12.4.2): on its own, against the
+// group's required capabilities after the commit, and, for a member's
+// commit, against the rest of the tree (an external joiner's leaf was
+// checked against it by stage). The credential is the caller's to check.
+func (st *staged) checkPathLeaf(leaf *wire.LeafNode, opts Options) error {
 	ns := st.ns
 	req, err := requiredCapabilities(st.exts)
 	if err != nil {
 		return err
 	}
 	c := tree.LeafCheck{Source: wire.LeafNodeSourceCommit, GroupID: ns.gc.GroupID, Leaf: st.sender, Required: req, Now: opts.now()}
-	if err := tree.ValidateLeafNode(ns.cs, &path.LeafNode, c); err != nil {
+	if err := tree.ValidateLeafNode(ns.cs, leaf, c); err != nil {
 		return fmt.Errorf("commit path leaf: %w: %w", ErrInvalidCommit, typed(err))
 	}
 	if st.committer.SenderType == wire.SenderTypeMember {
-		if err := ns.tree.CheckLeafFits(&path.LeafNode, &st.sender); err != nil {
+		if err := ns.tree.CheckLeafFits(leaf, &st.sender); err != nil {
 			return fmt.Errorf("commit path leaf: %w: %w", ErrInvalidCommit, err)
 		}
+	}
+	return nil
+}
+
+// receivePath validates and merges a received UpdatePath and decrypts it
+// (RFC 9420 §12.4.2).
+func (st *staged) receivePath(ctx context.Context, path *wire.UpdatePath, opts Options) error {
+	ns := st.ns
+	if err := st.checkPathLeaf(&path.LeafNode, opts); err != nil {
+		return err
+	}
+	var old *wire.LeafNode
+	if st.committer.SenderType == wire.SenderTypeMember {
+		old = ns.tree.Leaf(st.sender)
+	}
+	if err := authenticateLeaf(ctx, ns.cs, opts, &path.LeafNode, old); err != nil {
+		return fmt.Errorf("commit path leaf: %w: %w", ErrInvalidCommit, err)
 	}
 	if err := ns.tree.ApplyUpdatePath(st.sender, path); err != nil {
 		return fmt.Errorf("apply path: %w: %w", ErrInvalidCommit, err)
@@ -280,7 +300,7 @@ func (s *groupState) processCommit(ctx context.Context, ac *wire.AuthenticatedCo
 		}
 		extLeaf = &c.Path.LeafNode
 	}
-	st, err := s.stage(c, ac.Content.Sender, extLeaf, opts)
+	st, err := s.stage(ctx, c, ac.Content.Sender, extLeaf, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +308,7 @@ func (s *groupState) processCommit(ctx context.Context, ac *wire.AuthenticatedCo
 		return nil, fmt.Errorf("commit without required path: %w", ErrInvalidCommit)
 	}
 	if c.Path != nil {
-		if err := st.receivePath(c.Path, opts); err != nil {
+		if err := st.receivePath(ctx, c.Path, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -310,7 +330,7 @@ func (s *groupState) mergeOwn(ctx context.Context, pc *pendingCommit, opts Optio
 		return nil, fmt.Errorf("pending commit: %w: %w", ErrCorrupt, err)
 	}
 	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
-	st, err := s.stage(&c, me, nil, opts)
+	st, err := s.stage(ctx, &c, me, nil, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -30,15 +30,7 @@ func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte, a
 			return nil, fmt.Errorf("create group: group id: %w", err)
 		}
 	}
-	sigPriv, sigPub, err := c.signatureKey(ctx, cs)
-	if err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
-	}
-	now := c.opts.now()
-	if c.opts.Now == nil {
-		now = timeNow()
-	}
-	kp, sec, err := newKeyPackage(cs, c.identity, sigPriv, sigPub, now)
+	kp, sec, sigPriv, puts, err := c.newKeyPackage(ctx, cs)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
@@ -76,8 +68,9 @@ func (c *Client) CreateGroup(ctx context.Context, id suite.ID, groupID []byte, a
 		sigPriv: sigPriv,
 		epoch:   ep,
 		secrets: secrets,
+		ids:     newIdentityCache(),
 	}
 	t.Mark()
 	secrets.TakeChanges()
-	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false, newAttachCall(attach))
+	return newStoredGroup(ctx, c.st, s, c.opts, "CreateGroup", false, newAttachCall(attach), Batch{Puts: puts})
 }

@@ -32,6 +32,19 @@
 // input leaves the group unchanged in memory and in storage: transitions
 // are computed on copies and swapped in once their batch is applied.
 //
+// # Credentials
+//
+// A client presents a basic credential ([NewClient]) or an X.509
+// certificate chain with its key ([NewX509Client], RFC 9420 §5.3). Every
+// credential that enters a group — an added KeyPackage, an Update or
+// commit path that changes a member's credential, an external joiner, each
+// member of a tree received with a Welcome or GroupInfo — is checked: an
+// x509 chain must parse and its first certificate hold the leaf's
+// signature key, then [Options.Authentication] decides
+// ([DefaultAuthenticationService]: basic credentials as they are, x509
+// chains verified with crypto/x509). A [Member]'s identity comes from its
+// credential ([Credential.Identity]) and is not necessarily text.
+//
 // A caller that must not lose a transition's result — the agent's
 // transactional outbox — passes an [Attach] (Encrypt, Process, Commit's
 // [CommitOptions.Attach], the Client's joins and KeyPackages): it is called
@@ -46,8 +59,10 @@
 //
 //	keys/signature_<suite>   signature key pair {opaque priv<V>; opaque pub<V>}
 //	keys/kp_<ref hex>        a KeyPackage's init and leaf private keys, the
-//	                         last-resort flag and the KeyPackage; deleted by the
-//	                         join that uses it unless last-resort
+//	                         last-resort flag and the KeyPackage, and (record
+//	                         version 2) the signature private key of an
+//	                         X.509 credential; deleted by the join that uses
+//	                         it unless last-resort
 //
 // Per group (all records start with a version byte: 1, or 2 where noted):
 //

@@ -61,6 +61,11 @@ var (
 	ErrInvalidWelcome = errors.New("engine: invalid welcome")
 	// ErrInvalidKeyPackage means a KeyPackage failed validation (§10.1).
 	ErrInvalidKeyPackage = errors.New("engine: invalid key package")
+	// ErrBadCredential means a credential does not bind the member's
+	// signature key (an x509 chain that does not parse, or whose first
+	// certificate holds another key) or the [AuthenticationService]
+	// refused it.
+	ErrBadCredential = errors.New("engine: credential not acceptable")
 	// ErrNoKeyPackage means no stored KeyPackage private key matches.
 	ErrNoKeyPackage = errors.New("engine: no matching key package")
 	// ErrUnknownPSK means a pre-shared key is not available.

@@ -17,11 +17,15 @@ import (
 // ratchetTree is the encoded tree when the GroupInfo carries no
 // ratchet_tree extension. If resyncLeaf is not nil, the commit also removes
 // that leaf (this client's earlier membership, to re-join after losing its
-// state). The new group is stored, replacing any state this client still
-// holds for the group, and returned with the commit to send to the
-// members; it is already in the new epoch. With an [Attach] (at most one),
-// the caller's components (the commit to deliver) are stored in the same
-// batch.
+// state). The joiner checks its commit as every member will, before it
+// stores anything: a group whose extensions or required capabilities this
+// client does not support is refused with [ErrUnsupported], and a commit
+// the members would reject (such as a Remove of another client's leaf)
+// with the error they would give. The new group is stored, replacing any
+// state this client still holds for the group, and returned with the
+// commit to send to the members; it is already in the new epoch. With an
+// [Attach] (at most one), the caller's components (the commit to deliver)
+// are stored in the same batch.
 func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTree []byte, resyncLeaf *uint32, attach ...Attach) (*Group, []byte, error) {
 	if len(groupInfo) > c.opts.MaxMessageSize {
 		return nil, nil, fmt.Errorf("external join: %d bytes: %w", len(groupInfo), ErrTooLarge)
@@ -38,7 +42,7 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", typed(err))
 	}
-	t, err := treeFromGroupInfo(cs, gi, ratchetTree, c.opts)
+	t, err := treeFromGroupInfo(ctx, cs, gi, ratchetTree, c.opts, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", err)
 	}
@@ -54,32 +58,28 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", typed(err))
 	}
-	sigPriv, sigPub, err := c.signatureKey(ctx, cs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("external join: %w", err)
-	}
-	now := c.opts.now()
-	if c.opts.Now == nil {
-		now = timeNow()
-	}
-	kp, _, err := newKeyPackage(cs, c.identity, sigPriv, sigPub, now)
+	kp, _, sigPriv, puts, err := c.newKeyPackage(ctx, cs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", err)
 	}
 	leaf := &kp.LeafNode
+	if err := c.supports(leaf, gi.GroupContext.Extensions); err != nil {
+		return nil, nil, fmt.Errorf("external join: %w", err)
+	}
 	s0 := &groupState{
 		cs:      cs,
 		gc:      gi.GroupContext,
 		interim: framing.InterimTranscriptHash(cs, gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag),
 		tree:    t,
 		sigPriv: sigPriv,
+		ids:     newIdentityCache(),
 	}
 	commit := &wire.Commit{Proposals: []wire.ProposalOrRef{byValue(wire.Proposal{ProposalType: wire.ProposalTypeExternalInit, ExternalInit: &wire.ExternalInit{KEMOutput: kemOutput}})}}
 	if resyncLeaf != nil {
 		commit.Proposals = append(commit.Proposals, byValue(wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: *resyncLeaf}}))
 	}
 	sender := wire.Sender{SenderType: wire.SenderTypeNewMemberCommit}
-	st, err := s0.stage(commit, sender, leaf, c.opts)
+	st, err := s0.stage(ctx, commit, sender, leaf, c.opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: %w", err)
 	}
@@ -93,6 +93,10 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("external join: update path: %w", err)
+	}
+	// The leaf as signed for the commit, checked as the members will.
+	if err := st.checkPathLeaf(&path.Path.LeafNode, c.opts); err != nil {
+		return nil, nil, fmt.Errorf("external join: %w", err)
 	}
 	commit.Path = path.Path
 	st.ns.keys = path.Keys
@@ -117,7 +121,7 @@ func (c *Client) JoinByExternalCommit(ctx context.Context, groupInfo, ratchetTre
 	if out := call.outcome(); out != nil {
 		out.Message = msg
 	}
-	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit", true, call)
+	g, err := newStoredGroup(ctx, c.st, st.ns, c.opts, "JoinByExternalCommit", true, call, Batch{Puts: puts})
 	if err != nil {
 		return nil, nil, err
 	}

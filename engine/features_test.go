@@ -133,7 +133,7 @@ func TestUnsupportedExtensionRejected(t *testing.T) {
 	s := a.g.s
 	c := &wire.Commit{Proposals: []wire.ProposalOrRef{byValue(wire.Proposal{ProposalType: wire.ProposalTypeGroupContextExtensions,
 		GroupContextExtensions: &wire.GroupContextExtensions{Extensions: wire.Extensions{{ExtensionType: 0xff00, ExtensionData: []byte{}}}}})}}
-	if _, err := s.stage(c, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}, nil, a.g.opts); !errors.Is(err, ErrInvalidProposal) {
+	if _, err := s.stage(ctx, c, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}, nil, a.g.opts); !errors.Is(err, ErrInvalidProposal) {
 		t.Fatalf("unsupported extension: got %v, want ErrInvalidProposal", err)
 	}
 	other := newMember("p256")

@@ -13,23 +13,28 @@ import (
 type Member struct {
 	// Index is the member's leaf index.
 	Index uint32
-	// Identity is the identity of a basic credential (nil for others).
+	// Identity is the identity the member's credential names (see
+	// [Credential.Identity]); not necessarily UTF-8 text.
 	Identity []byte
+	// CredentialType is the type of the member's credential.
+	CredentialType CredentialType
 	// SignatureKey is the member's signature public key.
 	SignatureKey []byte
 	// EncryptionKey is the member's leaf HPKE public key.
 	EncryptionKey []byte
 }
 
-func memberOf(l tree.LeafIndex, leaf *wire.LeafNode) Member {
+// memberOf describes leaf l, with x509 identities from ids.
+func memberOf(ids *identityCache, l tree.LeafIndex, leaf *wire.LeafNode) Member {
 	if leaf == nil {
 		return Member{Index: uint32(l)}
 	}
 	return Member{
-		Index:         uint32(l),
-		Identity:      bytes.Clone(leaf.Credential.Identity),
-		SignatureKey:  bytes.Clone(leaf.SignatureKey),
-		EncryptionKey: bytes.Clone(leaf.EncryptionKey),
+		Index:          uint32(l),
+		Identity:       ids.identity(&leaf.Credential),
+		CredentialType: CredentialType(leaf.Credential.CredentialType),
+		SignatureKey:   bytes.Clone(leaf.SignatureKey),
+		EncryptionKey:  bytes.Clone(leaf.EncryptionKey),
 	}
 }
 
@@ -89,7 +94,7 @@ func (g *Group) OwnIndex() uint32 {
 func (g *Group) Members() []Member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return treeMembers(g.s.tree)
+	return treeMembers(g.s.ids, g.s.tree)
 }
 
 // HasPendingCommit reports whether a commit created by this member awaits

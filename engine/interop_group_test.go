@@ -114,7 +114,7 @@ func checkPassiveVector(v *passiveVector) error {
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
-	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome", false, nil)
+	g, err := newStoredGroup(ctx, st, s, opts, "JoinFromWelcome", false, nil, Batch{})
 	if err != nil {
 		return err
 	}

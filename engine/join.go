@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,9 +51,15 @@ func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byt
 	if err != nil {
 		return nil, fmt.Errorf("join: stored key package: %w: %w", ErrCorrupt, err)
 	}
-	sigPriv, _, err := c.signatureKey(ctx, cs)
-	if err != nil {
-		return nil, fmt.Errorf("join: %w", err)
+	sigPriv, sigPub, puts := sec.SigPriv, kp.LeafNode.SignatureKey, []Put(nil)
+	if sigPriv == nil {
+		// The KeyPackage presents a basic credential with the stored key.
+		if sigPriv, sigPub, puts, err = c.basicSignatureKey(ctx, cs); err != nil {
+			return nil, fmt.Errorf("join: %w", err)
+		}
+	}
+	if !bytes.Equal(sigPub, kp.LeafNode.SignatureKey) {
+		return nil, fmt.Errorf("join: the stored signature key is not the KeyPackage's: %w", ErrCorrupt)
 	}
 	s, err := joinFromWelcome(ctx, joinInput{
 		cs: cs, welcome: m.Welcome, kp: kp, kpBytes: kpBytes,
@@ -66,5 +73,5 @@ func (c *Client) JoinFromWelcome(ctx context.Context, welcome, ratchetTree []byt
 	if !sec.LastResort {
 		dels = append(dels, Key{Kind: KindKeys, Name: keyPackageName(ref)})
 	}
-	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", false, newAttachCall(attach), dels...)
+	return newStoredGroup(ctx, c.st, s, c.opts, "JoinFromWelcome", false, newAttachCall(attach), Batch{Puts: puts, Deletes: dels})
 }

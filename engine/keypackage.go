@@ -28,35 +28,59 @@ func hashFunc(cs *suite.Suite) func([]byte) []byte {
 	return func(b []byte) []byte { return cs.Hash(b) }
 }
 
-// defaultCapabilities lists what this engine supports for suite id.
-func defaultCapabilities(id suite.ID) wire.Capabilities {
+// defaultCapabilities lists what this engine supports for suite cs:
+// credential types basic and, where crypto/x509 parses the suite's
+// signature keys, x509; no non-default extension or proposal type.
+func defaultCapabilities(cs *suite.Suite) wire.Capabilities {
+	creds := []wire.CredentialType{wire.CredentialTypeBasic}
+	if cs.CertificateKeys() {
+		creds = append(creds, wire.CredentialTypeX509)
+	}
 	return wire.Capabilities{
 		Versions:     []wire.ProtocolVersion{wire.ProtocolVersionMLS10},
-		CipherSuites: []wire.CipherSuite{wire.CipherSuite(id)},
+		CipherSuites: []wire.CipherSuite{wire.CipherSuite(cs.ID())},
 		Extensions:   []wire.ExtensionType{},
 		Proposals:    []wire.ProposalType{},
-		Credentials:  []wire.CredentialType{wire.CredentialTypeBasic},
+		Credentials:  creds,
 	}
 }
 
-// keyPackageSecrets are the private halves of a KeyPackage.
+// basicCredential is the basic credential of identity.
+func basicCredential(identity string) wire.Credential {
+	return wire.Credential{CredentialType: wire.CredentialTypeBasic, Identity: []byte(identity)}
+}
+
+// keyPackageSecrets are the private halves of a KeyPackage. The record is
+// written in version 1 when SigPriv is empty (the client's stored basic
+// signature key signs for the KeyPackage's leaf), else in version 2.
 type keyPackageSecrets struct {
 	InitPriv   []byte
 	LeafPriv   []byte
 	LastResort bool
 	KeyPackage []byte // encoded wire.KeyPackage
+	// SigPriv is the signature private key of the leaf, if not the
+	// stored basic one (an x509 credential's).
+	SigPriv []byte
 }
 
 func (k keyPackageSecrets) MarshalTLS(w *codec.Writer) {
-	w.Uint8(1)
+	if len(k.SigPriv) == 0 {
+		w.Uint8(1)
+	} else {
+		w.Uint8(2)
+	}
 	w.Opaque(k.InitPriv)
 	w.Opaque(k.LeafPriv)
 	w.Bool(k.LastResort)
 	w.Opaque(k.KeyPackage)
+	if len(k.SigPriv) > 0 {
+		w.Opaque(k.SigPriv)
+	}
 }
 
 func (k *keyPackageSecrets) UnmarshalTLS(r *codec.Reader) {
-	if v := r.Uint8(); r.Err() == nil && v != 1 {
+	v := r.Uint8()
+	if r.Err() == nil && v != 1 && v != 2 {
 		r.Fail(fmt.Errorf("key package record version %d: %w", v, codec.ErrInvalid))
 		return
 	}
@@ -64,11 +88,14 @@ func (k *keyPackageSecrets) UnmarshalTLS(r *codec.Reader) {
 	k.LeafPriv = r.Opaque()
 	k.LastResort = r.Bool()
 	k.KeyPackage = r.Opaque()
+	if v == 2 {
+		k.SigPriv = r.Opaque()
+	}
 }
 
-// newKeyPackage builds and signs a KeyPackage for identity with the given
-// signature key, returning it with its private keys.
-func newKeyPackage(cs *suite.Suite, identity, sigPriv, sigPub []byte, now time.Time) (*wire.KeyPackage, *keyPackageSecrets, error) {
+// newKeyPackage builds and signs a KeyPackage presenting cred with the
+// given signature key, returning it with its private keys.
+func newKeyPackage(cs *suite.Suite, cred wire.Credential, sigPriv, sigPub []byte, now time.Time) (*wire.KeyPackage, *keyPackageSecrets, error) {
 	initPriv, initPub, err := cs.GenerateKeyPair()
 	if err != nil {
 		return nil, nil, fmt.Errorf("init key: %w", err)
@@ -84,8 +111,8 @@ func newKeyPackage(cs *suite.Suite, identity, sigPriv, sigPub []byte, now time.T
 	leaf := wire.LeafNode{
 		EncryptionKey:  leafPub,
 		SignatureKey:   sigPub,
-		Credential:     wire.Credential{CredentialType: wire.CredentialTypeBasic, Identity: bytes.Clone(identity)},
-		Capabilities:   defaultCapabilities(cs.ID()),
+		Credential:     cred,
+		Capabilities:   defaultCapabilities(cs),
 		LeafNodeSource: wire.LeafNodeSourceKeyPackage,
 		Lifetime:       lt,
 		Extensions:     wire.Extensions{},
@@ -151,7 +178,10 @@ func validateKeyPackage(cs *suite.Suite, kp *wire.KeyPackage, required *wire.Req
 
 // ValidateKeyPackage decodes a KeyPackage (bare or as an MLSMessage) and
 // validates it on its own (RFC 9420 §10.1), without a group: signature,
-// leaf node, keys, and its lifetime when now is not zero.
+// leaf node, keys, the credential's binding of the signature key (an x509
+// chain parses and its first certificate holds the key; the
+// [AuthenticationService] is not asked), and its lifetime when now is not
+// zero.
 func ValidateKeyPackage(keyPackage []byte, now time.Time) error {
 	kp, _, err := decodeKeyPackage(keyPackage)
 	if err != nil {
@@ -162,6 +192,9 @@ func ValidateKeyPackage(keyPackage []byte, now time.Time) error {
 		return fmt.Errorf("validate key package: %w", typed(err))
 	}
 	if err := validateKeyPackage(cs, kp, nil, now); err != nil {
+		return fmt.Errorf("validate key package: %w", err)
+	}
+	if err := checkCredentialKey(cs, &kp.LeafNode.Credential, kp.LeafNode.SignatureKey); err != nil {
 		return fmt.Errorf("validate key package: %w", err)
 	}
 	return nil

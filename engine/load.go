@@ -12,12 +12,12 @@ import (
 	"github.com/mlsbackup/mlsbackup/engine/tree"
 )
 
-// newStoredGroup persists a freshly created or joined state in full and
-// returns the group.
+// newStoredGroup persists a freshly created or joined state in full, with
+// the Puts and Deletes of extra, and returns the group.
 // If the group is already stored, it fails with [ErrGroupExists] unless
 // replace is set, in which case the stale components are deleted in the
 // same batch.
-func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, call *attachCall, extraDeletes ...Key) (*Group, error) {
+func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, call *attachCall, extra Batch) (*Group, error) {
 	s.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
 	b, err := stateBatch(op, nil, s)
 	if err != nil {
@@ -41,7 +41,8 @@ func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options
 			}
 		}
 	}
-	b.Deletes = append(b.Deletes, extraDeletes...)
+	b.Puts = append(b.Puts, extra.Puts...)
+	b.Deletes = append(b.Deletes, extra.Deletes...)
 	if err := call.extend(b, s, false); err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func loadState(ctx context.Context, st Storage, gid []byte, opts Options) (*grou
 	if err != nil {
 		return nil, err
 	}
-	s := &groupState{cs: cs, gc: cr.GC, interim: cr.Interim, tag: cr.Tag, tree: t, restored: cr.Restored, legacyTree: cr.legacyTree}
+	s := &groupState{cs: cs, gc: cr.GC, interim: cr.Interim, tag: cr.Tag, tree: t, restored: cr.Restored, legacyTree: cr.legacyTree, ids: newIdentityCache()}
 	if b, err = getComponent(ctx, st, gid, KindKeys, namePath); err != nil {
 		return nil, err
 	}

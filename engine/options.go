@@ -75,6 +75,10 @@ type Options struct {
 	// OmitRatchetTree leaves the ratchet_tree extension out of the GroupInfo
 	// of Welcome messages (joiners then need the tree out of band).
 	OmitRatchetTree bool
+	// Authentication is the credential policy (RFC 9420 §5.3.1), called
+	// for every credential that enters a group. Nil means a
+	// [DefaultAuthenticationService] without roots, with Now.
+	Authentication AuthenticationService
 	// Suites supplies the cipher-suite implementations. Groups opened with
 	// the same registry share each suite's bounded caches (the last 4096
 	// successful signature verifications, the parsed signature key), so a
@@ -104,6 +108,14 @@ func (o Options) withDefaults() Options {
 		o.Rand = rand.Reader
 	}
 	return o
+}
+
+// authentication returns the credential policy in effect.
+func (o Options) authentication() AuthenticationService {
+	if o.Authentication != nil {
+		return o.Authentication
+	}
+	return DefaultAuthenticationService{Now: o.Now}
 }
 
 func (o Options) now() time.Time {

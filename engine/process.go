@@ -228,7 +228,7 @@ func (g *Group) handle(ctx context.Context, ac *wire.AuthenticatedContent, base 
 		return res, nil
 	case wire.ContentTypeProposal:
 		p := ac.Content.Proposal
-		if err := base.checkProposal(-1, p, ac.Content.Sender, g.opts); err != nil {
+		if err := base.checkProposal(ctx, -1, p, ac.Content.Sender, g.opts); err != nil {
 			return nil, err
 		}
 		ref := base.proposalRef(ac)

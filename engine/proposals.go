@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
@@ -24,8 +25,8 @@ func proposalErr(i int, p *wire.Proposal, format string, args ...any) error {
 
 // checkProposal validates one proposal from sender on its own (RFC 9420
 // §12.1): which senders may send it and the content checks that do not need
-// the rest of the commit.
-func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, opts Options) error {
+// the rest of the commit, the credentials it brings included (§5.3.1).
+func (s *groupState) checkProposal(ctx context.Context, i int, p *wire.Proposal, sender wire.Sender, opts Options) error {
 	switch sender.SenderType {
 	case wire.SenderTypeExternal:
 		switch p.ProposalType {
@@ -52,6 +53,9 @@ func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, 
 		if err := checkKeyPackageCaps(&p.Add.KeyPackage, &s.gc); err != nil {
 			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: err}
 		}
+		if err := authenticateLeaf(ctx, s.cs, opts, &p.Add.KeyPackage.LeafNode, nil); err != nil {
+			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: fmt.Errorf("%w: %w", ErrInvalidProposal, err)}
+		}
 	case wire.ProposalTypeUpdate:
 		if p.Update == nil || sender.SenderType != wire.SenderTypeMember {
 			return proposalErr(i, p, "update must come from a member")
@@ -61,6 +65,9 @@ func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, 
 		}
 		c := tree.LeafCheck{Source: wire.LeafNodeSourceUpdate, GroupID: s.gc.GroupID, Leaf: tree.LeafIndex(sender.LeafIndex), Required: req, Now: opts.now()}
 		if err := tree.ValidateLeafNode(s.cs, &p.Update.LeafNode, c); err != nil {
+			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: fmt.Errorf("%w: %w", ErrInvalidProposal, err)}
+		}
+		if err := authenticateLeaf(ctx, s.cs, opts, &p.Update.LeafNode, s.tree.Leaf(tree.LeafIndex(sender.LeafIndex))); err != nil {
 			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: fmt.Errorf("%w: %w", ErrInvalidProposal, err)}
 		}
 	case wire.ProposalTypeRemove:
@@ -94,8 +101,14 @@ func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, 
 		if _, err := requiredCapabilities(exts); err != nil {
 			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: err}
 		}
-		if _, err := externalSenders(exts); err != nil {
+		es, err := externalSenders(exts)
+		if err != nil {
 			return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: err}
+		}
+		for _, e := range es {
+			if err := authenticateSender(ctx, s.cs, opts, &e); err != nil {
+				return &ProposalError{Index: i, Type: uint16(p.ProposalType), Err: fmt.Errorf("%w: external sender: %w", ErrInvalidProposal, err)}
+			}
 		}
 	default:
 		return proposalErr(i, p, "unknown proposal type")
@@ -105,7 +118,7 @@ func (s *groupState) checkProposal(i int, p *wire.Proposal, sender wire.Sender, 
 
 // resolveProposals turns a commit's proposal list into proposals, looking
 // up references in the cache, and validates the list (RFC 9420 §12.2).
-func (s *groupState) resolveProposals(c *wire.Commit, committer wire.Sender, opts Options) ([]resolvedProposal, error) {
+func (s *groupState) resolveProposals(ctx context.Context, c *wire.Commit, committer wire.Sender, opts Options) ([]resolvedProposal, error) {
 	external := committer.SenderType == wire.SenderTypeNewMemberCommit
 	out := make([]resolvedProposal, 0, len(c.Proposals))
 	for i, por := range c.Proposals {
@@ -114,7 +127,7 @@ func (s *groupState) resolveProposals(c *wire.Commit, committer wire.Sender, opt
 			if por.Proposal == nil {
 				return nil, fmt.Errorf("proposal %d empty: %w", i, ErrMalformed)
 			}
-			if err := s.checkProposal(i, por.Proposal, committer, opts); err != nil {
+			if err := s.checkProposal(ctx, i, por.Proposal, committer, opts); err != nil {
 				return nil, err
 			}
 			out = append(out, resolvedProposal{p: por.Proposal, sender: committer})

@@ -67,7 +67,7 @@ func (g *Group) propose(ctx context.Context, build func(*groupState) (wire.Propo
 		return nil, fmt.Errorf("propose: %w", err)
 	}
 	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
-	if err := s.checkProposal(-1, &p, me, g.opts); err != nil {
+	if err := s.checkProposal(ctx, -1, &p, me, g.opts); err != nil {
 		return nil, fmt.Errorf("propose: %w", err)
 	}
 	content := &wire.FramedContent{GroupID: s.gc.GroupID, Epoch: s.gc.Epoch, Sender: me, AuthenticatedData: []byte{}, ContentType: wire.ContentTypeProposal, Proposal: &p}

@@ -1,10 +1,11 @@
 package engine
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/mlsbackup/mlsbackup/engine/framing"
+	"github.com/mlsbackup/mlsbackup/engine/tree"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
@@ -67,14 +68,22 @@ func ownPrivateCommit(s *groupState, pm *wire.PrivateMessage) bool {
 }
 
 // checkResync applies RFC 9420 §12.4.3.2 to an external commit's Remove:
-// the joiner may remove only an old version of itself, so the removed
-// leaf must hold the same basic-credential identity as the joiner's new
-// leaf. Without this rule anyone holding a GroupInfo could remove any
-// member while joining.
-func checkResync(removed []Member, joiner *wire.LeafNode) error {
+// the joiner may remove only an old version of itself, so the joiner's
+// new credential must be a valid successor of the removed leaf's in old,
+// the tree before the commit ([AuthenticationService.Successor]; by
+// default: the credentials name the same identity, basic or x509).
+// Without this rule anyone holding a GroupInfo could remove any member
+// while joining.
+func checkResync(ctx context.Context, opts Options, old *tree.Tree, removed []Member, joiner *wire.LeafNode) error {
+	as := opts.authentication()
+	next := credentialOf(&joiner.Credential)
 	for _, m := range removed {
-		if len(m.Identity) == 0 || !bytes.Equal(m.Identity, joiner.Credential.Identity) {
-			return fmt.Errorf("external commit removes leaf %d of another identity than the joiner's (only an old version of itself): %w", m.Index, ErrInvalidCommit)
+		leaf := old.Leaf(tree.LeafIndex(m.Index))
+		if leaf == nil {
+			return fmt.Errorf("external commit removes blank leaf %d: %w", m.Index, ErrInvalidCommit)
+		}
+		if err := as.Successor(ctx, credentialOf(&leaf.Credential), next); err != nil {
+			return fmt.Errorf("external commit removes leaf %d of another identity than the joiner's (only an old version of itself): %w: %w", m.Index, ErrInvalidCommit, asBadCredential(err))
 		}
 	}
 	return nil

@@ -66,7 +66,7 @@ type CommitInfo struct {
 func (st *staged) info() *CommitInfo {
 	ci := &CommitInfo{Epoch: st.ns.gc.Epoch, Removed: st.removed, Committer: uint32(st.sender), SelfRemoved: st.selfRemoved, ReInit: st.reinit != nil}
 	for _, l := range st.added {
-		ci.Added = append(ci.Added, memberOf(l, st.ns.tree.Leaf(l)))
+		ci.Added = append(ci.Added, memberOf(st.ns.ids, l, st.ns.tree.Leaf(l)))
 	}
 	for _, l := range st.updated {
 		ci.Updated = append(ci.Updated, uint32(l))

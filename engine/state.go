@@ -45,6 +45,9 @@ type groupState struct {
 	legacyTree bool
 	// past holds the retained earlier epochs, oldest first.
 	past []*pastEpoch
+	// ids caches the identities of x509 credentials for member lists;
+	// the states of one group share it.
+	ids *identityCache
 }
 
 // pastEpoch is a retained earlier epoch: enough to open late application

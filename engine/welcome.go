@@ -99,8 +99,10 @@ func verifyGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, signerPub []byte) erro
 // the GroupInfo: tree hash, full validation (§12.4.3.1), and gi's
 // signature by its signer in that tree. The tree hash and the GroupInfo
 // signature are checked while the leaves' signatures are, and reported in
-// that order around the tree's own errors.
-func treeFromGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, outOfBand []byte, opts Options) (*tree.Tree, error) {
+// that order around the tree's own errors. Then every member's credential
+// is authenticated (§5.3.1), except own, the joiner's own leaf (nil for an
+// external joiner, whose leaf is not in the tree yet).
+func treeFromGroupInfo(ctx context.Context, cs *suite.Suite, gi *wire.GroupInfo, outOfBand []byte, opts Options, own *wire.LeafNode) (*tree.Tree, error) {
 	enc, ok := gi.Extensions.Find(wire.ExtensionRatchetTree)
 	if !ok {
 		enc = outOfBand
@@ -138,6 +140,16 @@ func treeFromGroupInfo(cs *suite.Suite, gi *wire.GroupInfo, outOfBand []byte, op
 	case signerErr != nil:
 		return nil, signerErr
 	}
+	var leaves []*wire.LeafNode
+	t.Members(func(_ tree.LeafIndex, leaf *wire.LeafNode) bool {
+		if own == nil || !bytes.Equal(leaf.SignatureKey, own.SignatureKey) || !sameCredential(&leaf.Credential, &own.Credential) {
+			leaves = append(leaves, leaf)
+		}
+		return true
+	})
+	if err := authenticateLeaves(ctx, cs, opts, leaves); err != nil {
+		return nil, fmt.Errorf("ratchet tree: %w: %w", ErrInvalidWelcome, err)
+	}
 	return t, nil
 }
 
@@ -149,7 +161,7 @@ func joinFromWelcome(ctx context.Context, in joinInput) (*groupState, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := treeFromGroupInfo(cs, gi, in.ratchetTree, in.opts)
+	t, err := treeFromGroupInfo(ctx, cs, gi, in.ratchetTree, in.opts, &in.kp.LeafNode)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +200,7 @@ func joinFromWelcome(ctx context.Context, in joinInput) (*groupState, error) {
 		sigPriv: in.sigPriv,
 		epoch:   ep,
 		secrets: secrets,
+		ids:     newIdentityCache(),
 	}, nil
 }
 

@@ -50,6 +50,7 @@ func importsAny(f *ast.File, pkgs []string) []string {
 // A new file must be added here, where its review starts.
 var suiteFiles = map[string]string{
 	"aead.go":              "AES-GCM and ChaCha20-Poly1305 from crypto/cipher and x/crypto",
+	"certkeys.go":          "signature keys parsed by crypto/x509, re-encoded with their own methods",
 	"fips.go":              "which suites FIPS 140-only mode allows; the MLS AES-GCM nonces",
 	"hpke.go":              "the HPKE API of a Suite and the EncryptContext label",
 	"hpke_circl.go":        "HPKE with DHKEM(X25519) and DHKEM(X448) from circl/hpke",
