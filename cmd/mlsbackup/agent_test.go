@@ -27,6 +27,13 @@ type testAgent struct {
 // directory bucket shared under dir/bucket, and waits until it answers.
 func startAgent(t *testing.T, dir, identity, recipient string) *testAgent {
 	t.Helper()
+	return startAgentWith(t, dir, identity, recipient, "")
+}
+
+// startAgentWith is startAgent with extra YAML appended to the
+// configuration.
+func startAgentWith(t *testing.T, dir, identity, recipient, extra string) *testAgent {
+	t.Helper()
 	cfg := filepath.Join(dir, identity+".yaml")
 	doc := fmt.Sprintf(`data_dir: %s
 identity: %s
@@ -37,7 +44,7 @@ destination:
 encryption:
   recipients: [%s]
 snapshot: {every_epochs: 100, jitter: 0s}
-`, filepath.Join(dir, identity), identity, identity, filepath.Join(dir, "bucket"), recipient)
+`, filepath.Join(dir, identity), identity, identity, filepath.Join(dir, "bucket"), recipient) + extra
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -50,14 +50,17 @@ func (a *app) groupCommand() *cli.Command {
 			"agent's outbox until acknowledged ('mlsbackup outbox'); --idempotency-key makes a\n" +
 			"retry return the stored answer instead of doing the work again.",
 		Subcommands: []*cli.Command{
-			sub("keypackage", "", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
-				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"}, idem()),
+			sub("keypackage", "[--credential basic|x509 [--cert-chain FILE --key FILE]]", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
+				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"},
+				&cli.StringFlag{Name: "credential", Usage: "present a `basic|x509` credential (default: the configured mls.credential)"},
+				&cli.StringFlag{Name: "cert-chain", Usage: "with --credential x509: the PEM certificate chain in `FILE`, own certificate first (default: mls.credential's)"},
+				&cli.StringFlag{Name: "key", Usage: "with --cert-chain: the PEM private key of its first certificate in `FILE`"}, idem()),
 			sub("create", "[ID]", "create a new group with this member as its only member (ID in hex, or --name, or random)", 0, 1, groupCreate,
 				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}, idem()),
 			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
 				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge(), idem()),
 			sub("remove", "ID --member IDENTITY | --leaf N", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
-				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` (repeatable)"},
+				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` as 'group info' shows it, hex:… for one that is not printable text (repeatable)"},
 				&cli.UintSliceFlag{Name: "leaf", Usage: "the member at leaf index `N` (repeatable; see 'group info')"},
 				&cli.BoolFlag{Name: "all-leaves", Usage: "with --member: remove every leaf the identity holds (a stale one beside a re-joined one)"},
 				noMerge(), idem()),
@@ -220,7 +223,24 @@ func b64Flag(c *cli.Context, name string) ([]byte, error) {
 }
 
 func groupKeyPackage(c *cli.Context, cl *agent.Client) (any, error) {
-	kp, err := cl.KeyPackage(c.Context, agent.KeyPackageRequest{LastResort: c.Bool("last-resort"), IdempotencyKey: c.String("idempotency-key")})
+	req := agent.KeyPackageRequest{LastResort: c.Bool("last-resort"), Credential: c.String("credential"), IdempotencyKey: c.String("idempotency-key")}
+	switch {
+	case req.Credential != "" && req.Credential != agent.CredentialBasic && req.Credential != agent.CredentialX509:
+		return nil, usagef("--credential %q: give basic or x509", req.Credential)
+	case c.IsSet("cert-chain") != c.IsSet("key"):
+		return nil, usagef("give --cert-chain and --key together")
+	case c.IsSet("cert-chain") && req.Credential != agent.CredentialX509:
+		return nil, usagef("--cert-chain and --key need --credential x509")
+	case c.IsSet("cert-chain"):
+		var err error
+		if req.CertChain, err = os.ReadFile(c.String("cert-chain")); err != nil {
+			return nil, fmt.Errorf("--cert-chain: %w", err)
+		}
+		if req.PrivateKey, err = os.ReadFile(c.String("key")); err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+	}
+	kp, err := cl.KeyPackage(c.Context, req)
 	return agent.KeyPackageResponse{KeyPackage: kp}, err
 }
 

@@ -75,6 +75,7 @@ type Agent struct {
 	store    *localstore.Store
 	recovery *localstore.RecoveryReport
 	client   *engine.Client
+	basic    *engine.Client
 	engOpts  engine.Options
 	backup   *uploader.Backup
 	groups   *groupTable
@@ -196,7 +197,13 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	if opts.Clock != nil {
 		a.engOpts.Now = opts.Clock.Now
 	}
-	a.client = engine.NewClient(st, []byte(cfg.Identity), a.engOpts)
+	if a.engOpts.Authentication, err = authentication(cfg, a.engOpts); err == nil {
+		a.client, a.basic, err = newClients(cfg, st, a.engOpts)
+	}
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("open agent: %w", err)
+	}
 
 	sched, err := a.newScheduler(cfg)
 	if err != nil {
@@ -204,7 +211,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		return nil, err
 	}
 	a.sched = &schedHolder{cur: sched}
-	logger.Info("agent opened", "data_dir", cfg.DataDir, "identity", cfg.Identity,
+	logger.Info("agent opened", "data_dir", cfg.DataDir, "identity", cfg.Identity, "credential", cfg.MLS.Credential.Type,
 		"destination", backup.String(), "every_epochs", cfg.Snapshot.EveryEpochs, "cron", cfg.Snapshot.Cron)
 	return a, nil
 }

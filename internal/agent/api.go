@@ -134,7 +134,7 @@ func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (a *Agent) handleKeyPackage(w http.ResponseWriter, r *http.Request) {
 	serve(a, w, r, func(ctx context.Context, req KeyPackageRequest) (KeyPackageResponse, error) {
-		kp, err := a.KeyPackage(ctx, idempotencyKey(r), req.CipherSuite, req.LastResort)
+		kp, err := a.KeyPackage(ctx, idempotencyKey(r), req)
 		return KeyPackageResponse{KeyPackage: kp}, err
 	})
 }

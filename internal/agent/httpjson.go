@@ -153,6 +153,7 @@ func errorTable() []errorMapping {
 		{engine.ErrBadConfirmationTag, http.StatusUnprocessableEntity, "bad_confirmation_tag"},
 		{engine.ErrDecrypt, http.StatusUnprocessableEntity, "decrypt_failed"},
 		{engine.ErrNotMember, http.StatusUnprocessableEntity, "not_member"},
+		{engine.ErrBadCredential, http.StatusUnprocessableEntity, "bad_credential"},
 		{engine.ErrInvalidProposal, http.StatusUnprocessableEntity, "invalid_proposal"},
 		{engine.ErrInvalidCommit, http.StatusUnprocessableEntity, "invalid_commit"},
 		{engine.ErrInvalidWelcome, http.StatusUnprocessableEntity, "invalid_welcome"},

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,19 +23,24 @@ func suiteOf(cs uint16) suite.ID {
 	return suite.ID(cs)
 }
 
-// KeyPackage creates a KeyPackage others can add this member with. key is
-// the call's idempotency key (may be empty); the answer is kept in the
-// outbox.
-func (a *Agent) KeyPackage(ctx context.Context, key string, cipherSuite uint16, lastResort bool) ([]byte, error) {
+// KeyPackage creates a KeyPackage others can add this member with,
+// presenting the credential req asks for. key is the call's idempotency
+// key (may be empty); the answer is kept in the outbox.
+func (a *Agent) KeyPackage(ctx context.Context, key string, req KeyPackageRequest) ([]byte, error) {
 	done, err := a.begin()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	resp, err := outboxed(ctx, a.outbox, "key_package", key, nil, requestHash("key_package", u16(cipherSuite), flag(lastResort)),
+	client, err := a.keyPackageClient(req)
+	if err != nil {
+		return nil, err
+	}
+	hash := requestHash("key_package", u16(req.CipherSuite), flag(req.LastResort), []byte(req.Credential), req.CertChain, req.PrivateKey)
+	resp, err := outboxed(ctx, a.outbox, "key_package", key, nil, hash,
 		func(c *outboxCall) (KeyPackageResponse, error) {
 			var resp KeyPackageResponse
-			_, err := a.client.CreateKeyPackage(ctx, suiteOf(cipherSuite), lastResort, c.attach(func(o *engine.Outcome) (any, error) {
+			_, err := client.CreateKeyPackage(ctx, suiteOf(req.CipherSuite), req.LastResort, c.attach(func(o *engine.Outcome) (any, error) {
 				resp = KeyPackageResponse{KeyPackage: o.Message}
 				return resp, nil
 			}))
@@ -211,7 +215,8 @@ func (a *Agent) Remove(ctx context.Context, key string, id []byte, req RemoveReq
 }
 
 // leavesToRemove maps a removal request to leaf indices: every leaf named,
-// and the leaves of every identity named — one each, or all of them with
+// and the leaves of every identity named (as the API shows identities,
+// [displayIdentity]) — one each, or all of them with
 // AllLeaves.
 func leavesToRemove(g *engine.Group, req RemoveRequest) ([]uint32, error) {
 	members := g.Members()
@@ -236,7 +241,7 @@ func leavesToRemove(g *engine.Group, req RemoveRequest) ([]uint32, error) {
 	for _, id := range req.Members {
 		var held []uint32
 		for _, m := range members {
-			if bytes.Equal(m.Identity, []byte(id)) {
+			if displayIdentity(m.Identity) == id {
 				held = append(held, m.Index)
 			}
 		}
@@ -378,7 +383,7 @@ func (a *Agent) describe(g *engine.Group) GroupInfo {
 func members(ms []engine.Member) []Member {
 	out := make([]Member, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, Member{Index: m.Index, Identity: string(m.Identity)})
+		out = append(out, memberOf(m))
 	}
 	return out
 }

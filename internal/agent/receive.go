@@ -70,7 +70,7 @@ func receiveResponse(group []byte, before []engine.Member, res *engine.Result, a
 	if res.SenderType == 1 {
 		for _, mb := range before {
 			if mb.Index == res.Sender {
-				resp.SenderIdentity = string(mb.Identity)
+				resp.SenderIdentity = displayIdentity(mb.Identity)
 			}
 		}
 	}
@@ -181,7 +181,7 @@ func joined(before, after []engine.Member) []Member {
 	var out []Member
 	for _, m := range after {
 		if !seen[fmt.Sprint(m.Index, "/", string(m.SignatureKey))] {
-			out = append(out, Member{Index: m.Index, Identity: string(m.Identity)})
+			out = append(out, memberOf(m))
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,8 +217,8 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	old := a.cfg
 	a.cfgMu.Unlock()
 	if cfg.DataDir != old.DataDir || cfg.Identity != old.Identity || cfg.SocketPath() != old.SocketPath() ||
-		cfg.Destination != old.Destination || cfg.Agent != old.Agent {
-		a.log.Warn("reload: data_dir, identity, destination and agent listeners change only on restart")
+		cfg.Destination != old.Destination || cfg.Agent != old.Agent || !reflect.DeepEqual(cfg.MLS, old.MLS) {
+		a.log.Warn("reload: data_dir, identity, destination, agent listeners and mls change only on restart")
 	}
 	s, err := a.newScheduler(cfg)
 	if err != nil {

@@ -10,6 +10,14 @@ type KeyPackageRequest struct {
 	LastResort bool `json:"last_resort,omitempty"`
 	// CipherSuite is the RFC 9420 suite number; 0 means [DefaultCipherSuite].
 	CipherSuite uint16 `json:"cipher_suite,omitempty"`
+	// Credential is [CredentialBasic] or [CredentialX509]; empty means
+	// the configured mls.credential.
+	Credential string `json:"credential,omitempty"`
+	// CertChain (PEM certificates, own first) and PrivateKey (PEM, of
+	// the first certificate) give the x509 credential of this KeyPackage
+	// instead of the configured one.
+	CertChain  []byte `json:"cert_chain,omitempty"`
+	PrivateKey []byte `json:"private_key,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
 	// retry with the same key returns the stored answer (see API.md).
 	IdempotencyKey string `json:"-"`
@@ -111,7 +119,8 @@ type ReceiveResponse struct {
 	Epoch uint64 `json:"epoch"`
 	// Sender is the sender's leaf index (or external sender index).
 	Sender uint32 `json:"sender"`
-	// SenderIdentity is the sending member's identity, if known.
+	// SenderIdentity is the sending member's identity, if known, shown
+	// as [Member].Identity is.
 	SenderIdentity string `json:"sender_identity,omitempty"`
 	// Data is the plaintext of an application message.
 	Data []byte `json:"data,omitempty"`
@@ -162,8 +171,14 @@ type GroupInfoResponse struct {
 
 // Member is one member of a group.
 type Member struct {
-	Index    uint32 `json:"index"`
+	Index uint32 `json:"index"`
+	// Identity is what the member's credential names (basic: its
+	// identity; x509: the certificate's first URI, DNS or e-mail subject
+	// alternative name, else its subject): the text when printable
+	// UTF-8, else "hex:" and the bytes in hex.
 	Identity string `json:"identity"`
+	// CredentialType is "basic" or "x509".
+	CredentialType string `json:"credential_type,omitempty"`
 }
 
 // GroupInfo describes one group as this member sees it.

@@ -35,6 +35,9 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// Agent configures the agent's local API.
 	Agent Agent `yaml:"agent"`
+	// MLS configures the agent's MLS client: its credential, the trust
+	// anchors of others' credentials and what it advertises.
+	MLS MLS `yaml:"mls"`
 }
 
 // Log configures logging.
@@ -232,6 +235,7 @@ func Default() *Config {
 		Retention: Retention{KeepLast: 10, KeepWithin: 720 * time.Hour},
 		Store:     Store{EpochRetention: 10},
 		Agent:     Agent{MaxBodyBytes: 1 << 20, OutboxKeep: OutboxKeep{Age: 24 * time.Hour, Entries: 10_000}},
+		MLS:       MLS{Credential: Credential{Type: CredentialBasic}},
 	}
 }
 

@@ -107,6 +107,9 @@ agent:
   token_file: /etc/mlsbackup/token
   max_body_bytes: 2048
   outbox_keep: {age: 2h, entries: 500}
+mls:
+  credential: {type: x509, cert_chain: /etc/mlsbackup/chain.pem, key: /etc/mlsbackup/key.pem}
+  x509_roots: /etc/mlsbackup/roots.pem
 `
 
 func TestParseFull(t *testing.T) {
@@ -144,6 +147,10 @@ func TestParseFull(t *testing.T) {
 			Socket: "/run/mlsbackup.sock", TCPListen: "127.0.0.1:7070",
 			TokenFile: "/etc/mlsbackup/token", MaxBodyBytes: 2048,
 			OutboxKeep: OutboxKeep{Age: 2 * time.Hour, Entries: 500},
+		},
+		MLS: MLS{
+			Credential: Credential{Type: "x509", CertChain: "/etc/mlsbackup/chain.pem", Key: "/etc/mlsbackup/key.pem"},
+			X509Roots:  "/etc/mlsbackup/roots.pem",
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

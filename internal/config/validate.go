@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 	}
 	v.between("store.epoch_retention", int64(c.Store.EpochRetention), 1, MaxEpochHistory)
 	c.validateAgent(&v)
+	c.validateMLS(&v)
 	return errors.Join(v.errs...)
 }
 

@@ -75,6 +75,10 @@ func TestValidateErrors(t *testing.T) {
 		{"outbox age", func(c *Config) { c.Agent.OutboxKeep.Age = time.Second }, "agent.outbox_keep.age", "at least 1m0s, got 1s", ""},
 		{"outbox entries", func(c *Config) { c.Agent.OutboxKeep.Entries = 0 }, "agent.outbox_keep.entries", "between 1 and 1000000, got 0", ""},
 		{"metrics listen", func(c *Config) { c.Agent.MetricsListen = "9464" }, "agent.metrics_listen", `"9464" is not host:port`, ""},
+		{"credential type", func(c *Config) { c.MLS.Credential.Type = "x.509" }, "mls.credential.type", `"x.509" is not one of basic, x509`, ""},
+		{"x509 without chain", func(c *Config) { c.MLS.Credential = Credential{Type: CredentialX509, Key: "k.pem"} }, "mls.credential.cert_chain", "required when type is x509", ""},
+		{"x509 without key", func(c *Config) { c.MLS.Credential = Credential{Type: CredentialX509, CertChain: "c.pem"} }, "mls.credential.key", "required when type is x509", ""},
+		{"basic with chain", func(c *Config) { c.MLS.Credential.CertChain = "c.pem" }, "mls.credential.type", "use type x509", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
