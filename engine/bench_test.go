@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine/tree"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // benchSizes are the group sizes of BenchmarkGroup.
@@ -111,7 +112,7 @@ func newFullGroup(tb testing.TB, n int) *benchGroup {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		kp, sec, err := newKeyPackage(cs, basicCredential("v"), sigPriv, sigPub, timeNow())
+		kp, sec, err := newKeyPackage(cs, basicCredential("v"), testCaps(tb, cs, wire.CredentialTypeBasic), sigPriv, sigPub, timeNow())
 		if err != nil {
 			tb.Fatal(err)
 		}

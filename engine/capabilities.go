@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/mlsbackup/mlsbackup/engine/suite"
 	"github.com/mlsbackup/mlsbackup/engine/tree"
 	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
@@ -99,4 +100,101 @@ func checkKeyPackageCaps(kp *wire.KeyPackage, gc *wire.GroupContext) error {
 		return fmt.Errorf("key package: %v: %w", err, ErrInvalidKeyPackage)
 	}
 	return nil
+}
+
+// Capabilities is what a client advertises in its new leaves besides the
+// protocol version and the cipher suite (RFC 9420 §7.2). A nil list means
+// everything the engine implements; a list names only what the engine
+// implements, or GREASE values (RFC 9420 §13.5), which are sent but never
+// relied on. Leaves keep the capabilities they were created with.
+type Capabilities struct {
+	// Credentials are credential types: basic, and x509 in the suites
+	// whose signature keys certificates carry ([suite.Suite.CertificateKeys];
+	// listed x509 is left out in the others). It must include the
+	// client's own credential type. Nil: both.
+	Credentials []CredentialType
+	// Extensions are non-default extension types (default ones, 1 to 5,
+	// must not be listed). The engine implements none, so only GREASE
+	// values may be listed.
+	Extensions []uint16
+	// Proposals are non-default proposal types (default ones, 1 to 7, must
+	// not be listed). The engine implements none, so only GREASE values
+	// may be listed.
+	Proposals []uint16
+}
+
+// IsGREASE reports whether v is one of the GREASE values RFC 9420 §13.5
+// reserves in the credential, extension and proposal type registries.
+func IsGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>12 == (v>>4)&0xf && v != 0xfafa }
+
+// Validate reports, wrapping [ErrUnsupported], a capability the engine
+// does not implement, a default extension or proposal type listed, or a
+// duplicate.
+func (c Capabilities) Validate() error {
+	seen := map[[2]uint16]bool{}
+	check := func(kind uint16, what string, v uint16, ok bool) error {
+		if seen[[2]uint16{kind, v}] {
+			return fmt.Errorf("capabilities: %s %#04x listed twice: %w", what, v, ErrUnsupported)
+		}
+		seen[[2]uint16{kind, v}] = true
+		if !ok && !IsGREASE(v) {
+			return fmt.Errorf("capabilities: %s %#04x is not implemented (only GREASE values may be listed besides): %w", what, v, ErrUnsupported)
+		}
+		return nil
+	}
+	for _, t := range c.Credentials {
+		if err := check(0, "credential type", uint16(t), t == CredentialBasic || t == CredentialX509); err != nil {
+			return err
+		}
+	}
+	for _, e := range c.Extensions {
+		if defaultExtension(wire.ExtensionType(e)) {
+			return fmt.Errorf("capabilities: extension %#04x is a default one, which is not listed: %w", e, ErrUnsupported)
+		}
+		if err := check(1, "extension", e, false); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.Proposals {
+		if defaultProposal(wire.ProposalType(p)) {
+			return fmt.Errorf("capabilities: proposal %#04x is a default one, which is not listed: %w", p, ErrUnsupported)
+		}
+		if err := check(2, "proposal", p, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leafCapabilities returns the capabilities of a new leaf of suite cs that
+// presents a credential of type own.
+func (c Capabilities) leafCapabilities(cs *suite.Suite, own wire.CredentialType) (wire.Capabilities, error) {
+	if err := c.Validate(); err != nil {
+		return wire.Capabilities{}, err
+	}
+	caps := wire.Capabilities{
+		Versions:     []wire.ProtocolVersion{wire.ProtocolVersionMLS10},
+		CipherSuites: []wire.CipherSuite{wire.CipherSuite(cs.ID())},
+		Extensions:   make([]wire.ExtensionType, 0, len(c.Extensions)),
+		Proposals:    make([]wire.ProposalType, 0, len(c.Proposals)),
+	}
+	creds := c.Credentials
+	if creds == nil {
+		creds = []CredentialType{CredentialBasic, CredentialX509}
+	}
+	for _, t := range creds {
+		if t != CredentialX509 || cs.CertificateKeys() {
+			caps.Credentials = append(caps.Credentials, wire.CredentialType(t))
+		}
+	}
+	if !slices.Contains(caps.Credentials, own) {
+		return wire.Capabilities{}, fmt.Errorf("capabilities: the client's own credential type %d is not listed: %w", own, ErrUnsupported)
+	}
+	for _, e := range c.Extensions {
+		caps.Extensions = append(caps.Extensions, wire.ExtensionType(e))
+	}
+	for _, p := range c.Proposals {
+		caps.Proposals = append(caps.Proposals, wire.ProposalType(p))
+	}
+	return caps, nil
 }

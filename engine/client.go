@@ -123,7 +123,12 @@ func (c *Client) newKeyPackage(ctx context.Context, cs *suite.Suite) (kp *wire.K
 	if c.opts.Now == nil {
 		now = timeNow()
 	}
-	kp, sec, err = newKeyPackage(cs, c.credential(), sigPriv, sigPub, now)
+	cred := c.credential()
+	caps, err := c.opts.Capabilities.leafCapabilities(cs, cred.CredentialType)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	kp, sec, err = newKeyPackage(cs, cred, caps, sigPriv, sigPub, now)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

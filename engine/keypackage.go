@@ -28,23 +28,6 @@ func hashFunc(cs *suite.Suite) func([]byte) []byte {
 	return func(b []byte) []byte { return cs.Hash(b) }
 }
 
-// defaultCapabilities lists what this engine supports for suite cs:
-// credential types basic and, where crypto/x509 parses the suite's
-// signature keys, x509; no non-default extension or proposal type.
-func defaultCapabilities(cs *suite.Suite) wire.Capabilities {
-	creds := []wire.CredentialType{wire.CredentialTypeBasic}
-	if cs.CertificateKeys() {
-		creds = append(creds, wire.CredentialTypeX509)
-	}
-	return wire.Capabilities{
-		Versions:     []wire.ProtocolVersion{wire.ProtocolVersionMLS10},
-		CipherSuites: []wire.CipherSuite{wire.CipherSuite(cs.ID())},
-		Extensions:   []wire.ExtensionType{},
-		Proposals:    []wire.ProposalType{},
-		Credentials:  creds,
-	}
-}
-
 // basicCredential is the basic credential of identity.
 func basicCredential(identity string) wire.Credential {
 	return wire.Credential{CredentialType: wire.CredentialTypeBasic, Identity: []byte(identity)}
@@ -94,8 +77,9 @@ func (k *keyPackageSecrets) UnmarshalTLS(r *codec.Reader) {
 }
 
 // newKeyPackage builds and signs a KeyPackage presenting cred with the
-// given signature key, returning it with its private keys.
-func newKeyPackage(cs *suite.Suite, cred wire.Credential, sigPriv, sigPub []byte, now time.Time) (*wire.KeyPackage, *keyPackageSecrets, error) {
+// given signature key and the capabilities caps (see
+// [Capabilities.leafCapabilities]), returning it with its private keys.
+func newKeyPackage(cs *suite.Suite, cred wire.Credential, caps wire.Capabilities, sigPriv, sigPub []byte, now time.Time) (*wire.KeyPackage, *keyPackageSecrets, error) {
 	initPriv, initPub, err := cs.GenerateKeyPair()
 	if err != nil {
 		return nil, nil, fmt.Errorf("init key: %w", err)
@@ -112,7 +96,7 @@ func newKeyPackage(cs *suite.Suite, cred wire.Credential, sigPriv, sigPub []byte
 		EncryptionKey:  leafPub,
 		SignatureKey:   sigPub,
 		Credential:     cred,
-		Capabilities:   defaultCapabilities(cs),
+		Capabilities:   caps,
 		LeafNodeSource: wire.LeafNodeSourceKeyPackage,
 		Lifetime:       lt,
 		Extensions:     wire.Extensions{},

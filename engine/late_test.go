@@ -52,7 +52,7 @@ func TestLateMessageUsesEpochKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, zkp, err := newKeyPackage(cs, basicCredential("z"), yOld.sigPriv, yPub, timeNow())
+	_, zkp, err := newKeyPackage(cs, basicCredential("z"), testCaps(t, cs, wire.CredentialTypeBasic), yOld.sigPriv, yPub, timeNow())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,6 +75,9 @@ type Options struct {
 	// OmitRatchetTree leaves the ratchet_tree extension out of the GroupInfo
 	// of Welcome messages (joiners then need the tree out of band).
 	OmitRatchetTree bool
+	// Capabilities is what new leaves advertise; the zero value
+	// advertises everything the engine implements.
+	Capabilities Capabilities
 	// Authentication is the credential policy (RFC 9420 §5.3.1), called
 	// for every credential that enters a group. Nil means a
 	// [DefaultAuthenticationService] without roots, with Now.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 )
 
 // testCA issues X.509 credentials for tests: a root, or an intermediate
@@ -151,6 +152,17 @@ func x509Member(t testing.TB, name string, cred *X509Credential, opts Options) *
 		t.Fatalf("%s: %v", name, err)
 	}
 	return &member{name: name, st: st, client: c}
+}
+
+// testCaps returns the default capabilities of a leaf of suite cs with a
+// credential of type own.
+func testCaps(t testing.TB, cs *suite.Suite, own wire.CredentialType) wire.Capabilities {
+	t.Helper()
+	caps, err := Capabilities{}.leafCapabilities(cs, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caps
 }
 
 // x509Suites are the suites whose signature keys certificates can carry.

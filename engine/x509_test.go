@@ -96,7 +96,7 @@ func TestX509CredentialRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kp, _, err := newKeyPackage(cs, cred, sigPriv, sigPub, time.Now())
+		kp, _, err := newKeyPackage(cs, cred, testCaps(t, cs, cred.CredentialType), sigPriv, sigPub, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -193,7 +193,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 
 	// One suite registry for every group the agent loads: the groups share
 	// each cipher suite's bounded caches (successful verifications).
-	a.engOpts = engine.Options{RetainEpochs: cfg.Store.RetainedEpochs(), Suites: suite.NewRegistry()}
+	a.engOpts = engine.Options{RetainEpochs: cfg.Store.RetainedEpochs(), Suites: suite.NewRegistry(), Capabilities: cfg.MLS.Capabilities.Engine()}
 	if opts.Clock != nil {
 		a.engOpts.Now = opts.Clock.Now
 	}

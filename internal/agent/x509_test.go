@@ -2,10 +2,12 @@ package agent
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/wire"
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/testcert"
 )
@@ -128,5 +130,35 @@ func TestDisplayIdentity(t *testing.T) {
 		if got := displayIdentity(tc.id); got != tc.want {
 			t.Errorf("displayIdentity(%q) = %q, want %q", tc.id, got, tc.want)
 		}
+	}
+}
+
+// TestAgentCapabilities: mls.capabilities sets what the agent's
+// KeyPackages advertise; by default everything the engine implements.
+func TestAgentCapabilities(t *testing.T) {
+	ctx := ctxT(t)
+	caps := func(ta *testAgent) wire.Capabilities {
+		t.Helper()
+		kp, err := ta.c.KeyPackage(ctx, KeyPackageRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wire.ParseMLSMessage(kp, 0)
+		if err != nil || m.KeyPackage == nil {
+			t.Fatalf("parse KeyPackage: %v", err)
+		}
+		return m.KeyPackage.LeafNode.Capabilities
+	}
+	def := newTestAgent(t, agentOpts{identity: "default"})
+	if got := caps(def); !slices.Equal(got.Credentials, []wire.CredentialType{wire.CredentialTypeBasic, wire.CredentialTypeX509}) ||
+		len(got.Extensions) != 0 || len(got.Proposals) != 0 {
+		t.Errorf("default capabilities %+v, want basic and x509", got)
+	}
+	narrow := newTestAgent(t, agentOpts{identity: "narrow", edit: func(c *config.Config) {
+		c.MLS.Capabilities = config.Capabilities{Credentials: []string{"basic"}, Extensions: []uint16{0x0a0a}}
+	}})
+	if got := caps(narrow); !slices.Equal(got.Credentials, []wire.CredentialType{wire.CredentialTypeBasic}) ||
+		!slices.Equal(got.Extensions, []wire.ExtensionType{0x0a0a}) {
+		t.Errorf("configured capabilities %+v, want basic and the GREASE extension 0x0a0a", got)
 	}
 }

@@ -1,5 +1,12 @@
 package config
 
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+)
+
 // Credential types of mls.credential.type.
 const (
 	// CredentialBasic presents the identity as a basic credential.
@@ -18,6 +25,42 @@ type MLS struct {
 	// (signatures, validity, the key it binds) but anchored nowhere, as
 	// much assurance as a basic credential gives.
 	X509Roots string `yaml:"x509_roots"`
+	// Capabilities is what the agent's new leaves advertise.
+	Capabilities Capabilities `yaml:"capabilities"`
+}
+
+// Capabilities is what the agent advertises in its KeyPackages and other
+// new leaves besides version and cipher suite (RFC 9420 §7.2). Empty lists
+// advertise everything the engine implements.
+type Capabilities struct {
+	// Credentials are credential type names, basic and x509; empty:
+	// both (x509 only in the suites whose keys certificates carry). Must
+	// include mls.credential.type.
+	Credentials []string `yaml:"credentials"`
+	// Extensions are non-default extension types. The engine implements
+	// none, so only GREASE values (0x0a0a, 0x1a1a, … 0xeaea) may be
+	// listed.
+	Extensions []uint16 `yaml:"extensions"`
+	// Proposals are non-default proposal types; like Extensions, only
+	// GREASE values.
+	Proposals []uint16 `yaml:"proposals"`
+}
+
+// Engine returns the capabilities as the engine takes them; names are
+// those Validate accepts.
+func (c Capabilities) Engine() engine.Capabilities {
+	var out engine.Capabilities
+	for _, n := range c.Credentials {
+		switch n {
+		case CredentialBasic:
+			out.Credentials = append(out.Credentials, engine.CredentialBasic)
+		case CredentialX509:
+			out.Credentials = append(out.Credentials, engine.CredentialX509)
+		}
+	}
+	out.Extensions = slices.Clone(c.Extensions)
+	out.Proposals = slices.Clone(c.Proposals)
+	return out
 }
 
 // Credential is the agent's MLS credential (RFC 9420 §5.3).
@@ -48,5 +91,15 @@ func (c *Config) validateMLS(v *validator) {
 		if cr.CertChain != "" || cr.Key != "" {
 			v.add("mls.credential.type", "cert_chain and key are set: use type x509, or remove them")
 		}
+	}
+	caps := &c.MLS.Capabilities
+	for i, n := range caps.Credentials {
+		v.oneOf(fmt.Sprintf("mls.capabilities.credentials[%d]", i), n, CredentialBasic, CredentialX509)
+	}
+	if len(caps.Credentials) > 0 && !slices.Contains(caps.Credentials, cr.Type) {
+		v.add("mls.capabilities.credentials", fmt.Sprintf("must include %s, the type of mls.credential", cr.Type))
+	}
+	if err := caps.Engine().Validate(); err != nil {
+		v.add("mls.capabilities", err.Error())
 	}
 }

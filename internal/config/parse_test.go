@@ -110,6 +110,7 @@ agent:
 mls:
   credential: {type: x509, cert_chain: /etc/mlsbackup/chain.pem, key: /etc/mlsbackup/key.pem}
   x509_roots: /etc/mlsbackup/roots.pem
+  capabilities: {credentials: [x509, basic], extensions: [0x0a0a], proposals: [0xeaea]}
 `
 
 func TestParseFull(t *testing.T) {
@@ -149,8 +150,9 @@ func TestParseFull(t *testing.T) {
 			OutboxKeep: OutboxKeep{Age: 2 * time.Hour, Entries: 500},
 		},
 		MLS: MLS{
-			Credential: Credential{Type: "x509", CertChain: "/etc/mlsbackup/chain.pem", Key: "/etc/mlsbackup/key.pem"},
-			X509Roots:  "/etc/mlsbackup/roots.pem",
+			Credential:   Credential{Type: "x509", CertChain: "/etc/mlsbackup/chain.pem", Key: "/etc/mlsbackup/key.pem"},
+			X509Roots:    "/etc/mlsbackup/roots.pem",
+			Capabilities: Capabilities{Credentials: []string{"x509", "basic"}, Extensions: []uint16{0x0a0a}, Proposals: []uint16{0xeaea}},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

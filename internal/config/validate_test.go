@@ -79,6 +79,10 @@ func TestValidateErrors(t *testing.T) {
 		{"x509 without chain", func(c *Config) { c.MLS.Credential = Credential{Type: CredentialX509, Key: "k.pem"} }, "mls.credential.cert_chain", "required when type is x509", ""},
 		{"x509 without key", func(c *Config) { c.MLS.Credential = Credential{Type: CredentialX509, CertChain: "c.pem"} }, "mls.credential.key", "required when type is x509", ""},
 		{"basic with chain", func(c *Config) { c.MLS.Credential.CertChain = "c.pem" }, "mls.credential.type", "use type x509", ""},
+		{"capability name", func(c *Config) { c.MLS.Capabilities.Credentials = []string{"basic", "pgp"} }, "mls.capabilities.credentials[1]", `"pgp" is not one of basic, x509`, ""},
+		{"capabilities without own", func(c *Config) { c.MLS.Capabilities.Credentials = []string{"x509"} }, "mls.capabilities.credentials", "must include basic", ""},
+		{"extension not implemented", func(c *Config) { c.MLS.Capabilities.Extensions = []uint16{0x000a} }, "mls.capabilities", "0x000a is not implemented", ""},
+		{"default proposal listed", func(c *Config) { c.MLS.Capabilities.Proposals = []uint16{1} }, "mls.capabilities", "default one", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
