@@ -37,6 +37,9 @@ type Outcome struct {
 	Message []byte
 	// Welcome is the Welcome of a commit that adds members.
 	Welcome []byte
+	// RatchetTree is the tree the Welcome leaves out, if it does
+	// ([CommitOutput.RatchetTree]).
+	RatchetTree []byte
 	// Result is what [Group.Process] found in the incoming message.
 	Result *Result
 	// Commit describes a commit this member created and merged in the

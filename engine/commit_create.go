@@ -27,6 +27,11 @@ type CommitOptions struct {
 	// extension (RFC 9420 §12.1.8.1) through a GroupContextExtensions
 	// proposal; other group context extensions are kept.
 	ExternalSenders []ExternalSender
+	// NoRatchetTree leaves the ratchet_tree extension out of the
+	// GroupInfo in the Welcome (RFC 9420 §12.4.3.3), as
+	// [Options.OmitRatchetTree] does for every commit: the new members
+	// need the tree out of band, and [CommitOutput.RatchetTree] holds it.
+	NoRatchetTree bool
 	// Merge creates the commit and merges it in one batch: the group is in
 	// the new epoch when Commit returns, and no pending commit is ever
 	// stored, so no crash can leave one behind. The caller must then
@@ -71,6 +76,10 @@ type CommitOutput struct {
 	Commit []byte
 	// Welcome is the MLSMessage for the added members, nil if none.
 	Welcome []byte
+	// RatchetTree is the encoded ratchet tree of the new epoch when the
+	// Welcome leaves it out ([CommitOptions.NoRatchetTree]): the new
+	// members need it, delivered out of band, to join.
+	RatchetTree []byte
 	// Epoch is the epoch the commit leads to once merged.
 	Epoch uint64
 }
@@ -163,8 +172,12 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 	}
 	out := &CommitOutput{Epoch: st.ns.gc.Epoch, Commit: msg}
 	if len(st.added) > 0 {
-		if out.Welcome, err = st.welcome(path, g.opts); err != nil {
+		withTree := !o.NoRatchetTree && !g.opts.OmitRatchetTree
+		if out.Welcome, err = st.welcome(path, withTree); err != nil {
 			return nil, fmt.Errorf("commit: %w", err)
+		}
+		if !withTree {
+			out.RatchetTree = st.ns.tree.Encode()
 		}
 	}
 	pc := &pendingCommit{
@@ -178,7 +191,7 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		pc.Keys = codec.Marshal(path.Keys)
 	}
 	if call := g.call.outcome(); call != nil {
-		call.Message, call.Welcome = out.Commit, out.Welcome
+		call.Message, call.Welcome, call.RatchetTree = out.Commit, out.Welcome, out.RatchetTree
 	}
 	if o.Merge {
 		// The epoch the commit retires is ns: s with this commit's

@@ -72,13 +72,25 @@ func (g *Group) GroupInfo(_ context.Context, withTree bool) ([]byte, error) {
 	return msg, nil
 }
 
+// RatchetTree returns the encoded ratchet tree of the current epoch, for
+// joiners of a Welcome or GroupInfo without the ratchet_tree extension
+// (RFC 9420 §12.4.3.3).
+func (g *Group) RatchetTree(_ context.Context) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
+	return g.s.tree.Encode(), nil
+}
+
 // welcome builds the Welcome for the members a staged commit adds (RFC
-// 9420 §12.4.3.1): the GroupInfo of the new epoch encrypted under the
-// welcome secret, and per new member the GroupSecrets encrypted to its
-// KeyPackage's init key.
-func (st *staged) welcome(path *tree.PathResult, opts Options) ([]byte, error) {
+// 9420 §12.4.3.1): the GroupInfo of the new epoch, with the ratchet tree
+// if withTree, encrypted under the welcome secret, and per new member the
+// GroupSecrets encrypted to its KeyPackage's init key.
+func (st *staged) welcome(path *tree.PathResult, withTree bool) ([]byte, error) {
 	ns, cs := st.ns, st.ns.cs
-	gi, err := ns.signedGroupInfo(nil, !opts.OmitRatchetTree)
+	gi, err := ns.signedGroupInfo(nil, withTree)
 	if err != nil {
 		return nil, err
 	}

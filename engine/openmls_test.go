@@ -145,3 +145,54 @@ func TestExternalJoinChecksOwnLeafBeforeStoring(t *testing.T) {
 		})
 	}
 }
+
+// TestWelcomeAndGroupInfoWithoutTree is failure 3 of issue 14: a commit's
+// Welcome without the ratchet_tree extension could only be had by setting
+// Options.OmitRatchetTree for every commit of the group, and the tree to
+// send alongside could not be obtained through the API. A per-commit
+// choice and the tree out of band make the join work (RFC 9420
+// §12.4.3.3); without the tree it fails and stores nothing.
+func TestWelcomeAndGroupInfoWithoutTree(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	c := newMember("carol")
+	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{c.keyPackage(t, suite1)}, NoRatchetTree: true}, b)
+	if out.RatchetTree == nil {
+		t.Fatal("a commit without the tree in its Welcome returned no tree to send out of band")
+	}
+	before := c.st.Dump()
+	if _, err := c.client.JoinFromWelcome(ctx, out.Welcome, nil); !errors.Is(err, ErrInvalidWelcome) {
+		t.Fatalf("join without any tree: got %v, want ErrInvalidWelcome", err)
+	}
+	if !sameDump(before, c.st.Dump()) {
+		t.Fatal("failed join changed storage")
+	}
+	var err error
+	if c.g, err = c.client.JoinFromWelcome(ctx, out.Welcome, out.RatchetTree); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, a, b, c)
+	// The next commit of the same group carries the tree again.
+	d := newMember("dave")
+	out = commitAndDeliver(t, a, CommitOptions{Add: [][]byte{d.keyPackage(t, suite1)}}, b, c)
+	if d.g, err = d.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
+		t.Fatalf("Welcome of a commit without NoRatchetTree: %v", err)
+	}
+	// A GroupInfo without the tree, and the tree from the group.
+	gi, err := b.g.GroupInfo(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := b.g.RatchetTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newMember("erin")
+	g, commit, err := e.client.JoinByExternalCommit(ctx, gi, tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.g = g
+	deliver(t, commit, a, b, c, d)
+	agree(t, a, b, c, d, e)
+}

@@ -58,7 +58,9 @@ func (a *app) groupCommand() *cli.Command {
 			sub("create", "[ID]", "create a new group with this member as its only member (ID in hex, or --name, or random)", 0, 1, groupCreate,
 				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}, idem()),
 			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
-				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"}, noMerge(), idem()),
+				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"},
+				&cli.BoolFlag{Name: "no-ratchet-tree", Usage: "leave the ratchet tree out of the Welcome and print it beside (the new members need it: join --ratchet-tree)"},
+				noMerge(), idem()),
 			sub("remove", "ID --member IDENTITY | --leaf N", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
 				&cli.StringSliceFlag{Name: "member", Usage: "the member's `IDENTITY` as 'group info' shows it, hex:… for one that is not printable text (repeatable)"},
 				&cli.UintSliceFlag{Name: "leaf", Usage: "the member at leaf index `N` (repeatable; see 'group info')"},
@@ -70,13 +72,15 @@ func (a *app) groupCommand() *cli.Command {
 			sub("send", "ID --data TEXT", "encrypt an application message; prints the PrivateMessage", 1, 1, groupSend,
 				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}, idem()),
 			sub("receive", "--message B64", "process an incoming commit, proposal, application message or Welcome", 0, 0, groupReceive,
-				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"}),
-			sub("join", "--welcome B64 | --group-info B64 [--resync-leaf N]", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
+				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"},
+				&cli.StringFlag{Name: "ratchet-tree", Usage: "for a Welcome without the ratchet tree: the tree as `B64`"}),
+			sub("join", "--welcome B64 | --group-info B64 [--resync-leaf N] [--ratchet-tree B64]", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},
 				&cli.StringFlag{Name: "group-info", Usage: "join by external commit from this GroupInfo `B64`"},
+				&cli.StringFlag{Name: "ratchet-tree", Usage: "the ratchet tree as `B64`, for a Welcome or GroupInfo that leaves it out"},
 				&cli.UintFlag{Name: "resync-leaf", Usage: "with --group-info: remove this member's old leaf `N` in the same commit (re-join after a restore, RFC 9750)"}, idem()),
 			sub("group-info", "ID", "print a signed GroupInfo from which others can join by external commit", 1, 1, groupGroupInfo,
-				&cli.BoolFlag{Name: "no-tree", Usage: "leave the ratchet tree out (the joiner then needs it out of band)"}),
+				&cli.BoolFlag{Name: "no-ratchet-tree", Aliases: []string{"no-tree"}, Usage: "leave the ratchet tree out and print it beside (the joiner needs it: join --ratchet-tree)"}),
 			sub("info", "ID", "show a group's epoch, members and epoch authenticator", 1, 1, groupInfo),
 			sub("inspect", "ID", "show what a snapshot of the group holds (members, epochs, sizes), never a secret", 1, 1, groupInspect),
 			sub("exporter", "ID --label TEXT --length N", "derive an application secret from the current epoch (MLS-Exporter, RFC 9420 8.5)", 1, 1, groupExporter,
@@ -124,6 +128,9 @@ func printPlain(a *app, res any) {
 		if len(r.Welcome) > 0 {
 			fmt.Fprintf(w, "welcome: %s\n", b64(r.Welcome))
 		}
+		if len(r.RatchetTree) > 0 {
+			fmt.Fprintf(w, "ratchet_tree: %s\n", b64(r.RatchetTree))
+		}
 	case agent.SendResponse:
 		fmt.Fprintf(w, "group_id: %s\nepoch: %d\nmessage: %s\n", r.GroupID, r.Epoch, b64(r.Message))
 	case agent.ReceiveResponse:
@@ -141,6 +148,9 @@ func printPlain(a *app, res any) {
 		}
 	case agent.GroupInfoResponse:
 		fmt.Fprintf(w, "group_info: %s\n", b64(r.GroupInfo))
+		if len(r.RatchetTree) > 0 {
+			fmt.Fprintf(w, "ratchet_tree: %s\n", b64(r.RatchetTree))
+		}
 	case agent.ExternalJoinResponse:
 		printGroupInfo(w, r.Group)
 		fmt.Fprintf(w, "commit: %s\n", b64(r.Commit))
@@ -275,7 +285,8 @@ func groupAdd(c *cli.Context, cl *agent.Client) (any, error) {
 	if len(kps) == 0 {
 		return nil, usagef("--key-package is required (see 'mlsbackup group add --help')")
 	}
-	return cl.Add(c.Context, id, agent.AddRequest{KeyPackages: kps, NoMerge: c.Bool("no-merge"), IdempotencyKey: c.String("idempotency-key")})
+	return cl.Add(c.Context, id, agent.AddRequest{KeyPackages: kps, NoMerge: c.Bool("no-merge"), NoRatchetTree: c.Bool("no-ratchet-tree"),
+		IdempotencyKey: c.String("idempotency-key")})
 }
 
 func groupRemove(c *cli.Context, cl *agent.Client) (any, error) {
@@ -331,10 +342,26 @@ func groupReceive(c *cli.Context, cl *agent.Client) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cl.Receive(c.Context, agent.ReceiveRequest{Message: msg})
+	tree, err := optionalB64Flag(c, "ratchet-tree")
+	if err != nil {
+		return nil, err
+	}
+	return cl.Receive(c.Context, agent.ReceiveRequest{Message: msg, RatchetTree: tree})
+}
+
+// optionalB64Flag is b64Flag for a flag that may be left out (nil).
+func optionalB64Flag(c *cli.Context, name string) ([]byte, error) {
+	if !c.IsSet(name) {
+		return nil, nil
+	}
+	return b64Flag(c, name)
 }
 
 func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
+	tree, err := optionalB64Flag(c, "ratchet-tree")
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case c.IsSet("welcome") && c.IsSet("group-info"):
 		return nil, usagef("give --welcome or --group-info, not both")
@@ -343,7 +370,7 @@ func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		req := agent.ExternalJoinRequest{GroupInfo: gi, IdempotencyKey: c.String("idempotency-key")}
+		req := agent.ExternalJoinRequest{GroupInfo: gi, RatchetTree: tree, IdempotencyKey: c.String("idempotency-key")}
 		if c.IsSet("resync-leaf") {
 			leaf := uint32(c.Uint("resync-leaf"))
 			if uint(leaf) != c.Uint("resync-leaf") {
@@ -359,7 +386,7 @@ func groupJoin(c *cli.Context, cl *agent.Client) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cl.Join(c.Context, agent.JoinRequest{Welcome: w})
+		return cl.Join(c.Context, agent.JoinRequest{Welcome: w, RatchetTree: tree})
 	}
 }
 
@@ -376,8 +403,7 @@ func groupGroupInfo(c *cli.Context, cl *agent.Client) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	gi, err := cl.GroupInfo(c.Context, id, !c.Bool("no-tree"))
-	return agent.GroupInfoResponse{GroupInfo: gi}, err
+	return cl.GroupInfoAndTree(c.Context, id, !c.Bool("no-ratchet-tree"))
 }
 
 func groupList(c *cli.Context, cl *agent.Client) (any, error) {

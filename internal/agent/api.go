@@ -170,14 +170,13 @@ func (a *Agent) handleInfo(w http.ResponseWriter, r *http.Request, id []byte) {
 func (a *Agent) handleGroupInfo(w http.ResponseWriter, r *http.Request, id []byte) {
 	withTree := r.URL.Query().Get("tree") != "false"
 	serve(a, w, r, func(ctx context.Context, _ empty) (GroupInfoResponse, error) {
-		gi, err := a.GroupInfoMessage(ctx, id, withTree)
-		return GroupInfoResponse{GroupInfo: gi}, err
+		return a.GroupInfoMessage(ctx, id, withTree)
 	})
 }
 
 func (a *Agent) handleAdd(w http.ResponseWriter, r *http.Request, id []byte) {
 	serve(a, w, r, func(ctx context.Context, req AddRequest) (CommitResponse, error) {
-		return a.Add(ctx, idempotencyKey(r), id, req.KeyPackages, req.NoMerge)
+		return a.Add(ctx, idempotencyKey(r), id, req.KeyPackages, req.NoMerge, req.NoRatchetTree)
 	})
 }
 

@@ -24,7 +24,7 @@ func (a *Agent) createCommit(ctx context.Context, e *groupEntry, o engine.Commit
 	o.Merge = !noMerge
 	o.Attach = c.attach(func(out *engine.Outcome) (any, error) {
 		*resp = CommitResponse{GroupID: hex.EncodeToString(out.GroupID), Commit: out.Message, Welcome: out.Welcome,
-			Epoch: out.Epoch, Merged: !noMerge}
+			RatchetTree: out.RatchetTree, Epoch: out.Epoch, Merged: !noMerge}
 		if noMerge {
 			resp.Epoch++ // the epoch the pending commit leads to
 		}

@@ -235,9 +235,16 @@ func (c *Client) Info(ctx context.Context, id []byte) (GroupInfo, error) {
 
 // GroupInfo returns a signed GroupInfo of the group for external joiners.
 func (c *Client) GroupInfo(ctx context.Context, id []byte, withTree bool) ([]byte, error) {
+	r, err := c.GroupInfoAndTree(ctx, id, withTree)
+	return r.GroupInfo, err
+}
+
+// GroupInfoAndTree returns a signed GroupInfo (MLSMessage) and, without
+// withTree, the ratchet tree beside it instead of in it.
+func (c *Client) GroupInfoAndTree(ctx context.Context, id []byte, withTree bool) (GroupInfoResponse, error) {
 	var r GroupInfoResponse
 	err := c.do(ctx, http.MethodGet, groupPath(id, "group-info")+"?tree="+url.QueryEscape(fmt.Sprint(withTree)), nil, &r)
-	return r.GroupInfo, err
+	return r, err
 }
 
 // Add commits adding members.

@@ -146,8 +146,9 @@ func fixed(o engine.CommitOptions) func(*engine.Group) (engine.CommitOptions, er
 }
 
 // Add commits adding the members of the KeyPackages; the response carries
-// the Welcome for them. key is the call's idempotency key (may be empty).
-func (a *Agent) Add(ctx context.Context, key string, id []byte, keyPackages [][]byte, noMerge bool) (CommitResponse, error) {
+// the Welcome for them, and with noTree the ratchet tree the Welcome then
+// leaves out. key is the call's idempotency key (may be empty).
+func (a *Agent) Add(ctx context.Context, key string, id []byte, keyPackages [][]byte, noMerge, noTree bool) (CommitResponse, error) {
 	done, err := a.begin()
 	if err != nil {
 		return CommitResponse{}, err
@@ -156,8 +157,8 @@ func (a *Agent) Add(ctx context.Context, key string, id []byte, keyPackages [][]
 	if len(keyPackages) == 0 {
 		return CommitResponse{}, fmt.Errorf("add: %w: no key packages", ErrInvalidArgument)
 	}
-	req := requestHash("add", append([][]byte{id, flag(noMerge)}, keyPackages...)...)
-	return a.commit(ctx, key, id, commitCall{op: "add", noMerge: noMerge, request: req, options: fixed(engine.CommitOptions{Add: keyPackages})})
+	req := requestHash("add", append([][]byte{id, flag(noMerge), flag(noTree)}, keyPackages...)...)
+	return a.commit(ctx, key, id, commitCall{op: "add", noMerge: noMerge, request: req, options: fixed(engine.CommitOptions{Add: keyPackages, NoRatchetTree: noTree})})
 }
 
 // Update commits a self-update (fresh leaf and path keys, a new epoch).
@@ -315,13 +316,19 @@ func (a *Agent) Send(ctx context.Context, key string, id, data, aad []byte) (Sen
 }
 
 // GroupInfoMessage returns a signed GroupInfo (MLSMessage) of the current
-// epoch for external joiners, with the ratchet tree if withTree.
-func (a *Agent) GroupInfoMessage(ctx context.Context, id []byte, withTree bool) ([]byte, error) {
-	var out []byte
+// epoch for external joiners, with the ratchet tree in it if withTree,
+// else beside it.
+func (a *Agent) GroupInfoMessage(ctx context.Context, id []byte, withTree bool) (GroupInfoResponse, error) {
+	var out GroupInfoResponse
 	err := a.workOnGroup(ctx, id, func(e *groupEntry) error {
 		var err error
-		if out, err = e.g.GroupInfo(ctx, withTree); err != nil {
+		if out.GroupInfo, err = e.g.GroupInfo(ctx, withTree); err != nil {
 			return fmt.Errorf("group info: %w", err)
+		}
+		if !withTree {
+			if out.RatchetTree, err = e.g.RatchetTree(ctx); err != nil {
+				return fmt.Errorf("group info: %w", err)
+			}
 		}
 		return nil
 	})

@@ -266,7 +266,7 @@ func TestKilledBetweenStateAndAnswer(t *testing.T) {
 	if _, err := a.Create(ctx, "", gid, 0); err != nil {
 		t.Fatal(err)
 	}
-	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return a.Add(ctx, "", gid, [][]byte{kp}, false) })
+	bob := joinPeer(ctx, t, func(kp []byte) (CommitResponse, error) { return a.Add(ctx, "", gid, [][]byte{kp}, false, false) })
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}

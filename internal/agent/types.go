@@ -44,6 +44,9 @@ type CreateRequest struct {
 type AddRequest struct {
 	KeyPackages [][]byte `json:"key_packages"`
 	NoMerge     bool     `json:"no_merge,omitempty"`
+	// NoRatchetTree leaves the ratchet tree out of the Welcome; the
+	// answer carries it for delivery out of band.
+	NoRatchetTree bool `json:"no_ratchet_tree,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
 	// retry with the same key returns the stored answer (see API.md).
 	IdempotencyKey string `json:"-"`
@@ -77,6 +80,9 @@ type CommitResponse struct {
 	Commit []byte `json:"commit"`
 	// Welcome is the MLSMessage for added members (omitted if none).
 	Welcome []byte `json:"welcome,omitempty"`
+	// RatchetTree is the encoded ratchet tree the Welcome leaves out
+	// (no_ratchet_tree); deliver it to the new members with the Welcome.
+	RatchetTree []byte `json:"ratchet_tree,omitempty"`
 	// Epoch is the epoch the commit leads to.
 	Epoch uint64 `json:"epoch"`
 	// Merged says whether the commit was merged (the group is in Epoch);
@@ -167,6 +173,9 @@ type ExternalJoinResponse struct {
 // joiners.
 type GroupInfoResponse struct {
 	GroupInfo []byte `json:"group_info"`
+	// RatchetTree is the encoded ratchet tree when the GroupInfo leaves
+	// it out; the joiner needs it out of band.
+	RatchetTree []byte `json:"ratchet_tree,omitempty"`
 }
 
 // Member is one member of a group.
