@@ -19,7 +19,8 @@ func (a *app) configCommand() *cli.Command {
 				Usage: "validate the configuration and this machine's part of it; exit 1 naming every field at fault",
 				Description: "Checks the file (every key, every value) and, without the network, what the\n" +
 					"agent needs of this machine: recipients present and parseable, the identity and\n" +
-					"token files readable, the data directory usable, the socket's directory safe.",
+					"token files readable, the MLS credential's certificate chain and key and the x509\n" +
+					"roots readable and matching, the data directory usable, the socket's directory safe.",
 				Action: func(c *cli.Context) error {
 					e, err := a.loadEnv(c)
 					if err != nil {

@@ -41,26 +41,35 @@ func authentication(cfg *config.Config, now engine.Options) (engine.Authenticati
 // identity (the same one when the configured credential is basic).
 func newClients(cfg *config.Config, st engine.Storage, opts engine.Options) (configured, basic *engine.Client, err error) {
 	basic = engine.NewClient(st, []byte(cfg.Identity), opts)
-	cr := cfg.MLS.Credential
-	if cr.Type != config.CredentialX509 {
+	if cfg.MLS.Credential.Type != config.CredentialX509 {
 		return basic, basic, nil
 	}
-	chain, err := os.ReadFile(cr.CertChain)
+	cred, err := x509Credential(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mls.credential.cert_chain: %w", err)
-	}
-	key, err := os.ReadFile(cr.Key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("mls.credential.key: %w", err)
-	}
-	cred, err := engine.ParseX509CredentialPEM(chain, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("mls.credential: %w", err)
+		return nil, nil, err
 	}
 	if configured, err = engine.NewX509Client(st, cred, opts); err != nil {
 		return nil, nil, fmt.Errorf("mls.credential: %w", err)
 	}
 	return configured, basic, nil
+}
+
+// x509Credential reads the X.509 credential of cfg's mls.credential.
+func x509Credential(cfg *config.Config) (*engine.X509Credential, error) {
+	cr := cfg.MLS.Credential
+	chain, err := os.ReadFile(cr.CertChain)
+	if err != nil {
+		return nil, fmt.Errorf("mls.credential.cert_chain: %w", err)
+	}
+	key, err := os.ReadFile(cr.Key)
+	if err != nil {
+		return nil, fmt.Errorf("mls.credential.key: %w", err)
+	}
+	cred, err := engine.ParseX509CredentialPEM(chain, key)
+	if err != nil {
+		return nil, fmt.Errorf("mls.credential: %w", err)
+	}
+	return cred, nil
 }
 
 // keyPackageClient returns the client whose credential a KeyPackage

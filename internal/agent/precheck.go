@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
@@ -15,8 +16,9 @@ import (
 // CheckLocal checks, without the network, what the agent and restore need
 // of this machine besides a valid configuration: recipients present and
 // parseable, the identity and token files readable and well-formed, the
-// data directory usable, and the socket's directory one no other user can
-// write to. Each error names the configuration field. `mlsbackup config
+// MLS credential's certificate chain and key and the x509 roots readable
+// and matching, the data directory usable, and the socket's directory one
+// no other user can write to. Each error names the configuration field. `mlsbackup config
 // check` runs it; the destination itself is checked by `mlsbackup check`.
 func CheckLocal(cfg *config.Config) []error {
 	var errs []error
@@ -30,6 +32,14 @@ func CheckLocal(cfg *config.Config) []error {
 	}
 	if cfg.Agent.TCPListen != "" {
 		if _, err := readToken(cfg.Agent.TokenFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := authentication(cfg, engine.Options{}); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.MLS.Credential.Type == config.CredentialX509 {
+		if _, err := x509Credential(cfg); err != nil {
 			errs = append(errs, err)
 		}
 	}
