@@ -48,7 +48,7 @@ func TestEveryAdvertisedCapabilityWorks(t *testing.T) {
 			case wire.CredentialTypeBasic:
 				b = newMember("bob")
 			case wire.CredentialTypeX509:
-				b = x509Member(t, "bob", ca.issue(t, id, "im:bob"), Options{})
+				b = x509Member(t, "bob", issue(t, ca, id, "im:bob"), Options{})
 			default:
 				t.Fatalf("%v: credential type %d advertised, and this test cannot present it", id, ct)
 			}
@@ -146,7 +146,7 @@ func TestCapabilitiesRefused(t *testing.T) {
 	} {
 		var m *member
 		if tc.x509 {
-			m = x509Member(t, "m", ca.issue(t, suite1, "im:m"), Options{Capabilities: tc.caps})
+			m = x509Member(t, "m", issue(t, ca, suite1, "im:m"), Options{Capabilities: tc.caps})
 		} else {
 			m = newMember("m")
 			m.client = NewClient(m.st, []byte("m"), Options{Capabilities: tc.caps})

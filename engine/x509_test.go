@@ -30,8 +30,8 @@ func TestX509MemberLifecycle(t *testing.T) {
 		t.Run(id.String(), func(t *testing.T) {
 			ctx := context.Background()
 			ca := newTestCA(t, "root")
-			inter := ca.intermediate(t, "members")
-			opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.pool()}}
+			inter := ca.Intermediate(t, "members")
+			opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.Pool()}}
 			a := newMember("alice")
 			a.client = NewClient(a.st, []byte("alice"), opts)
 			var err error
@@ -39,7 +39,7 @@ func TestX509MemberLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			openMLSStyleGroup(t, a, basicAndX509)
-			b := x509Member(t, "bob", inter.issue(t, id, "im:bob@example.com"), opts)
+			b := x509Member(t, "bob", issue(t, inter, id, "im:bob@example.com"), opts)
 			out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{b.keyPackage(t, id)}})
 			if b.g, err = b.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
 				t.Fatal(err)
@@ -54,7 +54,7 @@ func TestX509MemberLifecycle(t *testing.T) {
 			agree(t, a, b)
 			sendAndCheck(t, a, "after bob's commit", b)
 
-			c := x509Member(t, "carol", inter.issue(t, id, "im:carol@example.com"), opts)
+			c := x509Member(t, "carol", issue(t, inter, id, "im:carol@example.com"), opts)
 			gi, err := b.g.GroupInfo(ctx, true)
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +86,7 @@ func TestX509MemberLifecycle(t *testing.T) {
 func TestX509CredentialRefused(t *testing.T) {
 	ctx := context.Background()
 	ca, other := newTestCA(t, "root"), newTestCA(t, "other")
-	opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.pool()}}
+	opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.Pool()}}
 	cs, err := suite.New(suite1)
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +110,14 @@ func TestX509CredentialRefused(t *testing.T) {
 		kp   func() []byte
 	}{
 		{"unknown issuer", func() []byte {
-			return x509Member(t, "eve", other.issue(t, suite1, "im:eve"), opts).keyPackage(t, suite1)
+			return x509Member(t, "eve", issue(t, other, suite1, "im:eve"), opts).keyPackage(t, suite1)
 		}},
 		{"expired", func() []byte {
-			return x509Member(t, "old", ca.issue(t, suite1, "im:old", func(c *x509.Certificate) {
+			return x509Member(t, "old", issue(t, ca, suite1, "im:old", func(c *x509.Certificate) {
 				c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
 			}), opts).keyPackage(t, suite1)
 		}},
-		{"another key", func() []byte { return forged(x509Cred(ca.issue(t, suite1, "im:mallory"))) }},
+		{"another key", func() []byte { return forged(x509Cred(issue(t, ca, suite1, "im:mallory"))) }},
 		{"garbage certificate", func() []byte {
 			return forged(wire.Credential{CredentialType: wire.CredentialTypeX509, Certificates: [][]byte{[]byte("not a certificate")}})
 		}},
@@ -142,7 +142,7 @@ func TestX509CredentialRefused(t *testing.T) {
 			}
 		})
 	}
-	if err := ValidateKeyPackage(forged(x509Cred(ca.issue(t, suite1, "im:mallory"))), time.Time{}); !errors.Is(err, ErrBadCredential) {
+	if err := ValidateKeyPackage(forged(x509Cred(issue(t, ca, suite1, "im:mallory"))), time.Time{}); !errors.Is(err, ErrBadCredential) {
 		t.Errorf("ValidateKeyPackage of a certificate with another key: got %v, want ErrBadCredential", err)
 	}
 }
@@ -153,13 +153,13 @@ func TestX509CredentialRefused(t *testing.T) {
 func TestX509WelcomeTreeAuthenticated(t *testing.T) {
 	ctx := context.Background()
 	ca, other := newTestCA(t, "root"), newTestCA(t, "other")
-	a := x509Member(t, "alice", ca.issue(t, suite1, "im:alice"), Options{})
+	a := x509Member(t, "alice", issue(t, ca, suite1, "im:alice"), Options{})
 	var err error
 	if a.g, err = a.client.CreateGroup(ctx, suite1, []byte("g")); err != nil {
 		t.Fatal(err)
 	}
 	d := newMember("dave")
-	d.client = NewClient(d.st, []byte("dave"), Options{Authentication: DefaultAuthenticationService{Roots: other.pool()}})
+	d.client = NewClient(d.st, []byte("dave"), Options{Authentication: DefaultAuthenticationService{Roots: other.Pool()}})
 	out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{d.keyPackage(t, suite1)}})
 	before := d.st.Dump()
 	if _, err := d.client.JoinFromWelcome(ctx, out.Welcome, nil); !errors.Is(err, ErrInvalidWelcome) || !errors.Is(err, ErrBadCredential) {
@@ -267,9 +267,9 @@ func TestAuthenticationServiceCalledForEveryNewCredential(t *testing.T) {
 func TestX509ResyncComparesIdentities(t *testing.T) {
 	ctx := context.Background()
 	ca := newTestCA(t, "root")
-	opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.pool()}}
-	a := x509Member(t, "alice", ca.issue(t, suite1, "im:alice"), opts)
-	b := x509Member(t, "bob", ca.issue(t, suite1, "im:bob"), opts)
+	opts := Options{Authentication: DefaultAuthenticationService{Roots: ca.Pool()}}
+	a := x509Member(t, "alice", issue(t, ca, suite1, "im:alice"), opts)
+	b := x509Member(t, "bob", issue(t, ca, suite1, "im:bob"), opts)
 	var err error
 	if a.g, err = a.client.CreateGroup(ctx, suite1, []byte("g")); err != nil {
 		t.Fatal(err)
@@ -283,11 +283,11 @@ func TestX509ResyncComparesIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mallory := x509Member(t, "mallory", ca.issue(t, suite1, "im:mallory"), opts)
+	mallory := x509Member(t, "mallory", issue(t, ca, suite1, "im:mallory"), opts)
 	if _, _, err := mallory.client.JoinByExternalCommit(ctx, gi, nil, &old); !errors.Is(err, ErrInvalidCommit) {
 		t.Fatalf("mallory removing bob's leaf: got %v, want ErrInvalidCommit", err)
 	}
-	bob2 := x509Member(t, "bob again", ca.issue(t, suite1, "im:bob"), opts)
+	bob2 := x509Member(t, "bob again", issue(t, ca, suite1, "im:bob"), opts)
 	g, commit, err := bob2.client.JoinByExternalCommit(ctx, gi, nil, &old)
 	if err != nil {
 		t.Fatalf("bob re-joins with a new certificate: %v", err)
@@ -323,7 +323,7 @@ func TestCredentialIdentity(t *testing.T) {
 		}, "CN=Bob,O=Example"},
 	}
 	for _, tc := range tests {
-		cred := ca.issue(t, suite1, "im:x", tc.mod)
+		cred := issue(t, ca, suite1, "im:x", tc.mod)
 		got := Credential{Type: CredentialX509, Chain: cred.Chain}.Identity()
 		if string(got) != tc.want {
 			t.Errorf("%s: identity %q, want %q", tc.name, got, tc.want)
@@ -341,7 +341,7 @@ func TestCredentialIdentity(t *testing.T) {
 // refuses a key of another certificate.
 func TestParseX509CredentialPEM(t *testing.T) {
 	ca := newTestCA(t, "root")
-	inter := ca.intermediate(t, "inter")
+	inter := ca.Intermediate(t, "inter")
 	chainPEM := func(c *X509Credential) []byte {
 		var b bytes.Buffer
 		for _, der := range c.Chain {
@@ -356,12 +356,12 @@ func TestParseX509CredentialPEM(t *testing.T) {
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	}
-	ed := inter.issue(t, suite1, "im:ed")
+	ed := issue(t, inter, suite1, "im:ed")
 	got, err := ParseX509CredentialPEM(chainPEM(ed), pkcs8(ed))
 	if err != nil || len(got.Chain) != 2 || !bytes.Equal(got.Chain[0], ed.Chain[0]) {
 		t.Fatalf("ed25519 with PKCS #8: %v", err)
 	}
-	p256 := ca.issue(t, suite.P256AES128GCMSHA256P256, "im:p256")
+	p256 := issue(t, ca, suite.P256AES128GCMSHA256P256, "im:p256")
 	sec1, err := x509.MarshalECPrivateKey(p256.Key.(*ecdsa.PrivateKey))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 // Package testcert issues X.509 certificates for tests of MLS x509
-// credentials: a root CA, and member certificates for Ed25519 keys (cipher
-// suites 1 and 3) naming a URI, written as the PEM files the agent's
-// configuration and the CLI read.
+// credentials: root and intermediate CAs, and member certificates for any
+// key, as DER chains or as the PEM files the agent's configuration and the
+// CLI read. It is for tests only.
 package testcert
 
 import (
@@ -21,16 +21,34 @@ import (
 	"time"
 )
 
-// CA is a root certificate authority.
+// CA is a certificate authority: a root, or an intermediate under one.
 type CA struct {
 	cert *x509.Certificate
-	der  []byte
 	key  crypto.Signer
+	// chain is the DER chain up to the root, without it: the CA's own
+	// certificate and its intermediates (empty for a root).
+	chain [][]byte
+	root  *x509.Certificate
 }
 
 // NewCA returns a fresh self-signed ECDSA P-256 root named name, valid
 // from an hour ago for a day.
 func NewCA(t testing.TB, name string) *CA {
+	t.Helper()
+	cert, key := newCACert(t, name, nil)
+	return &CA{cert: cert, key: key, root: cert}
+}
+
+// Intermediate returns a CA named name signed by ca.
+func (ca *CA) Intermediate(t testing.TB, name string) *CA {
+	t.Helper()
+	cert, key := newCACert(t, name, ca)
+	return &CA{cert: cert, key: key, chain: append([][]byte{cert.Raw}, ca.chain...), root: ca.root}
+}
+
+// newCACert returns a CA certificate named name, signed by parent (self
+// when nil).
+func newCACert(t testing.TB, name string, parent *CA) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -41,7 +59,11 @@ func NewCA(t testing.TB, name string) *CA {
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	signer, signerKey := tmpl, crypto.Signer(key)
+	if parent != nil {
+		signer, signerKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,32 +71,29 @@ func NewCA(t testing.TB, name string) *CA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &CA{cert: cert, der: der, key: key}
+	return cert, key
+}
+
+// Pool returns a pool holding ca's root.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.root)
+	return p
 }
 
 // RootPEM writes the root certificate to dir/name and returns the path.
 func (ca *CA) RootPEM(t testing.TB, dir, name string) string {
 	t.Helper()
-	return write(t, filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der}))
+	return write(t, filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.root.Raw}))
 }
 
-// Member is an issued certificate and its key, as PEM.
-type Member struct {
-	// ChainPEM is the member's certificate (the chain has no
-	// intermediates).
-	ChainPEM []byte
-	// KeyPEM is the PKCS #8 private key.
-	KeyPEM []byte
-}
-
-// Issue returns a certificate for a fresh Ed25519 key naming uri.
-func (ca *CA) Issue(t testing.TB, uri string) Member {
+// Chain returns the DER chain (the new certificate first, then ca's
+// intermediates) of a certificate for key naming uri as its URI subject
+// alternative name and common name, valid from an hour ago for a day;
+// mods change the template first.
+func (ca *CA) Chain(t testing.TB, key crypto.Signer, uri string, mods ...func(*x509.Certificate)) [][]byte {
 	t.Helper()
 	u, err := url.Parse(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +101,43 @@ func (ca *CA) Issue(t testing.TB, uri string) Member {
 		SerialNumber: serial(t), Subject: pkix.Name{CommonName: uri},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		URIs: []*url.URL{u}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	for _, m := range mods {
+		m(tmpl)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return append([][]byte{der}, ca.chain...)
+}
+
+// Member is an issued certificate chain and its key, as PEM.
+type Member struct {
+	// ChainPEM holds the chain's certificates, the member's first.
+	ChainPEM []byte
+	// KeyPEM is the PKCS #8 private key.
+	KeyPEM []byte
+}
+
+// Issue returns a certificate for a fresh Ed25519 key (cipher suites 1
+// and 3) naming uri, as PEM.
+func (ca *CA) Issue(t testing.TB, uri string) Member {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []byte
+	for _, der := range ca.Chain(t, key, uri) {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Member{
-		ChainPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
-	}
+	return Member{ChainPEM: chain, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})}
 }
 
 // Files writes m's chain and key to dir/<name>.pem and dir/<name>.key
