@@ -2,10 +2,6 @@ package engine
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"testing"
 
@@ -21,24 +17,14 @@ func newTestCA(t testing.TB, name string) *testcert.CA { return testcert.NewCA(t
 // certKey returns a fresh private key of suite id's signature scheme.
 func certKey(t testing.TB, id suite.ID) crypto.Signer {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch id {
-	case suite.X25519AES128GCMSHA256Ed25519, suite.X25519ChaCha20Poly1305SHA256Ed25519:
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	case suite.P256AES128GCMSHA256P256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case suite.P384AES256GCMSHA384P384:
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case suite.P521AES256GCMSHA512P521:
-		key, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	default:
-		t.Fatalf("suite %v has no certificate keys", id)
-	}
+	cs, err := suite.New(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key
+	return testcert.KeyFor(t, func(k crypto.Signer) bool {
+		_, _, err := cs.ImportSignaturePrivateKey(k)
+		return err == nil
+	})
 }
 
 // issue returns an X.509 credential from ca for a fresh key of suite id

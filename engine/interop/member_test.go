@@ -232,6 +232,11 @@ func (m *tsMember) View(t testing.TB) view {
 		Op: "state", Client: m.name,
 		ExporterLabel: exporterLabel, ExporterContext: exporterContext, ExporterLength: exporterLength,
 	})
+	for i, mem := range resp.Members {
+		if len(mem.Certificate) > 0 {
+			resp.Members[i].Identity = engine.Credential{Type: engine.CredentialX509, Chain: [][]byte{mem.Certificate}}.Identity()
+		}
+	}
 	return view{
 		Epoch:              resp.Epoch,
 		EpochAuthenticator: resp.EpochAuthenticator,

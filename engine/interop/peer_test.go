@@ -49,12 +49,26 @@ type peerRequest struct {
 	ExporterLabel   string   `json:"exporter_label,omitempty"`
 	ExporterContext []byte   `json:"exporter_context,omitempty"`
 	ExporterLength  int      `json:"exporter_length,omitempty"`
+	// X509Chain, SignKey and PublicKey make a new_client present an
+	// X.509 credential and sign with that key (suite encodings).
+	X509Chain [][]byte `json:"x509_chain,omitempty"`
+	SignKey   []byte   `json:"sign_key,omitempty"`
+	PublicKey []byte   `json:"public_key,omitempty"`
+	// RequiredCredentials makes create_group require these credential
+	// types ("basic", "x509").
+	RequiredCredentials []string `json:"required_credentials,omitempty"`
+	// Tree is a ratchet tree out of band (join, external_join).
+	Tree []byte `json:"tree,omitempty"`
+	// NoTree leaves the tree out of a group_info.
+	NoTree bool `json:"no_tree,omitempty"`
 }
 
-// peerMember is one member as the peer reports it.
+// peerMember is one member as the peer reports it: the identity of a basic
+// credential, or the first certificate of an x509 one.
 type peerMember struct {
-	Index    uint32 `json:"index"`
-	Identity []byte `json:"identity"`
+	Index       uint32 `json:"index"`
+	Identity    []byte `json:"identity"`
+	Certificate []byte `json:"certificate"`
 }
 
 // peerResponse is one response line from the peer; which fields are set
@@ -76,6 +90,8 @@ type peerResponse struct {
 	OwnIndex           uint32       `json:"own_index"`
 	Active             bool         `json:"active"`
 	Members            []peerMember `json:"members"`
+	// Tree is the ratchet tree a Welcome or GroupInfo left out.
+	Tree []byte `json:"tree"`
 }
 
 // lockedBuffer collects the peer's stderr for failure messages.

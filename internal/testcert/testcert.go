@@ -113,6 +113,38 @@ func (ca *CA) Chain(t testing.TB, key crypto.Signer, uri string, mods ...func(*x
 	return append([][]byte{der}, ca.chain...)
 }
 
+// KeyFor returns a fresh private key that fits, one of [Keys]; it fails t
+// if none does.
+func KeyFor(t testing.TB, fits func(crypto.Signer) bool) crypto.Signer {
+	t.Helper()
+	for _, k := range Keys(t) {
+		if fits(k) {
+			return k
+		}
+	}
+	t.Fatal("no key of Ed25519, ECDSA P-256, P-384 or P-521 fits")
+	return nil
+}
+
+// Keys returns one fresh private key of every signature scheme
+// certificates carry for MLS: Ed25519 and ECDSA on P-256, P-384 and P-521.
+func Keys(t testing.TB) []crypto.Signer {
+	t.Helper()
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []crypto.Signer{ed}
+	for _, c := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
+		k, err := ecdsa.GenerateKey(c, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // Member is an issued certificate chain and its key, as PEM.
 type Member struct {
 	// ChainPEM holds the chain's certificates, the member's first.

@@ -8,24 +8,35 @@
 // Byte strings travel as standard base64 (what Go's encoding/json does with
 // []byte). Every client holds at most one group. Operations:
 //
-//   new_client   {client, suite, identity}      -> {}
+//   new_client   {client, suite, identity, x509_chain?, sign_key?, public_key?}
+//                                               -> {}  (with x509_chain, a
+//                client presenting those DER certificates and signing with
+//                sign_key, public_key in ts-mls's encodings)
 //   add_psk      {client, psk_id, psk_secret}   -> {}  (an external PSK)
 //   key_package  {client, default_keys}         -> {key_package}  (MLSMessage)
-//   create_group {client, group_id}             -> {}
+//   create_group {client, group_id, required_credentials?}
+//                                               -> {}  (required_credentials:
+//                a required_capabilities extension naming these types)
 //   commit       {client, add: [MLSMessage], remove: [leaf], psk: [psk_id],
 //                 public, ratchet_tree}
-//                                               -> {commit, welcome?}
-//   join         {client, welcome}              -> {}
-//   group_info   {client, default_encoding}     -> {group_info}  (MLSMessage
-//                with the external_pub and ratchet_tree extensions)
-//   external_join {client, group_info}          -> {commit}  (a new group
+//                                               -> {commit, welcome?, tree?}
+//                (without ratchet_tree the Welcome leaves the tree out and
+//                tree carries it)
+//   join         {client, welcome, tree?}       -> {}  (tree: out of band)
+//   group_info   {client, default_encoding, no_tree}
+//                                               -> {group_info, tree?}
+//                (MLSMessage with the external_pub extension and, unless
+//                no_tree, ratchet_tree; with no_tree, tree carries it)
+//   external_join {client, group_info, tree?}   -> {commit}  (a new group
 //                joined by external commit)
 //   process      {client, message}              -> {kind, data?}
 //                kind: "application" | "proposal" | "commit"
 //   encrypt      {client, data}                 -> {message}
 //   state        {client, exporter_label, exporter_context, exporter_length}
 //                -> {epoch, epoch_authenticator, exporter, own_index, active,
-//                    members: [{index, identity}]}
+//                    members: [{index, identity, certificate}]}  (identity
+//                of a basic credential; certificate: the first of an x509
+//                credential)
 //
 // Diagnostics go to stderr; stdout carries only responses.
 //
@@ -74,7 +85,8 @@ import {
 } from "ts-mls";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import { createGroupInfo } from "ts-mls/createCommit.js";
-import { encodeRatchetTree } from "ts-mls/ratchetTree.js";
+import { decodeRatchetTree, encodeRatchetTree } from "ts-mls/ratchetTree.js";
+import { encodeRequiredCapabilities } from "ts-mls/requiredCapabilities.js";
 import { composeBufferEncoders, encode } from "ts-mls/codec/tlsEncoder.js";
 import { groupInfoTBSEncoder } from "ts-mls/groupInfo.js";
 import { decodeVarLenData, varLenDataEncoder } from "ts-mls/codec/variableLength.js";
@@ -129,6 +141,7 @@ function members(state) {
       out.push({
         index: i / 2,
         identity: cred.credentialType === "basic" ? b64(cred.identity) : "",
+        certificate: cred.credentialType === "x509" ? b64(cred.certificates[0]) : "",
       });
     }
   });
@@ -138,6 +151,9 @@ function members(state) {
 // newKeyPackage generates a KeyPackage with a fresh signature key pair;
 // see the note on ECDSA keys at the top.
 async function newKeyPackage(c, defaultKeys) {
+  if (c.keys !== undefined) {
+    return generateKeyPackageWithKey(c.credential, defaultCapabilities(), defaultLifetime, [], c.keys, c.impl);
+  }
   if (c.curve === undefined || defaultKeys) {
     return generateKeyPackage(c.credential, defaultCapabilities(), defaultLifetime, [], c.impl);
   }
@@ -147,6 +163,15 @@ async function newKeyPackage(c, defaultKeys) {
 }
 
 const encodeVarLen = encode(varLenDataEncoder);
+
+// tree decodes an out-of-band ratchet tree, or returns undefined.
+function tree(b64tree) {
+  if (b64tree === undefined || b64tree === "") return undefined;
+  const bytes = unb64(b64tree);
+  const decoded = decodeRatchetTree(bytes, 0);
+  if (decoded === undefined || decoded[1] !== bytes.length) throw new Error("cannot decode the ratchet tree");
+  return decoded[0];
+}
 
 // externalPubAsTSMLS adapts an RFC 9420 GroupInfo for ts-mls's external join,
 // which reads the external_pub extension as the bare key (see the note at the
@@ -179,10 +204,14 @@ const ops = {
   async new_client(req) {
     if (clients.has(req.client)) throw new Error(`client ${req.client} exists`);
     const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suiteName(req.suite)));
+    const x509 = req.x509_chain !== undefined && req.x509_chain.length > 0;
     clients.set(req.client, {
       impl,
       curve: ecdsaCurves[getCiphersuiteFromName(suiteName(req.suite)).signature],
-      credential: { credentialType: "basic", identity: unb64(req.identity) },
+      credential: x509
+        ? { credentialType: "x509", certificates: req.x509_chain.map(unb64) }
+        : { credentialType: "basic", identity: unb64(req.identity) },
+      keys: x509 ? { signKey: unb64(req.sign_key), publicKey: unb64(req.public_key) } : undefined,
       keyPackages: [],
       psks: {},
       state: undefined,
@@ -207,7 +236,12 @@ const ops = {
     const c = client(req.client);
     if (c.state !== undefined) throw new Error(`client ${req.client} already has a group`);
     const kp = await newKeyPackage(c, false);
-    c.state = await createGroup(unb64(req.group_id), kp.publicPackage, kp.privatePackage, [], c.impl);
+    const extensions = [];
+    if (req.required_credentials !== undefined && req.required_credentials.length > 0) {
+      const rc = { extensionTypes: [], proposalTypes: [], credentialTypes: req.required_credentials };
+      extensions.push({ extensionType: "required_capabilities", extensionData: encodeRequiredCapabilities(rc) });
+    }
+    c.state = await createGroup(unb64(req.group_id), kp.publicPackage, kp.privatePackage, extensions, c.impl);
     return {};
   },
 
@@ -238,6 +272,7 @@ const ops = {
     const out = { commit: b64(encodeMlsMessage(res.commit)) };
     if (res.welcome !== undefined) {
       out.welcome = b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: res.welcome }));
+      if (!req.ratchet_tree) out.tree = b64(encodeRatchetTree(c.state.ratchetTree));
     }
     return out;
   },
@@ -249,7 +284,7 @@ const ops = {
     for (const [i, kp] of c.keyPackages.entries()) {
       const ref = b64(await makeKeyPackageRef(kp.publicPackage, c.impl.hash));
       if (!welcome.secrets.some((s) => b64(s.newMember) === ref)) continue;
-      c.state = await joinGroup(welcome, kp.publicPackage, kp.privatePackage, makePskIndex(undefined, c.psks), c.impl);
+      c.state = await joinGroup(welcome, kp.publicPackage, kp.privatePackage, makePskIndex(undefined, c.psks), c.impl, tree(req.tree));
       c.keyPackages.splice(i, 1);
       wipe([kp.privatePackage.initPrivateKey]);
       return {};
@@ -266,12 +301,13 @@ const ops = {
     } else {
       const pair = await c.impl.hpke.deriveKeyPair(st.keySchedule.externalSecret);
       const externalPub = encodeVarLen(await c.impl.hpke.exportPublicKey(pair.publicKey));
-      gi = await createGroupInfo(st.groupContext, st.confirmationTag, st, [
-        { extensionType: "external_pub", extensionData: externalPub },
-        { extensionType: "ratchet_tree", extensionData: encodeRatchetTree(st.ratchetTree) },
-      ], c.impl);
+      const extensions = [{ extensionType: "external_pub", extensionData: externalPub }];
+      if (!req.no_tree) extensions.push({ extensionType: "ratchet_tree", extensionData: encodeRatchetTree(st.ratchetTree) });
+      gi = await createGroupInfo(st.groupContext, st.confirmationTag, st, extensions, c.impl);
     }
-    return { group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })) };
+    const out = { group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })) };
+    if (req.no_tree) out.tree = b64(encodeRatchetTree(st.ratchetTree));
+    return out;
   },
 
   async external_join(req) {
@@ -279,7 +315,7 @@ const ops = {
     if (c.state !== undefined) throw new Error(`client ${req.client} already has a group`);
     const [gi, impl] = externalPubAsTSMLS(decode(unb64(req.group_info), "mls_group_info").groupInfo, c.impl);
     const kp = await newKeyPackage(c, false);
-    const res = await joinGroupExternal(gi, kp.publicPackage, kp.privatePackage, false, impl);
+    const res = await joinGroupExternal(gi, kp.publicPackage, kp.privatePackage, false, impl, tree(req.tree));
     c.state = res.newState;
     const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_public_message", publicMessage: res.publicMessage });
     return { commit: b64(msg) };
