@@ -173,3 +173,36 @@ func TestIsGREASE(t *testing.T) {
 		t.Fatalf("GREASE values %#04x, want %#04x", got, want)
 	}
 }
+
+// TestRequiredCapabilitiesCommit: a commit sets the group's
+// required_capabilities, keeping its other extensions; requiring what a
+// member does not support is refused and changes nothing.
+func TestRequiredCapabilitiesCommit(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoMembers(t, Options{})
+	dsKey := make([]byte, 32)
+	commitAndDeliver(t, a, CommitOptions{ExternalSenders: []ExternalSender{{SignatureKey: dsKey, Identity: []byte("ds")}}}, b)
+	rc := &RequiredCapabilities{Credentials: []CredentialType{CredentialBasic, CredentialX509}}
+	commitAndDeliver(t, a, CommitOptions{RequiredCapabilities: rc}, b)
+	for _, m := range []*member{a, b} {
+		got, err := requiredCapabilities(m.g.s.gc.Extensions)
+		if err != nil || got == nil || !slices.Equal(got.CredentialTypes, []wire.CredentialType{1, 2}) {
+			t.Fatalf("%s: required capabilities %+v (%v)", m.name, got, err)
+		}
+		if es, err := externalSenders(m.g.s.gc.Extensions); err != nil || len(es) != 1 {
+			t.Fatalf("%s: the external sender was not kept: %v %v", m.name, es, err)
+		}
+	}
+	c := newMember("carol")
+	c.client = NewClient(c.st, []byte("carol"), Options{Capabilities: Capabilities{Credentials: []CredentialType{CredentialBasic}}})
+	if _, err := a.g.Commit(ctx, CommitOptions{Add: [][]byte{c.keyPackage(t, suite1)}}); !errors.Is(err, ErrInvalidKeyPackage) {
+		t.Fatalf("add of a member without x509: got %v, want ErrInvalidKeyPackage", err)
+	}
+	before := a.st.Dump()
+	if _, err := a.g.Commit(ctx, CommitOptions{RequiredCapabilities: &RequiredCapabilities{Extensions: []uint16{0xff00}}}); !errors.Is(err, ErrInvalidProposal) {
+		t.Fatalf("requiring an extension no member supports: got %v, want ErrInvalidProposal", err)
+	}
+	if !sameDump(before, a.st.Dump()) {
+		t.Fatal("refused commit changed storage")
+	}
+}

@@ -27,6 +27,11 @@ type CommitOptions struct {
 	// extension (RFC 9420 §12.1.8.1) through a GroupContextExtensions
 	// proposal; other group context extensions are kept.
 	ExternalSenders []ExternalSender
+	// RequiredCapabilities, if not nil, replaces the group's
+	// required_capabilities extension (RFC 9420 §11.1) through a
+	// GroupContextExtensions proposal (the same one as ExternalSenders');
+	// every member must support what it requires.
+	RequiredCapabilities *RequiredCapabilities
 	// NoRatchetTree leaves the ratchet_tree extension out of the
 	// GroupInfo in the Welcome (RFC 9420 §12.4.3.3), as
 	// [Options.OmitRatchetTree] does for every commit: the new members
@@ -41,32 +46,6 @@ type CommitOptions struct {
 	// Attach, if set, stores the caller's components in the commit's batch
 	// (see [Attach]); the [Outcome] carries the commit and Welcome.
 	Attach Attach
-}
-
-// ExternalSender is a party outside the group allowed to send proposals
-// (RFC 9420 §12.1.8.1), such as a delivery service.
-type ExternalSender struct {
-	// SignatureKey is its signature public key.
-	SignatureKey []byte
-	// Identity is carried as a basic credential.
-	Identity []byte
-}
-
-// externalSendersProposal builds a GroupContextExtensions proposal that sets
-// the external_senders extension to es, keeping the other extensions.
-func externalSendersProposal(cur wire.Extensions, es []ExternalSender) wire.Proposal {
-	list := make(wire.ExternalSenders, len(es))
-	for i, e := range es {
-		list[i] = wire.ExternalSender{SignatureKey: e.SignatureKey, Credential: wire.Credential{CredentialType: wire.CredentialTypeBasic, Identity: e.Identity}}
-	}
-	exts := wire.Extensions{}
-	for _, e := range cur {
-		if e.ExtensionType != wire.ExtensionExternalSenders {
-			exts = append(exts, e)
-		}
-	}
-	exts = append(exts, wire.Extension{ExtensionType: wire.ExtensionExternalSenders, ExtensionData: codec.Marshal(list)})
-	return wire.Proposal{ProposalType: wire.ProposalTypeGroupContextExtensions, GroupContextExtensions: &wire.GroupContextExtensions{Extensions: exts}}
 }
 
 // CommitOutput is what a created commit produces.
@@ -129,8 +108,8 @@ func (g *Group) Commit(ctx context.Context, o CommitOptions) (*CommitOutput, err
 		psk := wire.PreSharedKeyID{PSKType: wire.PSKTypeExternal, PSKID: id, PSKNonce: nonce}
 		c.Proposals = append(c.Proposals, byValue(wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: psk}}))
 	}
-	if o.ExternalSenders != nil {
-		c.Proposals = append(c.Proposals, byValue(externalSendersProposal(s.gc.Extensions, o.ExternalSenders)))
+	if p, ok := contextExtensionsProposal(s.gc.Extensions, o); ok {
+		c.Proposals = append(c.Proposals, byValue(p))
 	}
 	me := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(s.me())}
 	st, err := s.stage(ctx, c, me, nil, g.opts)

@@ -43,7 +43,12 @@
 // signature key, then [Options.Authentication] decides
 // ([DefaultAuthenticationService]: basic credentials as they are, x509
 // chains verified with crypto/x509). A [Member]'s identity comes from its
-// credential ([Credential.Identity]) and is not necessarily text.
+// credential ([Credential.Identity]) and is not necessarily text. What a
+// client's leaves advertise is [Options.Capabilities] (by default all the
+// engine implements); what a group requires of its members is set with
+// [CommitOptions.RequiredCapabilities]. A client joining by external
+// commit refuses a group whose requirements it does not meet
+// ([ErrUnsupported]) before it stores anything.
 //
 // A caller that must not lose a transition's result — the agent's
 // transactional outbox — passes an [Attach] (Encrypt, Process, Commit's

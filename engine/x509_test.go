@@ -20,7 +20,8 @@ import (
 )
 
 // TestX509MemberLifecycle: in every suite whose keys certificates carry, a
-// group whose creator requires credential types basic and x509 takes in a
+// group whose creator requires credential types basic and x509
+// (CommitOptions.RequiredCapabilities) takes in a
 // member with an X.509 credential (chain through an intermediate, checked
 // against the creator's roots), who sends, commits and is removed; a
 // second one joins by external commit. Members see the certificate's
@@ -38,13 +39,19 @@ func TestX509MemberLifecycle(t *testing.T) {
 			if a.g, err = a.client.CreateGroup(ctx, id, []byte("x509")); err != nil {
 				t.Fatal(err)
 			}
-			openMLSStyleGroup(t, a, basicAndX509)
+			required := &RequiredCapabilities{Credentials: []CredentialType{CredentialBasic, CredentialX509}}
+			if _, err := a.g.Commit(ctx, CommitOptions{RequiredCapabilities: required, Merge: true}); err != nil {
+				t.Fatalf("require basic and x509: %v", err)
+			}
 			b := x509Member(t, "bob", issue(t, inter, id, "im:bob@example.com"), opts)
 			out := commitAndDeliver(t, a, CommitOptions{Add: [][]byte{b.keyPackage(t, id)}})
 			if b.g, err = b.client.JoinFromWelcome(ctx, out.Welcome, nil); err != nil {
 				t.Fatal(err)
 			}
 			agree(t, a, b)
+			if rc, _ := requiredCapabilities(b.g.s.gc.Extensions); rc == nil || len(rc.CredentialTypes) != 2 {
+				t.Fatalf("bob's group context requires %+v, want basic and x509", rc)
+			}
 			ms := a.g.Members()
 			if len(ms) != 2 || string(ms[1].Identity) != "im:bob@example.com" || ms[1].CredentialType != CredentialX509 {
 				t.Fatalf("members %+v, want bob's x509 credential naming im:bob@example.com", ms)
