@@ -102,7 +102,9 @@ func TestAgentProcessSignals(t *testing.T) {
 		}
 		defer cl.Close()
 		st, err = cl.Status(context.Background())
-		return err == nil && st.EveryEpochs == 7
+		// The status shows the new configuration a moment before the
+		// reload's log line is written.
+		return err == nil && st.EveryEpochs == 7 && strings.Contains(logs.String(), "configuration reloaded")
 	})
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
