@@ -259,7 +259,11 @@ func (st *staged) finish(ctx context.Context, ac *wire.AuthenticatedContent, cre
 		return err
 	}
 	ns.epoch = ep
-	ns.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
+	if ns.keys != nil {
+		if err := ns.startLeases(); err != nil {
+			return err
+		}
+	}
 	// ns.restored stays as it was: only this member's own fresh commit
 	// clears it (see [groupState.clearRestored]).
 	ns.past = retainPast(old, ns.tree, opts.RetainEpochs)

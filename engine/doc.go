@@ -100,13 +100,16 @@
 //	                         epoch keeps only sender data, resumption PSK and
 //	                         authenticator, the rest are zeros), the secret
 //	                         tree's header (node secrets), the own
-//	                         ratchets' generation leases, and (record
-//	                         version 2) for a past epoch the signature keys
-//	                         its leaves had that the next commit changed, to
-//	                         verify late messages with their epoch's keys
+//	                         ratchets' generation leases as of the record's
+//	                         last write, and (record version 2) for a past
+//	                         epoch the signature keys its leaves had that
+//	                         the next commit changed, to verify late
+//	                         messages with their epoch's keys
 //	epoch_secrets/ratchet_<N>_<leaf>.bin
 //	                         one leaf's handshake and application ratchets in
-//	                         epoch N, so a message rewrites one small record
+//	                         epoch N, so a message rewrites one small record;
+//	                         the member's own leaf's ratchets are stored
+//	                         advanced past every generation it leased
 //
 // The newest [Options.RetainEpochs] epochs keep their records (for late
 // application messages and resumption PSKs); older ones are deleted in the
@@ -118,7 +121,13 @@
 // A sender's ratchet generations are leased in blocks of
 // [Options.LeaseBlock]: the lease is stored before a ciphertext of a new
 // block is returned, and a reloaded group resumes past the lease, so no key
-// and nonce is ever used twice.
+// and nonce is ever used twice. What is stored is the sender's ratchet
+// already advanced past the lease ([secrettree.Tree.Reserve]); the leased
+// generations live only in memory, so nothing stored yields the key of a
+// message the member sent, and a crash loses the unused ones. An epoch
+// starts with nothing leased (its first message leases a block), and the
+// member's leaf's ratchets are derived in the batch that enters it, so no
+// stored node secret lies on its path (§9.2).
 //
 // # Snapshots
 //

@@ -35,12 +35,8 @@ func (g *Group) protectHandshake(s, ns *groupState, ac *wire.AuthenticatedConten
 	}
 	me := uint32(s.me())
 	ns.secrets = s.secrets.Clone()
-	gen, err := ns.secrets.Generation(me, secrettree.Handshake)
-	if err != nil {
+	if _, err := ns.extendLease(me, secrettree.Handshake, g.opts.LeaseBlock); err != nil {
 		return nil, fmt.Errorf("protect: %w", err)
-	}
-	if gen >= uint64(ns.lease[0]) {
-		ns.lease[0] = uint32(min(gen+uint64(g.opts.LeaseBlock), 1<<32-1))
 	}
 	secret, err := framing.NextSecret(ns.secrets, me, ac.Content.ContentType)
 	if err != nil {

@@ -18,7 +18,9 @@ import (
 // replace is set, in which case the stale components are deleted in the
 // same batch.
 func newStoredGroup(ctx context.Context, st Storage, s *groupState, opts Options, op string, replace bool, call *attachCall, extra Batch) (*Group, error) {
-	s.lease = [2]uint32{opts.LeaseBlock, opts.LeaseBlock}
+	if err := s.startLeases(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	b, err := stateBatch(op, nil, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -71,17 +71,56 @@ func (g *Group) Encrypt(ctx context.Context, data, authenticatedData []byte, att
 // lease if the generation reaches it; write reports that the lease changed
 // and must be stored before the message is released.
 func (g *Group) nextApplicationSecret(ns *groupState, me uint32) (secret framing.RatchetSecret, write bool, err error) {
-	gen, err := ns.secrets.Generation(me, secrettree.Application)
+	write, err = ns.extendLease(me, secrettree.Application, g.opts.LeaseBlock)
 	if err != nil {
 		return secret, false, fmt.Errorf("encrypt: %w", err)
-	}
-	write = gen >= uint64(ns.lease[1])
-	if write {
-		ns.lease[1] = uint32(min(gen+uint64(g.opts.LeaseBlock), 1<<32-1))
 	}
 	secret, err = framing.NextSecret(ns.secrets, me, wire.ContentTypeApplication)
 	if err != nil {
 		return secret, false, fmt.Errorf("encrypt: %w", err)
 	}
 	return secret, write, nil
+}
+
+// The generation leases (RFC 9420 §9.2 at rest). A member's stored ratchet
+// record holds its own ratchets advanced past every generation it leased
+// ([secrettree.Tree.Reserve]): the leased generations live only in memory,
+// so what is stored never yields the key of a message it sent, and a
+// group loaded after a crash resumes past them (unused ones are lost, none
+// is used twice). An epoch starts with nothing leased: the member's first
+// message of the epoch leases the first block, in the batch stored before
+// the message is returned (the agent's outbox stores one per message
+// anyway), so that entering an epoch — every member, for every commit —
+// costs no derivation of generations the member may never use.
+
+// startLeases starts the epoch s has just entered with nothing leased and
+// derives this member's leaf's ratchets from the secret tree (the nodes
+// above it replaced by their other children, §9.2), in the batch that
+// enters the epoch: no stored node secret then lies on the member's path,
+// and a snapshot can export the member's own ratchets spent.
+func (s *groupState) startLeases() error {
+	s.lease = [2]uint32{}
+	if err := s.secrets.DeriveLeaf(uint32(s.me())); err != nil {
+		return fmt.Errorf("derive own ratchets: %w", err)
+	}
+	return nil
+}
+
+// extendLease leases a new block of this member's generations of ct in s
+// (whose secret tree must be a private copy) if its next generation
+// reaches the lease; write reports that it did, and that the ratchet's
+// record must be stored before a message of the new block is released.
+func (s *groupState) extendLease(me uint32, ct secrettree.ContentType, block uint32) (write bool, err error) {
+	gen, err := s.secrets.Generation(me, ct)
+	if err != nil {
+		return false, err
+	}
+	if gen < uint64(s.lease[ct]) {
+		return false, nil
+	}
+	s.lease[ct] = uint32(min(gen+uint64(block), 1<<32-1))
+	if err := s.secrets.Reserve(me, ct, s.lease[ct]); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -20,6 +20,12 @@
 // [Tree.Next]; after a crash, [Tree.AdvanceTo] skips generations that may
 // already have been used.
 //
+// A sender that persists its tree reserves generations with
+// [Tree.Reserve] before it uses them: the encoding then holds its ratchet
+// advanced past the reservation, so that nothing stored yields a key it
+// may have used, and the reserved generations live only in memory (a tree
+// decoded after a crash resumes past them).
+//
 // # Encoding
 //
 // [Tree.MarshalBinary] writes the whole state in the TLS presentation
@@ -67,6 +73,9 @@
 // changes one leaf record; the first message of a sender also the header).
 // [Tree.UnmarshalParts] reassembles them. MarshalBinary is the header
 // followed by the leaf records as leaves<V>.
+//
+// A reserved ratchet is encoded as its reservation: next_generation and
+// secret of the ratchet advanced to the end of the reservation.
 //
 // A stored node is never an ancestor of another stored node nor of a leaf
 // with ratchets, and every leaf has ratchets or a stored ancestor-or-self.

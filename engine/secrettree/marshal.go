@@ -60,7 +60,8 @@ func leafLen(l *leafRatchets) int {
 	n := 4
 	for _, r := range l.r {
 		keys := retainedLen(&r)
-		n += 8 + codec.OpaqueLen(r.secret) + codec.VarintLen(keys) + keys
+		_, secret := r.stored()
+		n += 8 + codec.OpaqueLen(secret) + codec.VarintLen(keys) + keys
 	}
 	return n
 }
@@ -112,14 +113,16 @@ func (t *Tree) writeHeader() (*codec.Writer, error) {
 	return w, nil
 }
 
-// writeLeaf writes the LeafRatchets record of leaf. The retained keys'
+// writeLeaf writes the LeafRatchets record of leaf; a reserved ratchet
+// (see [Tree.Reserve]) is written as its reservation. The retained keys'
 // vector length is written first rather than through
 // [codec.Writer.Vector], so that w can stay on its caller's stack.
 func (t *Tree) writeLeaf(w *codec.Writer, leaf uint32) {
 	w.Uint32(leaf)
 	for _, r := range t.leaf(leaf).r {
-		w.Uint64(r.next)
-		w.Opaque(r.secret)
+		next, secret := r.stored()
+		w.Uint64(next)
+		w.Opaque(secret)
 		w.Varint(retainedLen(&r))
 		for _, k := range r.retained {
 			w.Uint32(k.gen)

@@ -20,6 +20,20 @@ type ratchet struct {
 	// sharedSecret: another tree holds secret too, so it is dropped, not
 	// zeroed, when replaced or wiped.
 	sharedSecret bool
+	// res, if set, is the ratchet's reservation (see [Tree.Reserve]): the
+	// encoding holds res instead of next and secret, and res.next > next.
+	res *reservation
+	// sharedRes: another tree holds res too (see sharedSecret).
+	sharedRes bool
+}
+
+// reservation is the state a ratchet's encoding holds while generations
+// [ratchet.next, reservation.next) are reserved for the sender in memory:
+// the same ratchet advanced to generation next. It is never changed, only
+// replaced.
+type reservation struct {
+	next   uint64
+	secret []byte
 }
 
 // retainedKey is the key and nonce of one skipped generation.
@@ -32,7 +46,7 @@ type retainedKey struct {
 // share returns a copy of r for another tree: it shares r's secret
 // (marked shared) and copies the retained keys.
 func (r *ratchet) share() ratchet {
-	c := ratchet{next: r.next, secret: r.secret, sharedSecret: r.secret != nil}
+	c := ratchet{next: r.next, secret: r.secret, sharedSecret: r.secret != nil, res: r.res, sharedRes: r.res != nil}
 	if len(r.retained) > 0 {
 		c.retained = make([]retainedKey, len(r.retained))
 		for i, k := range r.retained {
@@ -50,7 +64,37 @@ func (r *ratchet) wipe() {
 		clear(k.key)
 		clear(k.nonce)
 	}
+	r.dropReservation()
 	r.secret, r.retained, r.sharedSecret = nil, nil, false
+}
+
+// dropReservation forgets r's reservation, zeroing its secret unless
+// another tree holds it.
+func (r *ratchet) dropReservation() {
+	if r.res != nil && !r.sharedRes {
+		clear(r.res.secret)
+	}
+	r.res, r.sharedRes = nil, false
+}
+
+// settle drops r's reservation once the ratchet itself has reached it:
+// the encoding then holds the ratchet again. It reports whether the
+// encoding changed (the ratchet went past the reservation).
+func (r *ratchet) settle() bool {
+	if r.res == nil || r.next < r.res.next {
+		return false
+	}
+	past := r.next > r.res.next
+	r.dropReservation()
+	return past
+}
+
+// stored returns the generation and secret r's encoding holds.
+func (r *ratchet) stored() (uint64, []byte) {
+	if r.res != nil {
+		return r.res.next, r.res.secret
+	}
+	return r.next, r.secret
 }
 
 // keyNonce derives the key and nonce of generation gen from its secret.
@@ -251,6 +295,7 @@ func (t *Tree) consume(leaf uint32, ct ContentType, gen uint32, want bool) (key,
 		return nil, nil, t.genError(leaf, ct, gen, r, err)
 	}
 	key, nonce = r.consume(t.suite, t.cfg, gen, want)
+	r.settle()
 	t.markChanged(leaf)
 	return key, nonce, nil
 }
@@ -277,8 +322,58 @@ func (t *Tree) Next(leaf uint32, ct ContentType) (gen uint32, key, nonce []byte,
 	gen = uint32(r.next)
 	key, nonce = keyNonce(t.suite, r.secret, gen)
 	r.step(t.suite, gen)
-	t.markChanged(leaf)
+	if r.res == nil || r.settle() {
+		// Without a reservation the encoding holds the ratchet itself.
+		t.markChanged(leaf)
+	}
 	return gen, key, nonce, nil
+}
+
+// DeriveLeaf derives leaf's ratchets now if it has none (RFC 9420 §9.2:
+// the secrets of the nodes above it are replaced by those of their other
+// children), so that no stored node secret lies on its path. The change
+// set of [Tree.TakeChanges] then reports the header and the leaf.
+func (t *Tree) DeriveLeaf(leaf uint32) error {
+	if leaf < t.n && t.hasLeaf(leaf) {
+		return nil
+	}
+	_, err := t.ratchetFor(leaf, Application, true)
+	return err
+}
+
+// Reserve reserves the generations of leaf's ratchet for ct below until
+// for the sender, deriving the leaf's ratchets if it has none yet (RFC
+// 9420 §9.2: its ancestors' secrets are then replaced by their other
+// children's): from now on the tree's encoding ([Tree.MarshalLeaf],
+// [Tree.MarshalBinary]) holds the ratchet advanced to until, while
+// [Tree.Next] keeps serving the reserved generations from memory. What is
+// stored therefore never yields the key of a generation the sender may
+// have used, and a tree decoded from it resumes past every reserved
+// generation: a crash loses the unused ones. It costs one derivation per
+// generation reserved; it does nothing if the ratchet or its reservation
+// is already at until or beyond. The change set of [Tree.TakeChanges]
+// reports the leaf (and the header, if the leaf's ratchets were derived).
+func (t *Tree) Reserve(leaf uint32, ct ContentType, until uint32) error {
+	r, err := t.ratchetFor(leaf, ct, true)
+	if err != nil {
+		return err
+	}
+	from, secret := r.stored()
+	if uint64(until) <= from {
+		return nil
+	}
+	s := secret
+	for g := uint32(from); g < until; g++ {
+		next := advance(t.suite, s, g)
+		if g != uint32(from) {
+			clear(s)
+		}
+		s = next
+	}
+	r.dropReservation()
+	r.res = &reservation{next: uint64(until), secret: s}
+	t.markChanged(leaf)
+	return nil
 }
 
 // AdvanceTo ratchets leaf's ratchet for ct forward so that its next
@@ -297,6 +392,7 @@ func (t *Tree) AdvanceTo(leaf uint32, ct ContentType, gen uint32) error {
 	for r.next < uint64(gen) {
 		r.step(t.suite, uint32(r.next))
 	}
+	r.settle()
 	return nil
 }
 
