@@ -137,11 +137,7 @@ func (s *Store) flush(ctx context.Context, checkpoint bool) error {
 			return err
 		}
 	}
-	below := make(map[string]uint64, len(prune))
-	for gh, m := range prune {
-		below[gh] = m.below
-	}
-	if err := s.pruneSnapshots(below); err != nil {
+	if err := s.pruneSnapshots(prune); err != nil {
 		s.giveBack(nil, prune)
 		return err
 	}
@@ -189,7 +185,7 @@ func (s *Store) giveBack(ops []queued, prune map[string]pruneMark) {
 	defer s.mu.Unlock()
 	s.queue = append(ops, s.queue...)
 	for gh, m := range prune {
-		if m.below > s.prune[gh].below {
+		if cur, ok := s.prune[gh]; !ok || m.ticket > cur.ticket {
 			s.prune[gh] = m
 		}
 	}

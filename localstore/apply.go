@@ -183,7 +183,7 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 	}
 	// Compute the batch from the state as the log has it.
 	s.rollbackLocked()
-	var prune map[string]uint64
+	var prune map[string]pruneMark
 	var err error
 	if augment != nil {
 		err = augment(b)
@@ -238,7 +238,7 @@ func (s *Store) commit(ctx context.Context, id uint64, in *engine.Batch, augment
 // log's error. s.mu is held since the rollbackLocked that preceded the
 // append, so a change of the failure count since then is a write that
 // failed after the append began.
-func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]uint64) error {
+func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]pruneMark) error {
 	// Durable is read before the failure check, so that every entry at or
 	// below it is known durable (see wal.Log.Durable).
 	durable := s.log.Durable()
@@ -255,10 +255,9 @@ func (s *Store) installLocked(b *engine.Batch, ticket uint64, prune map[string]u
 	for _, p := range b.Puts {
 		s.installEntryLocked(&pendingEntry{key: p.Key, value: bytes.Clone(p.Value), ticket: ticket}, durable)
 	}
-	for gh, below := range prune {
-		if below > s.prune[gh].below {
-			s.prune[gh] = pruneMark{below: below, ticket: ticket}
-		}
+	for gh, m := range prune {
+		m.ticket = ticket
+		s.prune[gh] = m
 	}
 	return nil
 }

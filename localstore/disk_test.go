@@ -144,12 +144,19 @@ func TestSnapshots(t *testing.T) {
 	if _, _, err := s.LatestSnapshot(ctx, g); !errors.Is(err, ErrNoSnapshot) {
 		t.Fatalf("empty: %v, want ErrNoSnapshot", err)
 	}
-	for e := uint64(1); e <= 5; e++ {
-		must(t, s.SaveSnapshot(ctx, g, e, []byte(fmt.Sprint("snapshot at ", e))))
+	must(t, s.SaveSnapshot(ctx, g, 1, []byte("snapshot of a group not stored")))
+	if epochs, err := s.ListSnapshots(ctx, g); err != nil || len(epochs) != 0 {
+		t.Fatalf("snapshot of a group not stored: kept %v, %v; want none", epochs, err)
 	}
+	for e := uint64(1); e <= 5; e++ {
+		enterEpoch(t, s, g, e)
+		must(t, s.SaveSnapshot(ctx, g, e, []byte(fmt.Sprint("snapshot at ", e))))
+		must(t, s.SaveSnapshot(ctx, g, e-1, []byte("snapshot of an epoch the group left")))
+	}
+	must(t, s.Flush(ctx))
 	epochs, err := s.ListSnapshots(ctx, g)
 	must(t, err)
-	if want := []uint64{3, 4, 5}; !reflect.DeepEqual(epochs, want) {
+	if want := []uint64{5}; !reflect.DeepEqual(epochs, want) {
 		t.Fatalf("kept %v, want %v", epochs, want)
 	}
 	e, data, err := s.LatestSnapshot(ctx, g)
@@ -157,10 +164,10 @@ func TestSnapshots(t *testing.T) {
 	if e != 5 || string(data) != "snapshot at 5" {
 		t.Fatalf("latest = %d %q", e, data)
 	}
-	data, err = s.LoadSnapshot(ctx, g, 4)
+	data, err = s.LoadSnapshot(ctx, g, 5)
 	must(t, err)
-	if string(data) != "snapshot at 4" {
-		t.Fatalf("epoch 4 = %q", data)
+	if string(data) != "snapshot at 5" {
+		t.Fatalf("epoch 5 = %q", data)
 	}
 	// A bit flip anywhere is detected and the file is named.
 	path := filepath.Join(dir, "mls", "groups", fmt.Sprintf("%x", g), "snapshots", "latest.snapshot")
@@ -216,4 +223,14 @@ func TestReplaceGroupAndPendingInputs(t *testing.T) {
 	if err := s2.DropPending(ctx, rep.PendingInputs[0].ID); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Fatalf("second drop: %v, want unknown operation", err)
 	}
+}
+
+// enterEpoch applies the batch that moves group g to epoch e: its epoch
+// record and its context.
+func enterEpoch(t *testing.T, s *Store, g []byte, e uint64) {
+	t.Helper()
+	must(t, s.Apply(context.Background(), &engine.Batch{Op: "Commit", Group: g, Puts: []engine.Put{
+		{Key: engine.Key{Group: g, Kind: engine.KindEpochSecrets, Name: fmt.Sprintf("epoch_%d.bin", e)}, Value: epochSecret(int(e))},
+		{Key: engine.Key{Group: g, Kind: engine.KindState, Name: "context"}, Value: []byte(fmt.Sprint("epoch ", e))},
+	}}))
 }

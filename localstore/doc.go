@@ -37,7 +37,11 @@
 // the component files when the round that deletes them runs, and leave the
 // log (which holds the batch that added them) at the first checkpoint after
 // that, so at most Options.CheckpointInterval (plus one round) after the
-// deleting batch was committed; [Store.Flush] removes them at once.
+// deleting batch was committed; [Store.Flush] removes them at once. A local
+// snapshot file lives only while its epoch is its group's current one: the
+// round that applies a batch moving the group to another epoch, or
+// deleting it, deletes the group's other snapshot files, and [Open]
+// deletes any a crash left behind.
 //
 // # Full disk and other write failures
 //
@@ -95,7 +99,8 @@
 // "snapshots"); component names follow the same rule, at most 200 bytes.
 // Epoch secrets are named epoch_<N>.bin (decimal N, leading zeros allowed);
 // when a batch adds one, every epoch_<M>.bin with M <= N - EpochRetention
-// is deleted in the same batch, and local snapshots of such epochs are deleted after it is applied.
+// is deleted in the same batch. A group's current epoch is its highest N;
+// a group without an epoch_<N>.bin is not stored.
 // The engine applies its own retention (engine.Options.RetainEpochs); this
 // one is the backstop and must not be smaller than the engine's, or the
 // engine would miss epoch records it expects.
@@ -131,7 +136,10 @@
 //	64      n     data (opaque snapshot bytes produced by the engine)
 //
 // epoch_<N>.snapshot is written first, then latest.snapshot (same bytes),
-// each atomically; the newest SnapshotsKept epoch files are kept.
+// each atomically, and only for the group's current epoch N; they are
+// deleted once the group leaves epoch N or is deleted (see Forward secrecy
+// above), so at most one epoch file is kept in practice (and never more
+// than SnapshotsKept).
 //
 // # Log payload (one batch)
 //

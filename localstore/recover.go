@@ -79,6 +79,9 @@ func (s *Store) recover(ctx context.Context, rec *wal.Recovery) (*RecoveryReport
 	if err := s.checkpointLocked(ctx); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
+	if err := s.sweepSnapshots(); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
 	if len(report.Replayed)+len(report.Dropped)+len(report.PendingInputs) > 0 || report.TornTail != nil {
 		s.opts.Logger.Info("localstore: recovered", "replayed", len(report.Replayed), "dropped", len(report.Dropped), "pending_inputs", len(report.PendingInputs), "torn_tail", report.TornTail != nil)
 	}

@@ -48,15 +48,24 @@ func ExpiredEpochs(names []string, keep int) []string {
 }
 
 // addRetentionLocked adds to b the deletion of epoch secrets that fall out
-// of the retention once b is applied, and returns, per group hex, the
-// lowest epoch whose local snapshot may stay once b is durable. s.mu is
-// held.
-func (s *Store) addRetentionLocked(b *engine.Batch) (map[string]uint64, error) {
-	var prune map[string]uint64
+// of the retention once b is applied, and returns, per group hex whose
+// current epoch b changes (or whose epochs it deletes all), the local
+// snapshots that may stay once b is durable: only those of the current
+// epoch, as a local snapshot of an earlier one holds secrets the group
+// has deleted (that epoch's init, exporter and other secrets, the oldest
+// retained epoch, replaced private keys), and none of a deleted group.
+// s.mu is held.
+func (s *Store) addRetentionLocked(b *engine.Batch) (map[string]pruneMark, error) {
+	var prune map[string]pruneMark
 	groups := map[string][]byte{}
 	for _, p := range b.Puts {
 		if _, ok := EpochOf(p.Key.Name); ok && p.Key.Kind == engine.KindEpochSecrets && len(p.Key.Group) > 0 {
 			groups[string(p.Key.Group)] = p.Key.Group
+		}
+	}
+	for _, k := range b.Deletes {
+		if _, ok := EpochOf(k.Name); ok && k.Kind == engine.KindEpochSecrets && len(k.Group) > 0 {
+			groups[string(k.Group)] = k.Group
 		}
 	}
 	for _, g := range groups {
@@ -64,6 +73,7 @@ func (s *Store) addRetentionLocked(b *engine.Batch) (map[string]uint64, error) {
 		if err != nil {
 			return nil, err
 		}
+		before, had := newestEpoch(names)
 		after := make(map[string]bool, len(names)+1)
 		for n := range names {
 			after[n] = true
@@ -79,24 +89,35 @@ func (s *Store) addRetentionLocked(b *engine.Batch) (map[string]uint64, error) {
 			}
 		}
 		all := make([]string, 0, len(after))
-		var newest uint64
 		for n := range after {
 			all = append(all, n)
-			if e, ok := EpochOf(n); ok && e > newest {
-				newest = e
-			}
 		}
 		for _, n := range ExpiredEpochs(all, s.opts.EpochRetention) {
 			b.Deletes = append(b.Deletes, engine.Key{Group: g, Kind: engine.KindEpochSecrets, Name: n})
 		}
-		if newest >= uint64(s.opts.EpochRetention) {
-			if prune == nil {
-				prune = map[string]uint64{}
-			}
-			prune[hex.EncodeToString(g)] = newest - uint64(s.opts.EpochRetention) + 1
+		newest, has := newestEpoch(after)
+		if has && had && newest == before {
+			continue
 		}
+		if prune == nil {
+			prune = map[string]pruneMark{}
+		}
+		prune[hex.EncodeToString(g)] = pruneMark{epoch: newest, gone: !has}
 	}
 	return prune, nil
+}
+
+// newestEpoch returns the highest N among names that are epoch_<N>.bin,
+// and whether there is one.
+func newestEpoch(names map[string]bool) (uint64, bool) {
+	var newest uint64
+	found := false
+	for n, ok := range names {
+		if e, isEpoch := EpochOf(n); ok && isEpoch && (!found || e > newest) {
+			newest, found = e, true
+		}
+	}
+	return newest, found
 }
 
 // epochNamesLocked returns the set of epoch_<N>.bin names the group has

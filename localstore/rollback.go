@@ -1,9 +1,11 @@
 package localstore
 
-// pruneMark is the lowest epoch whose local snapshot may stay in a group,
-// and the ticket of the batch that raised it there.
+// pruneMark says which local snapshots of a group may stay once the batch
+// with ticket is durable: those of the group's current epoch, or none if
+// the group is gone (the batch deleted it).
 type pruneMark struct {
-	below  uint64
+	epoch  uint64
+	gone   bool
 	ticket uint64
 }
 

@@ -70,7 +70,13 @@ func (s *Store) snapshotDir(group []byte) string {
 // SaveSnapshot stores data (opaque snapshot bytes from the engine) as the
 // group's snapshot of epoch: epoch_<N>.snapshot, then latest.snapshot,
 // each written atomically; only the newest [Options.SnapshotsKept] epoch
-// files are kept.
+// files are kept. A local snapshot lives only while its epoch is the
+// group's current one (the epoch of its newest epoch_<N>.bin): the batch
+// that moves the group to another epoch, or deletes it, has its snapshot
+// files deleted by the applier round that applies it (forward secrecy: a
+// snapshot of an earlier epoch holds secrets the group has deleted). So
+// SaveSnapshot keeps nothing, and returns nil, for an epoch that is not
+// the group's current one or a group that is not stored.
 func (s *Store) SaveSnapshot(ctx context.Context, group []byte, epoch uint64, data []byte) error {
 	if err := s.usable(); err != nil {
 		return err
@@ -80,6 +86,15 @@ func (s *Store) SaveSnapshot(ctx context.Context, group []byte, epoch uint64, da
 	}
 	if len(group) == 0 || len(group) > maxGroupID {
 		return fmt.Errorf("save snapshot: %w: group id", ErrInvalidKey)
+	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	current, ok, err := s.currentEpoch(group)
+	if err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	if !ok || current != epoch {
+		return nil
 	}
 	dir := s.snapshotDir(group)
 	if err := s.ensureDir(dir); err != nil {
@@ -186,10 +201,30 @@ func (s *Store) removeSnapshots(dir string, epochs []uint64, withLatest bool) er
 	return nil
 }
 
-// pruneSnapshots deletes local snapshots of epochs whose secrets fell out
-// of the retention: they hold those secrets (forward secrecy on disk).
-func (s *Store) pruneSnapshots(minEpoch map[string]uint64) error {
-	for gh, min := range minEpoch {
+// currentEpoch returns the group's current epoch as every committed batch
+// leaves it (its newest epoch_<N>.bin), and false if it has none.
+func (s *Store) currentEpoch(group []byte) (uint64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names, err := s.epochNamesLocked(group)
+	if err != nil {
+		return 0, false, err
+	}
+	e, ok := newestEpoch(names)
+	return e, ok, nil
+}
+
+// pruneSnapshots deletes the local snapshots that marks no longer let
+// stay: every one of a group that is gone, and those of any epoch but the
+// current one otherwise (forward secrecy on disk: they hold secrets the
+// group has deleted).
+func (s *Store) pruneSnapshots(marks map[string]pruneMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	for gh, m := range marks {
 		g, err := hex.DecodeString(gh)
 		if err != nil {
 			continue
@@ -201,17 +236,48 @@ func (s *Store) pruneSnapshots(minEpoch map[string]uint64) error {
 		}
 		var old []uint64
 		for _, e := range epochs {
-			if e < min {
+			if m.gone || e != m.epoch {
 				old = append(old, e)
 			}
 		}
 		latestOld := false
-		if b, err := s.fs.ReadFile(filepath.Join(dir, latestSnapshot)); err == nil && len(b) >= 24 {
-			latestOld = binary.LittleEndian.Uint64(b[16:]) < min
+		if b, err := s.fs.ReadFile(filepath.Join(dir, latestSnapshot)); err == nil {
+			latestOld = m.gone || len(b) < 24 || binary.LittleEndian.Uint64(b[16:]) != m.epoch
 		}
 		if err := s.removeSnapshots(dir, old, latestOld); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sweepSnapshots applies pruneSnapshots' rule to every group directory
+// with local snapshots, on [Open]: a crash may have come between a batch
+// and the applier round that prunes after it, and a data directory of an
+// earlier version kept snapshots of epochs within the retention.
+func (s *Store) sweepSnapshots() error {
+	dirs, err := s.readNames(filepath.Join(s.dir, dirMLS, dirGroups))
+	if err != nil {
+		return err
+	}
+	marks := map[string]pruneMark{}
+	for _, gh := range dirs {
+		g, err := hex.DecodeString(gh)
+		if err != nil || len(g) == 0 || hex.EncodeToString(g) != gh {
+			continue
+		}
+		snaps, err := s.readNames(s.snapshotDir(g))
+		if err != nil {
+			return err
+		}
+		if len(snaps) == 0 {
+			continue
+		}
+		e, ok, err := s.currentEpoch(g)
+		if err != nil {
+			return err
+		}
+		marks[gh] = pruneMark{epoch: e, gone: !ok}
+	}
+	return s.pruneSnapshots(marks)
 }

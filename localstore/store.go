@@ -46,8 +46,9 @@ type Options struct {
 	// are kept; older ones are deleted in the same batch that adds a newer
 	// one. Default 10.
 	EpochRetention int
-	// SnapshotsKept is how many epoch_<N>.snapshot files are kept per group.
-	// Default 5.
+	// SnapshotsKept is how many epoch_<N>.snapshot files are kept at most
+	// per group; only the current epoch's outlives the next applier round
+	// (see [Store.SaveSnapshot]). Default 5.
 	SnapshotsKept int
 	// SyncApply makes [Store.Apply] write the component files and checkpoint
 	// the log before returning, instead of leaving that to a background
@@ -131,7 +132,7 @@ type Store struct {
 	mu      sync.RWMutex
 	pending overlay
 	queue   []queued
-	prune   map[string]pruneMark       // group hex → lowest epoch whose snapshot may stay
+	prune   map[string]pruneMark       // group hex → the local snapshots that may stay
 	epochs  map[string]map[string]bool // group → its epoch_<N>.bin names (see epochNamesLocked)
 	closed  bool
 	space   *sync.Cond // signalled when pending shrinks or the applier fails
@@ -150,6 +151,9 @@ type Store struct {
 
 	dirMu sync.Mutex
 	dirs  map[string]bool // directories known to exist durably
+
+	// snapMu serializes writing local snapshot files with pruning them.
+	snapMu sync.Mutex
 
 	kick   chan struct{}
 	urgent chan struct{} // a committer waits for space: apply without delay

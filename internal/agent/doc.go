@@ -36,8 +36,10 @@
 // Groups are loaded lazily, one mutex per group: operations on one group are
 // serialized, operations on different groups run in parallel. A snapshot is
 // exported with the group's mutex held, so it is a consistent view between
-// two transitions; it is stored as the group's local snapshot file and then
-// uploaded with the epoch authenticator recorded in the manifest. After every
+// two transitions; it is stored as the group's local snapshot file (kept
+// only while its epoch is the group's current one, see package localstore)
+// and then uploaded with the epoch authenticator recorded in the manifest.
+// After every
 // merged or processed commit the scheduler hears of the new epoch; before a
 // removal commit is created the scheduler snapshots the group first (when
 // snapshot.before_remove is on) and the removal is refused if that fails.

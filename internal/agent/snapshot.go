@@ -210,7 +210,9 @@ func (t *savedTable) record(id []byte, sum [sha256.Size]byte) {
 
 // saveLocal keeps x as the group's local snapshot file, unless local
 // copies are off (snapshot.local_keep 0) or this process already wrote
-// exactly these bytes as the group's latest one.
+// exactly these bytes as the group's latest one. The store keeps nothing
+// if the group has left x's epoch or is gone (see
+// [localstore.Store.SaveSnapshot]).
 func (a *Agent) saveLocal(ctx context.Context, group []byte, x exported) error {
 	if a.Config().Snapshot.LocalKeep == 0 {
 		return nil

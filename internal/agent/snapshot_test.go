@@ -72,12 +72,18 @@ func TestEveryNEpochs(t *testing.T) {
 					t.Errorf("epoch %d: snapshot epoch %d, manifest auth %x, snapshot auth %x, group auth %s", m.Epoch, info.Epoch, m.EpochAuthenticator, info.EpochAuthenticator, auths[m.Epoch])
 				}
 			}
-			// The local snapshot files were written too.
-			if len(tc.want) > 0 {
-				e, _, err := ta.a.Store().LatestSnapshot(ctx, gid)
-				if err != nil || e != tc.want[len(tc.want)-1] {
-					t.Errorf("local latest snapshot = epoch %d, %v; want %d", e, err, tc.want[len(tc.want)-1])
+			// The local snapshot file was written too, and is kept only
+			// while its epoch is the group's current one.
+			if err := ta.a.Store().Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e, _, err := ta.a.Store().LatestSnapshot(ctx, gid)
+			if n := len(tc.want); n > 0 && tc.want[n-1] == uint64(tc.updates) {
+				if err != nil || e != tc.want[n-1] {
+					t.Errorf("local latest snapshot = epoch %d, %v; want %d", e, err, tc.want[n-1])
 				}
+			} else if !errors.Is(err, localstore.ErrNoSnapshot) {
+				t.Errorf("local latest snapshot = epoch %d, %v; want none (the group left its epoch)", e, err)
 			}
 		})
 	}

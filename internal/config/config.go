@@ -125,10 +125,11 @@ type Snapshot struct {
 	Timezone string `yaml:"timezone"`
 	// BeforeRemove snapshots a group before a removal commit is created.
 	BeforeRemove bool `yaml:"before_remove"`
-	// LocalKeep is how many local epoch_<N>.snapshot files are kept per
-	// group; 0 keeps no local copies (snapshots are only uploaded), which
-	// saves about a third of the agent's CPU and six fsyncs per group in
-	// a snapshot pass.
+	// LocalKeep is how many local epoch_<N>.snapshot files are kept at
+	// most per group (a copy goes once the group leaves its epoch, so in
+	// practice only the current epoch's stays); 0 keeps no local copies
+	// (snapshots are only uploaded), which saves about a third of the
+	// agent's CPU and six fsyncs per group in a snapshot pass.
 	LocalKeep int `yaml:"local_keep"`
 	// Jitter delays scheduled snapshots by a random duration up to this.
 	Jitter time.Duration `yaml:"jitter"`

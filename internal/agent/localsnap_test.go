@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// snapshotFiles lists the files in the group's local snapshot directory.
+func snapshotFiles(t *testing.T, ta *testAgent, gid []byte) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(ta.cfg.DataDir, "mls", "groups", hex.EncodeToString(gid), "snapshots"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestRemovedMemberLocalSnapshotsDeleted is issue 18's third defect: after
+// carol was removed, her local snapshot files (with her leaf and path
+// private keys) survived a clean stop and a restart that reported no
+// groups. They now go with the group: in the applier round after the
+// batch of the commit that removes her, so before a clean stop ends.
+// Alice takes the removal snapshot first (snapshot.before_remove).
+func TestRemovedMemberLocalSnapshotsDeleted(t *testing.T) {
+	ctx := ctxT(t)
+	alice := newTestAgent(t, agentOpts{identity: "alice", beforeRemove: true})
+	carol := newTestAgent(t, agentOpts{identity: "carol"})
+	gid := []byte("leaving")
+	if _, err := alice.c.Create(ctx, CreateRequest{Name: string(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := carol.c.KeyPackage(ctx, KeyPackageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add, err := alice.c.Add(ctx, gid, AddRequest{KeyPackages: [][]byte{kp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.c.Snapshot(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	if files := snapshotFiles(t, carol, gid); len(files) != 2 {
+		t.Fatalf("carol's local snapshot files before the removal: %v, want epoch_1.snapshot and latest.snapshot", files)
+	}
+	rm, err := alice.c.Remove(ctx, gid, RemoveRequest{Members: []string{"carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.uploadedEpochs(gid); len(got) != 1 || got[0] != add.Epoch {
+		t.Fatalf("alice's removal snapshot: uploaded epochs %v, want [%d]", got, add.Epoch)
+	}
+	res, err := carol.c.Receive(ctx, ReceiveRequest{Message: rm.Commit})
+	if err != nil || res.Commit == nil || !res.Commit.SelfRemoved {
+		t.Fatalf("carol processes her removal: %+v, %v", res, err)
+	}
+	carol.stop()
+	if files := snapshotFiles(t, carol, gid); len(files) != 0 {
+		t.Fatalf("after carol was removed and stopped, her local snapshot files remain: %v", files)
+	}
+	carol.start(0)
+	list, err := carol.c.List(ctx)
+	if err != nil || len(list.Groups) != 0 {
+		t.Fatalf("carol's groups after the restart: %+v, %v; want none", list, err)
+	}
+	if files := snapshotFiles(t, carol, gid); len(files) != 0 {
+		t.Fatalf("after a restart, carol's local snapshot files remain: %v", files)
+	}
+}
