@@ -13,14 +13,25 @@ import (
 const DefaultOrphanAge = 24 * time.Hour
 
 // Retention says which snapshots of each group [Backup.Prune] keeps. A
-// snapshot is kept if any rule keeps it; the newest complete snapshot of
-// every group is always kept.
+// snapshot is kept if any rule keeps it and MaxAge does not delete it; the
+// newest complete snapshot of every group is kept unless MaxAge deletes
+// it (never for a live group).
 type Retention struct {
 	// KeepLast keeps the newest KeepLast snapshots of each group (by
 	// epoch, then creation time).
 	KeepLast int
 	// KeepWithin keeps every snapshot created within this duration of now.
 	KeepWithin time.Duration
+	// MaxAge, if positive, deletes every snapshot created longer ago than
+	// this, whatever KeepLast and KeepWithin say, except the newest
+	// complete snapshot (with data) of a live group: a snapshot holds the
+	// member's secrets, so MaxAge bounds how long the bucket keeps them.
+	MaxAge time.Duration
+	// Live reports whether a group is still held by its member; nil
+	// counts every group as live. A group that is not live (its member
+	// left it or was removed) loses its last snapshot too once it is
+	// older than MaxAge.
+	Live func(groupID []byte) bool
 	// OrphanAge: orphans older than this (by the time in their key and
 	// their modification time) are deleted; younger ones may be uploads in
 	// progress and are left. Temporary files of a [TempCleaner] store
@@ -87,7 +98,7 @@ func (b *Backup) PruneGroups(ctx context.Context, r Retention, groups [][]byte) 
 func (b *Backup) prune(ctx context.Context, r Retention, dryRun bool, groups [][]byte) (PruneReport, error) {
 	rep := PruneReport{DryRun: dryRun}
 	switch {
-	case r.KeepLast < 0 || r.KeepWithin < 0 || r.OrphanAge < 0:
+	case r.KeepLast < 0 || r.KeepWithin < 0 || r.OrphanAge < 0 || r.MaxAge < 0:
 		return rep, fmt.Errorf("uploader: negative retention %+v", r)
 	case r.KeepLast == 0 && r.KeepWithin == 0:
 		return rep, ErrNoRetention
@@ -131,10 +142,14 @@ func (b *Backup) prune(ctx context.Context, r Retention, dryRun bool, groups [][
 			start--
 		}
 		keptWithData := false
+		live := r.Live == nil || r.Live(res.complete[start].GroupID)
 		for i, n := end-1, 0; i >= start; i, n = i-1, n+1 {
 			ref := res.complete[i]
-			keep := n == 0 || n < r.KeepLast || now.Sub(ref.Created) <= r.KeepWithin ||
-				(!keptWithData && !noData[ref.Key])
+			age := now.Sub(ref.Created)
+			old := r.MaxAge > 0 && age > r.MaxAge
+			newest := n == 0 || (!keptWithData && !noData[ref.Key])
+			keep := (newest && (live || !old)) ||
+				(!old && (n < r.KeepLast || age <= r.KeepWithin))
 			if keep {
 				rep.Kept = append(rep.Kept, ref)
 				keptWithData = keptWithData || !noData[ref.Key]

@@ -3,6 +3,7 @@ package uploader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ func TestPruneRetention(t *testing.T) {
 		{"keep within 2h30m", Retention{KeepWithin: 150 * time.Minute}, []uint64{4, 5, 6}},
 		{"keep within 1ns keeps the newest", Retention{KeepWithin: time.Nanosecond}, []uint64{6}},
 		{"either rule keeps", Retention{KeepLast: 1, KeepWithin: 90 * time.Minute}, []uint64{5, 6}},
+		{"max age over keep last", Retention{KeepLast: 10, MaxAge: 2 * time.Hour}, []uint64{5, 6}},
+		{"max age over keep within", Retention{KeepWithin: 5 * time.Hour, MaxAge: 3 * time.Hour}, []uint64{4, 5, 6}},
+		{"max age keeps a live group's newest", Retention{KeepLast: 3, MaxAge: time.Minute}, []uint64{6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +100,43 @@ func TestPruneKeepsNewestWithData(t *testing.T) {
 	}
 	if len(rep.Kept) != 2 || rep.Kept[0].Epoch != 2 || rep.Kept[1].Epoch != 3 {
 		t.Errorf("kept %+v, want epochs 2 and 3", rep.Kept)
+	}
+}
+
+// TestPruneMaxAgeLeftGroup: a group that is no longer live loses every
+// snapshot older than MaxAge, its newest included, while a live group
+// keeps its newest restorable one however old.
+func TestPruneMaxAgeLeftGroup(t *testing.T) {
+	store := newMemStore()
+	clock := newFakeClock()
+	b := newTestBackup(t, store, newTestKeys(t), func(o *Options) { o.Now = clock.Now })
+	mustUpload(t, b, "left", 1, []byte("l"))
+	for e := uint64(1); e <= 3; e++ {
+		clock.Advance(time.Hour)
+		mustUpload(t, b, "live", e, []byte{byte(e)})
+	}
+	ms, _ := b.List(context.Background(), []byte("live"))
+	if err := store.Delete(context.Background(), ms[2].DataKey); err != nil { // the newest lost its data
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	r := Retention{KeepLast: 10, MaxAge: 90 * time.Minute, Live: func(g []byte) bool { return string(g) == "live" }}
+	rep, err := b.Prune(context.Background(), r, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, ref := range rep.Kept {
+		kept = append(kept, fmt.Sprintf("%s/%d", ref.GroupID, ref.Epoch))
+	}
+	if want := []string{"live/2", "live/3"}; !slices.Equal(kept, want) {
+		t.Errorf("kept %v, want %v (the left group's snapshot is 4h old, max age 90m)", kept, want)
+	}
+	if hs, _ := b.List(context.Background(), []byte("left")); len(hs) != 0 {
+		t.Errorf("the left group still has %d snapshots", len(hs))
+	}
+	if _, err := b.Prune(context.Background(), Retention{KeepLast: 1, MaxAge: -time.Second}, true); err == nil {
+		t.Error("prune with a negative max age succeeded")
 	}
 }
 

@@ -134,10 +134,11 @@ func (a *app) pruneCommand() *cli.Command {
 		Name:  "prune",
 		Usage: "delete remote snapshots that the retention rules no longer keep",
 		Description: "Keeps, per group, the newest retention.keep_last snapshots and every snapshot\n" +
-			"younger than retention.keep_within; never deletes the newest complete snapshot of\n" +
-			"a group. Also removes orphans (data without a manifest) older than a day and, in a\n" +
-			"local directory, temporary files that interrupted writes left and nobody wrote to\n" +
-			"for a day.\n" +
+			"younger than retention.keep_within, but deletes any older than retention.max_age\n" +
+			"(if set); never deletes the newest complete snapshot of a group (the agent's own\n" +
+			"retention does, past max_age, for a group it no longer holds). Also removes\n" +
+			"orphans (data without a manifest) older than a day and, in a local directory,\n" +
+			"temporary files that interrupted writes left and nobody wrote to for a day.\n" +
 			"Deleting needs the prefix's lease: run it as the agent's identity, or --take-over.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be deleted, delete nothing"},
@@ -159,6 +160,7 @@ func (a *app) pruneCommand() *cli.Command {
 			rep, pruneErr := b.Prune(c.Context, uploader.Retention{
 				KeepLast:   e.cfg.Retention.KeepLast,
 				KeepWithin: e.cfg.Retention.KeepWithin,
+				MaxAge:     e.cfg.Retention.MaxAge,
 			}, c.Bool("dry-run"))
 			if c.Bool("json") {
 				if err := writeJSON(a.st.out, pruneViewOf(rep)); err != nil {

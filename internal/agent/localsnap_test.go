@@ -4,7 +4,11 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/mlsbackup/mlsbackup/internal/config"
 )
 
 // snapshotFiles lists the files in the group's local snapshot directory.
@@ -74,5 +78,62 @@ func TestRemovedMemberLocalSnapshotsDeleted(t *testing.T) {
 	}
 	if files := snapshotFiles(t, carol, gid); len(files) != 0 {
 		t.Fatalf("after a restart, carol's local snapshot files remain: %v", files)
+	}
+}
+
+// TestRetentionMaxAgeBoundsBackups: retention.max_age deletes the
+// snapshots older than it over keep_last and keep_within, except the
+// newest of a group the agent still holds; a group its member was removed
+// from loses its last snapshot too.
+func TestRetentionMaxAgeBoundsBackups(t *testing.T) {
+	ctx := ctxT(t)
+	const maxAge = 200 * time.Millisecond
+	alice := newTestAgent(t, agentOpts{identity: "alice"})
+	carol := newTestAgent(t, agentOpts{identity: "carol", edit: func(c *config.Config) { c.Retention.MaxAge = maxAge }})
+	mine, left := []byte("mine"), []byte("left")
+	if _, err := carol.c.Create(ctx, CreateRequest{Name: string(mine)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := carol.c.Update(ctx, mine, UpdateRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.c.Snapshot(ctx, mine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := alice.c.Create(ctx, CreateRequest{Name: string(left)}); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := carol.c.KeyPackage(ctx, KeyPackageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add, err := alice.c.Add(ctx, left, AddRequest{KeyPackages: [][]byte{kp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.c.Snapshot(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := alice.c.Remove(ctx, left, RemoveRequest{Members: []string{"carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.c.Receive(ctx, ReceiveRequest{Message: rm.Commit}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(maxAge + 100*time.Millisecond) // every snapshot is older than max_age
+	if ev, err := carol.a.sched.get().ReconcileNow(ctx); err != nil || ev.RetainErr != nil {
+		t.Fatalf("reconcile: %+v, %v", ev, err)
+	}
+	if got := carol.uploadedEpochs(mine); !reflect.DeepEqual(got, []uint64{2}) {
+		t.Errorf("carol's live group keeps epochs %v, want [2] (its newest, whatever its age)", got)
+	}
+	if got := carol.uploadedEpochs(left); len(got) != 0 {
+		t.Errorf("the group carol was removed from keeps epochs %v, want none past max_age", got)
 	}
 }

@@ -106,8 +106,11 @@ const pruneGroupsShare = 10
 // retention with the prune command's code, under the prefix's lease: to
 // the few groups a pass snapshotted with [uploader.Backup.PruneGroups],
 // or to the whole destination with [uploader.Backup.Prune] (after a
-// reconciliation, or a pass that snapshotted many groups). What remains is
-// what the agent then knows of those groups.
+// reconciliation, a pass that snapshotted many groups, or any pass when
+// retention.max_age is set, so that no group's snapshots outlive it). A
+// group this agent no longer stores is not live: past max_age it loses
+// its last snapshot too. What remains is what the agent then knows of
+// those groups.
 func (r *reconciler) Retain(ctx context.Context, groups [][]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -118,9 +121,20 @@ func (r *reconciler) Retain(ctx context.Context, groups [][]byte) error {
 	}
 	defer release()
 	cfg := a.Config().Retention
-	ret := uploader.Retention{KeepLast: cfg.KeepLast, KeepWithin: cfg.KeepWithin}
-	if len(groups)*pruneGroupsShare > a.uploads.len() {
+	ret := uploader.Retention{KeepLast: cfg.KeepLast, KeepWithin: cfg.KeepWithin, MaxAge: cfg.MaxAge}
+	if len(groups)*pruneGroupsShare > a.uploads.len() || cfg.MaxAge > 0 {
 		groups = nil
+	}
+	if cfg.MaxAge > 0 {
+		stored, err := a.storedGroups(ctx)
+		if err != nil {
+			return fmt.Errorf("apply retention: %w", err)
+		}
+		live := make(map[string]bool, len(stored))
+		for _, id := range stored {
+			live[string(id)] = true
+		}
+		ret.Live = func(id []byte) bool { return live[string(id)] }
 	}
 	mark := a.uploads.mark()
 	var rep uploader.PruneReport

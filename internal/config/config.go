@@ -142,13 +142,19 @@ type Snapshot struct {
 
 // Retention says which remote snapshots are kept, by `prune` and by the
 // agent after its snapshot passes and reconciliations. A snapshot is kept
-// if either rule keeps it; the newest complete snapshot of a group is
-// always kept.
+// if either rule keeps it and MaxAge does not delete it; the newest
+// complete snapshot of a group is always kept, unless MaxAge deletes it
+// in a group this agent no longer holds.
 type Retention struct {
 	// KeepLast keeps the newest N snapshots of each group.
 	KeepLast int `yaml:"keep_last"`
 	// KeepWithin keeps every snapshot younger than this; 0 disables.
 	KeepWithin time.Duration `yaml:"keep_within"`
+	// MaxAge deletes every snapshot older than this, over KeepLast and
+	// KeepWithin, except the newest of a group the agent still holds: it
+	// bounds how long the destination keeps a member's secrets. 0
+	// disables.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // Store configures the local file store.

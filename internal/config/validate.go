@@ -46,6 +46,9 @@ func (c *Config) Validate() error {
 	if c.Retention.KeepWithin < 0 {
 		v.add("retention.keep_within", "must not be negative")
 	}
+	if c.Retention.MaxAge < 0 {
+		v.add("retention.max_age", "must not be negative")
+	}
 	v.between("store.epoch_retention", int64(c.Store.EpochRetention), 1, MaxEpochHistory)
 	c.validateAgent(&v)
 	c.validateMLS(&v)

@@ -68,6 +68,7 @@ func TestValidateErrors(t *testing.T) {
 		{"reconcile too often", func(c *Config) { c.Snapshot.ReconcileInterval = time.Second }, "snapshot.reconcile_interval", "at least 1m0s, got 1s", ""},
 		{"keep last", func(c *Config) { c.Retention.KeepLast = 0 }, "retention.keep_last", "at least 1, got 0", ""},
 		{"keep within", func(c *Config) { c.Retention.KeepWithin = -time.Hour }, "retention.keep_within", "must not be negative", ""},
+		{"max age", func(c *Config) { c.Retention.MaxAge = -time.Hour }, "retention.max_age", "must not be negative", ""},
 		{"epoch retention", func(c *Config) { c.Store.EpochRetention = 0 }, "store.epoch_retention", "between 1 and 1000, got 0", ""},
 		{"tcp listen", func(c *Config) { c.Agent.TCPListen = "localhost"; c.Agent.TokenFile = "/t" }, "agent.tcp_listen", `"localhost" is not host:port`, ""},
 		{"token file", func(c *Config) { c.Agent.TCPListen = "127.0.0.1:7070" }, "agent.token_file", "required when tcp_listen is set", ""},
