@@ -60,6 +60,9 @@ type Options struct {
 	MaxLoadedGroups int
 	// SyncApply is passed to localstore (tests that read files directly).
 	SyncApply bool
+	// LeaseBlock is the engine's generation lease (engine.Options); 0
+	// means the engine's default. For tests.
+	LeaseBlock uint32
 }
 
 // Agent runs the MLS groups of one data directory and backs them up.
@@ -193,7 +196,8 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 
 	// One suite registry for every group the agent loads: the groups share
 	// each cipher suite's bounded caches (successful verifications).
-	a.engOpts = engine.Options{RetainEpochs: cfg.Store.RetainedEpochs(), Suites: suite.NewRegistry(), Capabilities: cfg.MLS.Capabilities.Engine()}
+	a.engOpts = engine.Options{RetainEpochs: cfg.Store.RetainedEpochs(), Suites: suite.NewRegistry(), Capabilities: cfg.MLS.Capabilities.Engine(),
+		LeaseBlock: opts.LeaseBlock}
 	if opts.Clock != nil {
 		a.engOpts.Now = opts.Clock.Now
 	}

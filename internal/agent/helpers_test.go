@@ -47,6 +47,7 @@ type testAgent struct {
 	maxLoaded int
 	fs        fsx.FS    // Options.FS (nil: the real one)
 	logw      io.Writer // receives the agent's log too, if set
+	lease     uint32    // Options.LeaseBlock
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -69,6 +70,8 @@ type agentOpts struct {
 	fs         fsx.FS // the data directory's file system (nil: the real one)
 	// logw, if set, receives the agent's log (text, level info).
 	logw io.Writer
+	// leaseBlock is the engine's generation lease (0: its default).
+	leaseBlock uint32
 }
 
 // shortTempDir returns a temporary directory with a short path (unix
@@ -123,7 +126,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 		}
 		ta.store = st
 	}
-	ta.clock, ta.maxLoaded, ta.fs, ta.logw = o.clock, o.maxLoaded, o.fs, o.logw
+	ta.clock, ta.maxLoaded, ta.fs, ta.logw, ta.lease = o.clock, o.maxLoaded, o.fs, o.logw, o.leaseBlock
 	ta.start(o.drain)
 	return ta
 }
@@ -139,7 +142,7 @@ func (ta *testAgent) start(drain time.Duration) {
 	if ta.logw != nil {
 		log = slog.New(slog.NewTextHandler(ta.logw, nil))
 	}
-	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded, FS: ta.fs})
+	a, err := Open(context.Background(), ta.cfg, log, Options{Store: ta.optStore, DrainTimeout: drain, Clock: ta.clock, MaxLoadedGroups: ta.maxLoaded, FS: ta.fs, LeaseBlock: ta.lease})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
