@@ -18,26 +18,7 @@ import (
 // fsyncs per message, everything until the store is flushed included.
 func BenchmarkEngineSend(b *testing.B) {
 	ctx := context.Background()
-	st, counter := countedStore(b)
-	alice := engine.NewClient(st, []byte("alice"), engine.Options{})
-	bob := engine.NewClient(engine.NewMemStorage(), []byte("bob"), engine.Options{})
-	ga, err := alice.CreateGroup(ctx, benchSuite, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	kp, err := bob.CreateKeyPackage(ctx, benchSuite, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ga.Commit(ctx, engine.CommitOptions{Add: [][]byte{kp}}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ga.MergePendingCommit(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
+	st, counter, ga := sendingGroup(b)
 	msg := make([]byte, 100)
 	before := counter.Stats()
 	b.ResetTimer()
@@ -66,23 +47,7 @@ func BenchmarkEngineSend(b *testing.B) {
 // (the agent's transactional outbox), so every message writes a batch.
 func BenchmarkEngineSendOutbox(b *testing.B) {
 	ctx := context.Background()
-	st, counter := countedStore(b)
-	alice := engine.NewClient(st, []byte("alice"), engine.Options{})
-	bob := engine.NewClient(engine.NewMemStorage(), []byte("bob"), engine.Options{})
-	ga, err := alice.CreateGroup(ctx, benchSuite, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	kp, err := bob.CreateKeyPackage(ctx, benchSuite, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ga.Commit(ctx, engine.CommitOptions{Add: [][]byte{kp}, Merge: true}); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
+	st, counter, ga := sendingGroup(b)
 	msg := make([]byte, 100)
 	n := 0
 	outbox := func(o *engine.Outcome) ([]engine.Put, error) {
@@ -103,6 +68,34 @@ func BenchmarkEngineSendOutbox(b *testing.B) {
 	after := counter.Stats()
 	b.ReportMetric(float64(after.Ops[fsx.OpSync]+after.Ops[fsx.OpSyncDir]-before.Ops[fsx.OpSync]-before.Ops[fsx.OpSyncDir])/float64(b.N), "fsyncs/msg")
 	b.ReportMetric(float64(after.BytesWritten-before.BytesWritten)/float64(b.N), "written-B/msg")
+}
+
+// sendingGroup returns a counted store on disk holding alice's side of a
+// two-member group (bob in memory), flushed, and alice's group.
+func sendingGroup(b *testing.B) (*localstore.Store, *fsx.Faulty, *engine.Group) {
+	b.Helper()
+	ctx := context.Background()
+	st, counter := countedStore(b)
+	alice := engine.NewClient(st, []byte("alice"), engine.Options{})
+	bob := engine.NewClient(engine.NewMemStorage(), []byte("bob"), engine.Options{})
+	ga, err := alice.CreateGroup(ctx, benchSuite, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kp, err := bob.CreateKeyPackage(ctx, benchSuite, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ga.Commit(ctx, engine.CommitOptions{Add: [][]byte{kp}}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ga.MergePendingCommit(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return st, counter, ga
 }
 
 // benchSuite is the cipher suite of the engine benchmarks.
