@@ -112,3 +112,51 @@ func checkNoSentKeyStored(t *testing.T, m *member, me uint32, used map[uint64][]
 		}
 	}
 }
+
+// TestSnapshotHoldsNoOwnSendingKey: a snapshot exports the member's own
+// ratchets exhausted, so it yields the key of no message the member sent,
+// before or after the snapshot was cut (a restored member never sends
+// with them), while the restored member still opens what others send.
+func TestSnapshotHoldsNoOwnSendingKey(t *testing.T) {
+	ctx := context.Background()
+	opts := Options{LeaseBlock: 4}
+	a, b := twoMembers(t, opts)
+	me := uint32(a.g.OwnIndex())
+	for range 2 {
+		sendAndCheck(t, a, "before the snapshot", b)
+	}
+	data, info, err := a.g.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		sendAndCheck(t, a, "after the snapshot", b)
+	}
+	_, comps, err := parseSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := NewMemStorage()
+	for _, c := range comps {
+		if err := snap.Apply(ctx, &Batch{Op: "test", Group: info.GroupID, Puts: []Put{{Key: Key{Group: info.GroupID, Kind: c.Kind, Name: c.Name}, Value: c.Value}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := map[uint64][]uint32{info.Epoch: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}}
+	checkNoSentKeyStored(t, &member{name: "snapshot", st: snap, g: a.g}, me, used)
+
+	restored := newMember("alice")
+	if _, err := ImportSnapshot(ctx, restored.st, data, false); err != nil {
+		t.Fatal(err)
+	}
+	if restored.g, err = LoadGroup(ctx, restored.st, info.GroupID, opts); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := b.g.Encrypt(ctx, []byte("to the restored member"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := restored.g.Process(ctx, msg); err != nil || string(res.ApplicationData) != "to the restored member" {
+		t.Fatalf("the restored member opens bob's message: %+v, %v", res, err)
+	}
+}

@@ -133,7 +133,10 @@
 //
 // [ExportSnapshot] writes a GroupSnapshot: magic "MLSBSNAP", version, suite,
 // group id, epoch, epoch authenticator, the group's components (without
-// the pending commit) and a SHA-256 of everything before it.
+// the pending commit, and with the member's own ratchets exhausted, as a
+// restored member never sends with them: a snapshot yields no key of a
+// message the member sent, before or after it was cut) and a SHA-256 of
+// everything before it.
 // [ImportSnapshot] verifies it, loads it completely in memory, and stores it
 // marked restored. The lost state may have used any secret-tree key after
 // the snapshot was taken, in the snapshot's epoch and in every later epoch

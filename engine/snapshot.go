@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/mlsbackup/mlsbackup/engine/codec"
+	"github.com/mlsbackup/mlsbackup/engine/secrettree"
 )
 
 // Snapshot format constants. A GroupSnapshot is, in the TLS presentation
@@ -32,7 +33,12 @@ import (
 //	} Component;
 //
 // The components are the group's stored components (see doc.go) except
-// keys/pending_commit: a restored member starts without a pending commit.
+// keys/pending_commit: a restored member starts without a pending commit;
+// and the member's own ratchet records (ratchet_<N>_<own leaf>.bin) are
+// exported exhausted ([secrettree.ExhaustLeafRecord]): a restored member
+// never sends with a secret-tree key of the snapshot's epochs, so they
+// would only give away the keys of the messages it sends after the
+// snapshot was taken.
 const (
 	snapshotMagic   = "MLSBSNAP"
 	snapshotVersion = 1
@@ -84,6 +90,11 @@ func ExportSnapshot(ctx context.Context, st Storage, groupID []byte) ([]byte, Sn
 			v, err := getComponent(ctx, st, groupID, kind, n)
 			if err != nil {
 				return nil, SnapshotInfo{}, fmt.Errorf("export snapshot: %w", err)
+			}
+			if _, leaf, ok := parseRatchetName(n); ok && kind == KindEpochSecrets && leaf == uint32(s.me()) {
+				if v, err = secrettree.ExhaustLeafRecord(v); err != nil {
+					return nil, SnapshotInfo{}, fmt.Errorf("export snapshot: %s: %w: %w", n, ErrCorrupt, err)
+				}
 			}
 			comps = append(comps, snapshotComponent{Kind: kind, Name: n, Value: v})
 		}

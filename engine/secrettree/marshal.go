@@ -66,6 +66,27 @@ func leafLen(l *leafRatchets) int {
 	return n
 }
 
+// ExhaustLeafRecord returns the [Tree.MarshalLeaf] record rec with both
+// of its leaf's ratchets exhausted and no retained keys: a tree decoded
+// with it yields no key of that leaf. It is for a copy of a sender's state
+// that must never send (a snapshot): its own ratchets would only give the
+// keys of the messages it sends after the copy was taken.
+func ExhaustLeafRecord(rec []byte) ([]byte, error) {
+	r := codec.NewReader(rec)
+	leaf := r.Uint32()
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("exhaust leaf record: %w", asFormat(err))
+	}
+	w := codec.NewWriter(make([]byte, 0, 4+2*(8+1+1)))
+	w.Uint32(leaf)
+	for range 2 {
+		w.Uint64(exhausted)
+		w.Opaque(nil)
+		w.Varint(0)
+	}
+	return w.Bytes(), nil
+}
+
 // LeavesWithRatchets returns, ascending, the leaves whose state is in a
 // [Tree.MarshalLeaf] record rather than in the header.
 func (t *Tree) LeavesWithRatchets() []uint32 { return t.leafIndexes() }

@@ -32,10 +32,12 @@ import (
 // keys. The secrets are known to the test's oracle from all members'
 // stored records (see fsrest_oracle_test.go). Data directory and log must
 // hold none of them. A snapshot is a copy of its member's state when it
-// was cut: it must hold nothing that was unusable then, a local one must
-// not outlive its epoch or its group, and remote ones are backups whose
-// lifetime the retention bounds (TestRetentionMaxAgeBoundsBackups). Run
-// with the engine's generation lease at its default and at 1.
+// was cut: it must hold nothing that was unusable then, nor anything that
+// gives the key of a message its member sent (before or after the cut); a
+// local one must not outlive its epoch or its group, and remote ones are
+// backups whose lifetime the retention bounds
+// (TestRetentionMaxAgeBoundsBackups). Run with the engine's generation
+// lease at its default and at 1.
 func TestForwardSecrecyAtRest(t *testing.T) {
 	steps := 160
 	if testing.Short() {
@@ -86,6 +88,9 @@ type fsMember struct {
 type fsForbidden struct {
 	step int
 	what string
+	// own: it gives the key of a message the member sent, which no
+	// snapshot may hold, whenever it was cut.
+	own bool
 }
 
 type fsUsed struct {
@@ -93,6 +98,7 @@ type fsUsed struct {
 	id    ratchetID
 	gen   uint32
 	step  int
+	own   bool
 }
 
 type fsSnapshot struct {
@@ -286,7 +292,7 @@ func (h *fsHistory) send(m *fsMember) {
 		h.t.Fatalf("step %d: %s used generation %d of epoch %d twice", h.step, m.name, gen, e)
 	}
 	h.sent[k] = true
-	h.use(m, resp.Message)
+	h.use(m, resp.Message, true)
 	for _, x := range h.members {
 		if x != m && (h.group[x.name] || x.leaving) && x.joinedAt <= e && (x.in || x.joining) {
 			x.inbox = append(x.inbox, fsEntry{msg: resp.Message, kind: "application", epoch: e})
@@ -294,10 +300,10 @@ func (h *fsHistory) send(m *fsMember) {
 	}
 }
 
-// use records the key of msg as used by m.
-func (h *fsHistory) use(m *fsMember, msg []byte) {
+// use records the key of msg as used by m, which sent it if own.
+func (h *fsHistory) use(m *fsMember, msg []byte, own bool) {
 	e, leaf, gen := h.o.sentKey(msg)
-	m.used = append(m.used, fsUsed{epoch: e, id: ratchetID{leaf: leaf, ct: 1}, gen: gen, step: h.step})
+	m.used = append(m.used, fsUsed{epoch: e, id: ratchetID{leaf: leaf, ct: 1}, gen: gen, step: h.step, own: own})
 	h.o.epochs[e].maxGen = max(h.o.epochs[e].maxGen, gen)
 }
 
@@ -317,7 +323,7 @@ func (h *fsHistory) receive(m *fsMember) {
 			h.t.Fatalf("step %d: %s receives a message of epoch %d (at epoch %d): %v", h.step, m.name, in.epoch, m.epoch, err)
 		}
 		h.counts["receives"]++
-		h.use(m, in.msg)
+		h.use(m, in.msg, false)
 	case "welcome":
 		if err != nil {
 			h.t.Fatalf("step %d: %s joins: %v", h.step, m.name, err)
@@ -441,12 +447,16 @@ func (h *fsHistory) learn(m *fsMember) {
 	}
 }
 
-// forbid records that v is unusable for m since step.
-func (m *fsMember) forbid(v []byte, step int, what string) {
+// forbid records that v is unusable for m since step (and, if own, that
+// it gives the key of a message m sent).
+func (m *fsMember) forbid(v []byte, step int, what string, own bool) {
 	k := hex.EncodeToString(v)
-	if f, ok := m.since[k]; !ok || step < f.step {
-		m.since[k] = fsForbidden{step: step, what: what}
+	f, ok := m.since[k]
+	if !ok || step < f.step {
+		f.step, f.what = step, what
 	}
+	f.own = f.own || own
+	m.since[k] = f
 }
 
 // check flushes every store, then searches each member's files and
@@ -472,23 +482,23 @@ func (h *fsHistory) forbidden(m *fsMember) {
 	for _, u := range m.used {
 		vs, _ := h.o.epochs[u.epoch].ancestors(u.id, u.gen)
 		for _, v := range vs {
-			m.forbid(v, u.step, fmt.Sprintf("a secret of the key of epoch %d leaf %d generation %d, used at step %d", u.epoch, u.id.leaf, u.gen, u.step))
+			m.forbid(v, u.step, fmt.Sprintf("a secret of the key of epoch %d leaf %d generation %d, used at step %d", u.epoch, u.id.leaf, u.gen, u.step), u.own)
 		}
 	}
 	for e, s := range m.gone {
 		for _, v := range h.o.epochs[e].everything() {
-			m.forbid(v, s, fmt.Sprintf("a secret of epoch %d, deleted at step %d", e, s))
+			m.forbid(v, s, fmt.Sprintf("a secret of epoch %d, deleted at step %d", e, s), false)
 		}
 	}
 	for e, s := range m.left {
 		for _, v := range h.o.epochs[e].once {
-			m.forbid(v, s, fmt.Sprintf("a current-only secret of epoch %d, left at step %d", e, s))
+			m.forbid(v, s, fmt.Sprintf("a current-only secret of epoch %d, left at step %d", e, s), false)
 		}
 	}
 	for k, s := range m.keys {
 		if s >= 0 {
 			v, _ := hex.DecodeString(k)
-			m.forbid(v, s, fmt.Sprintf("an HPKE private key replaced at step %d", s))
+			m.forbid(v, s, fmt.Sprintf("an HPKE private key replaced at step %d", s), false)
 		}
 	}
 }
@@ -547,14 +557,15 @@ func (h *fsHistory) search(m *fsMember) {
 }
 
 // searchSnapshot fails if a snapshot (first seen after this step, or the
-// step recorded) holds a secret that was unusable before it was cut.
+// step recorded) holds a secret that was unusable before it was cut, or
+// one that gives the key of a message its member sent.
 func (h *fsHistory) searchSnapshot(m *fsMember, ns *needles, name, key string, data []byte) {
 	s, ok := m.seen[key]
 	if !ok {
 		s = &fsSnapshot{step: h.step, data: data}
 		m.seen[key] = s
 	}
-	if what := ns.find(data, func(f fsForbidden) bool { return f.step < s.step }); what != "" {
+	if what := ns.find(data, func(f fsForbidden) bool { return f.own || f.step < s.step }); what != "" {
 		h.t.Fatalf("step %d: %s's %s, cut at step %d, holds %s", h.step, m.name, name, s.step, what)
 	}
 }
