@@ -134,12 +134,32 @@ func ParseIdentitiesFile(r io.Reader, name string) ([]age.Identity, error) {
 
 // ReadIdentitiesFile reads and parses the identities file at path.
 func ReadIdentitiesFile(path string) ([]age.Identity, error) {
+	ids, _, err := ReadIdentityFile(path)
+	return ids, err
+}
+
+// ReadIdentityFile reads the identities file at path and returns its
+// identities and the signers its "# trusted-signer:" lines name (see
+// [TrustedSigners]).
+func ReadIdentityFile(path string) ([]age.Identity, []Signer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("identities file: %w", err)
+		return nil, nil, fmt.Errorf("identities file: %w", err)
 	}
 	defer f.Close()
-	return ParseIdentitiesFile(f, path)
+	data, err := io.ReadAll(io.LimitReader(f, keyFileLimit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("identities file: %w", err)
+	}
+	ids, err := ParseIdentitiesFile(bytes.NewReader(data), path)
+	if err != nil {
+		return nil, nil, err
+	}
+	signers, err := TrustedSigners(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ids, signers, nil
 }
 
 // scanKeyLines calls fn for every line of r that is neither blank nor a
@@ -174,24 +194,30 @@ func scanKeyLines(r io.Reader, name string, fn func(line string) error) error {
 // NewIdentityFile generates a fresh age X25519 identity and returns the
 // content of its identities file (the format age-keygen writes: a created
 // comment, a public-key comment and the secret key) and its recipient.
-func NewIdentityFile(now time.Time) (content []byte, recipient string, err error) {
+// Each of signers is named in a "# trusted-signer:" comment line, which
+// age ignores and restore and verify read ([TrustedSigners]).
+func NewIdentityFile(now time.Time, signers ...Signer) (content []byte, recipient string, err error) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		return nil, "", fmt.Errorf("generate identity: %w", err)
 	}
 	recipient = id.Recipient().String()
-	content = fmt.Appendf(nil, "# created: %s\n# public key: %s\n%s\n",
-		now.UTC().Format(time.RFC3339), recipient, id.String())
+	content = fmt.Appendf(nil, "# created: %s\n# public key: %s\n", now.UTC().Format(time.RFC3339), recipient)
+	for _, s := range signers {
+		content = fmt.Appendf(content, "%s %s\n", TrustedSignerComment, s)
+	}
+	content = fmt.Appendf(content, "%s\n", id.String())
 	return content, recipient, nil
 }
 
 // GenerateIdentity writes a fresh age identity to path (mode 0600, durable,
 // atomic) and returns its recipient ("age1…"), the only thing an agent needs
-// to back up. It never overwrites: if path exists it fails with an error
-// satisfying errors.Is(err, fs.ErrExist), since replacing an identity file
-// would make every backup encrypted to it unreadable.
-func GenerateIdentity(fsys fsx.FS, path string, now time.Time) (recipient string, err error) {
-	content, recipient, err := NewIdentityFile(now)
+// to back up; signers are named in it as by [NewIdentityFile]. It never
+// overwrites: if path exists it fails with an error satisfying
+// errors.Is(err, fs.ErrExist), since replacing an identity file would make
+// every backup encrypted to it unreadable.
+func GenerateIdentity(fsys fsx.FS, path string, now time.Time, signers ...Signer) (recipient string, err error) {
+	content, recipient, err := NewIdentityFile(now, signers...)
 	if err != nil {
 		return "", err
 	}

@@ -53,15 +53,11 @@ func TestAgentProcessSignals(t *testing.T) {
 	if err := os.Symlink(exe, bin); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "id.txt"))
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
+	keys := keygen(t, filepath.Join(dir, "id.txt"))
 	cfg := filepath.Join(dir, "agent.yaml")
 	writeCfg := func(every int) {
-		doc := fmt.Sprintf("data_dir: %s\nidentity: sig\nencryption:\n  recipients: [%s]\nsnapshot: {every_epochs: %d, jitter: 0s}\n",
-			filepath.Join(dir, "data"), recipient, every)
+		doc := fmt.Sprintf("data_dir: %s\nidentity: sig\n%ssnapshot: {every_epochs: %d, jitter: 0s}\n",
+			filepath.Join(dir, "data"), keys.agentYAML(), every)
 		if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)
 		}

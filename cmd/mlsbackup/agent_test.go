@@ -25,14 +25,14 @@ type testAgent struct {
 
 // startAgent runs "mlsbackup agent" for identity in dir/<identity> with a
 // directory bucket shared under dir/bucket, and waits until it answers.
-func startAgent(t *testing.T, dir, identity, recipient string) *testAgent {
+func startAgent(t *testing.T, dir, identity string, keys genKeys) *testAgent {
 	t.Helper()
-	return startAgentWith(t, dir, identity, recipient, "")
+	return startAgentWith(t, dir, identity, keys, "")
 }
 
 // startAgentWith is startAgent with extra YAML appended to the
 // configuration.
-func startAgentWith(t *testing.T, dir, identity, recipient, extra string) *testAgent {
+func startAgentWith(t *testing.T, dir, identity string, keys genKeys, extra string) *testAgent {
 	t.Helper()
 	cfg := filepath.Join(dir, identity+".yaml")
 	doc := fmt.Sprintf(`data_dir: %s
@@ -41,10 +41,8 @@ destination:
   type: dir
   prefix: %s
   dir: {path: %s}
-encryption:
-  recipients: [%s]
-snapshot: {every_epochs: 100, jitter: 0s}
-`, filepath.Join(dir, identity), identity, identity, filepath.Join(dir, "bucket"), recipient) + extra
+%ssnapshot: {every_epochs: 100, jitter: 0s}
+`, filepath.Join(dir, identity), identity, identity, filepath.Join(dir, "bucket"), keys.agentYAML()) + extra
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +108,9 @@ func (ta *testAgent) cli(t *testing.T, out any, args ...string) {
 // stop cleanly.
 func TestAgentAndGroupCommands(t *testing.T) {
 	dir := t.TempDir()
-	code, stdout, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "id.txt"))
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
-	alice := startAgent(t, dir, "alice", recipient)
-	bob := startAgent(t, dir, "bob", recipient)
+	keys := keygen(t, filepath.Join(dir, "id.txt"))
+	alice := startAgent(t, dir, "alice", keys)
+	bob := startAgent(t, dir, "bob", keys)
 
 	var kp agent.KeyPackageResponse
 	bob.cli(t, &kp, "group", "keypackage")
@@ -170,7 +164,7 @@ func TestAgentAndGroupCommands(t *testing.T) {
 		t.Errorf("bob's groups = %+v", list)
 	}
 
-	code, stdout, stderr = runCLI(t, "--config", alice.config, "list")
+	code, stdout, stderr := runCLI(t, "--config", alice.config, "list")
 	if code != exitOK || !strings.Contains(stdout, "1 snapshots in") {
 		t.Errorf("list after snapshot: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -217,7 +211,7 @@ func TestAgentAndGroupCommands(t *testing.T) {
 	if len(restored) != 1 || restored[0].Status != "restored" || !restored[0].AuthenticatorChecked {
 		t.Fatalf("restore = %+v, want restored with the epoch authenticator checked", restored)
 	}
-	alice = startAgent(t, dir, "alice", recipient)
+	alice = startAgent(t, dir, "alice", keys)
 	var again []restoreView
 	alice.cli(t, &again, "restore", "--all", "--identity", identity)
 	if len(again) != 1 || again[0].Status != "up-to-date" {
@@ -246,13 +240,9 @@ func TestAgentAndGroupCommands(t *testing.T) {
 // snapshot (snapshot.before_remove); carol learns she is out.
 func TestGroupExternalJoinAndRemove(t *testing.T) {
 	dir := t.TempDir()
-	code, stdout, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "id.txt"))
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
-	alice := startAgent(t, dir, "alice", recipient)
-	carol := startAgent(t, dir, "carol", recipient)
+	keys := keygen(t, filepath.Join(dir, "id.txt"))
+	alice := startAgent(t, dir, "alice", keys)
+	carol := startAgent(t, dir, "carol", keys)
 	group := hex.EncodeToString([]byte("ext"))
 	var info agent.GroupInfo
 	alice.cli(t, &info, "group", "create", group)
@@ -284,7 +274,7 @@ func TestGroupExternalJoinAndRemove(t *testing.T) {
 		t.Errorf("carol received %+v, want self_removed", got)
 	}
 	// The snapshot taken before the removal is in the bucket, at epoch 1.
-	code, stdout, stderr = runCLI(t, "--config", alice.config, "list", "--json")
+	code, stdout, stderr := runCLI(t, "--config", alice.config, "list", "--json")
 	if code != exitOK || !strings.Contains(stdout, `"epoch": 1`) {
 		t.Errorf("list after the removal: exit %d\n%s\n%s", code, stdout, stderr)
 	}

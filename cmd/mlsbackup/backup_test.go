@@ -33,11 +33,8 @@ func newBackupFixture(t *testing.T) *backupFixture {
 	dir := t.TempDir()
 	f := &backupFixture{dir: dir, identity: filepath.Join(dir, "identity.txt"), bucket: filepath.Join(dir, "bucket"),
 		plain: map[string][]byte{}}
-	code, stdout, stderr := runCLI(t, "keygen", "--out", f.identity)
-	if code != exitOK {
-		t.Fatalf("keygen: exit %d: %s", code, stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
+	keys := keygen(t, f.identity)
+	recipient := keys.recipient
 	f.config = filepath.Join(dir, "config.yaml")
 	doc := fmt.Sprintf(`data_dir: %s
 identity: test-agent
@@ -45,13 +42,11 @@ destination:
   type: dir
   prefix: team
   dir: {path: %s}
-encryption:
-  recipients: [%s]
-  identity_file: %s
+%s  identity_file: %s
 retention:
   keep_last: 1
   keep_within: 0s
-`, filepath.Join(dir, "data"), f.bucket, recipient, f.identity)
+`, filepath.Join(dir, "data"), f.bucket, keys.agentYAML(), f.identity)
 	if err := os.WriteFile(f.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -103,33 +98,49 @@ func (f *backupFixture) dataObjects(t *testing.T) []string {
 
 var g1 = hex.EncodeToString([]byte("g1"))
 
+// TestKeygen: keygen writes the identity and the agent's signing key
+// (both 0600, never overwritten), the identity names the signer, and the
+// recipient and signer are printed labelled.
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "id.txt")
-	code, stdout, stderr := runCLI(t, "keygen", "--out", out)
-	if code != exitOK || !strings.HasPrefix(stdout, "age1") {
-		t.Fatalf("keygen: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	k := keygen(t, out)
+	if !strings.HasPrefix(k.recipient, "age1") || !strings.HasPrefix(k.signer, "ed25519:") {
+		t.Fatalf("keygen printed recipient %q and signer %q", k.recipient, k.signer)
 	}
-	fi, err := os.Stat(out)
+	for _, p := range []string{out, k.signingKey} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s mode = %o, want 600", p, got)
+		}
+	}
+	before, _ := os.ReadFile(out)
+	if !bytes.Contains(before, []byte("# public key: "+k.recipient)) || !bytes.Contains(before, []byte("# trusted-signer: "+k.signer)) {
+		t.Errorf("identity file lacks the public key or trusted-signer comment:\n%s", before)
+	}
+	key, err := uploader.ReadSigningKeyFile(k.signingKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fi.Mode().Perm(); got != 0o600 {
-		t.Errorf("identity mode = %o, want 600", got)
-	}
-	before, _ := os.ReadFile(out)
-	if !bytes.Contains(before, []byte("# public key: "+strings.TrimSpace(stdout))) {
-		t.Errorf("identity file lacks the public key comment:\n%s", before)
+	if key.Public().String() != k.signer {
+		t.Errorf("signing key file holds %v, keygen printed %s", key.Public(), k.signer)
 	}
 
-	code, _, stderr = runCLI(t, "keygen", "--out", out)
+	code, _, stderr := runCLI(t, "keygen", "--out", out, "--signing-key-out", filepath.Join(dir, "new-key"))
 	after, _ := os.ReadFile(out)
 	if code != exitFailure || !strings.Contains(stderr, "refusing to overwrite") || !bytes.Equal(before, after) {
 		t.Errorf("second keygen: exit %d, stderr %q, file changed %v; want exit 1, refusal, file intact", code, stderr, !bytes.Equal(before, after))
 	}
+	if _, err := os.Stat(filepath.Join(dir, "new-key")); err == nil {
+		t.Error("a refused keygen left a signing key behind")
+	}
 
-	code, stdout, stderr = runCLI(t, "keygen")
-	if code != exitOK || !strings.Contains(stdout, "AGE-SECRET-KEY-1") || !strings.HasPrefix(stderr, "Public key: age1") {
+	code, stdout, stderr := runCLI(t, "keygen")
+	if code != exitOK || !strings.Contains(stdout, "AGE-SECRET-KEY-1") || !strings.Contains(stdout, uploader.SigningKeyPrefix) ||
+		!strings.HasPrefix(stderr, "recipient: age1") || !strings.Contains(stderr, "signer: ed25519:") {
 		t.Errorf("keygen to stdout: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

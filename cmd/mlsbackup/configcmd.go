@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlsbackup/mlsbackup/internal/agent"
+	"github.com/mlsbackup/mlsbackup/internal/config"
 )
 
 func (a *app) configCommand() *cli.Command {
@@ -20,16 +22,31 @@ func (a *app) configCommand() *cli.Command {
 				Description: "Checks the file (every key, every value) and, without the network, what the\n" +
 					"agent needs of this machine: recipients present and parseable, the identity and\n" +
 					"token files readable, the MLS credential's certificate chain and key and the x509\n" +
-					"roots readable and matching, the data directory usable, the socket's directory safe.",
+					"roots readable and matching, the data directory usable, the socket's directory safe,\n" +
+					"and the signing key (encryption.signing_key_file or " + config.SigningKeyEnv + "), whose\n" +
+					"public key (signer) it prints.",
 				Action: func(c *cli.Context) error {
 					e, err := a.loadEnv(c)
 					if err != nil {
 						return err
 					}
-					if errs := agent.CheckLocal(e.cfg); len(errs) > 0 {
+					errs := agent.CheckLocal(e.cfg)
+					key, err := agent.LoadSigningKey(e.cfg, os.LookupEnv)
+					if err != nil {
+						errs = append(errs, err)
+					}
+					if len(errs) > 0 {
 						return fmt.Errorf("configuration not usable on this machine:\n%w", errors.Join(errs...))
 					}
 					fmt.Fprintln(a.st.out, "configuration ok")
+					switch {
+					case key != nil:
+						fmt.Fprintf(a.st.out, "signing key: %s\n", key.Public())
+					case e.cfg.Encryption.AllowUnsigned:
+						fmt.Fprintln(a.st.out, "no signing key: the agent uploads unsigned snapshots (encryption.allow_unsigned; insecure)")
+					default:
+						fmt.Fprintln(a.st.out, "no signing key: the agent will not start (set encryption.signing_key_file)")
+					}
 					return nil
 				},
 			},

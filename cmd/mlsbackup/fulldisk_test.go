@@ -42,14 +42,11 @@ func TestFullDiskSIGTERMExitsZero(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = disk.Close() })
 	t.Logf("tmpfs: %v", disk.Tmpfs)
-	code, stdout, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "id.txt"))
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
+	keys := keygen(t, filepath.Join(dir, "id.txt"))
 	dataDir := filepath.Join(diskDir, "data")
 	cfg := filepath.Join(dir, "agent.yaml")
-	doc := fmt.Sprintf("data_dir: %s\nidentity: full\nencryption:\n  recipients: [%s]\ndestination: {type: dir, dir: {path: %s}}\nsnapshot: {every_epochs: 0, jitter: 0s}\n",
-		dataDir, strings.TrimSpace(stdout), filepath.Join(dir, "bucket"))
+	doc := fmt.Sprintf("data_dir: %s\nidentity: full\n%sdestination: {type: dir, dir: {path: %s}}\nsnapshot: {every_epochs: 0, jitter: 0s}\n",
+		dataDir, keys.agentYAML(), filepath.Join(dir, "bucket"))
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

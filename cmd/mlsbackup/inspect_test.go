@@ -18,9 +18,9 @@ import (
 func TestSnapshotInspectAndExporter(t *testing.T) {
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "id.txt")
-	recipient := keygen(t, identity)
-	alice := startAgent(t, dir, "alice", recipient)
-	bob := startAgent(t, dir, "bob", recipient)
+	keys := keygen(t, identity)
+	alice := startAgent(t, dir, "alice", keys)
+	bob := startAgent(t, dir, "bob", keys)
 	group := hex.EncodeToString([]byte("inspect"))
 	var kp agent.KeyPackageResponse
 	bob.cli(t, &kp, "group", "keypackage")

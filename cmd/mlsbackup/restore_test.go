@@ -29,6 +29,7 @@ import (
 // and the identity that reads the bucket.
 type restoreFixture struct {
 	dir, data, config, identity, recipient string
+	keys                                   genKeys
 }
 
 func newRestoreFixture(t *testing.T) *restoreFixture {
@@ -36,13 +37,10 @@ func newRestoreFixture(t *testing.T) *restoreFixture {
 	dir := t.TempDir()
 	f := &restoreFixture{dir: dir, data: filepath.Join(dir, "data"), config: filepath.Join(dir, "config.yaml"),
 		identity: filepath.Join(dir, "identity.txt")}
-	code, stdout, stderr := runCLI(t, "keygen", "--out", f.identity)
-	if code != exitOK {
-		t.Fatalf("keygen: exit %d: %s", code, stderr)
-	}
-	f.recipient = strings.TrimSpace(stdout)
-	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  prefix: team\n  dir: {path: %s}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
-		f.data, filepath.Join(dir, "bucket"), strings.TrimSpace(stdout), f.identity)
+	f.keys = keygen(t, f.identity)
+	f.recipient = f.keys.recipient
+	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  prefix: team\n  dir: {path: %s}\n%s  identity_file: %s\n",
+		f.data, filepath.Join(dir, "bucket"), f.keys.agentYAML(), f.identity)
 	if err := os.WriteFile(f.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,9 @@ import (
 func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "id.txt")
-	recipient := keygen(t, identity)
-	alice := startAgent(t, dir, "alice", recipient)
-	bob := startAgent(t, dir, "bob", recipient)
+	keys := keygen(t, identity)
+	alice := startAgent(t, dir, "alice", keys)
+	bob := startAgent(t, dir, "bob", keys)
 	group := hex.EncodeToString([]byte("resync"))
 
 	var kp agent.KeyPackageResponse
@@ -48,7 +48,7 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "bob")); err != nil {
 		t.Fatal(err)
 	}
-	bob = startAgent(t, dir, "bob", recipient)
+	bob = startAgent(t, dir, "bob", keys)
 	code, stdout, stderr := runCLI(t, "--config", bob.config, "restore", "--group", group, "--epoch", "1", "--identity", identity)
 	if code != exitOK || !strings.Contains(stdout, "group join --group-info B64 --resync-leaf N") || !strings.Contains(stdout, "group update ID") {
 		t.Fatalf("restore: exit %d, want the hint to commit or re-join with --resync-leaf\n%s\n%s", code, stdout, stderr)
@@ -100,13 +100,37 @@ func TestRestoredOwnCommitRejoinWithResyncLeaf(t *testing.T) {
 	}
 }
 
-// keygen writes a new age identity to path with the keygen command and
-// returns its recipient.
-func keygen(t *testing.T, path string) string {
+// genKeys are the files and public keys the keygen command made.
+type genKeys struct {
+	identity, signingKey string // the files
+	recipient, signer    string // their public keys
+}
+
+// keygen writes a new age identity to path and a signing key beside it
+// with the keygen command and returns them.
+func keygen(t *testing.T, path string) genKeys {
 	t.Helper()
 	code, stdout, stderr := runCLI(t, "keygen", "--out", path)
 	if code != exitOK {
 		t.Fatalf("keygen: exit %d: %s", code, stderr)
 	}
-	return strings.TrimSpace(stdout)
+	k := genKeys{identity: path, signingKey: path + ".signing-key"}
+	for _, line := range strings.Split(stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "recipient: "); ok {
+			k.recipient = v
+		}
+		if v, ok := strings.CutPrefix(line, "signer: "); ok {
+			k.signer = v
+		}
+	}
+	if k.recipient == "" || k.signer == "" {
+		t.Fatalf("keygen printed %q, want a recipient and a signer", stdout)
+	}
+	return k
+}
+
+// agentYAML is the encryption section of an agent's configuration that
+// uses k: the recipient and the signing key.
+func (k genKeys) agentYAML() string {
+	return fmt.Sprintf("encryption:\n  recipients: [%s]\n  signing_key_file: %s\n", k.recipient, k.signingKey)
 }

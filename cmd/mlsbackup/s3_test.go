@@ -27,11 +27,8 @@ func TestS3Destination(t *testing.T) {
 	srv := testenv.MinIO(t)
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "id.txt")
-	code, stdout, stderr := runCLI(t, "keygen", "--out", identity)
-	if code != exitOK {
-		t.Fatal(stderr)
-	}
-	recipient := strings.TrimSpace(stdout)
+	keys := keygen(t, identity)
+	recipient := keys.recipient
 
 	writeConfig := func(name, bucket string) string {
 		p := filepath.Join(dir, name)
@@ -48,11 +45,9 @@ destination:
     access_key_id: ${TEST_S3_ACCESS}
     secret_access_key: ${TEST_S3_SECRET}
     part_size_mib: 5
-encryption:
-  recipients: [%s]
-  identity_file: %s
+%s  identity_file: %s
 retention: {keep_last: 1, keep_within: 0s}
-`, filepath.Join(dir, "data"), bucket, srv.Region, srv.Endpoint, recipient, identity)
+`, filepath.Join(dir, "data"), bucket, srv.Region, srv.Endpoint, keys.agentYAML(), identity)
 		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +110,7 @@ retention: {keep_last: 1, keep_within: 0s}
 		t.Errorf("missing bucket: exit %d, %s", code, stderr)
 	}
 	t.Setenv("TEST_S3_SECRET", "wrong-secret-value")
-	code, stdout, stderr = run("list")
+	code, stdout, stderr := run("list")
 	t.Logf("wrong credentials: %s", stderr)
 	if code != exitFailure || !strings.Contains(stderr, "access denied") || strings.Contains(stdout+stderr, "wrong-secret-value") {
 		t.Errorf("wrong credentials: exit %d\n%s\n%s", code, stdout, stderr)

@@ -18,13 +18,13 @@ import (
 // certificate by default. Incomplete flags are usage errors.
 func TestGroupKeyPackageX509(t *testing.T) {
 	dir := t.TempDir()
-	recipient := keygen(t, filepath.Join(dir, "id.txt"))
+	keys := keygen(t, filepath.Join(dir, "id.txt"))
 	ca := testcert.NewCA(t, "members")
 	roots := ca.RootPEM(t, dir, "roots.pem")
-	alice := startAgentWith(t, dir, "alice", recipient, "mls: {x509_roots: "+roots+"}\n")
-	bob := startAgent(t, dir, "bob", recipient)
+	alice := startAgentWith(t, dir, "alice", keys, "mls: {x509_roots: "+roots+"}\n")
+	bob := startAgent(t, dir, "bob", keys)
 	carolChain, carolKey := ca.Issue(t, "im:carol@example.com").Files(t, dir, "carol")
-	carol := startAgentWith(t, dir, "carol", recipient,
+	carol := startAgentWith(t, dir, "carol", keys,
 		"mls: {x509_roots: "+roots+", credential: {type: x509, cert_chain: "+carolChain+", key: "+carolKey+"}}\n")
 	group := hex.EncodeToString([]byte("x509"))
 	var info agent.GroupInfo

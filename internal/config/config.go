@@ -111,7 +111,27 @@ type Encryption struct {
 	// IdentityFile holds the private age identity. Needed only by verify,
 	// fetch and restore; the agent never needs it.
 	IdentityFile string `yaml:"identity_file"`
+	// SigningKeyFile holds the agent's Ed25519 signing key (mode 0600,
+	// written by mlsbackup keygen), which signs every upload and cannot
+	// decrypt anything. The environment variable MLSBACKUP_SIGNING_KEY,
+	// holding the key line itself, takes precedence. The agent refuses to
+	// start without one unless AllowUnsigned is set.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// TrustedSigners are the public keys ("ed25519:…") whose signatures
+	// restore, verify, list and fetch accept, besides those named by the
+	// identity file's "# trusted-signer:" lines. Several at once allow a
+	// key rotation.
+	TrustedSigners []string `yaml:"trusted_signers"`
+	// AllowUnsigned lets the agent upload without a signing key, in the
+	// unsigned format of earlier versions (insecure: anyone who can write
+	// to the bucket can then plant a snapshot), and lets readers accept
+	// unsigned snapshots (the --allow-unsigned flag) with a warning.
+	AllowUnsigned bool `yaml:"allow_unsigned"`
 }
+
+// SigningKeyEnv is the environment variable that holds the agent's
+// signing key line; it takes precedence over encryption.signing_key_file.
+const SigningKeyEnv = "MLSBACKUP_SIGNING_KEY"
 
 // Snapshot configures when snapshots are taken.
 type Snapshot struct {
@@ -229,7 +249,7 @@ func Default() *Config {
 				MaxAttempts: 5,
 			},
 		},
-		Encryption: Encryption{Recipients: []string{}},
+		Encryption: Encryption{Recipients: []string{}, TrustedSigners: []string{}},
 		Snapshot: Snapshot{
 			EveryEpochs:  10,
 			Timezone:     "UTC",

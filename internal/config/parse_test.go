@@ -91,6 +91,9 @@ encryption:
   recipients: [age1aaa, "ssh-ed25519 AAAA"]
   recipients_file: /etc/mlsbackup/recipients.txt
   identity_file: /root/identity.txt
+  signing_key_file: /etc/mlsbackup/signing-key
+  trusted_signers: ["ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+  allow_unsigned: true
 snapshot:
   every_epochs: 25
   cron: "@hourly"
@@ -136,6 +139,9 @@ func TestParseFull(t *testing.T) {
 			Recipients:     []string{"age1aaa", "ssh-ed25519 AAAA"},
 			RecipientsFile: "/etc/mlsbackup/recipients.txt",
 			IdentityFile:   "/root/identity.txt",
+			SigningKeyFile: "/etc/mlsbackup/signing-key",
+			TrustedSigners: []string{"ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+			AllowUnsigned:  true,
 		},
 		Snapshot: Snapshot{
 			EveryEpochs: 25, Cron: "@hourly", Timezone: "Europe/Berlin",

@@ -11,6 +11,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"github.com/robfig/cron/v3"
+
+	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
 // Limits enforced by [Config.Validate].
@@ -112,6 +114,11 @@ func (c *Config) validateEncryption(v *validator) {
 	for i, r := range c.Encryption.Recipients {
 		if err := checkRecipient(r); err != nil {
 			v.add(fmt.Sprintf("encryption.recipients[%d]", i), err.Error())
+		}
+	}
+	for i, s := range c.Encryption.TrustedSigners {
+		if _, err := uploader.ParseSigner(s); err != nil {
+			v.add(fmt.Sprintf("encryption.trusted_signers[%d]", i), err.Error())
 		}
 	}
 }

@@ -56,6 +56,10 @@ func TestValidateErrors(t *testing.T) {
 		{"recipient bad age", func(c *Config) { c.Encryption.Recipients = []string{"age1notvalid"} }, "encryption.recipients[0]", "not a valid age recipient", ""},
 		{"recipient bad ssh", func(c *Config) { c.Encryption.Recipients = []string{"ssh-ed25519 AAAA"} }, "encryption.recipients[0]", "not a usable SSH recipient", ""},
 		{"recipient is identity", func(c *Config) { c.Encryption.Recipients = []string{id.String()} }, "encryption.recipients[0]", "private identity, not a recipient", id.String()},
+		{"trusted signer garbage", func(c *Config) { c.Encryption.TrustedSigners = []string{"ed25519:AAAA"} }, "encryption.trusted_signers[0]", "want ed25519:<base64 of 32 bytes>", ""},
+		{"trusted signer is secret", func(c *Config) {
+			c.Encryption.TrustedSigners = []string{"MLSBACKUP-SIGNING-KEY-ED25519:c2VjcmV0LXNpZ25pbmcta2V5LXNlZWQtMzItYnl0ZXM="}
+		}, "encryption.trusted_signers[0]", "secret signing key, not a signer", "c2VjcmV0"},
 		{"timezone empty", func(c *Config) { c.Snapshot.Timezone = "" }, "snapshot.timezone", "required", ""},
 		{"timezone unknown", func(c *Config) { c.Snapshot.Timezone = "Mars/Olympus" }, "snapshot.timezone", `unknown time zone "Mars/Olympus"`, ""},
 		{"cron fields", func(c *Config) { c.Snapshot.Cron = "* * *" }, "snapshot.cron", `"* * *"`, ""},

@@ -59,7 +59,12 @@ func newNode(t *testing.T, srv *testenv.Server, name string, every int) *node {
 	}
 	n := &node{t: t, name: name, dir: dir, data: filepath.Join(dir, "data"), config: filepath.Join(dir, "config.yaml"),
 		identity: filepath.Join(dir, "identity.txt")}
-	recipient := strings.TrimSpace(n.mustRun("keygen", "--out", n.identity))
+	var recipient string
+	for _, line := range strings.Split(n.mustRun("keygen", "--out", n.identity), "\n") {
+		if v, ok := strings.CutPrefix(line, "recipient: "); ok {
+			recipient = v
+		}
+	}
 	doc := fmt.Sprintf(`data_dir: %s
 identity: %s
 log: {level: warn}
@@ -76,9 +81,10 @@ destination:
 encryption:
   recipients: [%s]
   identity_file: %s
+  signing_key_file: %s.signing-key
 snapshot:
   every_epochs: %d
-`, n.data, name, name, srv.Bucket, srv.Endpoint, srv.Region, srv.AccessKey, srv.SecretKey, recipient, n.identity, every)
+`, n.data, name, name, srv.Bucket, srv.Endpoint, srv.Region, srv.AccessKey, srv.SecretKey, recipient, n.identity, n.identity, every)
 	if err := os.WriteFile(n.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -55,8 +55,9 @@ destination:
 encryption:
   recipients: [%s]
   identity_file: %s
+  signing_key_file: %s.signing-key
 snapshot: {every_epochs: 0, jitter: 0s, before_remove: true}
-`, a.data, filepath.Join(dir, "bucket"), strings.TrimSpace(p.stdout.String()), filepath.Join(dir, "identity.txt"))
+`, a.data, filepath.Join(dir, "bucket"), keygenRecipient(t, p.stdout.String()), filepath.Join(dir, "identity.txt"), filepath.Join(dir, "identity.txt"))
 	if err := os.WriteFile(a.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +175,16 @@ func (a *alice) ackAll(ctx context.Context) error {
 	}
 	_, err = a.cl.AckOutbox(ctx, ids...)
 	return err
+}
+
+// keygenRecipient returns the recipient that keygen printed labelled.
+func keygenRecipient(t *testing.T, stdout string) string {
+	t.Helper()
+	for _, line := range strings.Split(stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "recipient: "); ok {
+			return v
+		}
+	}
+	t.Fatalf("keygen printed no recipient: %q", stdout)
+	return ""
 }
