@@ -2,10 +2,13 @@ package uploader_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -101,12 +104,23 @@ func TestAgeCLIDecryptsInlineSnapshot(t *testing.T) {
 }
 
 // TestWeReadAgeCLIEncryption: a snapshot that the age CLI encrypted to our
-// recipient, stored under the documented layout with a manifest built from
-// the documented format, is listed, verified and fetched by the pipeline.
+// recipient, stored under the documented layout with a manifest built by
+// hand from the documented format — signed with crypto/ed25519 directly,
+// by a key the reader trusts — is listed, verified and fetched by the
+// pipeline. The unsigned format of version 1 is read with AllowUnsigned
+// only.
 func TestWeReadAgeCLIEncryption(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, store uploader.ObjectStore) {
 		ctx := t.Context()
 		k := newKeyPair(t)
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := uploader.ParseSigner("ed25519:" + base64.StdEncoding.EncodeToString(pub))
+		if err != nil {
+			t.Fatal(err)
+		}
 		data := make([]byte, 150_000)
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
@@ -115,40 +129,67 @@ func TestWeReadAgeCLIEncryption(t *testing.T) {
 
 		created := time.Date(2026, 11, 25, 17, 4, 23, 5, time.UTC)
 		id := created.Format("20060102T150405.000000000Z") + "-00112233445566ff"
-		dir := "e2e/groups/" + hex.EncodeToString([]byte("cli-group")) + "/00000000000000000012/" + id
+		dir := "groups/" + hex.EncodeToString([]byte("cli-group")) + "/00000000000000000012/" + id
 		psum, csum := sha256.Sum256(data), sha256.Sum256(obj)
-		manifest, err := json.Marshal(map[string]any{
+		fields := map[string]any{
 			"format": "mlsbackup-snapshot-manifest", "version": 1,
 			"group_id": hex.EncodeToString([]byte("cli-group")), "epoch": 12,
 			"created": created, "id": id, "agent_id": "age-cli", "snapshot_format": "raw",
 			"encryption": "age-v1", "object": "snapshot.age",
 			"plaintext":  map[string]any{"size": len(data), "sha256": hex.EncodeToString(psum[:])},
 			"ciphertext": map[string]any{"size": len(obj), "sha256": hex.EncodeToString(csum[:])},
-		})
+		}
+		unsigned, err := json.Marshal(fields)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.Put(ctx, dir+"/snapshot.age", bytes.NewReader(obj), int64(len(obj)), true); err != nil {
+		fields["version"] = 3
+		fields["prefix"], fields["key"] = "e2e", dir+"/manifest.json"
+		fields["sequence"], fields["prev"], fields["head"] = 7, nil, 0
+		payload, err := json.Marshal(fields)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.Put(ctx, dir+"/manifest.json", bytes.NewReader(manifest), int64(len(manifest)), true); err != nil {
+		signed, err := json.Marshal(map[string]any{"format": "mlsbackup-signed", "version": 3,
+			"signer": signer.String(), "payload": payload, "signature": ed25519.Sign(priv, payload)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		put := func(prefix string, manifest []byte) {
+			if err := store.Put(ctx, prefix+"/"+dir+"/snapshot.age", bytes.NewReader(obj), int64(len(obj)), true); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Put(ctx, prefix+"/"+dir+"/manifest.json", bytes.NewReader(manifest), int64(len(manifest)), true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("e2e", signed)
+		put("old", unsigned)
 
-		b := newBackup(t, store, k, "reader")
-		ms, err := b.List(ctx, []byte("cli-group"))
-		if err != nil || len(ms) != 1 {
-			t.Fatalf("list: %d manifests, %v; want 1", len(ms), err)
+		read := func(name string, b *uploader.Backup) {
+			ms, err := b.List(ctx, []byte("cli-group"))
+			if err != nil || len(ms) != 1 {
+				t.Fatalf("%s: list: %d manifests, %v; want 1", name, len(ms), err)
+			}
+			if ms[0].Epoch != 12 || !ms[0].Created.Equal(created) || ms[0].AgentID != "age-cli" {
+				t.Errorf("%s: listed %+v", name, ms[0])
+			}
+			var out bytes.Buffer
+			if err := b.Fetch(ctx, ms[0], &out); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Bytes(), data) {
+				t.Errorf("%s: fetched %d bytes that differ from what age encrypted", name, out.Len())
+			}
 		}
-		if ms[0].Epoch != 12 || !ms[0].Created.Equal(created) || ms[0].AgentID != "age-cli" {
-			t.Errorf("listed %+v", ms[0])
+		read("signed", newBackup(t, store, k, "reader", func(o *uploader.Options) { o.TrustedSigners = []uploader.Signer{signer} }))
+		if ms, err := newBackup(t, store, k, "reader").List(ctx, nil); !errors.Is(err, uploader.ErrUntrustedSigner) || len(ms) != 0 {
+			t.Errorf("list without trusting the signer: %d manifests, %v; want ErrUntrustedSigner", len(ms), err)
 		}
-		var out bytes.Buffer
-		if err := b.Fetch(ctx, ms[0], &out); err != nil {
-			t.Fatal(err)
+		old := func(o *uploader.Options) { o.Prefix = "old" }
+		if _, err := newBackup(t, store, k, "reader", old).List(ctx, nil); !errors.Is(err, uploader.ErrUnsigned) {
+			t.Errorf("list of an unsigned manifest: %v, want ErrUnsigned", err)
 		}
-		if !bytes.Equal(out.Bytes(), data) {
-			t.Errorf("fetched %d bytes that differ from what age encrypted", out.Len())
-		}
+		read("unsigned", newBackup(t, store, k, "reader", old, func(o *uploader.Options) { o.AllowUnsigned = true }))
 	})
 }

@@ -24,6 +24,18 @@ type Options struct {
 	Recipients []age.Recipient
 	// Identities decrypt for Verify and Fetch (see [ParseIdentitiesFile]).
 	Identities []age.Identity
+	// SigningKey signs every upload (see doc.go, "Signatures"). Without
+	// one, Upload fails with [ErrNoSigningKey] unless AllowUnsigned is
+	// set, and then writes the unsigned manifests of earlier versions.
+	SigningKey *SigningKey
+	// TrustedSigners are the signers whose objects List, Verify, Fetch
+	// and restore accept; the SigningKey's own signer is always trusted.
+	TrustedSigners []Signer
+	// AllowUnsigned lets readers accept unsigned manifests (versions 1
+	// and 2; the --allow-unsigned flag) and lets Upload write them
+	// without a SigningKey. Insecure: anyone who can write to the bucket
+	// can plant an unsigned snapshot.
+	AllowUnsigned bool
 	// AgentID names this agent in manifests and in the prefix's lease.
 	// Writes (Upload, Prune) refuse to run without it.
 	AgentID string
@@ -65,6 +77,8 @@ type Backup struct {
 	store  ObjectStore
 	opts   Options
 	layout layout
+	codec  codec
+	chain  *chain
 	log    *slog.Logger
 
 	leaseMu    sync.Mutex
@@ -107,7 +121,17 @@ func New(store ObjectStore, opts Options) (*Backup, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Backup{store: store, opts: opts, layout: newLayout(opts.Prefix), log: log}, nil
+	l := newLayout(opts.Prefix)
+	return &Backup{store: store, opts: opts, layout: l, codec: newCodec(l, opts), chain: newChain(), log: log}, nil
+}
+
+// Signer returns the public key of Options.SigningKey, or the zero
+// Signer if uploads are unsigned.
+func (b *Backup) Signer() Signer {
+	if b.codec.key == nil {
+		return Signer{}
+	}
+	return b.codec.key.Public()
 }
 
 // String names the backup set for messages, e.g. "s3://bucket (prefix p)".

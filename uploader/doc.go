@@ -24,10 +24,11 @@
 // means the bucket root, and then "P/" below is empty too):
 //
 //	P/agent-lease.json                       the lease: which agent writes here
+//	P/heads/<S>.json                         a signed head (see "Chain and head")
 //	P/groups/<G>/<E>/<T>-<R>/snapshot.age    the age-encrypted snapshot
-//	P/groups/<G>/<E>/<T>-<R>/manifest.json   its manifest, written last
+//	P/groups/<G>/<E>/<T>-<R>/manifest.json   its signed manifest, written last
 //	P/groups/<G>/<E>/<T>-<R>/snapshot.json   or: an inline snapshot, the
-//	                                         manifest with the age file inside
+//	                                         signed manifest with the age file inside
 //
 // where
 //
@@ -37,12 +38,14 @@
 //   - <T> is the creation time in UTC, "YYYYMMDDTHHMMSS.nnnnnnnnnZ"
 //     (fixed width, nanoseconds), so that keys sort by time within an epoch;
 //   - <R> is 16 random lower-case hex digits, so that two snapshots of the
-//     same group, epoch and instant never share a key.
+//     same group, epoch and instant never share a key;
+//   - <S> is a head's sequence in decimal, zero-padded to 20 digits.
 //
 // Keys therefore sort by group, epoch and time, and a listing alone tells
 // which snapshots exist ([Backup.ListRefs]). Objects are immutable: every
 // object is created with a conditional write (If-None-Match: *) and never
-// overwritten; only Prune deletes, and only whole snapshots or orphans.
+// overwritten; only Prune deletes, and only whole snapshots or orphans,
+// and a writer deletes its own old heads.
 //
 // # Completeness
 //
@@ -56,13 +59,42 @@
 // mistaken for one). Prune deletes the manifest first, then the data, so a
 // snapshot leaves List before its data goes.
 //
+// # Signatures
+//
+// The writer signs every manifest and head with its signing key
+// ([SigningKey], Options.SigningKey): Ed25519 (crypto/ed25519), a key
+// that cannot decrypt anything. Readers accept an object only if its
+// signer is among Options.TrustedSigners (plus the reader's own
+// SigningKey). A signer's text form is "ed25519:" and the standard
+// base64 (padded) of its 32-byte public key; a signing key file holds
+// "MLSBACKUP-SIGNING-KEY-ED25519:" and the base64 of the 32-byte seed,
+// plus '#' comments ([GenerateSigningKeyFile]). An identity file names
+// the signers its owner trusts in "# trusted-signer: ed25519:…" comment
+// lines, which age ignores ([TrustedSigners]).
+//
+// Every signed object (version 3 of the remote format) is this JSON
+// envelope:
+//
+//	{
+//	  "format": "mlsbackup-signed",
+//	  "version": 3,
+//	  "signer": "ed25519:<base64>",
+//	  "payload": "<base64 of the payload's JSON bytes>",
+//	  "signature": "<base64 of the Ed25519 signature of exactly those bytes>",
+//	  "inline": "<base64 of the age file>"   // inline snapshots only
+//	}
+//
+// The signature covers the payload bytes exactly as stored, so a check by
+// hand needs only base64 and an Ed25519 verifier. The payload is the
+// statement; readers parse it only after the signature verified.
+//
 // # Manifest
 //
-// manifest.json is a JSON object (version 1):
+// A manifest's payload is a JSON object:
 //
 //	{
 //	  "format": "mlsbackup-snapshot-manifest",
-//	  "version": 1,
+//	  "version": 3,
 //	  "group_id": "<hex>",             // equals <G>
 //	  "epoch": 42,                     // equals <E>
 //	  "created": "2026-11-25T17:04:23.123456789Z", // equals <T>
@@ -71,42 +103,94 @@
 //	  "snapshot_format": "<name>",     // the plaintext's format, from the caller
 //	  "epoch_authenticator": "<hex>",  // optional, omitted if unknown
 //	  "encryption": "age-v1",
-//	  "object": "snapshot.age",
+//	  "object": "snapshot.age",        // or "inline" for snapshot.json
 //	  "plaintext":  {"size": 1234, "sha256": "<hex>"},
-//	  "ciphertext": {"size": 1456, "sha256": "<hex>"}
+//	  "ciphertext": {"size": 1456, "sha256": "<hex>"},
+//	  "prefix": "<P>",                 // where the object was written:
+//	  "key": "groups/<G>/<E>/<T>-<R>/manifest.json", // its key, relative to P
+//	  "sequence": 1234,                // its place in P (see "Chain and head")
+//	  "prev": {"sequence": 1200, "sha256": "<hex>"}, // the group's previous
+//	                                   // manifest (payload SHA-256); null for the first
+//	  "head": 1180                     // the newest head its writer had written; 0: none
 //	}
+//
+// A reader refuses a payload whose prefix, key, group, epoch, time, id or
+// object differ from where it found the object: a manifest copied to
+// another group's, epoch's, time's or prefix's key, or replayed under a
+// newer key, is refused ([CheckLocation]). Unknown fields are ignored.
 //
 // # Inline snapshots
 //
 // With Options.InlineMax set (at most [MaxInline], 64 KiB), a snapshot
 // whose age file is at most that size is stored inline: one conditional
 // write of snapshot.json instead of two writes, halving the requests for
-// many small snapshots. snapshot.json is the manifest above with
-// "version": 2, no "object", and the age file base64-encoded (standard
-// alphabet, padded) in "inline":
+// many small snapshots. snapshot.json is the signed envelope of a
+// manifest whose payload has "object": "inline", with the age file in the
+// envelope's "inline" field, outside the signature: the payload's
+// ciphertext size and digest bind it. `jq -r .inline snapshot.json |
+// base64 -d | age -d -i identity.txt` decrypts it. Its [Ref] has an empty
+// DataKey ([Ref.Inline]).
 //
-//	{ "format": "mlsbackup-snapshot-manifest", "version": 2, ...,
-//	  "encryption": "age-v1",
-//	  "plaintext":  {"size": 1234, "sha256": "<hex>"},
-//	  "ciphertext": {"size": 1456, "sha256": "<hex>"},
-//	  "inline": "<base64 of the age file>" }
+// # Chain and head
 //
-// The ciphertext size and digest describe the decoded age file, which
-// `jq -r .inline snapshot.json | base64 -d | age -d -i identity.txt`
-// decrypts. Its [Ref] has an empty DataKey ([Ref.Inline]). Version 1
-// manifests (manifest.json next to snapshot.age) are still read, so a
-// backup set may mix both; a listing alone tells them apart.
+// Each signed object takes the next number of its prefix's sequence when
+// it is signed, and each manifest names its group's previous manifest
+// ("prev"), so a group's manifests form a chain; deleting one breaks the
+// next one's link ([ChainErrors]). Retention deletes a group's oldest
+// manifests, so the oldest one present may name a predecessor that is
+// gone.
 //
-// Readers refuse another format or version, and a manifest whose group,
-// epoch or id contradicts its key ([ErrCorrupt]). Unknown fields are
-// ignored. [Backup.Verify] downloads the object, decrypts it, and checks
-// both sizes and both SHA-256 digests; a bit flip or truncation is
-// reported as [ErrCorrupt], a wrong identity as [ErrNoIdentity], each
-// naming the object key. The manifest is not secret and not signed: it
-// guards against damage, while age's authenticated encryption guards the
-// content. Anyone who can write to the bucket and knows the (public)
-// recipient can plant a well-formed snapshot; restore therefore also
-// checks the snapshot's own group id, epoch and epoch authenticator.
+// A head, P/heads/<S>.json, is a signed envelope whose payload lists the
+// newest manifest of every group as its writer knew it:
+//
+//	{
+//	  "format": "mlsbackup-head", "version": 1,
+//	  "prefix": "<P>", "key": "heads/<S>.json", "sequence": S,
+//	  "written": "<RFC 3339>", "agent_id": "alice-laptop",
+//	  "groups": {"<G>": {"sequence": 1234, "sha256": "<payload hex>",
+//	                     "epoch": 42, "id": "<T>-<R>"}, ...}
+//	}
+//
+// The writer writes heads coalesced ([Backup.WriteHead], [Backup.HeadPending]):
+// a head lists every group, so the agent writes one after uploads at most
+// every few seconds and at the end of each snapshot pass, not per upload.
+// After writing one it deletes its older heads but the newest three. A
+// reader takes the newest head that verifies ([Backup.ReadHead]) and
+// checks that no group's newest manifest is older than the head says and
+// that no manifest names a newer head than those present
+// ([HeadError], [MissingGroups]). A writer learns its next sequence and
+// each group's newest manifest before its first signed write: from the
+// newest head it trusts, and by reading the newest manifest of every
+// group whose newest key is not the one that head names; after a lost
+// disk it learns them the same way.
+//
+// What a head cannot show: manifests uploaded after the newest head can
+// be deleted undetected, and so can a head together with every object
+// written after it (a rollback). Bucket versioning or Object Lock, and
+// the group's other members, whose epochs a restored member sees when it
+// catches up, are what stops those.
+//
+// # Checks
+//
+// Readers check in this order, each failure a [*CheckError] naming the
+// [Check] inside the [*ObjectError] naming the object: envelope, signed,
+// signer, signature, payload, location (reading a manifest); download,
+// decrypt, checksums ([Backup.Verify], [Backup.Fetch]: the ciphertext's
+// and plaintext's sizes and SHA-256 against the payload); then package
+// restore parses the plaintext (snapshot: its group id, epoch and epoch
+// authenticator against the payload), and checks chain and head.
+// Decryption errors: a wrong identity is [ErrNoIdentity], a damaged
+// object [ErrCorrupt].
+//
+// # Unsigned formats
+//
+// Versions 1 and 2 are the unsigned manifests of earlier versions: the
+// payload above without prefix, key, sequence, prev and head, stored as
+// is (version 1, manifest.json) or with "inline" and no "object"
+// (version 2, snapshot.json). Readers refuse them ([ErrUnsigned]) unless
+// Options.AllowUnsigned; Upload writes version 1 or 2 only without a
+// SigningKey and with AllowUnsigned. Anyone who can write to the bucket
+// and knows the (public) recipient can plant such a manifest.
 //
 // # Lease
 //

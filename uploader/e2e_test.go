@@ -42,19 +42,29 @@ func forEachBackend(t *testing.T, f func(t *testing.T, store uploader.ObjectStor
 	}
 }
 
-// keyPair is an identity file written by GenerateIdentity and its parsed
-// recipient and identities.
+// keyPair is an identity file written by GenerateIdentity, naming the
+// signer of a signing key written beside it, and its parsed recipient,
+// identities and keys.
 type keyPair struct {
 	identityPath string
 	recipient    string
 	recs         []age.Recipient
 	ids          []age.Identity
+	sk           *uploader.SigningKey
 }
 
 func newKeyPair(t *testing.T) keyPair {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "identity.txt")
-	rec, err := uploader.GenerateIdentity(fsx.OS{}, path, time.Now())
+	signer, err := uploader.GenerateSigningKeyFile(fsx.OS{}, path+".signing-key", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := uploader.ReadSigningKeyFile(path + ".signing-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := uploader.GenerateIdentity(fsx.OS{}, path, time.Now(), signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,13 +76,13 @@ func newKeyPair(t *testing.T) keyPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyPair{identityPath: path, recipient: rec, recs: []age.Recipient{r}, ids: ids}
+	return keyPair{identityPath: path, recipient: rec, recs: []age.Recipient{r}, ids: ids, sk: sk}
 }
 
 func newBackup(t *testing.T, store uploader.ObjectStore, k keyPair, agent string, mods ...func(*uploader.Options)) *uploader.Backup {
 	t.Helper()
 	opts := uploader.Options{
-		Prefix: "e2e", Recipients: k.recs, Identities: k.ids, AgentID: agent,
+		Prefix: "e2e", Recipients: k.recs, Identities: k.ids, AgentID: agent, SigningKey: k.sk,
 	}
 	for _, mod := range mods {
 		mod(&opts)

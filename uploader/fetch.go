@@ -131,7 +131,7 @@ func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) 
 	}
 	// age stops at its final chunk; anything after it still counts.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return objErr(op, key, err)
+		return objErr(op, key, checkErr(CheckDownload, err, ""))
 	}
 	if err := checkCiphertext(m, cr); err != nil {
 		return objErr(op, key, err)
@@ -140,9 +140,9 @@ func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) 
 	ph.Sum(psum[:0])
 	switch {
 	case pn != m.PlaintextSize:
-		return objErr(op, key, fmt.Errorf("%w: snapshot has %d bytes, manifest says %d", ErrCorrupt, pn, m.PlaintextSize))
+		return objErr(op, key, checkErr(CheckChecksums, ErrCorrupt, "snapshot has %d bytes, manifest says %d", pn, m.PlaintextSize))
 	case psum != m.PlaintextSHA256:
-		return objErr(op, key, fmt.Errorf("%w: snapshot sha-256 %s, manifest says %s", ErrCorrupt,
+		return objErr(op, key, checkErr(CheckChecksums, ErrCorrupt, "snapshot sha-256 %s, manifest says %s",
 			hex.EncodeToString(psum[:]), hex.EncodeToString(m.PlaintextSHA256[:])))
 	}
 	if ctx.Err() != nil {
@@ -152,23 +152,23 @@ func (b *Backup) fetch(ctx context.Context, op string, m Manifest, w io.Writer) 
 }
 
 // openSnapshot opens the age file of m: its data object, or the copy
-// inside an inline snapshot's manifest, which is read again (m's
-// checksums, not the re-read manifest's, judge it).
+// inside an inline snapshot's object, which is read again (m's checksums,
+// not the re-read object's, judge it).
 func (b *Backup) openSnapshot(ctx context.Context, op string, m Manifest) (io.ReadCloser, error) {
 	if !m.Inline() {
 		rc, err := b.store.Get(ctx, m.DataKey)
 		if err != nil {
-			return nil, objErr(op, m.DataKey, err)
+			return nil, objErr(op, m.DataKey, checkErr(CheckDownload, err, ""))
 		}
 		return rc, nil
 	}
-	_, ct, err := b.readManifest(ctx, m.Ref)
+	data, err := b.readObject(ctx, m.Key, maxManifestSize)
 	if err != nil {
-		var oe *ObjectError
-		if errors.As(err, &oe) {
-			oe.Op = op
-		}
-		return nil, err
+		return nil, objErr(op, m.Key, err)
+	}
+	ct, err := inlineOf(data)
+	if err != nil {
+		return nil, objErr(op, m.Key, err)
 	}
 	return io.NopCloser(bytes.NewReader(ct)), nil
 }
@@ -179,9 +179,9 @@ func checkCiphertext(m Manifest, cr *hashReader) error {
 	cr.h.Sum(sum[:0])
 	switch {
 	case cr.n != m.CiphertextSize:
-		return fmt.Errorf("%w: object is %d bytes, manifest says %d (truncated or replaced)", ErrCorrupt, cr.n, m.CiphertextSize)
+		return checkErr(CheckChecksums, ErrCorrupt, "object is %d bytes, manifest says %d (truncated or replaced)", cr.n, m.CiphertextSize)
 	case sum != m.CiphertextSHA256:
-		return fmt.Errorf("%w: object sha-256 %s, manifest says %s (damaged or replaced)", ErrCorrupt,
+		return checkErr(CheckChecksums, ErrCorrupt, "object sha-256 %s, manifest says %s (damaged or replaced)",
 			hex.EncodeToString(sum[:]), hex.EncodeToString(m.CiphertextSHA256[:]))
 	}
 	return nil
@@ -193,7 +193,7 @@ func checkCiphertext(m Manifest, cr *hashReader) error {
 // apart from a wrong identity.
 func (b *Backup) diagnose(m Manifest, cr *hashReader, ageErr error) error {
 	if cr.err != nil {
-		return cr.err
+		return checkErr(CheckDownload, cr.err, "")
 	}
 	var noMatch *age.NoIdentityMatchError
 	wrongID := errors.As(ageErr, &noMatch)
@@ -203,15 +203,15 @@ func (b *Backup) diagnose(m Manifest, cr *hashReader, ageErr error) error {
 			rest = io.LimitReader(cr, diagnoseLimit+1)
 		}
 		if _, err := io.Copy(io.Discard, rest); err != nil {
-			return err
+			return checkErr(CheckDownload, err, "")
 		}
 		if err := checkCiphertext(m, cr); err != nil {
 			return fmt.Errorf("%w; age: %v", err, ageErr)
 		}
 	}
 	if wrongID {
-		return fmt.Errorf("%w (%d identities tried; is this the identity for this backup's recipients?)",
-			ErrNoIdentity, len(b.opts.Identities))
+		return checkErr(CheckDecrypt, ErrNoIdentity, "%d identities tried; is this the identity for this backup's recipients?",
+			len(b.opts.Identities))
 	}
-	return fmt.Errorf("%w: age: %v", ErrCorrupt, ageErr)
+	return checkErr(CheckDecrypt, ErrCorrupt, "age: %v", ageErr)
 }

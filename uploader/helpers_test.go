@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -34,10 +35,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// testKeys is one age identity and its recipient.
+// testKeys is one age identity and its recipient, and a signing key.
 type testKeys struct {
 	id  *age.X25519Identity
 	rec *age.X25519Recipient
+	sk  *SigningKey
 }
 
 func newTestKeys(t testing.TB) testKeys {
@@ -46,7 +48,7 @@ func newTestKeys(t testing.TB) testKeys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testKeys{id: id, rec: id.Recipient()}
+	return testKeys{id: id, rec: id.Recipient(), sk: newTestSigningKey(t)}
 }
 
 // newTestBackup returns a Backup on store for agent "agent-a" with keys.
@@ -56,6 +58,7 @@ func newTestBackup(t testing.TB, store ObjectStore, k testKeys, mod func(*Option
 		Prefix:     "test/prefix",
 		Recipients: []age.Recipient{k.rec},
 		Identities: []age.Identity{k.id},
+		SigningKey: k.sk,
 		AgentID:    "agent-a",
 		Host:       "host-a",
 	}
@@ -100,4 +103,33 @@ func wantErrNaming(t testing.TB, err, target error, key string) {
 	case !strings.Contains(err.Error(), key):
 		t.Fatalf("error %q does not name %s", err, key)
 	}
+}
+
+// editPayload returns the signed object obj with its payload changed by
+// edit: signed again with key (whose signer it then names), or, with a
+// nil key, keeping the old signature.
+func editPayload(t testing.TB, obj []byte, key *SigningKey, edit func(p map[string]any)) []byte {
+	t.Helper()
+	var env wireEnvelope
+	if err := json.Unmarshal(obj, &env); err != nil {
+		t.Fatalf("edit payload: %v", err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(env.Payload, &p); err != nil {
+		t.Fatalf("edit payload: %v", err)
+	}
+	edit(p)
+	payload, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Payload = payload
+	if key != nil {
+		env.Signer, env.Signature = key.Public().String(), key.sign(payload)
+	}
+	out, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -25,14 +25,28 @@ func (r Ref) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// MarshalJSON encodes the manifest as stored (see doc.go) plus its
-// "key" and "data_key", for `list --json` output.
+// MarshalJSON encodes the manifest's fields as stored (see doc.go; for a
+// signed manifest, its payload's fields and its signer) plus its "key"
+// and "data_key".
 func (m Manifest) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	type signed struct {
+		Signer   string    `json:"signer"`
+		Sequence uint64    `json:"sequence"`
+		Prev     *wireLink `json:"prev"`
+		Head     uint64    `json:"head"`
+	}
+	v := struct {
 		wireManifest
+		*signed
 		Key     string `json:"key"`
 		DataKey string `json:"data_key"`
-	}{m.wire(), m.Key, m.DataKey})
+	}{wireManifest: m.wire(), Key: m.Key, DataKey: m.DataKey}
+	if m.Signed() {
+		p := m.payload(layout{})
+		v.wireManifest = p.wireManifest
+		v.signed = &signed{Signer: m.Signer.String(), Sequence: m.Sequence, Prev: p.Prev, Head: m.Head}
+	}
+	return json.Marshal(v)
 }
 
 // wire returns the stored JSON form of m, without an inline snapshot's

@@ -19,6 +19,10 @@ const (
 	// with the age file inside.
 	inlineName = "snapshot.json"
 	leaseName  = "agent-lease.json"
+	// headsDir holds the prefix's heads, heads/<sequence>.json.
+	headsDir = "heads"
+	// headDigits is the width of a head's zero-padded sequence.
+	headDigits = 20
 	// createdLayout is the fixed-width, lexically sortable UTC time in a
 	// snapshot's directory name.
 	createdLayout = "20060102T150405.000000000Z"
@@ -111,6 +115,41 @@ func (l layout) join(parts ...string) string {
 		return strings.Join(parts, "/")
 	}
 	return l.prefix + "/" + strings.Join(parts, "/")
+}
+
+// rel returns key relative to the prefix (key itself if the prefix is
+// the bucket root), as signed payloads name objects.
+func (l layout) rel(key string) string {
+	if l.prefix == "" {
+		return key
+	}
+	return strings.TrimPrefix(key, l.prefix+"/")
+}
+
+// headsPrefix lists the prefix's heads.
+func (l layout) headsPrefix() string { return l.join(headsDir) + "/" }
+
+// headKey is the key of the head of sequence seq.
+func (l layout) headKey(seq uint64) string {
+	return l.join(headsDir, fmt.Sprintf("%0*d.json", headDigits, seq))
+}
+
+// parseHeadKey returns the sequence a head key names; ok is false for a
+// key that is not a head key of this prefix.
+func (l layout) parseHeadKey(key string) (uint64, bool) {
+	name, found := strings.CutPrefix(key, l.headsPrefix())
+	if !found {
+		return 0, false
+	}
+	digits, found := strings.CutSuffix(name, ".json")
+	if !found || len(digits) != headDigits {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, false
+	}
+	return seq, true
 }
 
 // leaseKey is the key of the prefix's agent lease.

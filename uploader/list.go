@@ -187,23 +187,33 @@ func (b *Backup) ReadManifest(ctx context.Context, ref Ref) (Manifest, error) {
 // readManifest reads and checks the manifest of ref and returns it with
 // the age file inside if the snapshot is inline.
 func (b *Backup) readManifest(ctx context.Context, ref Ref) (Manifest, []byte, error) {
-	rc, err := b.store.Get(ctx, ref.Key)
+	data, err := b.readObject(ctx, ref.Key, maxManifestSize)
 	if err != nil {
 		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
-	if err != nil {
-		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
-	}
-	if len(data) > maxManifestSize {
-		return Manifest{}, nil, objErr("read manifest", ref.Key, fmt.Errorf("%w: larger than %d bytes", ErrBadManifest, maxManifestSize))
-	}
-	m, inline, err := decodeManifest(data, ref)
+	m, inline, err := b.codec.decode(data, ref)
 	if err != nil {
 		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
 	return m, inline, nil
+}
+
+// readObject reads the object at key, at most limit bytes; a larger one
+// is a failure of [CheckEnvelope].
+func (b *Backup) readObject(ctx context.Context, key string, limit int64) ([]byte, error) {
+	rc, err := b.store.Get(ctx, key)
+	if err != nil {
+		return nil, checkErr(CheckDownload, err, "")
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, checkErr(CheckDownload, err, "")
+	}
+	if int64(len(data)) > limit {
+		return nil, checkErr(CheckEnvelope, ErrBadManifest, "larger than %d bytes", limit)
+	}
+	return data, nil
 }
 
 // ManifestAt reads the manifest stored under key, which must be a manifest

@@ -19,14 +19,20 @@ const (
 	// ManifestVersionInline is the version of an inline snapshot's
 	// manifest, which carries the age file in its "inline" field.
 	ManifestVersionInline = 2
+	// ManifestVersionSigned is the version of a signed manifest's payload
+	// (the envelope's version is [EnvelopeVersion], the same number).
+	ManifestVersionSigned = 3
 	// Encryption names the encryption of the snapshot object.
 	Encryption = "age-v1"
 	// MaxInline is the largest encrypted snapshot that may be stored
 	// inline (the bound of [Options].InlineMax).
 	MaxInline = 64 << 10
 	// maxManifestSize bounds what is read of a manifest object: an inline
-	// snapshot of MaxInline bytes in base64, plus the manifest's fields.
+	// snapshot of MaxInline bytes in base64, plus the manifest's fields
+	// (the signed payload, in base64 too).
 	maxManifestSize = 128 << 10
+	// objectInline is the payload's "object" of an inline snapshot.
+	objectInline = "inline"
 )
 
 // Manifest describes one complete, uploaded snapshot. It is stored as JSON
@@ -49,14 +55,44 @@ type Manifest struct {
 	// CiphertextSize and CiphertextSHA256 describe the stored age object.
 	CiphertextSize   int64
 	CiphertextSHA256 [32]byte
+
+	// Signer signed the manifest (its signature verified when read); zero
+	// for an unsigned manifest of version 1 or 2, which is read only with
+	// Options.AllowUnsigned. The fields below are zero then too.
+	Signer Signer
+	// Sequence is the manifest's place in its prefix: every signed object
+	// of the prefix takes the next number (see doc.go, "Chain and head").
+	Sequence uint64
+	// Prev is the group's previous manifest, nil for the group's first.
+	Prev *Link
+	// Head is the sequence of the newest head its writer had written
+	// when it signed (0: none yet).
+	Head uint64
+	// PayloadSHA256 is the SHA-256 of the signed payload: what the next
+	// manifest's Prev and the heads name.
+	PayloadSHA256 [32]byte
 }
+
+// Signed reports whether the manifest was signed (and its signature
+// verified when it was read).
+func (m Manifest) Signed() bool { return !m.Signer.IsZero() }
+
+// Link names a signed manifest by its sequence and payload digest.
+type Link struct {
+	Sequence uint64
+	SHA256   [32]byte
+}
+
+// link returns the link that names m.
+func (m Manifest) link() Link { return Link{Sequence: m.Sequence, SHA256: m.PayloadSHA256} }
 
 type wireDigest struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 }
 
-// wireManifest is the JSON form of a [Manifest]; doc.go documents it.
+// wireManifest is the JSON form of an unsigned [Manifest] (versions 1 and
+// 2), and the first fields of a signed one's payload; doc.go documents it.
 type wireManifest struct {
 	Format             string     `json:"format"`
 	Version            int        `json:"version"`
@@ -75,6 +111,23 @@ type wireManifest struct {
 	Inline []byte `json:"inline,omitempty"`
 }
 
+// wirePayload is the signed statement of a version 3 manifest: the
+// fields of version 1 plus where the object is and its place in the
+// prefix's chain.
+type wirePayload struct {
+	wireManifest
+	Prefix   string    `json:"prefix"`
+	Key      string    `json:"key"`
+	Sequence uint64    `json:"sequence"`
+	Prev     *wireLink `json:"prev"`
+	Head     uint64    `json:"head"`
+}
+
+type wireLink struct {
+	Sequence uint64 `json:"sequence"`
+	SHA256   string `json:"sha256"`
+}
+
 // encodeManifest returns the manifest's JSON, indented, newline-terminated.
 // An inline snapshot's manifest (m.Inline()) carries the age file ct.
 func encodeManifest(m Manifest, ct []byte) ([]byte, error) {
@@ -89,40 +142,45 @@ func encodeManifest(m Manifest, ct []byte) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// decodeManifest parses a manifest and checks it against the ref derived
-// from its key: a manifest that names another group, epoch or time than
-// its key is refused. For an inline snapshot's manifest it also returns
-// the age file inside.
+// decodeManifest parses an unsigned manifest (version 1 or 2) and checks
+// it against the ref derived from its key. For an inline snapshot's
+// manifest it also returns the age file inside.
 func decodeManifest(data []byte, ref Ref) (Manifest, []byte, error) {
-	var w wireManifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&w); err != nil {
-		return Manifest{}, nil, fmt.Errorf("%w: %v", ErrBadManifest, err)
+	w, err := decodeObject(data)
+	if err != nil {
+		return Manifest{}, nil, err
 	}
-	m, err := w.manifest(ref)
+	m, err := w.unsigned(ref)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
 	return m, w.Inline, nil
 }
 
-// manifest checks w, read from ref's key, and converts it.
-func (w *wireManifest) manifest(ref Ref) (Manifest, error) {
+// unsigned checks w, an unsigned manifest read from ref's key, and
+// converts it. Errors are [*CheckError]s.
+func (w *wireObject) unsigned(ref Ref) (Manifest, error) {
 	if w.Format != ManifestFormat {
-		return Manifest{}, fmt.Errorf("%w: format %q, want %q", ErrBadManifest, w.Format, ManifestFormat)
+		return Manifest{}, checkErr(CheckEnvelope, ErrBadManifest, "format %q, want %q", w.Format, EnvelopeFormat)
 	}
 	switch {
 	case w.Version != ManifestVersion && w.Version != ManifestVersionInline:
-		return Manifest{}, fmt.Errorf("%w: unsupported version %d (this build reads %d and %d)",
-			ErrBadManifest, w.Version, ManifestVersion, ManifestVersionInline)
-	case w.Encryption != Encryption:
-		return Manifest{}, fmt.Errorf("%w: unsupported encryption %q", ErrBadManifest, w.Encryption)
+		return Manifest{}, checkErr(CheckEnvelope, ErrBadManifest, "unsupported version %d (this build reads %d, and %d and %d unsigned)",
+			w.Version, EnvelopeVersion, ManifestVersion, ManifestVersionInline)
 	case ref.Inline() && (w.Version != ManifestVersionInline || w.Object != "" || w.Inline == nil):
-		return Manifest{}, fmt.Errorf("%w: %s must be a version %d manifest with the snapshot inline",
-			ErrBadManifest, inlineName, ManifestVersionInline)
+		return Manifest{}, checkErr(CheckLocation, ErrBadManifest, "%s must be a version %d manifest with the snapshot inline",
+			inlineName, ManifestVersionInline)
 	case !ref.Inline() && (w.Version != ManifestVersion || w.Object != dataName || w.Inline != nil):
-		return Manifest{}, fmt.Errorf("%w: %s must be a version %d manifest of object %q, got version %d object %q",
-			ErrBadManifest, manifestName, ManifestVersion, dataName, w.Version, w.Object)
+		return Manifest{}, checkErr(CheckLocation, ErrBadManifest, "%s must be a version %d manifest of object %q, got version %d object %q",
+			manifestName, ManifestVersion, dataName, w.Version, w.Object)
+	}
+	return w.wireManifest.manifest(ref)
+}
+
+// manifest checks the fields of w, read from ref's key, and converts them.
+func (w *wireManifest) manifest(ref Ref) (Manifest, error) {
+	if w.Encryption != Encryption {
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "unsupported encryption %q", w.Encryption)
 	}
 	m := Manifest{
 		Ref:            ref,
@@ -133,31 +191,31 @@ func (w *wireManifest) manifest(ref Ref) (Manifest, error) {
 	}
 	group, err := hex.DecodeString(w.GroupID)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("%w: group_id: %v", ErrBadManifest, err)
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "group_id: %v", err)
 	}
 	if m.EpochAuthenticator, err = hex.DecodeString(w.EpochAuthenticator); err != nil {
-		return Manifest{}, fmt.Errorf("%w: epoch_authenticator: %v", ErrBadManifest, err)
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "epoch_authenticator: %v", err)
 	}
 	if len(m.EpochAuthenticator) == 0 {
 		m.EpochAuthenticator = nil
 	}
 	if err := decodeDigest(w.Plaintext.SHA256, &m.PlaintextSHA256); err != nil {
-		return Manifest{}, fmt.Errorf("%w: plaintext sha256: %v", ErrBadManifest, err)
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "plaintext sha256: %v", err)
 	}
 	if err := decodeDigest(w.Ciphertext.SHA256, &m.CiphertextSHA256); err != nil {
-		return Manifest{}, fmt.Errorf("%w: ciphertext sha256: %v", ErrBadManifest, err)
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "ciphertext sha256: %v", err)
 	}
 	if m.PlaintextSize < 0 || m.CiphertextSize < 0 {
-		return Manifest{}, fmt.Errorf("%w: negative size", ErrBadManifest)
+		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "negative size")
 	}
 	// The key is what List sorts and selects by; the manifest must agree.
 	switch {
 	case !bytes.Equal(group, ref.GroupID):
-		return Manifest{}, fmt.Errorf("%w: manifest names group %s but its key group %s", ErrCorrupt, w.GroupID, ref.GroupHex())
+		return Manifest{}, checkErr(CheckLocation, ErrCorrupt, "manifest names group %s but its key group %s", w.GroupID, ref.GroupHex())
 	case w.Epoch != ref.Epoch:
-		return Manifest{}, fmt.Errorf("%w: manifest names epoch %d but its key epoch %d", ErrCorrupt, w.Epoch, ref.Epoch)
+		return Manifest{}, checkErr(CheckLocation, ErrCorrupt, "manifest names epoch %d but its key epoch %d", w.Epoch, ref.Epoch)
 	case !w.Created.Equal(ref.Created) || w.ID != ref.ID:
-		return Manifest{}, fmt.Errorf("%w: manifest names snapshot %s but its key %s", ErrCorrupt, w.ID, ref.ID)
+		return Manifest{}, checkErr(CheckLocation, ErrCorrupt, "manifest names snapshot %s but its key %s", w.ID, ref.ID)
 	}
 	return m, nil
 }

@@ -57,8 +57,16 @@ func (b *Backup) Upload(ctx context.Context, meta SnapshotMeta, r io.Reader) (Ma
 	if len(b.opts.Recipients) == 0 {
 		return Manifest{}, ErrNoRecipients
 	}
+	if b.codec.key == nil && !b.opts.AllowUnsigned {
+		return Manifest{}, ErrNoSigningKey
+	}
 	if err := b.ensureLease(ctx); err != nil {
 		return Manifest{}, err
+	}
+	if b.codec.key != nil {
+		if err := b.ensureChain(ctx); err != nil {
+			return Manifest{}, err
+		}
 	}
 	created := meta.Created
 	if created.IsZero() {
@@ -120,11 +128,7 @@ func (b *Backup) upload(ctx context.Context, ref Ref, meta SnapshotMeta, enc *en
 			fmt.Errorf("store accepted %d of the object's bytes; the object is left as an orphan", enc.ctN))
 	}
 	m := b.manifest(ref, meta, enc)
-	data, err := encodeManifest(m, nil)
-	if err != nil {
-		return Manifest{}, err
-	}
-	if err := b.store.Put(ctx, ref.Key, bytes.NewReader(data), int64(len(data)), true); err != nil {
+	if err := b.putManifest(ctx, &m, nil); err != nil {
 		// The data object stays: if the manifest did land despite the
 		// error, deleting the data would leave a visible broken snapshot.
 		return Manifest{}, objErr("write manifest", ref.Key, err)
@@ -154,14 +158,29 @@ func (b *Backup) uploadInline(ctx context.Context, ref Ref, meta SnapshotMeta, e
 		return Manifest{}, objErr("upload", ref.Key, err)
 	}
 	m := b.manifest(ref, meta, enc)
-	data, err := encodeManifest(m, ct)
-	if err != nil {
-		return Manifest{}, err
-	}
-	if err := b.store.Put(ctx, ref.Key, bytes.NewReader(data), int64(len(data)), true); err != nil {
+	if err := b.putManifest(ctx, &m, ct); err != nil {
 		return Manifest{}, objErr("upload", ref.Key, err)
 	}
 	return m, nil
+}
+
+// putManifest writes the manifest object of m (with the age file ct if
+// inline): signed, as the next link of its group's chain, or unsigned
+// without a signing key.
+func (b *Backup) putManifest(ctx context.Context, m *Manifest, ct []byte) error {
+	if b.codec.key != nil {
+		return b.putSigned(ctx, m, ct)
+	}
+	data, err := b.codec.encode(m, ct)
+	if err != nil {
+		return err
+	}
+	return b.putObject(ctx, m.Key, data)
+}
+
+// putObject creates the object key with data (a conditional create).
+func (b *Backup) putObject(ctx context.Context, key string, data []byte) error {
+	return b.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), true)
 }
 
 // manifest describes the snapshot that enc encrypted completely.

@@ -95,19 +95,25 @@ func TestVerifyRejectsManifestForOtherKey(t *testing.T) {
 }
 
 func TestListReportsBadManifestsAndKeepsGoodOnes(t *testing.T) {
+	k := newTestKeys(t)
 	tests := []struct {
 		name   string
 		mutate func([]byte) []byte
 		want   error
 	}{
-		{"epoch contradicts key", func(b []byte) []byte { return bytes.Replace(b, []byte(`"epoch": 2`), []byte(`"epoch": 9`), 1) }, ErrCorrupt},
+		{"epoch contradicts key, signed", func(b []byte) []byte {
+			return editPayload(t, b, k.sk, func(p map[string]any) { p["epoch"] = 9 })
+		}, ErrCorrupt},
+		{"epoch edited", func(b []byte) []byte {
+			return editPayload(t, b, nil, func(p map[string]any) { p["epoch"] = 9 })
+		}, ErrBadSignature},
 		{"not json", func([]byte) []byte { return []byte("{") }, ErrBadManifest},
-		{"future version", func(b []byte) []byte { return bytes.Replace(b, []byte(`"version": 1`), []byte(`"version": 2`), 1) }, ErrBadManifest},
+		{"future version", func(b []byte) []byte { return bytes.Replace(b, []byte(`"version": 3`), []byte(`"version": 4`), 1) }, ErrBadManifest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := newMemStore()
-			b := newTestBackup(t, store, newTestKeys(t), nil)
+			b := newTestBackup(t, store, k, nil)
 			good := mustUpload(t, b, "g", 1, []byte("one"))
 			bad := mustUpload(t, b, "g", 2, []byte("two"))
 			store.mutate(bad.Key, tt.mutate)

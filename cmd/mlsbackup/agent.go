@@ -19,7 +19,9 @@ func (a *app) agentCommand() *cli.Command {
 			"serves the local HTTP/JSON API on <data_dir>/agent.sock (and optionally on\n" +
 			"agent.tcp_listen with a bearer token), takes snapshots every snapshot.every_epochs\n" +
 			"epochs, on snapshot.cron and before member removals, encrypts them to the\n" +
-			"configured age recipients and uploads them to the destination. SIGTERM stops it\n" +
+			"configured age recipients, signs them with its signing key (encryption.\n" +
+			"signing_key_file or MLSBACKUP_SIGNING_KEY; it does not start without one) and\n" +
+			"uploads them to the destination. SIGTERM stops it\n" +
 			"cleanly (exit 0, also when a full disk fails the final checkpoint: the write-ahead\n" +
 			"log keeps everything acknowledged); SIGHUP reloads the schedule and log level from\n" +
 			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
@@ -60,11 +62,15 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := agent.LoadSigningKey(e.cfg, os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	fsys := a.fs
 	if fsys == nil {
 		fsys = dataFS()
 	}
-	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, LogLevel: level, TakeOver: c.Bool("take-over"), FS: fsys})
+	ag, err := agent.Open(ctx, e.cfg, log, agent.Options{Store: store, Recipients: recipients, SigningKey: key, LogLevel: level, TakeOver: c.Bool("take-over"), FS: fsys})
 	if err != nil {
 		return err
 	}

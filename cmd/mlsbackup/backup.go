@@ -14,9 +14,13 @@ func (a *app) listCommand() *cli.Command {
 		Name:  "list",
 		Usage: "list the complete snapshots in the destination",
 		Description: "Lists every snapshot whose manifest has been written (uploads in progress or\n" +
-			"interrupted are not listed), sorted by group, epoch and time. Needs no key.",
+			"interrupted are not listed), sorted by group, epoch and time, after checking each\n" +
+			"manifest's signature: it needs the trusted signers (encryption.trusted_signers, or\n" +
+			"the identity file's trusted-signer lines), not the identity's secret key.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "only the group with this hex `ID`"},
+			&cli.StringFlag{Name: "identity", Usage: "trust the signers named in this age identity `FILE`; overrides encryption.identity_file"},
+			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
@@ -31,7 +35,7 @@ func (a *app) listCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := a.openBackup(c.Context, e, backupNeeds{})
+			b, err := a.openBackup(c.Context, e, backupNeeds{signers: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
 			if err != nil {
 				return err
 			}
@@ -63,6 +67,7 @@ func (a *app) verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "group", Usage: "verify every snapshot of the group with this hex `ID`"},
 			&cli.BoolFlag{Name: "all", Usage: "verify every snapshot of every group"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
+			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
@@ -80,7 +85,7 @@ func (a *app) verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity")})
+			b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
 			if err != nil {
 				return err
 			}
@@ -190,6 +195,7 @@ func (a *app) fetchCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "epoch", Usage: "the snapshot of epoch `N` (default: the newest)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the plaintext snapshot to `FILE` (0600, never overwritten)"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
+			allowUnsignedFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if err := positional(c, 0, 0, "--group ID [--epoch N] --out FILE"); err != nil {
@@ -210,7 +216,7 @@ func (a *app) fetchCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity")})
+			b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
 			if err != nil {
 				return err
 			}
@@ -231,4 +237,10 @@ func (a *app) fetchCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// allowUnsignedFlag is --allow-unsigned of the commands that read backups.
+func allowUnsignedFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-unsigned",
+		Usage: "also accept unsigned snapshots of earlier versions (insecure: anyone who can write to the destination can plant one)"}
 }

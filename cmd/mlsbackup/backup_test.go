@@ -58,7 +58,7 @@ retention:
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := uploader.New(store, uploader.Options{Prefix: "team", Recipients: []age.Recipient{r}, AgentID: "test-agent"})
+	b, err := uploader.New(store, uploader.Options{Prefix: "team", Recipients: []age.Recipient{r}, SigningKey: keys.key(t), AgentID: "test-agent"})
 	if err != nil {
 		t.Fatal(err)
 	}

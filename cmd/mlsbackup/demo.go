@@ -218,20 +218,25 @@ func (d *demo) bucketPath() string   { return filepath.Join(d.dir, "bucket") }
 func (d *demo) run(ctx context.Context) error {
 	fmt.Fprintf(d.out, "mlsbackup demo --pipeline: the backup pipeline on synthetic snapshots, in %s\n", d.dir)
 
-	d.say("Generate an age identity (what `mlsbackup keygen` does)")
-	recipient, err := uploader.GenerateIdentity(fsx.OS{}, d.identityPath(), time.Now())
+	d.say("Generate an age identity and the agent's signing key (what `mlsbackup keygen` does)")
+	key, err := uploader.GenerateSigningKey()
+	if err != nil {
+		return err
+	}
+	recipient, err := uploader.GenerateIdentity(fsx.OS{}, d.identityPath(), time.Now(), key.Public())
 	if err != nil {
 		return err
 	}
 	d.recipient = recipient
 	d.detail("identity (private, needed only to restore): %s", d.identityPath())
-	d.detail("recipient (public, all the agent needs):    %s", recipient)
+	d.detail("recipient (public, the agent encrypts to):  %s", recipient)
+	d.detail("signer (the agent signs with its key):      %s", key.Public())
 
 	rcpt, err := uploader.ParseRecipient(recipient)
 	if err != nil {
 		return err
 	}
-	ids, err := uploader.ReadIdentitiesFile(d.identityPath())
+	ids, signers, err := uploader.ReadIdentityFile(d.identityPath())
 	if err != nil {
 		return err
 	}
@@ -239,14 +244,16 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The uploading side gets only the recipient, as the agent will.
+	// The uploading side gets only the recipient and the signing key, as
+	// the agent will; the restoring side trusts the signer the identity
+	// file names.
 	agentSide, err := uploader.New(store, uploader.Options{
-		Prefix: "mlsbackup", Recipients: []age.Recipient{rcpt}, AgentID: "demo-agent", Logger: d.log,
+		Prefix: "mlsbackup", Recipients: []age.Recipient{rcpt}, SigningKey: key, AgentID: "demo-agent", Logger: d.log,
 	})
 	if err != nil {
 		return err
 	}
-	restoreSide, err := uploader.New(store, uploader.Options{Prefix: "mlsbackup", Identities: ids, Logger: d.log})
+	restoreSide, err := uploader.New(store, uploader.Options{Prefix: "mlsbackup", Identities: ids, TrustedSigners: signers, Logger: d.log})
 	if err != nil {
 		return err
 	}

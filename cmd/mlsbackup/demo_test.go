@@ -101,13 +101,21 @@ func checkDemoWithAge(t *testing.T, args []string, count int, prefix string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The manifest is a signed envelope; its payload (base64) holds
+		// the digests.
+		var env struct {
+			Payload []byte `json:"payload"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatal(err)
+		}
 		var m struct {
 			Plaintext struct {
 				Size   int    `json:"size"`
 				SHA256 string `json:"sha256"`
 			} `json:"plaintext"`
 		}
-		if err := json.Unmarshal(raw, &m); err != nil {
+		if err := json.Unmarshal(env.Payload, &m); err != nil {
 			t.Fatal(err)
 		}
 		var out, errOut bytes.Buffer

@@ -31,6 +31,7 @@ func (a *app) restoreCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "epoch", Usage: "restore the snapshot of epoch `N`"},
 			&cli.StringFlag{Name: "before", Usage: "restore the newest snapshot taken at or before `TIME` (RFC 3339)"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
+			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "download and verify, show what would be restored, change nothing (a read-only data directory will do)"},
 			&cli.BoolFlag{Name: "force", Usage: "allow rolling a group back to an older epoch or replacing unreadable local state"},
 			&cli.IntFlag{Name: "concurrency", Value: restore.DefaultConcurrency, Usage: "restore up to `N` groups at once with --all"},
@@ -89,7 +90,7 @@ func (a *app) runRestore(c *cli.Context) error {
 		return err
 	}
 	ctx := c.Context
-	b, err := a.openBackup(ctx, e, backupNeeds{identities: true, identity: c.String("identity")})
+	b, err := a.openBackup(ctx, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
 	if err != nil {
 		return err
 	}

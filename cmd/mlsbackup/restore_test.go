@@ -99,7 +99,7 @@ func (f *restoreFixture) upload(t *testing.T, gids ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := uploader.New(store, uploader.Options{Prefix: "team", Recipients: []age.Recipient{r}, AgentID: "alice"})
+	b, err := uploader.New(store, uploader.Options{Prefix: "team", Recipients: []age.Recipient{r}, SigningKey: f.keys.key(t), AgentID: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ retention: {keep_last: 1, keep_within: 0s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := uploader.New(st, uploader.Options{Prefix: "prod/agent-1", Recipients: []age.Recipient{r}, AgentID: "s3-agent"})
+	b, err := uploader.New(st, uploader.Options{Prefix: "prod/agent-1", Recipients: []age.Recipient{r}, SigningKey: keys.key(t), AgentID: "s3-agent"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,11 @@ type Options struct {
 	// Recipients encrypt the uploads. Nil means those of the
 	// configuration's encryption section.
 	Recipients []age.Recipient
+	// SigningKey signs the uploads. Nil means the file
+	// encryption.signing_key_file; without either the agent refuses to
+	// open ([ErrNoSigningKey]) unless encryption.allow_unsigned is set.
+	// The command line passes MLSBACKUP_SIGNING_KEY here.
+	SigningKey *uploader.SigningKey
 	// TakeOver lets the agent take the prefix's lease from another agent
 	// (see uploader.Options.TakeOver).
 	TakeOver bool
@@ -216,7 +221,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	}
 	a.sched = &schedHolder{cur: sched}
 	logger.Info("agent opened", "data_dir", cfg.DataDir, "identity", cfg.Identity, "credential", cfg.MLS.Credential.Type,
-		"destination", backup.String(), "every_epochs", cfg.Snapshot.EveryEpochs, "cron", cfg.Snapshot.Cron)
+		"destination", backup.String(), "signer", backup.Signer().String(), "every_epochs", cfg.Snapshot.EveryEpochs, "cron", cfg.Snapshot.Cron)
 	return a, nil
 }
 

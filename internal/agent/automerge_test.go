@@ -25,6 +25,7 @@ func memAgent(t *testing.T, fsys fsx.FS, bucket string, syncApply bool) (*Agent,
 	cfg := config.Default()
 	cfg.DataDir, cfg.Identity = "/data", "alice"
 	cfg.Encryption.Recipients = []string{testRecipient(t)}
+	testSigningKey(t, cfg)
 	cfg.Snapshot.EveryEpochs, cfg.Snapshot.Jitter = 0, 0
 	st, err := dirstore.New(bucket)
 	if err != nil {

@@ -29,14 +29,33 @@ func (a *Agent) openBackup(ctx context.Context, cfg *config.Config) (*uploader.B
 			return nil, err
 		}
 	}
+	key := a.opts.SigningKey
+	if key == nil {
+		var err error
+		if key, err = LoadSigningKey(cfg, nil); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case key == nil && !cfg.Encryption.AllowUnsigned:
+		return nil, ErrNoSigningKey
+	case key == nil:
+		a.log.Warn("no signing key: uploads are unsigned (encryption.allow_unsigned); anyone who can write to the destination can plant a snapshot, and restoring needs --allow-unsigned")
+	}
+	trusted, err := uploader.ParseSigners(cfg.Encryption.TrustedSigners)
+	if err != nil {
+		return nil, fmt.Errorf("encryption.trusted_signers: %w", err)
+	}
 	b, err := uploader.New(store, uploader.Options{
-		Prefix:     cfg.Destination.Prefix,
-		InlineMax:  cfg.Destination.InlineMax,
-		Recipients: rs,
-		AgentID:    cfg.Identity,
-		TakeOver:   a.opts.TakeOver,
-		Logger:     a.log,
-		FS:         a.fs,
+		Prefix:         cfg.Destination.Prefix,
+		InlineMax:      cfg.Destination.InlineMax,
+		Recipients:     rs,
+		SigningKey:     key,
+		TrustedSigners: trusted,
+		AgentID:        cfg.Identity,
+		TakeOver:       a.opts.TakeOver,
+		Logger:         a.log,
+		FS:             a.fs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open backup set: %w", err)

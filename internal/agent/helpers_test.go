@@ -60,8 +60,12 @@ type agentOpts struct {
 	dataDir      string
 	store        uploader.ObjectStore // default: a dirstore in a temp dir
 	ageID        *age.X25519Identity
-	drain        time.Duration
-	edit         func(*config.Config)
+	// keyFile is the agent's signing key file (default: a new one); an
+	// agent restarted after a lost disk keeps it, as it is provisioned
+	// outside the data directory.
+	keyFile string
+	drain   time.Duration
+	edit    func(*config.Config)
 	// fromConfig lets the agent open the destination its configuration
 	// names (Options.Store nil).
 	fromConfig bool
@@ -112,6 +116,10 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 	cfg.DataDir = o.dataDir
 	cfg.Identity = o.identity
 	cfg.Encryption.Recipients = []string{o.ageID.Recipient().String()}
+	if o.keyFile == "" {
+		o.keyFile = newTestSigningKeyFile(t)
+	}
+	useSigningKey(t, cfg, o.keyFile)
 	cfg.Snapshot.EveryEpochs = o.everyEpochs
 	cfg.Snapshot.BeforeRemove = o.beforeRemove
 	cfg.Snapshot.Jitter = 0
@@ -197,11 +205,44 @@ func (ta *testAgent) idle() {
 // backup returns a Backup over the agent's destination that can decrypt.
 func (ta *testAgent) backup() *uploader.Backup {
 	ta.t.Helper()
-	b, err := uploader.New(ta.store, uploader.Options{Prefix: ta.cfg.Destination.Prefix, Identities: []age.Identity{ta.id}})
+	signers, err := uploader.ParseSigners(ta.cfg.Encryption.TrustedSigners)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	b, err := uploader.New(ta.store, uploader.Options{Prefix: ta.cfg.Destination.Prefix, Identities: []age.Identity{ta.id}, TrustedSigners: signers})
 	if err != nil {
 		ta.t.Fatal(err)
 	}
 	return b
+}
+
+// testSigningKey gives cfg's agent a fresh signing key (see useSigningKey).
+func testSigningKey(tb testing.TB, cfg *config.Config) {
+	tb.Helper()
+	useSigningKey(tb, cfg, newTestSigningKeyFile(tb))
+}
+
+// newTestSigningKeyFile writes a fresh signing key file as keygen does.
+func newTestSigningKeyFile(tb testing.TB) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "signing-key")
+	if _, err := uploader.GenerateSigningKeyFile(fsx.OS{}, path, time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// useSigningKey makes the key file path cfg's agent's signing key
+// (encryption.signing_key_file) and trusts its signer
+// (encryption.trusted_signers) as whoever restores would.
+func useSigningKey(tb testing.TB, cfg *config.Config, path string) {
+	tb.Helper()
+	k, err := uploader.ReadSigningKeyFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Encryption.SigningKeyFile = path
+	cfg.Encryption.TrustedSigners = append(cfg.Encryption.TrustedSigners, k.Public().String())
 }
 
 // uploadedEpochs lists the epochs of the complete snapshots of group.
@@ -294,6 +335,7 @@ func newBenchAgent(b *testing.B, edits ...func(*config.Config)) *Agent {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Identity = "bench"
 	cfg.Encryption.Recipients = []string{id.Recipient().String()}
+	testSigningKey(b, cfg)
 	cfg.Snapshot.EveryEpochs = 0
 	for _, edit := range edits {
 		edit(cfg)

@@ -31,6 +31,7 @@ type restoredRig struct {
 	bobDir             string
 	bobStore           uploader.ObjectStore
 	bobAge             *age.X25519Identity
+	bobKey             string // his signing key file, which survives the lost disk
 	log                *mlscrash.NonceLog
 	incarnations, sent int
 }
@@ -46,6 +47,7 @@ func newRestoredRig(t *testing.T) *restoredRig {
 	if r.bobAge, err = age.GenerateX25519Identity(); err != nil {
 		t.Fatal(err)
 	}
+	r.bobKey = newTestSigningKeyFile(t)
 	r.alice = newTestAgent(t, agentOpts{identity: "alice"})
 	r.carol = newTestAgent(t, agentOpts{identity: "carol"})
 	r.startBob()
@@ -77,7 +79,7 @@ func newRestoredRig(t *testing.T) *restoredRig {
 // (empty after a disk loss) and his bucket.
 func (r *restoredRig) startBob() {
 	r.incarnations++
-	r.bob = newTestAgent(r.t, agentOpts{identity: "bob", dataDir: r.bobDir, store: r.bobStore, ageID: r.bobAge})
+	r.bob = newTestAgent(r.t, agentOpts{identity: "bob", dataDir: r.bobDir, store: r.bobStore, ageID: r.bobAge, keyFile: r.bobKey})
 }
 
 // loseDisk stops bob's agent, wipes his data directory and starts an

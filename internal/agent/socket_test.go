@@ -157,6 +157,7 @@ func runAgentOnce(t *testing.T, dataDir, sock string) error {
 		t.Fatal(err)
 	}
 	cfg.Encryption.Recipients = []string{id.Recipient().String()}
+	testSigningKey(t, cfg)
 	a, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -122,10 +122,10 @@ type Encryption struct {
 	// identity file's "# trusted-signer:" lines. Several at once allow a
 	// key rotation.
 	TrustedSigners []string `yaml:"trusted_signers"`
-	// AllowUnsigned lets the agent upload without a signing key, in the
-	// unsigned format of earlier versions (insecure: anyone who can write
-	// to the bucket can then plant a snapshot), and lets readers accept
-	// unsigned snapshots (the --allow-unsigned flag) with a warning.
+	// AllowUnsigned lets the agent run without a signing key, uploading
+	// in the unsigned format of earlier versions. Insecure: anyone who
+	// can write to the bucket can then plant a snapshot, and restoring
+	// such backups needs --allow-unsigned.
 	AllowUnsigned bool `yaml:"allow_unsigned"`
 }
 

@@ -12,8 +12,8 @@
 //     ciphertext's and the plaintext's size and SHA-256 against the manifest.
 //  3. Verify the snapshot itself: it must parse as an engine GroupSnapshot
 //     whose own checksum holds and whose group id, epoch and epoch
-//     authenticator equal what the manifest recorded (the manifest is not
-//     signed: anyone able to write to the bucket could plant one).
+//     authenticator equal what the signed manifest recorded (the uploader
+//     has checked the manifest's signature when it read it).
 //  4. Compare with the local group ([Target.LocalEpoch]): a restore that
 //     would roll the group back to an older epoch is refused with
 //     [ErrRollback] unless [Options.Force]; a local group already at the

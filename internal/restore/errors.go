@@ -65,7 +65,13 @@ func Hint(err error) string {
 		return "run 'mlsbackup list' to see which snapshots exist"
 	case errors.Is(err, uploader.ErrNoIdentity), errors.Is(err, uploader.ErrNoIdentities):
 		return "pass the age identity whose recipient the agent encrypts to (--identity FILE)"
-	case errors.Is(err, uploader.ErrCorrupt), errors.Is(err, engine.ErrCorrupt),
+	case errors.Is(err, uploader.ErrUntrustedSigner):
+		return "trust the agent's signer: pass the identity file keygen wrote with its signing key (--identity FILE), or add the signer to encryption.trusted_signers"
+	case errors.Is(err, uploader.ErrUnsigned):
+		return "this snapshot is unsigned (an earlier version, or encryption.allow_unsigned): pass --allow-unsigned only if nobody else can write to the destination"
+	case errors.Is(err, uploader.ErrBrokenChain), errors.Is(err, uploader.ErrHead):
+		return "snapshots or heads were deleted, or the destination was rolled back: run 'mlsbackup verify --all'; --force restores what is there"
+	case errors.Is(err, uploader.ErrBadSignature), errors.Is(err, uploader.ErrCorrupt), errors.Is(err, engine.ErrCorrupt),
 		errors.Is(err, engine.ErrMalformed), errors.Is(err, ErrMismatch):
 		return "this snapshot is damaged or forged: pick another one with --epoch N or --before TIME ('mlsbackup list' shows them)"
 	case errors.Is(err, engine.ErrGroupExists):

@@ -80,21 +80,32 @@ func (p *pair) advance(t testing.TB) []byte {
 	return out.Commit
 }
 
-// bucket is a directory bucket with one age identity.
+// bucket is a directory bucket with one age identity and the signing key
+// whose signer the identity file names.
 type bucket struct {
 	dir       string
 	backup    *uploader.Backup // can upload and fetch
 	ids       []age.Identity
+	signers   []uploader.Signer // the identity file's trusted signers
+	key       *uploader.SigningKey
 	recipient age.Recipient
 }
 
 func newBucket(t testing.TB) *bucket {
 	t.Helper()
-	content, recipient, err := uploader.NewIdentityFile(time.Now())
+	key, err := uploader.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, recipient, err := uploader.NewIdentityFile(time.Now(), key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids, err := uploader.ParseIdentitiesFile(bytes.NewReader(content), "identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signers, err := uploader.TrustedSigners(content, "identity")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +121,11 @@ func newBucket(t testing.TB) *bucket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := uploader.New(st, uploader.Options{Recipients: []age.Recipient{r}, Identities: ids, AgentID: "test"})
+	b, err := uploader.New(st, uploader.Options{Recipients: []age.Recipient{r}, Identities: ids, SigningKey: key, AgentID: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bucket{dir: dir, backup: b, ids: ids, recipient: r}
+	return &bucket{dir: dir, backup: b, ids: ids, signers: signers, key: key, recipient: r}
 }
 
 // snapshot exports the group of m and uploads it with meta taken from the
@@ -154,7 +165,7 @@ func dirstoreNew(dir string) (uploader.ObjectStore, error) { return dirstore.New
 // withStore returns a Backup over st with this bucket's keys.
 func (b *bucket) withStore(t testing.TB, st uploader.ObjectStore) *uploader.Backup {
 	t.Helper()
-	nb, err := uploader.New(st, uploader.Options{Identities: b.ids, AgentID: "test"})
+	nb, err := uploader.New(st, uploader.Options{Identities: b.ids, TrustedSigners: b.signers, AgentID: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,8 +246,12 @@ func TestBadSnapshots(t *testing.T) {
 		}, uploader.ErrCorrupt},
 		{"wrong identity", func(t *testing.T, p *pair, b *bucket) *uploader.Backup {
 			b.snapshot(t, p.bob, nil)
-			return newBucketOver(t, b.dir)
+			return newBucketOver(t, b.dir, b.signers)
 		}, uploader.ErrNoIdentity},
+		{"untrusted signer", func(t *testing.T, p *pair, b *bucket) *uploader.Backup {
+			b.snapshot(t, p.bob, nil)
+			return newBucketOver(t, b.dir, nil)
+		}, uploader.ErrUntrustedSigner},
 		{"no snapshot", func(t *testing.T, p *pair, b *bucket) *uploader.Backup {
 			b.snapshot(t, other.bob, nil)
 			return b.backup
@@ -297,9 +301,11 @@ func TestBadSnapshots(t *testing.T) {
 // snapshot on its own and then imports it (as into a running agent).
 type twoStep struct{ Target }
 
-// newBucketOver opens dir with a fresh, unrelated identity.
-func newBucketOver(t *testing.T, dir string) *uploader.Backup {
+// newBucketOver opens dir with a fresh, unrelated identity that trusts the
+// signers trust.
+func newBucketOver(t *testing.T, dir string, trust []uploader.Signer) *uploader.Backup {
 	other := newBucket(t)
+	other.signers = append(other.signers, trust...)
 	st, err := dirstoreNew(dir)
 	if err != nil {
 		t.Fatal(err)

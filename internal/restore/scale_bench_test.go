@@ -111,7 +111,7 @@ func BenchmarkScale(b *testing.B) {
 			sa.stop(b)
 		}
 		runs++
-		sa = startAgent(b, dir, store, keys.recipient, fmt.Sprintf("run%d", runs))
+		sa = startAgent(b, dir, store, keys, fmt.Sprintf("run%d", runs))
 	}
 	b.Run("full-pass", func(b *testing.B) {
 		var st step
@@ -170,7 +170,7 @@ func BenchmarkScale(b *testing.B) {
 		ropts.Concurrency = v
 	}
 	b.Run("restore-all", func(b *testing.B) {
-		bk := restoreBackup(b, store, "run1", keys.ids)
+		bk := restoreBackup(b, store, "run1", keys)
 		var st step
 		for range b.N {
 			b.StopTimer()

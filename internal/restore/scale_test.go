@@ -107,17 +107,17 @@ type scaleAgent struct {
 // startAgent opens and runs an agent over dataDir with identity owner,
 // uploading to prefix of store, with cron and every-N-epochs off (passes
 // run on request, through the same code as a cron pass).
-func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, recipient age.Recipient, prefix string) *scaleAgent {
+func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, keys *bucket, prefix string) *scaleAgent {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Identity = "owner"
 	cfg.Destination.Prefix = prefix
-	cfg.Encryption.Recipients = []string{fmt.Sprint(recipient)}
+	cfg.Encryption.Recipients = []string{fmt.Sprint(keys.recipient)}
 	cfg.Snapshot.EveryEpochs = 0
 	cfg.Snapshot.Jitter = 0
 	fs := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
-	a, err := agent.Open(context.Background(), cfg, nil, agent.Options{Store: store, Recipients: []age.Recipient{recipient}, FS: fs})
+	a, err := agent.Open(context.Background(), cfg, nil, agent.Options{Store: store, Recipients: []age.Recipient{keys.recipient}, SigningKey: keys.key, FS: fs})
 	if err != nil {
 		tb.Fatalf("open agent: %v", err)
 	}
@@ -206,7 +206,7 @@ func TestScaleSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa := startAgent(t, dir, store, b.recipient, "scale")
+	sa := startAgent(t, dir, store, b, "scale")
 	defer sa.stop(t)
 	if ev, err := sa.a.SnapshotPass(ctx); err != nil || ev.Requested != 20 {
 		t.Fatalf("full pass: %d groups, %v; want 20", ev.Requested, err)
@@ -219,7 +219,7 @@ func TestScaleSmall(t *testing.T) {
 	}
 	sa.stop(t)
 	dst := openStore(t, filepath.Join(t.TempDir(), "restored"))
-	res, err := Run(ctx, restoreBackup(t, store, "scale", b.ids), StoreTarget{Storage: dst}, Request{All: true}, Options{})
+	res, err := Run(ctx, restoreBackup(t, store, "scale", b), StoreTarget{Storage: dst}, Request{All: true}, Options{})
 	if err != nil || len(res) != 20 {
 		t.Fatalf("restore all: %d results, %v", len(res), err)
 	}
@@ -236,9 +236,9 @@ func TestScaleSmall(t *testing.T) {
 }
 
 // restoreBackup is the backup set under prefix of store, able to decrypt.
-func restoreBackup(tb testing.TB, store uploader.ObjectStore, prefix string, ids []age.Identity) *uploader.Backup {
+func restoreBackup(tb testing.TB, store uploader.ObjectStore, prefix string, keys *bucket) *uploader.Backup {
 	tb.Helper()
-	bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Identities: ids})
+	bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Identities: keys.ids, TrustedSigners: keys.signers})
 	if err != nil {
 		tb.Fatal(err)
 	}

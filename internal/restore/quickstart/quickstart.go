@@ -98,6 +98,8 @@ type demo struct {
 	store      uploader.ObjectStore
 	recipients []age.Recipient
 	identities []age.Identity
+	signers    []uploader.Signer // trusted: those the identity file names
+	signingKey *uploader.SigningKey
 	members    []*member
 	byName     map[string]*member
 	commits    [][]byte // every commit delivered, in order (the delivery service's log)
@@ -121,7 +123,11 @@ func newDemo(opts Options) (*demo, error) {
 	d := &demo{opts: opts, start: time.Now(), out: opts.Out, every: uint64(opts.EveryEpochs),
 		byName: map[string]*member{}, sum: &Summary{}}
 	d.sum.IdentityFile = filepath.Join(opts.Dir, "identity.txt")
-	recipient, err := uploader.GenerateIdentity(fsx.OS{}, d.sum.IdentityFile, time.Now())
+	var err error
+	if d.signingKey, err = uploader.GenerateSigningKey(); err != nil {
+		return nil, err
+	}
+	recipient, err := uploader.GenerateIdentity(fsx.OS{}, d.sum.IdentityFile, time.Now(), d.signingKey.Public())
 	if err != nil {
 		return nil, fmt.Errorf("generate age identity: %w", err)
 	}
@@ -130,10 +136,11 @@ func newDemo(opts Options) (*demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse recipient: %w", err)
 	}
-	ids, err := uploader.ReadIdentitiesFile(d.sum.IdentityFile)
+	ids, signers, err := uploader.ReadIdentityFile(d.sum.IdentityFile)
 	if err != nil {
 		return nil, err
 	}
+	d.signers = signers
 	d.recipients, d.identities = []age.Recipient{r}, ids
 	d.store = opts.Store
 	if d.store == nil {
@@ -163,11 +170,13 @@ func newDemo(opts Options) (*demo, error) {
 // have (the prefix's lease names one writer).
 func (d *demo) backupFor(name string) (*uploader.Backup, error) {
 	b, err := uploader.New(d.store, uploader.Options{
-		Prefix:     path.Join(d.opts.Prefix, name),
-		Recipients: d.recipients,
-		Identities: d.identities,
-		AgentID:    name,
-		Logger:     d.opts.Logger,
+		Prefix:         path.Join(d.opts.Prefix, name),
+		Recipients:     d.recipients,
+		Identities:     d.identities,
+		SigningKey:     d.signingKey,
+		TrustedSigners: d.signers,
+		AgentID:        name,
+		Logger:         d.opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("backup set of %s: %w", name, err)
