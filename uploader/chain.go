@@ -157,6 +157,11 @@ func (b *Backup) newestSigned(ctx context.Context, refs []Ref) (HeadEntry, bool,
 	return HeadEntry{}, false, nil
 }
 
+// LoadChain learns the prefix's chain from the destination, as the first
+// signed write does if it was not called: see doc.go, "Chain and head".
+// It reads; it needs neither the lease nor a signing key.
+func (b *Backup) LoadChain(ctx context.Context) error { return b.ensureChain(ctx) }
+
 // ensureChain seeds the chain from the destination once, before the
 // first signed write: the newest head that verifies, and for each group
 // whose newest manifest is not the one that head names, the newest

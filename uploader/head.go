@@ -159,6 +159,16 @@ func (b *Backup) readHeadAt(ctx context.Context, seq uint64) (*Head, error) {
 	return h, nil
 }
 
+// HeadAt reads and checks the head stored under key, which must be a
+// head key of this backup set's layout.
+func (b *Backup) HeadAt(ctx context.Context, key string) (*Head, error) {
+	seq, ok := b.layout.parseHeadKey(key)
+	if !ok {
+		return nil, objErr("read head", key, errors.New("not a head key of this backup set"))
+	}
+	return b.readHeadAt(ctx, seq)
+}
+
 // ReadHead returns the newest head of the prefix that verifies, or nil
 // if the prefix has none. Every newer head object that does not verify
 // (damaged, unsigned, untrusted, moved) is reported in the error, which

@@ -125,23 +125,17 @@ func HeadError(h *Head, group []byte, ms []Manifest, now time.Time) error {
 	return nil
 }
 
-// MissingGroups returns the groups h names of which refs (a listing of
-// the whole prefix) hold no snapshot at all, in h's (sorted) order.
-func MissingGroups(h *Head, refs []Ref) [][]byte {
+// MissingGroups returns the groups h names of which the prefix holds no
+// snapshot at all (has reports whether it holds one), in h's sorted order.
+func MissingGroups(h *Head, has func(group []byte) bool) [][]byte {
 	if h == nil {
 		return nil
 	}
-	present := make(map[string]bool)
-	for _, r := range refs {
-		present[r.GroupHex()] = true
-	}
 	var out [][]byte
 	for _, g := range slices.Sorted(maps.Keys(h.Groups)) {
-		if !present[g] {
-			id, err := hex.DecodeString(g)
-			if err == nil {
-				out = append(out, id)
-			}
+		id, err := hex.DecodeString(g)
+		if err == nil && !has(id) {
+			out = append(out, id)
 		}
 	}
 	return out

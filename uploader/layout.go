@@ -152,6 +152,21 @@ func (l layout) parseHeadKey(key string) (uint64, bool) {
 	return seq, true
 }
 
+// KeyGroup returns the group id that a snapshot object's key names (its
+// "groups/<G>/<E>/<T>-<R>/<file>" part, whatever the prefix), or nil for
+// another key.
+func KeyGroup(key string) []byte {
+	parts := strings.Split(key, "/")
+	if len(parts) < 5 || parts[len(parts)-5] != groupsDir {
+		return nil
+	}
+	g, err := hex.DecodeString(parts[len(parts)-4])
+	if err != nil || len(g) == 0 {
+		return nil
+	}
+	return g
+}
+
 // leaseKey is the key of the prefix's agent lease.
 func (l layout) leaseKey() string { return l.join(leaseName) }
 

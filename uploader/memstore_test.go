@@ -19,6 +19,7 @@ type memStore struct {
 	mtime   map[string]time.Time
 	failPut func(key string) error
 	now     func() time.Time
+	gets    int // Get calls
 }
 
 var _ ObjectStore = (*memStore)(nil)
@@ -59,6 +60,7 @@ func (s *memStore) Put(ctx context.Context, key string, r io.Reader, size int64,
 func (s *memStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gets++
 	data, ok := s.objs[key]
 	if !ok {
 		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
@@ -116,4 +118,11 @@ func (s *memStore) mutate(key string, f func([]byte) []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objs[key] = f(bytes.Clone(s.objs[key]))
+}
+
+// getCount returns the Get calls so far.
+func (s *memStore) getCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets
 }

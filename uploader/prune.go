@@ -13,9 +13,10 @@ import (
 const DefaultOrphanAge = 24 * time.Hour
 
 // Retention says which snapshots of each group [Backup.Prune] keeps. A
-// snapshot is kept if any rule keeps it and MaxAge does not delete it; the
-// newest complete snapshot of every group is kept unless MaxAge deletes
-// it (never for a live group).
+// snapshot is kept if any rule keeps it and MaxAge does not delete it, and
+// so is every snapshot newer than one kept that MaxAge does not delete; the
+// newest complete snapshot of every group is kept unless MaxAge deletes it
+// (never for a live group).
 type Retention struct {
 	// KeepLast keeps the newest KeepLast snapshots of each group (by
 	// epoch, then creation time).
@@ -141,21 +142,33 @@ func (b *Backup) prune(ctx context.Context, r Retention, dryRun bool, groups [][
 		for start > 0 && bytes.Equal(res.complete[start-1].GroupID, res.complete[end-1].GroupID) {
 			start--
 		}
-		keptWithData := false
+		// The snapshots kept are the newest ones down to the oldest a rule
+		// keeps: never one older than a deleted one, so that the chain of
+		// the group's signed manifests has no gap (see doc.go, "Chain and
+		// head"). MaxAge is the exception: it bounds how long a backup keeps
+		// secrets, and since creation times grow along the chain, what it
+		// deletes is the chain's oldest part.
+		oldest, keptWithData := end, false
+		ruled := make(map[int]bool)
 		live := r.Live == nil || r.Live(res.complete[start].GroupID)
+		expired := func(ref Ref) bool { return r.MaxAge > 0 && now.Sub(ref.Created) > r.MaxAge }
 		for i, n := end-1, 0; i >= start; i, n = i-1, n+1 {
 			ref := res.complete[i]
 			age := now.Sub(ref.Created)
-			old := r.MaxAge > 0 && age > r.MaxAge
+			old := expired(ref)
 			newest := n == 0 || (!keptWithData && !noData[ref.Key])
-			keep := (newest && (live || !old)) ||
-				(!old && (n < r.KeepLast || age <= r.KeepWithin))
-			if keep {
-				rep.Kept = append(rep.Kept, ref)
+			if (newest && (live || !old)) || (!old && (n < r.KeepLast || age <= r.KeepWithin)) {
+				oldest, ruled[i] = i, true
 				keptWithData = keptWithData || !noData[ref.Key]
-				continue
 			}
-			rep.Deleted = append(rep.Deleted, ref)
+		}
+		for i := start; i < end; i++ {
+			ref := res.complete[i]
+			if i >= oldest && (ruled[i] || !expired(ref)) {
+				rep.Kept = append(rep.Kept, ref)
+			} else {
+				rep.Deleted = append(rep.Deleted, ref)
+			}
 		}
 		end = start
 	}

@@ -169,3 +169,31 @@ func TestPruneLeavesUnknownKeys(t *testing.T) {
 		t.Error("prune deleted a key outside the layout")
 	}
 }
+
+// TestPruneKeepsChainContiguous: when the newest snapshots lack their data
+// and retention keeps an older one that has it, the snapshots between are
+// kept too, so that the group's chain has no gap.
+func TestPruneKeepsChainContiguous(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	b := newTestBackup(t, store, newTestKeys(t), nil)
+	var ms []Manifest
+	for e := uint64(1); e <= 4; e++ {
+		ms = append(ms, mustUpload(t, b, "g", e, []byte("state")))
+	}
+	for _, m := range ms[2:] {
+		if err := store.Delete(ctx, m.DataKey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := b.Prune(ctx, Retention{KeepLast: 1}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Deleted) != 1 || rep.Deleted[0].Key != ms[0].Key || len(rep.Kept) != 3 {
+		t.Fatalf("deleted %v, kept %d; want only epoch 1 deleted", rep.Deleted, len(rep.Kept))
+	}
+	if errs := ChainErrors(listGroup(t, b, "g")); len(errs) != 0 {
+		t.Errorf("chain after prune: %v", errs)
+	}
+}

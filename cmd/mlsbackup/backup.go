@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlsbackup/mlsbackup/internal/restore"
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
@@ -58,80 +60,122 @@ func (a *app) listCommand() *cli.Command {
 func (a *app) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
-		Usage: "download, decrypt and check remote snapshots; exit 1 on any failure",
-		Description: "Downloads each selected snapshot, decrypts it with the age identity and checks\n" +
-			"the size and SHA-256 of both ciphertext and plaintext against its manifest.\n" +
-			"By default the newest snapshot of every group; --group ID every snapshot of one\n" +
-			"group; --all every snapshot. Nothing is written locally.",
+		Usage: "check remote snapshots as restore would; exit 1 on any failure",
+		Description: "Makes every check restore makes, without importing anything: each manifest's\n" +
+			"signature by a trusted signer and that it names its own location; the snapshot\n" +
+			"downloads, decrypts, and matches the sizes and SHA-256 of the signed manifest;\n" +
+			"it is a group snapshot of the manifest's group id, epoch and epoch\n" +
+			"authenticator; the newest head verifies and no snapshot it names, nor head a\n" +
+			"snapshot names, is missing. With --group ID or --all also each group's chain\n" +
+			"(every snapshot names its predecessor: none was deleted).\n" +
+			"By default the newest snapshot of every group (what restore --all restores);\n" +
+			"--group ID every snapshot of one group; --all every snapshot; --object KEY one\n" +
+			"object (a manifest, snapshot.json or a head, its key as list --json prints it or\n" +
+			"relative to the prefix), printing its signer and payload digest. --json says for\n" +
+			"each object which checks passed and which one failed. Nothing is written locally.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "verify every snapshot of the group with this hex `ID`"},
 			&cli.BoolFlag{Name: "all", Usage: "verify every snapshot of every group"},
+			&cli.StringFlag{Name: "object", Usage: "verify the one object under `KEY`"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
 			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := positional(c, 0, 0, "[--group ID | --all] [--identity FILE] [--json]"); err != nil {
-				return err
-			}
-			group, err := groupFlag(c)
-			if err != nil {
-				return err
-			}
-			if group != nil && c.Bool("all") {
-				return usagef("--group and --all exclude each other")
-			}
-			e, err := a.loadEnv(c)
-			if err != nil {
-				return err
-			}
-			b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
-			if err != nil {
-				return err
-			}
-			var ms []uploader.Manifest
-			var listErr error
-			if group != nil || c.Bool("all") {
-				ms, listErr = b.List(c.Context, group)
-			} else {
-				ms, listErr = b.ListLatest(c.Context)
-			}
-			results := make([]verifyView, 0, len(ms))
-			var failures []error
-			for _, m := range ms {
-				v := verifyView{manifestView: viewOf(m), OK: true}
-				if err := b.Verify(c.Context, m); err != nil {
-					v.OK, v.Error = false, err.Error()
-					failures = append(failures, err)
-				}
-				results = append(results, v)
-				if !c.Bool("json") {
-					printVerify(a.st.out, v)
-				}
-			}
-			if c.Bool("json") {
-				if err := writeJSON(a.st.out, results); err != nil {
-					return err
-				}
-			}
-			var errs []error
-			if listErr != nil {
-				errs = append(errs, fmt.Errorf("list %s: %w", b, listErr))
-			}
-			if len(failures) > 0 {
-				errs = append(errs, fmt.Errorf("verify: %d of %d snapshots failed:\n%w", len(failures), len(ms), errors.Join(failures...)))
-			}
-			if len(ms) == 0 && listErr == nil {
-				if group != nil {
-					return fmt.Errorf("verify: %w of group %x in %s", uploader.ErrNoSnapshot, group, b)
-				}
-				fmt.Fprintf(a.st.err, "no snapshots in %s\n", b)
-			} else if len(failures) == 0 && listErr == nil && !c.Bool("json") {
-				fmt.Fprintf(a.st.out, "%d snapshots verified\n", len(ms))
-			}
-			return errors.Join(errs...)
-		},
+		Action: a.runVerify,
 	}
+}
+
+func (a *app) runVerify(c *cli.Context) error {
+	if err := positional(c, 0, 0, "[--group ID | --all | --object KEY] [--identity FILE] [--json]"); err != nil {
+		return err
+	}
+	group, err := groupFlag(c)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, set := range []bool{group != nil, c.Bool("all"), c.String("object") != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return usagef("--group, --all and --object exclude each other")
+	}
+	e, err := a.loadEnv(c)
+	if err != nil {
+		return err
+	}
+	b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
+	if err != nil {
+		return err
+	}
+	asJSON := c.Bool("json")
+	if key := c.String("object"); key != "" {
+		return a.verifyObject(c, b, objectKey(e.cfg.Destination.Prefix, key), asJSON)
+	}
+	rep, err := restore.Verify(c.Context, b, restore.VerifyRequest{Group: group, All: c.Bool("all")})
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", b, err)
+	}
+	if asJSON {
+		if err := writeJSON(a.st.out, checkViews(rep.Objects)); err != nil {
+			return err
+		}
+	} else {
+		printHead(a.st.out, rep.Head)
+		for _, o := range rep.Objects {
+			printVerify(a.st.out, o)
+		}
+	}
+	var failures []error
+	for _, o := range rep.Objects {
+		if !o.OK() {
+			failures = append(failures, o.Err)
+		}
+	}
+	switch {
+	case len(failures) > 0:
+		return fmt.Errorf("verify: %d of %d objects failed:\n%w", len(failures), len(rep.Objects), errors.Join(failures...))
+	case len(rep.Objects) == 0 && group != nil:
+		return fmt.Errorf("verify: %w of group %x in %s", uploader.ErrNoSnapshot, group, b)
+	case len(rep.Objects) == 0:
+		fmt.Fprintf(a.st.err, "no snapshots in %s\n", b)
+	case !asJSON:
+		fmt.Fprintf(a.st.out, "%d snapshots verified\n", len(rep.Objects))
+	}
+	return nil
+}
+
+// verifyObject verifies one object and prints what a check by hand
+// needs: its signer and payload digest.
+func (a *app) verifyObject(c *cli.Context, b *uploader.Backup, key string, asJSON bool) error {
+	r := restore.VerifyObject(c.Context, b, key)
+	if asJSON {
+		if err := writeJSON(a.st.out, checkViews([]restore.ObjectResult{r})); err != nil {
+			return err
+		}
+	} else {
+		printVerify(a.st.out, r)
+		if m := r.Manifest; m != nil && m.Signed() {
+			fmt.Fprintf(a.st.out, "      signer %s, sequence %d, payload sha256 %x\n", m.Signer, m.Sequence, m.PayloadSHA256)
+		}
+		fmt.Fprintf(a.st.out, "      checks passed: %s\n", checkNames(r.Passed))
+	}
+	if !r.OK() {
+		return fmt.Errorf("verify: %w", r.Err)
+	}
+	return nil
+}
+
+// objectKey returns key as a full object key: as given if it starts with
+// the prefix, else relative to it.
+func objectKey(prefix, key string) string {
+	prefix = strings.Trim(prefix, "/")
+	if prefix == "" || strings.HasPrefix(key, prefix+"/") {
+		return key
+	}
+	return prefix + "/" + strings.TrimPrefix(key, "/")
 }
 
 func (a *app) pruneCommand() *cli.Command {

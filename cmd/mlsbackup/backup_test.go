@@ -13,6 +13,9 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/internal/agent"
 	"github.com/mlsbackup/mlsbackup/uploader"
 	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
@@ -62,17 +65,46 @@ retention:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Real group snapshots, as the agent uploads them: verify parses them.
+	st := engine.NewMemStorage()
 	for _, s := range []struct {
 		group string
 		epoch uint64
 	}{{"g1", 1}, {"g1", 2}, {"g2", 7}} {
-		data := bytes.Repeat([]byte(fmt.Sprintf("PLAINTEXT-%s-%d;", s.group, s.epoch)), 500)
-		if _, err := b.Upload(context.Background(), uploader.SnapshotMeta{GroupID: []byte(s.group), Epoch: s.epoch, Size: int64(len(data))}, bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
-		f.plain[fmt.Sprintf("%x/%d", s.group, s.epoch)] = data
+		f.plain[fmt.Sprintf("%x/%d", s.group, s.epoch)] = uploadGroupSnapshot(t, b, st, s.group, s.epoch)
 	}
 	return f
+}
+
+// uploadGroupSnapshot brings group gid in st (created if needed) to epoch
+// with self-updates and uploads its snapshot as the agent does; it
+// returns the snapshot.
+func uploadGroupSnapshot(t *testing.T, b *uploader.Backup, st *engine.MemStorage, gid string, epoch uint64) []byte {
+	t.Helper()
+	ctx := context.Background()
+	g, err := engine.LoadGroup(ctx, st, []byte(gid), engine.Options{})
+	if err != nil {
+		if g, err = engine.NewClient(st, []byte("test-agent"), engine.Options{}).CreateGroup(ctx, suite.X25519AES128GCMSHA256Ed25519, []byte(gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g.Epoch() < epoch {
+		if _, err := g.Commit(ctx, engine.CommitOptions{SelfUpdate: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.MergePendingCommit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, info, err := engine.ExportSnapshot(ctx, st, []byte(gid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
+		Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func (f *backupFixture) run(t *testing.T, args ...string) (int, string, string) {
@@ -231,7 +263,7 @@ func TestBackupCommandFailures(t *testing.T) {
 		stderr string
 	}{
 		{"bad group hex", []string{"--config", f.config, "list", "--group", "xyz"}, exitUsage, `--group: "xyz" is not a hex group id`},
-		{"verify group and all", []string{"--config", f.config, "verify", "--group", g1, "--all"}, exitUsage, "--group and --all exclude each other"},
+		{"verify group and all", []string{"--config", f.config, "verify", "--group", g1, "--all"}, exitUsage, "--group, --all and --object exclude each other"},
 		{"verify without identity", []string{"--config", noIdentity, "verify"}, exitUsage, "pass --identity FILE or set encryption.identity_file"},
 		{"verify wrong identity", []string{"--config", f.config, "verify", "--identity", wrongID}, exitFailure, "no identity matches the snapshot"},
 		{"verify missing identity file", []string{"--config", f.config, "verify", "--identity", filepath.Join(f.dir, "nope")}, exitFailure, "nope"},
@@ -278,7 +310,7 @@ func TestDamagedObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := f.run(t, "verify", "--all")
-	if code != exitFailure || !strings.Contains(stderr, "verify: 2 of 3 snapshots failed") {
+	if code != exitFailure || !strings.Contains(stderr, "verify: 2 of 3 objects failed") {
 		t.Errorf("verify: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, p := range []string{flip, trunc} {

@@ -17,7 +17,9 @@ func (a *app) restoreCommand() *cli.Command {
 		Usage:     "bring groups back from the backups after a lost disk or corrupted state",
 		ArgsUsage: "--group ID [--latest | --epoch N | --before TIME] | --all",
 		Description: "Lists the remote snapshots, downloads one, decrypts it with the age identity,\n" +
-			"verifies its checksums, group id, epoch and epoch authenticator and imports it\n" +
+			"verifies its signature, checksums, group id, epoch and epoch authenticator, the\n" +
+			"group's chain and what the newest head says (a snapshot or head deleted: refused\n" +
+			"without --force; the head's age is reported), and imports it\n" +
 			"into the data directory as one atomic step — directly, or through the running agent\n" +
 			"when one holds the data directory. It refuses to roll a group back to an older\n" +
 			"epoch unless --force. A restored member does not encrypt until it has merged a\n" +
@@ -33,7 +35,7 @@ func (a *app) restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
 			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "download and verify, show what would be restored, change nothing (a read-only data directory will do)"},
-			&cli.BoolFlag{Name: "force", Usage: "allow rolling a group back to an older epoch or replacing unreadable local state"},
+			&cli.BoolFlag{Name: "force", Usage: "allow rolling a group back to an older epoch, replacing unreadable local state, or restoring despite a broken chain or head"},
 			&cli.IntFlag{Name: "concurrency", Value: restore.DefaultConcurrency, Usage: "restore up to `N` groups at once with --all"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
@@ -138,6 +140,9 @@ type restoreView struct {
 	Snapshot             string        `json:"snapshot,omitempty"`
 	LocalEpoch           *uint64       `json:"local_epoch,omitempty"`
 	AuthenticatorChecked bool          `json:"epoch_authenticator_checked"`
+	Problems             []string      `json:"problems,omitempty"`
+	Head                 string        `json:"head,omitempty"`
+	HeadWritten          *time.Time    `json:"head_written,omitempty"`
 	Error                string        `json:"error,omitempty"`
 	Duration             time.Duration `json:"duration_ns"`
 }
@@ -154,6 +159,13 @@ func restoreViews(rs []restore.Result) []restoreView {
 		if r.Err != nil {
 			v.Error = r.Err.Error()
 		}
+		for _, p := range r.Problems {
+			v.Problems = append(v.Problems, p.Error())
+		}
+		if r.Head != nil {
+			w := r.Head.Written
+			v.Head, v.HeadWritten = r.Head.Key, &w
+		}
 		out = append(out, v)
 	}
 	return out
@@ -163,6 +175,11 @@ func printRestoreResult(w io.Writer, r restore.Result) {
 	local := "not stored locally"
 	if r.HadLocal {
 		local = fmt.Sprintf("local epoch %d", r.LocalEpoch)
+	}
+	if r.Err == nil {
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  WARNING (--force)  group %x: %v\n", r.Group, p)
+		}
 	}
 	switch r.Status {
 	case restore.StatusRestored:
@@ -180,6 +197,9 @@ func printRestoreSummary(w io.Writer, rs []restore.Result, dryRun bool) {
 	counts := map[restore.Status]int{}
 	for _, r := range rs {
 		counts[r.Status]++
+	}
+	if len(rs) > 0 {
+		printHead(w, rs[0].Head)
 	}
 	fmt.Fprintf(w, "%d restored, %d would be restored, %d up to date, %d failed\n",
 		counts[restore.StatusRestored], counts[restore.StatusWouldRestore], counts[restore.StatusUpToDate], counts[restore.StatusFailed])

@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/internal/testenv"
 	"github.com/mlsbackup/mlsbackup/uploader"
 	"github.com/mlsbackup/mlsbackup/uploader/s3store"
@@ -73,11 +74,13 @@ retention: {keep_last: 1, keep_within: 0s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("0123456789abcdef"), 6<<20/16) // 6 MiB: multipart at 5 MiB parts
-	for epoch, data := range map[uint64][]byte{1: []byte("small snapshot"), 2: big} {
-		if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: []byte("s3g"), Epoch: epoch}, bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
+	// Epoch 1 is a group snapshot as the agent uploads it; epoch 2 is 6
+	// MiB of opaque bytes (multipart at 5 MiB parts), which verify, as
+	// restore, refuses as not a group snapshot.
+	uploadGroupSnapshot(t, b, engine.NewMemStorage(), "s3g", 1)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 6<<20/16)
+	if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: []byte("s3g"), Epoch: 2, Format: "raw"}, bytes.NewReader(big)); err != nil {
+		t.Fatal(err)
 	}
 	group := hex.EncodeToString([]byte("s3g"))
 
@@ -88,7 +91,8 @@ retention: {keep_last: 1, keep_within: 0s}
 	if code, stdout, stderr := run("list"); code != exitOK || !strings.Contains(stdout, "2 snapshots in s3://") {
 		t.Errorf("list: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if code, stdout, stderr := run("verify", "--all"); code != exitOK || !strings.Contains(stdout, "2 snapshots verified") {
+	if code, stdout, stderr := run("verify", "--all"); code != exitFailure || strings.Count(stdout, "ok    group") != 1 ||
+		!strings.Contains(stderr, "verify: 1 of 2 objects failed") || !strings.Contains(stderr, "snapshot: import snapshot: not a group snapshot") {
 		t.Errorf("verify: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	out := filepath.Join(dir, "fetched")

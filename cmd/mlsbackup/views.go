@@ -8,9 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mlsbackup/mlsbackup/internal/restore"
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
@@ -57,11 +59,52 @@ func manifestViews(ms []uploader.Manifest) []manifestView {
 	return out
 }
 
-// verifyView is one line of verify's JSON output.
+// verifyView is one object of verify's JSON output: the snapshot's
+// manifest fields (if it could be read), which checks passed and which
+// one failed.
 type verifyView struct {
-	manifestView
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
+	Key      string        `json:"key"`
+	GroupID  string        `json:"group_id,omitempty"`
+	Epoch    *uint64       `json:"epoch,omitempty"`
+	OK       bool          `json:"ok"`
+	Check    string        `json:"check,omitempty"` // the check that failed
+	Error    string        `json:"error,omitempty"`
+	Passed   []string      `json:"passed"`
+	Manifest *manifestView `json:"manifest,omitempty"`
+}
+
+func checkViews(rs []restore.ObjectResult) []verifyView {
+	out := make([]verifyView, 0, len(rs))
+	for _, r := range rs {
+		v := verifyView{Key: r.Key, OK: r.OK(), Check: string(r.Failed), Passed: []string{}}
+		if r.Group != nil {
+			v.GroupID = hex.EncodeToString(r.Group)
+		}
+		if r.Manifest != nil {
+			mv := viewOf(*r.Manifest)
+			v.Manifest, v.Epoch = &mv, &mv.Epoch
+		}
+		if r.Err != nil {
+			v.Error = r.Err.Error()
+		}
+		for _, c := range r.Passed {
+			v.Passed = append(v.Passed, string(c))
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// checkNames lists checks for people.
+func checkNames(cs []uploader.Check) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
 }
 
 // pruneView is prune's JSON output.
@@ -140,12 +183,26 @@ func printManifests(w io.Writer, where string, ms []uploader.Manifest) {
 	fmt.Fprintf(w, "%d snapshots in %s\n", len(ms), where)
 }
 
-func printVerify(w io.Writer, v verifyView) {
-	if v.OK {
-		fmt.Fprintf(w, "ok    group %s epoch %d (%s)\n", shortHex(v.GroupID), v.Epoch, v.ID)
+func printVerify(w io.Writer, r restore.ObjectResult) {
+	what := r.Key
+	if m := r.Manifest; m != nil {
+		what = fmt.Sprintf("group %s epoch %d (%s)", shortHex(m.GroupHex()), m.Epoch, m.ID)
+	}
+	if r.OK() {
+		fmt.Fprintf(w, "ok    %s\n", what)
 		return
 	}
-	fmt.Fprintf(w, "FAIL  group %s epoch %d (%s): %s\n", shortHex(v.GroupID), v.Epoch, v.ID, v.Error)
+	fmt.Fprintf(w, "FAIL  %s: %v\n", what, r.Err)
+}
+
+// printHead says which head vouches for the backups, and how old it is.
+func printHead(w io.Writer, h *uploader.Head) {
+	if h == nil {
+		fmt.Fprintln(w, "no head: the destination holds no signed head (yet); deleted newest snapshots cannot be detected")
+		return
+	}
+	fmt.Fprintf(w, "head  %s (sequence %d, %d groups) written %s ago by %s\n", h.Key, h.Sequence, len(h.Groups),
+		uploader.Age(time.Now(), h.Written), h.AgentID)
 }
 
 func printPrune(w io.Writer, r uploader.PruneReport) {

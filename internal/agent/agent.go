@@ -92,6 +92,7 @@ type Agent struct {
 	saved    *savedTable
 	outbox   *outbox
 	recon    *reconciler
+	heads    *headWriter
 	bg       *bgGate
 
 	cfgMu sync.Mutex
@@ -171,6 +172,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		bg:      newBGGate(snapshotConcurrency),
 	}
 	a.recon = &reconciler{a: a}
+	a.heads = newHeadWriter(a)
 	a.metrics = newMetrics(a)
 
 	backup, err := a.openBackup(ctx, cfg)
@@ -310,6 +312,7 @@ func (a *Agent) Close() error {
 			a.log.Warn("close: operations still in flight", "err", err)
 		}
 		a.sched.stopAll(a.opts.DrainTimeout)
+		a.heads.flush("close")
 		err := a.store.Close()
 		switch {
 		case errors.Is(err, localstore.ErrNotCheckpointed):

@@ -64,10 +64,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		listeners = append(listeners, mln)
 		a.log.Info("serving metrics and health without a token", "addr", mln.Addr().String())
 	}
-	a.sched.start()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
+	go a.seedChain(sweepCtx)
+	a.sched.start()
 	go a.outbox.sweep(sweepCtx)
+	go a.heads.run(sweepCtx)
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
 		go func() {

@@ -29,6 +29,7 @@ type metrics struct {
 	missing    prometheus.Counter
 	retention  *prometheus.CounterVec
 	pruned     prometheus.Counter
+	heads      prometheus.Counter
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -41,7 +42,7 @@ func newMetrics(a *Agent) *metrics {
 			Name: "mlsbackup_snapshots_uploaded_total", Help: "Snapshots uploaded completely (manifest written).",
 		}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "mlsbackup_snapshots_failed_total", Help: "Snapshot attempts that failed, by stage (export, local, upload).",
+			Name: "mlsbackup_snapshots_failed_total", Help: "Snapshot attempts that failed, by stage (export, local, upload, head).",
 		}, []string{"stage"}),
 		lastTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mlsbackup_last_upload_timestamp_seconds", Help: "Unix time of the group's last complete upload.",
@@ -81,6 +82,9 @@ func newMetrics(a *Agent) *metrics {
 	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mlsbackup_retention_deleted_total", Help: "Snapshots deleted at the destination by the agent's retention.",
 	})
+	m.heads = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mlsbackup_heads_written_total", Help: "Signed heads written to the destination.",
+	})
 	wal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mlsbackup_wal_bytes", Help: "Size of the write-ahead log segments.",
 	}, func() float64 { return float64(a.walSize()) })
@@ -89,12 +93,12 @@ func newMetrics(a *Agent) *metrics {
 	}, func() float64 { return float64(a.groups.loaded()) })
 	m.reg.MustRegister(m.taken, m.uploads, m.failed, m.lastTime, m.lastEpoch, m.plainBytes,
 		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups,
-		m.skipped, m.reconcile, m.missing, m.retention, m.pruned)
+		m.skipped, m.reconcile, m.missing, m.retention, m.pruned, m.heads)
 	m.reg.MustRegister(a.storeMetrics()...)
 	for _, k := range []string{"replayed", "dropped", "pending_input", "torn_tail"} {
 		m.recovery.WithLabelValues(k)
 	}
-	for _, s := range []string{"export", "local", "upload"} {
+	for _, s := range []string{"export", "local", "upload", "head"} {
 		m.failed.WithLabelValues(s)
 	}
 	for _, r := range []string{"ok", "failed"} {

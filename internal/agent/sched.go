@@ -45,6 +45,7 @@ func (a *Agent) newScheduler(cfg *config.Config) (*schedule.Scheduler, error) {
 		Logger:      a.log,
 		Hooks: schedule.Hooks{
 			PassDone: func(ev schedule.PassEvent) {
+				a.heads.flush("pass")
 				a.log.Info("cron pass done", "groups", ev.Groups, "snapshotted", ev.Requested, "failed", ev.Failed, "duration", ev.Duration, "catch_up", ev.CatchUp)
 			},
 			ReconcileDone: func(ev schedule.ReconcileEvent) {

@@ -23,6 +23,10 @@ var (
 	// ErrLocalUnreadable means the local group exists but cannot be read,
 	// and Options.Force was not set to replace it.
 	ErrLocalUnreadable = errors.New("restore: local group state cannot be read")
+	// ErrIntegrity means the group's backups fail the chain or head
+	// checks (a snapshot or a head was deleted, the destination was rolled
+	// back) and Options.Force was not set.
+	ErrIntegrity = errors.New("restore: the backups of this group fail the chain or head check")
 )
 
 // GroupError is the failure of one group's restore. Its message names the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type Source interface {
 	ListLatest(ctx context.Context) ([]uploader.Manifest, error)
 	// Fetch decrypts the snapshot of m to w, checking sizes and checksums.
 	Fetch(ctx context.Context, m uploader.Manifest, w io.Writer) error
+	// ReadHead returns the newest head that verifies (nil if there is
+	// none) and an error per newer head object that does not.
+	ReadHead(ctx context.Context) (*uploader.Head, error)
 }
 
 var _ Source = (*uploader.Backup)(nil)
@@ -60,7 +64,11 @@ type Request struct {
 // Options tune a restore.
 type Options struct {
 	// Force allows rolling a group back to an older epoch, replacing a
-	// local group at the same epoch, and replacing unreadable local state.
+	// local group at the same epoch, replacing unreadable local state, and
+	// restoring a group whose backups fail the chain or head checks (a
+	// deleted snapshot or head: see Result.Problems). It never lets a
+	// snapshot through that fails its own checks (signature, checksums,
+	// contents).
 	Force bool
 	// DryRun selects, downloads and verifies but imports nothing.
 	DryRun bool
@@ -105,6 +113,14 @@ type Result struct {
 	// AuthenticatorChecked is set when the manifest recorded an epoch
 	// authenticator and it matched the snapshot's.
 	AuthenticatorChecked bool
+	// Problems are the failed chain and head checks of the group's
+	// backups (each an *uploader.ObjectError naming the object and the
+	// check): without Options.Force they fail the group (Err wraps
+	// [ErrIntegrity] and them); with it the group is restored all the same.
+	Problems []error
+	// Head is the backup set's newest head that verified, nil if none:
+	// how far its writer vouched for the backups, and when.
+	Head *uploader.Head
 	// Status is the outcome; Err is set exactly when it is StatusFailed.
 	Status Status
 	Err    error
@@ -129,7 +145,11 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	jobs, listErr := plan(ctx, src, req)
+	au, err := readAudit(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	jobs, listErr := plan(ctx, src, req, au)
 	if listErr != nil && len(jobs) == 0 {
 		return nil, listErr
 	}
@@ -145,7 +165,7 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			r := restoreOne(ctx, src, dst, j, local, opts)
+			r := restoreOne(ctx, src, dst, j, local, opts, au)
 			results[i] = r
 			logResult(opts.Logger, r)
 			if opts.OnResult != nil {
@@ -165,70 +185,98 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 
 // job is one group to restore: its selected snapshot, or why none was.
 // When ref is set, the manifest of ref is still to be read (m holds only
-// its Ref).
+// its Ref), and the group's problems are still to be found.
 type job struct {
-	group []byte
-	m     uploader.Manifest
-	ref   bool
-	err   error
+	group    []byte
+	m        uploader.Manifest
+	ref      bool
+	err      error
+	problems []error
 }
 
-// plan lists the backups and selects each group's snapshot. A listing
-// error that still returned manifests is returned beside the jobs.
-func plan(ctx context.Context, src Source, req Request) ([]job, error) {
-	if rs, ok := src.(RefSource); ok && req.All && req.Select == (Selector{}) {
-		return planLatest(ctx, rs)
+// plan lists the backups, selects each group's snapshot and finds each
+// group's chain and head problems. A listing error that still returned
+// manifests is returned beside the jobs; errors about one group's
+// objects are that group's problems.
+func plan(ctx context.Context, src Source, req Request, au *audit) ([]job, error) {
+	latest := req.All && req.Select == (Selector{})
+	if rs, ok := src.(RefSource); ok && latest {
+		return planLatest(ctx, rs, au)
 	}
 	var (
 		ms  []uploader.Manifest
 		err error
 	)
 	switch {
-	case req.All && req.Select == (Selector{}):
+	case latest:
 		ms, err = src.ListLatest(ctx)
 	case req.All:
 		ms, err = src.List(ctx, nil)
 	default:
 		ms, err = src.List(ctx, req.Group)
 	}
-	if err != nil {
-		err = fmt.Errorf("list snapshots: %w", err)
+	bad, rest := splitByGroup(err)
+	var listErr error
+	if len(rest) > 0 {
+		listErr = fmt.Errorf("list snapshots: %w", errors.Join(rest...))
 	}
 	groups := [][]byte{req.Group}
 	if req.All {
 		groups = groupsOf(ms)
-		if len(groups) == 0 && err == nil {
-			return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
+		for g := range bad {
+			if !slices.ContainsFunc(groups, func(h []byte) bool { return string(h) == g }) {
+				groups = append(groups, []byte(g))
+			}
 		}
 	}
 	jobs := make([]job, 0, len(groups))
 	for _, g := range groups {
-		m, perr := req.Select.pick(ms, g)
-		if perr != nil && err != nil && !req.All {
-			perr = err // the listing failed: say so rather than "no snapshot"
+		var mine []uploader.Manifest
+		for _, m := range ms {
+			if bytes.Equal(m.GroupID, g) {
+				mine = append(mine, m)
+			}
 		}
-		jobs = append(jobs, job{group: g, m: m, err: perr})
+		m, perr := req.Select.pick(mine, g)
+		if perr != nil && (len(bad[string(g)]) > 0 || listErr != nil) {
+			// The listing failed: say so rather than "no snapshot".
+			perr = fmt.Errorf("list snapshots: %w", errors.Join(append(bad[string(g)], listErr)...))
+		}
+		jobs = append(jobs, job{group: g, m: m, err: perr, problems: au.groupErrors(g, mine, !latest, bad[string(g)])})
+	}
+	if req.All {
+		has := func(g []byte) bool {
+			return slices.ContainsFunc(groups, func(h []byte) bool { return bytes.Equal(g, h) })
+		}
+		jobs = append(jobs, au.missing(has)...)
+		if len(jobs) == 0 && err == nil {
+			return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
+		}
 	}
 	if !req.All && jobs[0].err != nil {
 		jobs[0].err = fmt.Errorf("select %s snapshot: %w", req.Select, jobs[0].err)
 		return jobs, nil
 	}
-	return jobs, err
+	return jobs, listErr
 }
 
 // planLatest selects the newest complete snapshot of every group from a
-// key listing; the workers read the manifests.
-func planLatest(ctx context.Context, src RefSource) ([]job, error) {
+// key listing; the workers read the manifests. A group that the newest
+// head names but the listing lacks is a failed job.
+func planLatest(ctx context.Context, src RefSource, au *audit) ([]job, error) {
 	refs, err := src.ListRefs(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
 	var jobs []job
+	present := map[string]bool{}
 	for i, r := range refs {
+		present[string(r.GroupID)] = true
 		if i+1 == len(refs) || !bytes.Equal(refs[i+1].GroupID, r.GroupID) {
 			jobs = append(jobs, job{group: r.GroupID, m: uploader.Manifest{Ref: r}, ref: true})
 		}
 	}
+	jobs = append(jobs, au.missing(func(g []byte) bool { return present[string(g)] })...)
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
 	}
@@ -255,9 +303,9 @@ func localGroups(ctx context.Context, dst Target, req Request) map[string]bool {
 
 // restoreOne runs the steps of the package doc for one group. local, if
 // not nil, is the set of groups dst held before the restore.
-func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[string]bool, opts Options) (r Result) {
+func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[string]bool, opts Options, au *audit) (r Result) {
 	start := time.Now()
-	r = Result{Group: j.group, Snapshot: j.m}
+	r = Result{Group: j.group, Snapshot: j.m, Head: au.head}
 	defer func() {
 		r.Duration = time.Since(start)
 		if r.Err != nil {
@@ -276,6 +324,12 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 			return r
 		}
 		j.m, r.Snapshot = m, m
+		j.problems = au.groupErrors(j.group, []uploader.Manifest{m}, false, nil)
+	}
+	r.Problems = j.problems
+	if len(j.problems) > 0 && !opts.Force {
+		r.Err = fmt.Errorf("%w: %w", ErrIntegrity, errors.Join(j.problems...))
+		return r
 	}
 	var buf bytes.Buffer
 	if err := src.Fetch(ctx, j.m, &buf); err != nil {
@@ -290,7 +344,7 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 	oneStep = oneStep && !opts.DryRun
 	snapEpoch := j.m.Epoch
 	if !oneStep {
-		info, err := verify(ctx, buf.Bytes(), j.m)
+		info, err := checkSnapshot(ctx, buf.Bytes(), j.m)
 		if err != nil {
 			r.Err = err
 			return r
@@ -319,7 +373,7 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 		return r
 	case had && lerr == nil && epoch == snapEpoch && !opts.Force:
 		if oneStep { // report a snapshot that does not verify even so
-			if _, err := verify(ctx, buf.Bytes(), j.m); err != nil {
+			if _, err := checkSnapshot(ctx, buf.Bytes(), j.m); err != nil {
 				r.Err = err
 				return r
 			}
@@ -332,7 +386,12 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 		return r
 	}
 	if oneStep {
-		check := func(info engine.SnapshotInfo) error { return matchManifest(info, j.m) }
+		check := func(info engine.SnapshotInfo) error {
+			if err := matchManifest(info, j.m); err != nil {
+				return snapshotErr(j.m, err)
+			}
+			return nil
+		}
 		if _, err := ci.importChecked(ctx, buf.Bytes(), had, check); err != nil {
 			r.Err = err
 			return r
@@ -346,19 +405,6 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 	}
 	r.Status = StatusRestored
 	return r
-}
-
-// verify checks the decrypted snapshot on its own (format, checksum, a
-// complete and consistent group) and against its manifest.
-func verify(ctx context.Context, data []byte, m uploader.Manifest) (engine.SnapshotInfo, error) {
-	info, err := engine.ImportSnapshot(ctx, engine.NewMemStorage(), data, false)
-	if err != nil {
-		return info, fmt.Errorf("verify snapshot: %w", err)
-	}
-	if err := matchManifest(info, m); err != nil {
-		return info, fmt.Errorf("verify snapshot: %w", err)
-	}
-	return info, nil
 }
 
 // matchManifest checks that the snapshot described by info is the one the
