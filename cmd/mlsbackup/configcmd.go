@@ -32,20 +32,20 @@ func (a *app) configCommand() *cli.Command {
 					}
 					errs := agent.CheckLocal(e.cfg)
 					key, err := agent.LoadSigningKey(e.cfg, os.LookupEnv)
-					if err != nil {
+					switch {
+					case err != nil:
 						errs = append(errs, err)
+					case key == nil && !e.cfg.Encryption.AllowUnsigned:
+						errs = append(errs, agent.ErrNoSigningKey)
 					}
 					if len(errs) > 0 {
 						return fmt.Errorf("configuration not usable on this machine:\n%w", errors.Join(errs...))
 					}
 					fmt.Fprintln(a.st.out, "configuration ok")
-					switch {
-					case key != nil:
+					if key != nil {
 						fmt.Fprintf(a.st.out, "signing key: %s\n", key.Public())
-					case e.cfg.Encryption.AllowUnsigned:
+					} else {
 						fmt.Fprintln(a.st.out, "no signing key: the agent uploads unsigned snapshots (encryption.allow_unsigned; insecure)")
-					default:
-						fmt.Fprintln(a.st.out, "no signing key: the agent will not start (set encryption.signing_key_file)")
 					}
 					return nil
 				},
