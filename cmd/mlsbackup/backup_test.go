@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -340,5 +341,58 @@ func TestMissingBucketDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bucket")); !os.IsNotExist(err) {
 		t.Errorf("list created the bucket directory: %v", err)
+	}
+}
+
+// TestVerifyObjectAndChecks: verify --object checks one manifest and
+// prints its signer and payload digest; a manifest whose payload was
+// edited fails the signature check, which --json names for that object
+// alone.
+func TestVerifyObjectAndChecks(t *testing.T) {
+	f := newBackupFixture(t)
+	code, stdout, stderr := f.run(t, "list", "--json", "--group", g1)
+	var views []manifestView
+	if code != exitOK || json.Unmarshal([]byte(stdout), &views) != nil || len(views) != 2 {
+		t.Fatalf("list: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rel := strings.TrimPrefix(views[0].Key, "team/")
+	code, stdout, stderr = f.run(t, "verify", "--object", rel)
+	if code != exitOK || !strings.Contains(stdout, "signer ed25519:") || !strings.Contains(stdout, "payload sha256 ") ||
+		!strings.Contains(stdout, "checks passed: envelope, signed, signer, signature, payload, location, download, decrypt, checksums, snapshot") {
+		t.Fatalf("verify --object: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	path := filepath.Join(f.bucket, filepath.FromSlash(views[0].Key))
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]any
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
+	env["payload"] = bytes.Replace(payload, []byte(`"epoch":1`), []byte(`"epoch":9`), 1)
+	edited, _ := json.Marshal(env)
+	if err := os.WriteFile(path, edited, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = f.run(t, "verify", "--all", "--json")
+	var vs []verifyView
+	if code != exitFailure || json.Unmarshal([]byte(stdout), &vs) != nil {
+		t.Fatalf("verify --all --json of an edited manifest: exit %d\n%s", code, stdout)
+	}
+	for _, v := range vs {
+		want := ""
+		if v.Key == views[0].Key {
+			want = "signature"
+		}
+		if v.Check != want || v.OK != (want == "") {
+			t.Errorf("%s: check %q ok %v (%s), want failed check %q", v.Key, v.Check, v.OK, v.Error, want)
+		}
+	}
+	code, _, stderr = f.run(t, "verify", "--object", views[0].Key)
+	if code != exitFailure || !strings.Contains(stderr, "signature: uploader: signature does not verify") {
+		t.Errorf("verify --object of the edited manifest: exit %d, %s", code, stderr)
 	}
 }

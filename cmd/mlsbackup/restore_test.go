@@ -114,6 +114,10 @@ func (f *restoreFixture) upload(t *testing.T, gids ...string) {
 				t.Fatal(err)
 			}
 		}
+		// As the agent does at the end of a pass.
+		if _, err := b.WriteHead(ctx); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -153,7 +157,7 @@ func TestRestoreLostDataDir(t *testing.T) {
 		t.Fatalf("dry run created the data directory: %v", err)
 	}
 	mustRun(t, f, []string{"restore", "--all"}, exitOK, "2 restored,", "restored  group "+rg+" at epoch 2 (was: not stored locally)",
-		"restored  group "+other+" at epoch 1", "group update")
+		"restored  group "+other+" at epoch 1", "group update", "head  team/heads/", "written 0s ago by alice")
 	if e, restored := f.localGroup(t, "rg"); e != 2 || !restored {
 		t.Fatalf("rg after restore: epoch %d restored %v, want 2 true", e, restored)
 	}
@@ -169,9 +173,38 @@ func TestRestoreLostDataDir(t *testing.T) {
 	code, out, errOut = f.run(t, "restore", "--group", rg, "--json")
 	var views []restoreView
 	if code != exitOK || json.Unmarshal([]byte(out), &views) != nil || len(views) != 1 ||
-		views[0].Status != "restored" || views[0].Epoch != 2 || views[0].LocalEpoch == nil || *views[0].LocalEpoch != 1 || !views[0].AuthenticatorChecked {
+		views[0].Status != "restored" || views[0].Epoch != 2 || views[0].LocalEpoch == nil || *views[0].LocalEpoch != 1 || !views[0].AuthenticatorChecked ||
+		!strings.HasPrefix(views[0].Head, "team/heads/") || views[0].HeadWritten == nil {
 		t.Fatalf("restore --json: exit %d, %+v\n%s\n%s", code, views, out, errOut)
 	}
+}
+
+// TestRestoreRefusesDeletedNewestSnapshot: when the newest snapshot the
+// head names was deleted, restore refuses the older one it finds, naming
+// the check and --force; with --force it restores it with a warning.
+func TestRestoreRefusesDeletedNewestSnapshot(t *testing.T) {
+	f := newRestoreFixture(t)
+	rg := hex.EncodeToString([]byte("rg"))
+	f.advance(t, "rg")
+	f.upload(t, "rg")
+	f.advance(t, "rg")
+	f.upload(t, "rg")
+	dirs, err := filepath.Glob(filepath.Join(f.dir, "bucket", "team", "groups", rg, "*"))
+	if err != nil || len(dirs) != 2 {
+		t.Fatalf("epoch directories %v, %v", dirs, err)
+	}
+	if err := os.RemoveAll(dirs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(f.data); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := f.run(t, "restore", "--group", rg)
+	if code != exitFailure || !strings.Contains(errOut, "head: uploader: head check failed") || !strings.Contains(errOut, "newer manifests were deleted") ||
+		!strings.Contains(errOut, "--force") {
+		t.Fatalf("restore without the newest snapshot: exit %d\n%s\n%s", code, out, errOut)
+	}
+	mustRun(t, f, []string{"restore", "--group", rg, "--force"}, exitOK, "WARNING (--force)", "restored  group "+rg+" at epoch 1")
 }
 
 func mustRun(t *testing.T, f *restoreFixture, args []string, want int, stdout ...string) {

@@ -52,6 +52,7 @@ func (a *Agent) openBackup(ctx context.Context, cfg *config.Config) (*uploader.B
 		Recipients:     rs,
 		SigningKey:     key,
 		TrustedSigners: trusted,
+		AllowUnsigned:  key == nil,
 		AgentID:        cfg.Identity,
 		TakeOver:       a.opts.TakeOver,
 		Logger:         a.log,
