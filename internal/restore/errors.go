@@ -23,10 +23,12 @@ var (
 	// ErrLocalUnreadable means the local group exists but cannot be read,
 	// and Options.Force was not set to replace it.
 	ErrLocalUnreadable = errors.New("restore: local group state cannot be read")
-	// ErrIntegrity means the group's backups fail the chain or head
-	// checks (a snapshot or a head was deleted, the destination was rolled
-	// back) and Options.Force was not set.
-	ErrIntegrity = errors.New("restore: the backups of this group fail the chain or head check")
+	// ErrIntegrity means some of the group's backups fail their checks —
+	// an object that does not verify, a broken chain, a head that says a
+	// newer snapshot existed (deleted snapshots or heads) — and
+	// Options.Force was not set. The error joins one per problem, each
+	// naming the object and the check.
+	ErrIntegrity = errors.New("restore: backups of this group fail their checks (damaged, forged or deleted snapshots or heads)")
 )
 
 // GroupError is the failure of one group's restore. Its message names the

@@ -113,10 +113,12 @@ type Result struct {
 	// AuthenticatorChecked is set when the manifest recorded an epoch
 	// authenticator and it matched the snapshot's.
 	AuthenticatorChecked bool
-	// Problems are the failed chain and head checks of the group's
-	// backups (each an *uploader.ObjectError naming the object and the
-	// check): without Options.Force they fail the group (Err wraps
-	// [ErrIntegrity] and them); with it the group is restored all the same.
+	// Problems are the group's backups that fail their checks besides
+	// the selected snapshot (objects that do not verify, a broken chain,
+	// a head naming a newer snapshot; each an *uploader.ObjectError naming
+	// the object and the check): without Options.Force they fail the group
+	// (Err wraps [ErrIntegrity] and them); with it the group is restored
+	// all the same.
 	Problems []error
 	// Head is the backup set's newest head that verified, nil if none:
 	// how far its writer vouched for the backups, and when.
