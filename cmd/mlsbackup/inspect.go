@@ -33,6 +33,7 @@ func (a *app) snapshotInspectCommand() *cli.Command {
 			&cli.StringFlag{Name: "group", Usage: "inspect the group with this hex `ID` from the destination"},
 			&cli.Uint64Flag{Name: "epoch", Usage: "the snapshot of epoch `N` (default: the newest)"},
 			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
+			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: a.runSnapshotInspect,
@@ -77,7 +78,7 @@ func (a *app) downloadSnapshot(c *cli.Context, group []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity")})
+	b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
 	if err != nil {
 		return nil, err
 	}
