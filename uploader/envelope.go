@@ -36,17 +36,17 @@ type wireObject struct {
 	Signature []byte `json:"signature"`
 }
 
-// seal signs payload with k and returns the envelope's JSON, indented
-// and newline-terminated.
+// seal signs payload with k and returns the envelope's JSON (compact:
+// most of it is base64), newline-terminated.
 func seal(k *SigningKey, payload, inline []byte) ([]byte, error) {
-	b, err := json.MarshalIndent(wireEnvelope{
+	b, err := json.Marshal(wireEnvelope{
 		Format:    EnvelopeFormat,
 		Version:   EnvelopeVersion,
 		Signer:    k.Public().String(),
 		Payload:   payload,
 		Signature: k.sign(payload),
 		Inline:    inline,
-	}, "", "  ")
+	})
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}

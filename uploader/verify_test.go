@@ -108,7 +108,7 @@ func TestListReportsBadManifestsAndKeepsGoodOnes(t *testing.T) {
 			return editPayload(t, b, nil, func(p map[string]any) { p["epoch"] = 9 })
 		}, ErrBadSignature},
 		{"not json", func([]byte) []byte { return []byte("{") }, ErrBadManifest},
-		{"future version", func(b []byte) []byte { return bytes.Replace(b, []byte(`"version": 3`), []byte(`"version": 4`), 1) }, ErrBadManifest},
+		{"future version", func(b []byte) []byte { return bytes.Replace(b, []byte(`"version":3`), []byte(`"version":4`), 1) }, ErrBadManifest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

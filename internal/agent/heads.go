@@ -38,8 +38,12 @@ func (h *headWriter) uploaded() {
 }
 
 // run writes a head after uploads, at most every headInterval, until ctx
-// ends.
+// ends. The first comes headInterval after the start at the earliest:
+// the agent's first uploads are mostly a pass, which writes its own.
 func (h *headWriter) run(ctx context.Context) {
+	h.mu.Lock()
+	h.last = time.Now()
+	h.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():

@@ -106,8 +106,10 @@ type scaleAgent struct {
 
 // startAgent opens and runs an agent over dataDir with identity owner,
 // uploading to prefix of store, with cron and every-N-epochs off (passes
-// run on request, through the same code as a cron pass).
-func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, keys *bucket, prefix string) *scaleAgent {
+// run on request, through the same code as a cron pass). Unless signed,
+// it runs without a signing key (encryption.allow_unsigned), for the
+// benchmark's comparison.
+func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, keys *bucket, prefix string, signed bool) *scaleAgent {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
@@ -116,8 +118,12 @@ func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, keys 
 	cfg.Encryption.Recipients = []string{fmt.Sprint(keys.recipient)}
 	cfg.Snapshot.EveryEpochs = 0
 	cfg.Snapshot.Jitter = 0
+	key := keys.key
+	if !signed {
+		key, cfg.Encryption.AllowUnsigned = nil, true
+	}
 	fs := fsx.NewFaulty(fsx.OS{}, fsx.FaultyOptions{})
-	a, err := agent.Open(context.Background(), cfg, nil, agent.Options{Store: store, Recipients: []age.Recipient{keys.recipient}, SigningKey: keys.key, FS: fs})
+	a, err := agent.Open(context.Background(), cfg, nil, agent.Options{Store: store, Recipients: []age.Recipient{keys.recipient}, SigningKey: key, FS: fs})
 	if err != nil {
 		tb.Fatalf("open agent: %v", err)
 	}
@@ -206,7 +212,7 @@ func TestScaleSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa := startAgent(t, dir, store, b, "scale")
+	sa := startAgent(t, dir, store, b, "scale", true)
 	defer sa.stop(t)
 	if ev, err := sa.a.SnapshotPass(ctx); err != nil || ev.Requested != 20 {
 		t.Fatalf("full pass: %d groups, %v; want 20", ev.Requested, err)
@@ -219,7 +225,7 @@ func TestScaleSmall(t *testing.T) {
 	}
 	sa.stop(t)
 	dst := openStore(t, filepath.Join(t.TempDir(), "restored"))
-	res, err := Run(ctx, restoreBackup(t, store, "scale", b), StoreTarget{Storage: dst}, Request{All: true}, Options{})
+	res, err := Run(ctx, restoreBackup(t, store, "scale", b, true), StoreTarget{Storage: dst}, Request{All: true}, Options{})
 	if err != nil || len(res) != 20 {
 		t.Fatalf("restore all: %d results, %v", len(res), err)
 	}
@@ -235,10 +241,11 @@ func TestScaleSmall(t *testing.T) {
 	}
 }
 
-// restoreBackup is the backup set under prefix of store, able to decrypt.
-func restoreBackup(tb testing.TB, store uploader.ObjectStore, prefix string, keys *bucket) *uploader.Backup {
+// restoreBackup is the backup set under prefix of store, able to decrypt
+// and trusting keys' signer; unless signed it reads unsigned manifests.
+func restoreBackup(tb testing.TB, store uploader.ObjectStore, prefix string, keys *bucket, signed bool) *uploader.Backup {
 	tb.Helper()
-	bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Identities: keys.ids, TrustedSigners: keys.signers})
+	bk, err := uploader.New(store, uploader.Options{Prefix: prefix, Identities: keys.ids, TrustedSigners: keys.signers, AllowUnsigned: !signed})
 	if err != nil {
 		tb.Fatal(err)
 	}
