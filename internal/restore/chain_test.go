@@ -165,3 +165,32 @@ func TestVerifyReportsEachCheck(t *testing.T) {
 		t.Errorf("VerifyObject of the head: %+v", one)
 	}
 }
+
+// TestRestoreAllForceSkipsForgedNewest: a snapshot planted under a newer
+// key than a group's newest fails restore --all, naming it; with --force
+// restore --all takes the newest snapshot that verifies and reports the
+// planted one, listing by key or reading every manifest alike.
+func TestRestoreAllForceSkipsForgedNewest(t *testing.T) {
+	ctx := context.Background()
+	f := newChainFixture(t)
+	newest := f.ms[2]
+	dir := filepath.Join(f.b.dir, filepath.FromSlash(newest.Key))
+	planted := strings.Replace(dir, newest.ID, "29991231T235959.000000000Z-0123456789abcdef", 1)
+	if err := os.MkdirAll(filepath.Dir(planted), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planted, []byte(`{"format":"mlsbackup-signed","version":3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []Source{f.b.backup, sourceOnly{f.b.backup}} {
+		res, err := Run(ctx, src, StoreTarget{Storage: engine.NewMemStorage()}, Request{All: true}, Options{})
+		if err == nil || len(res) != 1 || res[0].Status != StatusFailed || !strings.Contains(err.Error(), "29991231T235959") {
+			t.Fatalf("%T: restore --all: %+v, %v; want the planted object named", src, res, err)
+		}
+		res, err = Run(ctx, src, StoreTarget{Storage: engine.NewMemStorage()}, Request{All: true}, Options{Force: true})
+		if err != nil || len(res) != 1 || res[0].Status != StatusRestored || res[0].Snapshot.Key != newest.Key ||
+			len(res[0].Problems) == 0 || uploader.FailedCheck(res[0].Problems[0]) != uploader.CheckEnvelope {
+			t.Fatalf("%T: restore --all --force: %+v, %v; want %s restored, the planted object reported", src, res, err, newest.Key)
+		}
+	}
+}

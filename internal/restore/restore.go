@@ -66,9 +66,10 @@ type Options struct {
 	// Force allows rolling a group back to an older epoch, replacing a
 	// local group at the same epoch, replacing unreadable local state, and
 	// restoring a group whose backups fail the chain or head checks (a
-	// deleted snapshot or head: see Result.Problems). It never lets a
-	// snapshot through that fails its own checks (signature, checksums,
-	// contents).
+	// deleted snapshot or head) or hold objects that do not verify: the
+	// newest snapshot that verifies is restored and the rest reported (see
+	// Result.Problems). It never lets a snapshot through that fails its
+	// own checks (signature, checksums, contents).
 	Force bool
 	// DryRun selects, downloads and verifies but imports nothing.
 	DryRun bool
@@ -151,7 +152,7 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	jobs, listErr := plan(ctx, src, req, au)
+	jobs, listErr := plan(ctx, src, req, au, opts.Force)
 	if listErr != nil && len(jobs) == 0 {
 		return nil, listErr
 	}
@@ -192,6 +193,7 @@ type job struct {
 	group    []byte
 	m        uploader.Manifest
 	ref      bool
+	refs     []uploader.Ref // with ref: the group's snapshots, oldest first
 	err      error
 	problems []error
 }
@@ -200,11 +202,14 @@ type job struct {
 // group's chain and head problems. A listing error that still returned
 // manifests is returned beside the jobs; errors about one group's
 // objects are that group's problems.
-func plan(ctx context.Context, src Source, req Request, au *audit) ([]job, error) {
+func plan(ctx context.Context, src Source, req Request, au *audit, force bool) ([]job, error) {
 	latest := req.All && req.Select == (Selector{})
 	if rs, ok := src.(RefSource); ok && latest {
 		return planLatest(ctx, rs, au)
 	}
+	// With force, a group whose newest manifest does not verify is
+	// restored from the newest that does: every manifest is read.
+	latest = latest && !force
 	var (
 		ms  []uploader.Manifest
 		err error
@@ -272,10 +277,12 @@ func planLatest(ctx context.Context, src RefSource, au *audit) ([]job, error) {
 	}
 	var jobs []job
 	present := map[string]bool{}
+	start := 0
 	for i, r := range refs {
 		present[string(r.GroupID)] = true
 		if i+1 == len(refs) || !bytes.Equal(refs[i+1].GroupID, r.GroupID) {
-			jobs = append(jobs, job{group: r.GroupID, m: uploader.Manifest{Ref: r}, ref: true})
+			jobs = append(jobs, job{group: r.GroupID, m: uploader.Manifest{Ref: r}, ref: true, refs: refs[start : i+1]})
+			start = i + 1
 		}
 	}
 	jobs = append(jobs, au.missing(func(g []byte) bool { return present[string(g)] })...)
@@ -283,6 +290,27 @@ func planLatest(ctx context.Context, src RefSource, au *audit) ([]job, error) {
 		return nil, fmt.Errorf("list snapshots: %w: the backup set holds no complete snapshot", uploader.ErrNoSnapshot)
 	}
 	return jobs, nil
+}
+
+// readNewest reads the manifest of the newest of refs (one group's,
+// oldest first). If it does not verify and force is set, it reads the
+// next newest instead, and so on: the manifests that did not verify are
+// returned as bad, the group's problems. A read that failed for another
+// reason than a check (the store) is returned as the error.
+func readNewest(ctx context.Context, src RefSource, refs []uploader.Ref, force bool) (uploader.Manifest, []error, error) {
+	var bad []error
+	for i := len(refs) - 1; i >= 0; i-- {
+		m, err := src.ReadManifest(ctx, refs[i])
+		if err == nil {
+			return m, bad, nil
+		}
+		c := uploader.FailedCheck(err)
+		if !force || c == "" || (c == uploader.CheckDownload && !errors.Is(err, uploader.ErrNotFound)) {
+			return uploader.Manifest{}, nil, err
+		}
+		bad = append(bad, err)
+	}
+	return uploader.Manifest{}, nil, errors.Join(bad...)
 }
 
 // localGroups returns the set of groups dst holds when it can list them
@@ -320,13 +348,13 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 		return r
 	}
 	if j.ref {
-		m, err := src.(RefSource).ReadManifest(ctx, j.m.Ref)
+		m, bad, err := readNewest(ctx, src.(RefSource), j.refs, opts.Force)
 		if err != nil {
 			r.Err = fmt.Errorf("list snapshots: %w", err)
 			return r
 		}
 		j.m, r.Snapshot = m, m
-		j.problems = au.groupErrors(j.group, []uploader.Manifest{m}, false, nil)
+		j.problems = au.groupErrors(j.group, []uploader.Manifest{m}, false, bad)
 	}
 	r.Problems = j.problems
 	if len(j.problems) > 0 && !opts.Force {
