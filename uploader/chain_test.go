@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -235,4 +236,43 @@ func (s *landingStore) Put(ctx context.Context, key string, r io.Reader, size in
 		return errors.New("connection reset after the write")
 	}
 	return nil
+}
+
+// TestReadManifestUnderHead: a manifest the newest head names by its
+// payload digest is vouched for by the head's signature (its own is not
+// checked again: a damaged signature over an intact payload passes, as
+// the head signed that payload); any change of the payload, or a manifest
+// the head does not name, is checked as ever.
+func TestReadManifestUnderHead(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	b := newTestBackup(t, store, newTestKeys(t), nil)
+	named := mustUpload(t, b, "g", 1, []byte("one"))
+	h, err := b.WriteHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := mustUpload(t, b, "g", 2, []byte("two"))
+	for _, m := range []Manifest{named, later} {
+		store.mutate(m.Key, func(o []byte) []byte {
+			var env wireEnvelope
+			_ = json.Unmarshal(o, &env)
+			env.Signature[0] ^= 1
+			out, _ := json.Marshal(env)
+			return out
+		})
+	}
+	if got, err := b.ReadManifestUnder(ctx, named.Ref, h); err != nil || got.PayloadSHA256 != named.PayloadSHA256 {
+		t.Errorf("the manifest the head names: %v", err)
+	}
+	if _, err := b.ReadManifest(ctx, named.Ref); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("the same without the head: %v, want ErrBadSignature", err)
+	}
+	if _, err := b.ReadManifestUnder(ctx, later.Ref, h); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a manifest newer than the head: %v, want ErrBadSignature", err)
+	}
+	store.mutate(named.Key, func(o []byte) []byte { return editPayload(t, o, nil, func(p map[string]any) { p["agent_id"] = "x" }) })
+	if _, err := b.ReadManifestUnder(ctx, named.Ref, h); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("an edited payload under the head: %v, want ErrBadSignature", err)
+	}
 }

@@ -1,7 +1,6 @@
 package uploader
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -66,6 +65,14 @@ func (m Manifest) payload(l layout) wirePayload {
 // returns it with the age file inside if the snapshot is inline. Errors
 // are [*CheckError]s naming the check that failed.
 func (c codec) decode(data []byte, ref Ref) (Manifest, []byte, error) {
+	return c.decodeUnder(data, ref, nil)
+}
+
+// decodeUnder is decode, given the newest head that verified (nil: none):
+// if it names this manifest's payload as the group's newest, the head's
+// signature vouches for the payload (its SHA-256 is in the signed head)
+// and the manifest's own signature is not verified again.
+func (c codec) decodeUnder(data []byte, ref Ref, h *Head) (Manifest, []byte, error) {
 	w, err := decodeObject(data)
 	if err != nil {
 		return Manifest{}, nil, err
@@ -78,7 +85,14 @@ func (c codec) decode(data []byte, ref Ref) (Manifest, []byte, error) {
 		m, err := w.unsigned(ref)
 		return m, w.Inline, err
 	}
-	signer, payload, err := w.open(c.trusted)
+	sum := sha256.Sum256(w.Payload)
+	var vouched func([32]byte) bool
+	if h != nil {
+		if e, ok := h.Groups[ref.GroupHex()]; ok {
+			vouched = func(s [32]byte) bool { return s == e.SHA256 }
+		}
+	}
+	signer, payload, err := w.open(c.trusted, sum, vouched)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
@@ -87,7 +101,7 @@ func (c codec) decode(data []byte, ref Ref) (Manifest, []byte, error) {
 		return Manifest{}, nil, err
 	}
 	m.Signer = signer
-	m.PayloadSHA256 = sha256.Sum256(payload)
+	m.PayloadSHA256 = sum
 	return m, w.Inline, nil
 }
 
@@ -95,7 +109,7 @@ func (c codec) decode(data []byte, ref Ref) (Manifest, []byte, error) {
 // read from; hasInline says whether the envelope carries an age file.
 func (c codec) decodePayload(payload []byte, ref Ref, hasInline bool) (Manifest, error) {
 	var p wirePayload
-	if err := json.NewDecoder(bytes.NewReader(payload)).Decode(&p); err != nil {
+	if err := json.Unmarshal(payload, &p); err != nil {
 		return Manifest{}, checkErr(CheckPayload, ErrBadManifest, "not JSON: %v", err)
 	}
 	switch {

@@ -67,9 +67,10 @@ func decodeObject(data []byte) (*wireObject, error) {
 func (w *wireObject) signed() bool { return w.Format == EnvelopeFormat }
 
 // open checks the envelope w: its version, that its signer is among
-// trusted, and its signature. It returns the signer and the payload.
-// Errors are [*CheckError]s of the check that failed.
-func (w *wireObject) open(trusted []Signer) (Signer, []byte, error) {
+// trusted, and its signature, unless vouched reports that a verified head
+// names this payload (by its SHA-256, sum). It returns the signer and the
+// payload. Errors are [*CheckError]s of the check that failed.
+func (w *wireObject) open(trusted []Signer, sum [32]byte, vouched func([32]byte) bool) (Signer, []byte, error) {
 	switch {
 	case w.Format != EnvelopeFormat:
 		return Signer{}, nil, checkErr(CheckEnvelope, ErrBadManifest, "format %q, want %q", w.Format, EnvelopeFormat)
@@ -83,7 +84,7 @@ func (w *wireObject) open(trusted []Signer) (Signer, []byte, error) {
 	if !trustedSigner(trusted, signer) {
 		return Signer{}, nil, checkErr(CheckSigner, ErrUntrustedSigner, "%s is not a trusted signer (encryption.trusted_signers, or the identity file's trusted-signer lines)", signer)
 	}
-	if !signer.verify(w.Payload, w.Signature) {
+	if (vouched == nil || !vouched(sum)) && !signer.verify(w.Payload, w.Signature) {
 		return Signer{}, nil, checkErr(CheckSignature, ErrBadSignature, "by %s", signer)
 	}
 	return signer, w.Payload, nil

@@ -97,7 +97,7 @@ func (c codec) decodeHead(data []byte, key string, seq uint64) (*Head, error) {
 	if !w.signed() {
 		return nil, checkErr(CheckEnvelope, ErrBadManifest, "format %q, want %q", w.Format, EnvelopeFormat)
 	}
-	signer, payload, err := w.open(c.trusted)
+	signer, payload, err := w.open(c.trusted, [32]byte{}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -180,18 +180,30 @@ func (b *Backup) readManifests(ctx context.Context, refs []Ref) ([]Manifest, err
 
 // ReadManifest reads and checks the manifest of ref.
 func (b *Backup) ReadManifest(ctx context.Context, ref Ref) (Manifest, error) {
-	m, _, err := b.readManifest(ctx, ref)
+	m, _, err := b.readManifest(ctx, ref, nil)
 	return m, err
 }
 
-// readManifest reads and checks the manifest of ref and returns it with
-// the age file inside if the snapshot is inline.
-func (b *Backup) readManifest(ctx context.Context, ref Ref) (Manifest, []byte, error) {
+// ReadManifestUnder is [Backup.ReadManifest] given h, the newest head that
+// verified ([Backup.ReadHead]; nil if none): a manifest h names as its
+// group's newest — by the SHA-256 of its payload, which h's signature
+// covers — needs no signature check of its own. A restore of every
+// group's newest snapshot thus checks one signature, the head's, for the
+// groups the head names.
+func (b *Backup) ReadManifestUnder(ctx context.Context, ref Ref, h *Head) (Manifest, error) {
+	m, _, err := b.readManifest(ctx, ref, h)
+	return m, err
+}
+
+// readManifest reads and checks the manifest of ref (see
+// ReadManifestUnder for h) and returns it with the age file inside if the
+// snapshot is inline.
+func (b *Backup) readManifest(ctx context.Context, ref Ref, h *Head) (Manifest, []byte, error) {
 	data, err := b.readObject(ctx, ref.Key, maxManifestSize)
 	if err != nil {
 		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}
-	m, inline, err := b.codec.decode(data, ref)
+	m, inline, err := b.codec.decodeUnder(data, ref, h)
 	if err != nil {
 		return Manifest{}, nil, objErr("read manifest", ref.Key, err)
 	}

@@ -45,8 +45,10 @@ type RefSource interface {
 	// ListRefs returns the complete snapshots of group (all groups if nil)
 	// from a key listing, sorted by group, epoch and creation time.
 	ListRefs(ctx context.Context, group []byte) ([]uploader.Ref, error)
-	// ReadManifest reads and checks the manifest of ref.
-	ReadManifest(ctx context.Context, ref uploader.Ref) (uploader.Manifest, error)
+	// ReadManifestUnder reads and checks the manifest of ref; a manifest
+	// that h (the newest head that verified, or nil) names needs no
+	// signature check of its own.
+	ReadManifestUnder(ctx context.Context, ref uploader.Ref, h *uploader.Head) (uploader.Manifest, error)
 }
 
 var _ RefSource = (*uploader.Backup)(nil)
@@ -293,14 +295,14 @@ func planLatest(ctx context.Context, src RefSource, au *audit) ([]job, error) {
 }
 
 // readNewest reads the manifest of the newest of refs (one group's,
-// oldest first). If it does not verify and force is set, it reads the
+// oldest first), under the head h. If it does not verify and force is set, it reads the
 // next newest instead, and so on: the manifests that did not verify are
 // returned as bad, the group's problems. A read that failed for another
 // reason than a check (the store) is returned as the error.
-func readNewest(ctx context.Context, src RefSource, refs []uploader.Ref, force bool) (uploader.Manifest, []error, error) {
+func readNewest(ctx context.Context, src RefSource, refs []uploader.Ref, h *uploader.Head, force bool) (uploader.Manifest, []error, error) {
 	var bad []error
 	for i := len(refs) - 1; i >= 0; i-- {
-		m, err := src.ReadManifest(ctx, refs[i])
+		m, err := src.ReadManifestUnder(ctx, refs[i], h)
 		if err == nil {
 			return m, bad, nil
 		}
@@ -348,7 +350,7 @@ func restoreOne(ctx context.Context, src Source, dst Target, j job, local map[st
 		return r
 	}
 	if j.ref {
-		m, bad, err := readNewest(ctx, src.(RefSource), j.refs, opts.Force)
+		m, bad, err := readNewest(ctx, src.(RefSource), j.refs, au.head, opts.Force)
 		if err != nil {
 			r.Err = fmt.Errorf("list snapshots: %w", err)
 			return r

@@ -296,10 +296,10 @@ func (s timedSource) ListRefs(ctx context.Context, g []byte) ([]uploader.Ref, er
 	return s.Backup.ListRefs(ctx, g)
 }
 
-func (s timedSource) ReadManifest(ctx context.Context, r uploader.Ref) (uploader.Manifest, error) {
+func (s timedSource) ReadManifestUnder(ctx context.Context, r uploader.Ref, h *uploader.Head) (uploader.Manifest, error) {
 	t0 := time.Now()
 	defer func() { s.manifest.Add(int64(time.Since(t0))) }()
-	return s.Backup.ReadManifest(ctx, r)
+	return s.Backup.ReadManifestUnder(ctx, r, h)
 }
 
 func (s timedSource) Fetch(ctx context.Context, m uploader.Manifest, w io.Writer) error {
