@@ -158,7 +158,11 @@
 // reader takes the newest head that verifies ([Backup.ReadHead]) and
 // checks that no group's newest manifest is older than the head says and
 // that no manifest names a newer head than those present
-// ([HeadError], [MissingGroups]). A writer learns its next sequence and
+// ([HeadError], [MissingGroups]). Since a head names each group's newest
+// manifest by the SHA-256 of its payload and is itself signed, a manifest
+// the newest valid head names needs no signature check of its own
+// ([Backup.ReadManifestUnder]): restore --all checks one signature for
+// them all. A writer learns its next sequence and
 // each group's newest manifest before its first signed write: from the
 // newest head it trusts, and by reading the newest manifest of every
 // group whose newest key is not the one that head names; after a lost
