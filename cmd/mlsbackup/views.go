@@ -31,10 +31,14 @@ type manifestView struct {
 	CiphertextSHA256   string    `json:"ciphertext_sha256"`
 	Key                string    `json:"key"`
 	DataKey            string    `json:"data_key"`
+	// Signer and Sequence are the verified signer and the manifest's place
+	// in its prefix; empty for an unsigned manifest (--allow-unsigned).
+	Signer   string `json:"signer,omitempty"`
+	Sequence uint64 `json:"sequence,omitempty"`
 }
 
 func viewOf(m uploader.Manifest) manifestView {
-	return manifestView{
+	v := manifestView{
 		GroupID:            m.GroupHex(),
 		Epoch:              m.Epoch,
 		Created:            m.Created.UTC(),
@@ -48,7 +52,12 @@ func viewOf(m uploader.Manifest) manifestView {
 		CiphertextSHA256:   hex.EncodeToString(m.CiphertextSHA256[:]),
 		Key:                m.Key,
 		DataKey:            m.DataKey,
+		Sequence:           m.Sequence,
 	}
+	if m.Signed() {
+		v.Signer = m.Signer.String()
+	}
+	return v
 }
 
 func manifestViews(ms []uploader.Manifest) []manifestView {
