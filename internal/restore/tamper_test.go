@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -476,6 +475,3 @@ func atEpoch(p, group string, i int) func(*caseEnv) Request {
 
 // allGroups is a restore of every group's newest snapshot.
 func allGroups(*caseEnv) Request { return Request{All: true} }
-
-// hexOf is a group id in hex.
-func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
