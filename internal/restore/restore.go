@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +82,10 @@ type Options struct {
 	// OnResult, if set, is called once per group as soon as it is done
 	// (serialized, in completion order).
 	OnResult func(Result)
+	// Progress, if set, is called with how many groups are done of how
+	// many: once with done 0 when the groups are known, then as each
+	// finishes, with its hex id (serialized, after OnResult).
+	Progress func(done, total int, item string)
 	// Logger receives one line per group; default discards. Secrets are
 	// never logged.
 	Logger *slog.Logger
@@ -161,10 +166,14 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 	local := localGroups(ctx, dst, req)
 	results := make([]Result, len(jobs))
 	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-		sem = make(chan struct{}, opts.Concurrency)
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		sem  = make(chan struct{}, opts.Concurrency)
+		done int
 	)
+	if opts.Progress != nil {
+		opts.Progress(0, len(jobs), "")
+	}
 	for i, j := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -173,10 +182,14 @@ func Run(ctx context.Context, src Source, dst Target, req Request, opts Options)
 			r := restoreOne(ctx, src, dst, j, local, opts, au)
 			results[i] = r
 			logResult(opts.Logger, r)
+			mu.Lock()
+			defer mu.Unlock()
 			if opts.OnResult != nil {
-				mu.Lock()
 				opts.OnResult(r)
-				mu.Unlock()
+			}
+			done++
+			if opts.Progress != nil {
+				opts.Progress(done, len(jobs), hex.EncodeToString(r.Group))
 			}
 		}()
 	}

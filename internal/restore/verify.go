@@ -29,6 +29,10 @@ type VerifyRequest struct {
 	// Concurrency bounds the snapshots checked at once; default
 	// [DefaultConcurrency].
 	Concurrency int
+	// Progress, if set, is called with how many snapshots are downloaded
+	// and checked of how many: once with done 0 when they are listed,
+	// then as each is done, naming it (serialized).
+	Progress func(done, total int, item string)
 }
 
 // ObjectResult is what [Verify] found of one object: a snapshot (named by
@@ -92,7 +96,7 @@ func Verify(ctx context.Context, src Source, req VerifyRequest) (*VerifyReport, 
 	for _, err := range bad {
 		t.fail(err)
 	}
-	for _, err := range verifySnapshots(ctx, src, ms, req.Concurrency) {
+	for _, err := range verifySnapshots(ctx, src, ms, req.Concurrency, req.Progress) {
 		t.fail(err)
 	}
 	groups := map[string][]uploader.Manifest{}
@@ -204,25 +208,44 @@ func verifyScope(ctx context.Context, src Source, req VerifyRequest) ([]uploader
 }
 
 // verifySnapshots downloads, decrypts and parses each of ms, at most n at
-// once, and returns an error per snapshot that fails.
-func verifySnapshots(ctx context.Context, src Source, ms []uploader.Manifest, n int) []error {
+// once, and returns an error per snapshot that fails; progress, if set,
+// is called as in [VerifyRequest].
+func verifySnapshots(ctx context.Context, src Source, ms []uploader.Manifest, n int, progress func(done, total int, item string)) []error {
 	errs := make([]error, len(ms))
 	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	if progress != nil {
+		progress(0, len(ms), "")
+	}
 	for i, m := range ms {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			var buf bytes.Buffer
-			if err := src.Fetch(ctx, m, &buf); err != nil {
-				errs[i] = err
-				return
+			errs[i] = verifySnapshot(ctx, src, m)
+			if progress != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				done++
+				progress(done, len(ms), m.Ref.String())
 			}
-			_, errs[i] = checkSnapshot(ctx, buf.Bytes(), m)
 		})
 	}
 	wg.Wait()
 	return slices.DeleteFunc(errs, func(e error) bool { return e == nil })
+}
+
+// verifySnapshot downloads, decrypts and parses the snapshot of m.
+func verifySnapshot(ctx context.Context, src Source, m uploader.Manifest) error {
+	var buf bytes.Buffer
+	if err := src.Fetch(ctx, m, &buf); err != nil {
+		return err
+	}
+	_, err := checkSnapshot(ctx, buf.Bytes(), m)
+	return err
 }
 
 // checkIndex is c's place in manifestChecks (len for an unknown check).
@@ -279,7 +302,7 @@ func VerifyObject(ctx context.Context, src ObjectSource, key string) ObjectResul
 		return t.results(false)[0]
 	}
 	t = newTally([]uploader.Manifest{m})
-	for _, err := range verifySnapshots(ctx, src, []uploader.Manifest{m}, 1) {
+	for _, err := range verifySnapshots(ctx, src, []uploader.Manifest{m}, 1, nil) {
 		t.fail(err)
 	}
 	r := t.results(false)[0]
