@@ -106,7 +106,7 @@ func (a *app) runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
+	b, err := a.openBackup(c.Context, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned"), ownProgress: c.Bool("all")})
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,9 @@ func (a *app) runVerify(c *cli.Context) error {
 	if key := c.String("object"); key != "" {
 		return a.verifyObject(c, b, objectKey(e.cfg.Destination.Prefix, key), asJSON)
 	}
-	rep, err := restore.Verify(c.Context, b, restore.VerifyRequest{Group: group, All: c.Bool("all")})
+	p := a.newProgress(c.Context, c.Bool("all"), "verify", "snapshots")
+	rep, err := restore.Verify(c.Context, b, restore.VerifyRequest{Group: group, All: c.Bool("all"), Progress: p.Update})
+	p.Done()
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", b, err)
 	}

@@ -92,7 +92,7 @@ func (a *app) runRestore(c *cli.Context) error {
 		return err
 	}
 	ctx := c.Context
-	b, err := a.openBackup(ctx, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned")})
+	b, err := a.openBackup(ctx, e, backupNeeds{identities: true, identity: c.String("identity"), allowUnsigned: c.Bool("allow-unsigned"), ownProgress: req.All})
 	if err != nil {
 		return err
 	}
@@ -108,10 +108,14 @@ func (a *app) runRestore(c *cli.Context) error {
 	// Every group's outcome is printed (or in the JSON), so the library
 	// logs nothing here.
 	opts := restore.Options{Force: c.Bool("force"), DryRun: dryRun, Concurrency: c.Int("concurrency")}
+	p := a.newProgress(ctx, req.All, "restore", "groups")
+	opts.Progress = p.Update
 	if !asJSON {
-		opts.OnResult = func(r restore.Result) { printRestoreResult(a.st.out, r) }
+		out := p.Above(a.st.out)
+		opts.OnResult = func(r restore.Result) { printRestoreResult(out, r) }
 	}
 	results, runErr := restore.Run(ctx, b, dd.target, req, opts)
+	p.Done()
 	if asJSON {
 		if err := writeJSON(a.st.out, restoreViews(results)); err != nil {
 			return err

@@ -40,6 +40,9 @@ type backupNeeds struct {
 	// versions are read (with a warning).
 	allowUnsigned bool
 	takeOver      bool // --take-over
+	// ownProgress: the command reports progress per item (see
+	// newProgress); transfers report none.
+	ownProgress bool
 }
 
 // openBackup opens the configured destination as an [uploader.Backup] with
@@ -52,7 +55,9 @@ func (a *app) openBackup(ctx context.Context, e *env, need backupNeeds) (*upload
 		TakeOver:      need.takeOver,
 		AllowUnsigned: need.allowUnsigned,
 		Logger:        e.log,
-		Progress:      uploader.NewTerminalProgress(a.st.err),
+	}
+	if !need.ownProgress {
+		opts.Progress = uploader.NewTerminalProgress(a.st.err)
 	}
 	if need.recipients {
 		rs, err := agent.Recipients(e.cfg)

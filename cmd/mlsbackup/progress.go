@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/mlsbackup/mlsbackup/internal/progress"
+	"github.com/mlsbackup/mlsbackup/uploader"
+)
+
+// newProgress starts the progress report of a command that works through
+// many items, on stderr (stdout carries the results): a bar redrawn in
+// place on a terminal, plain lines otherwise and on TERM=dumb. When on is
+// false it returns nil, which reports nothing. Such a command opens its
+// backup with backupNeeds.ownProgress, so that no transfer draws its own
+// line under the bar; it calls Done before it prints its results.
+func (a *app) newProgress(ctx context.Context, on bool, label, unit string) *progress.Reporter {
+	if !on {
+		return nil
+	}
+	terminal := uploader.IsTerminal(a.st.err) && os.Getenv("TERM") != "dumb"
+	return progress.Start(ctx, a.st.err, progress.Options{Label: label, Unit: unit, Terminal: terminal})
+}
