@@ -341,10 +341,13 @@ func (r *Reporter) eta(rate float64) (string, bool) {
 	return roundDuration(left).String(), true
 }
 
-// roundDuration rounds d to what a person reads: seconds, or tenths of a
-// second below ten seconds.
+// roundDuration rounds d to what a person reads: seconds, tenths of a
+// second below ten seconds, milliseconds below one.
 func roundDuration(d time.Duration) time.Duration {
-	if d < 10*time.Second {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond)
+	case d < 10*time.Second:
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Second)
