@@ -4,49 +4,28 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer that tests may read while a Reporter's
-// goroutine writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// fakeClock returns a settable clock, safe to read from the Reporter's
+// goroutine while the test moves it.
+func fakeClock() (now func() time.Time, advance func(time.Duration)) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var off atomic.Int64
+	return func() time.Time { return t0.Add(time.Duration(off.Load())) }, func(d time.Duration) { off.Add(int64(d)) }
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// written returns what r wrote to b so far. r writes only while it holds
+// its lock, so reading under the lock is safe while its goroutine runs.
+func written(r *Reporter, b *bytes.Buffer) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return b.String()
 }
 
 const clear = "\r\x1b[K"
@@ -55,22 +34,23 @@ const clear = "\r\x1b[K"
 // place, by Add and by the ticker, at most once per redrawEvery, and only
 // Done ends the line.
 func TestTerminalBarRedrawThrottled(t *testing.T) {
-	clk, out := newFakeClock(), &syncBuffer{}
+	now, advance := fakeClock()
+	var out bytes.Buffer
 	tick := make(chan time.Time)
-	r := start(context.Background(), out, Options{Label: "restore", Unit: "groups", Terminal: true, Now: clk.Now}, tick, nil)
+	r := start(context.Background(), &out, Options{Label: "restore", Unit: "groups", Terminal: true, Now: now}, tick, nil)
 
 	r.Update(0, 4, "")
-	if got := strings.Count(out.String(), clear); got != 1 || !strings.Contains(out.String(), "0/4 groups") {
-		t.Fatalf("after Update(0, 4): %q, want one bar with 0/4 groups", out.String())
+	if got := strings.Count(written(r, &out), clear); got != 1 || !strings.Contains(written(r, &out), "0/4 groups") {
+		t.Fatalf("after Update(0, 4): %q, want one bar with 0/4 groups", written(r, &out))
 	}
-	clk.advance(50 * time.Millisecond)
+	advance(50 * time.Millisecond)
 	r.Add(1, "g1")
-	if got := strings.Count(out.String(), clear); got != 1 {
-		t.Fatalf("Add within %v redrew: %q", redrawEvery, out.String())
+	if got := strings.Count(written(r, &out), clear); got != 1 {
+		t.Fatalf("Add within %v redrew: %q", redrawEvery, written(r, &out))
 	}
-	clk.advance(150 * time.Millisecond)
+	advance(150 * time.Millisecond)
 	r.Add(1, "g2")
-	s := out.String()
+	s := written(r, &out)
 	last := s[strings.LastIndex(s, clear):]
 	for _, want := range []string{"restore [", "2/4 groups", " 50%", "10.0/s", "ETA 200ms", "g2"} {
 		if !strings.Contains(last, want) {
@@ -79,39 +59,40 @@ func TestTerminalBarRedrawThrottled(t *testing.T) {
 	}
 	// A tick redraws only once redrawEvery has passed; the second tick
 	// of each pair is received only after the first has been handled.
-	tick <- clk.Now()
-	tick <- clk.Now()
-	if got := strings.Count(out.String(), clear); got != 2 {
+	tick <- now()
+	tick <- now()
+	if got := strings.Count(written(r, &out), clear); got != 2 {
 		t.Fatalf("ticks within %v redrew: %d bars, want 2", redrawEvery, got)
 	}
-	clk.advance(time.Second)
-	tick <- clk.Now()
-	tick <- clk.Now()
-	if got := strings.Count(out.String(), clear); got != 3 {
+	advance(time.Second)
+	tick <- now()
+	tick <- now()
+	if got := strings.Count(written(r, &out), clear); got != 3 {
 		t.Fatalf("tick after %v: %d bars, want 3", time.Second, got)
 	}
-	if strings.Contains(out.String(), "\n") {
-		t.Fatalf("the bar ended its line before Done: %q", out.String())
+	if strings.Contains(written(r, &out), "\n") {
+		t.Fatalf("the bar ended its line before Done: %q", written(r, &out))
 	}
 	r.Add(2, "g4")
 	r.Done()
-	s = out.String()
+	s = written(r, &out)
 	if last = s[strings.LastIndex(s, clear):]; !strings.HasSuffix(last, "\n") || !strings.Contains(last, "4/4 groups  100%") ||
 		!strings.Contains(last, "[====================]") || strings.Contains(last, "ETA") {
 		t.Errorf("final bar %q, want a full bar, 4/4 and 100%%, no ETA, ending the line", last)
 	}
 	r.Done()
-	if out.String() != s {
-		t.Errorf("a second Done wrote %q", strings.TrimPrefix(out.String(), s))
+	if written(r, &out) != s {
+		t.Errorf("a second Done wrote %q", strings.TrimPrefix(written(r, &out), s))
 	}
 }
 
 // TestTerminalBarUnknownTotalAndWidth: without a total the bar shows the
 // count only; a long item is cut to the width.
 func TestTerminalBarUnknownTotalAndWidth(t *testing.T) {
-	clk, out := newFakeClock(), &syncBuffer{}
-	r := start(context.Background(), out, Options{Label: "copy", Terminal: true, Width: 40, Now: clk.Now}, nil, nil)
-	clk.advance(time.Second)
+	now, advance := fakeClock()
+	var out bytes.Buffer
+	r := start(context.Background(), &out, Options{Label: "copy", Terminal: true, Width: 40, Now: now}, nil, nil)
+	advance(time.Second)
 	r.Add(3, strings.Repeat("ab", 40))
 	line := strings.TrimPrefix(out.String(), clear)
 	if !strings.HasPrefix(line, "copy  3 items  3.0/s  abab") || strings.Contains(line, "[") || strings.Contains(line, "%") {
@@ -126,10 +107,11 @@ func TestTerminalBarUnknownTotalAndWidth(t *testing.T) {
 // TestPlainLinesEveryTenth: off a terminal a line is written per tenth
 // of the total and a final one, with no carriage return or escape.
 func TestPlainLinesEveryTenth(t *testing.T) {
-	clk, out := newFakeClock(), &syncBuffer{}
-	r := start(context.Background(), out, Options{Label: "verify", Unit: "snapshots", Total: 100, Now: clk.Now}, nil, nil)
+	now, advance := fakeClock()
+	var out bytes.Buffer
+	r := start(context.Background(), &out, Options{Label: "verify", Unit: "snapshots", Total: 100, Now: now}, nil, nil)
 	for i := range 100 {
-		clk.advance(10 * time.Millisecond)
+		advance(10 * time.Millisecond)
 		r.Add(1, fmt.Sprint("item", i))
 	}
 	r.Done()
@@ -161,10 +143,11 @@ func TestPlainLinesByTime(t *testing.T) {
 		{"unknown total", 0, []string{"r: 3 items, 0.5/s", "r: 6 items, 0.5/s", "r: 7 items in 14s, 0.5/s"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk, out := newFakeClock(), &syncBuffer{}
-			r := start(context.Background(), out, Options{Label: "r", Total: tt.total, Now: clk.Now}, nil, nil)
+			now, advance := fakeClock()
+			var out bytes.Buffer
+			r := start(context.Background(), &out, Options{Label: "r", Total: tt.total, Now: now}, nil, nil)
 			for range 7 {
-				clk.advance(2 * time.Second)
+				advance(2 * time.Second)
 				r.Add(1, "")
 			}
 			r.Done()
@@ -178,14 +161,15 @@ func TestPlainLinesByTime(t *testing.T) {
 // TestDoneWithNothingCounted: Done writes no line when nothing was
 // counted or announced, and clears a bar the ticker drew meanwhile.
 func TestDoneWithNothingCounted(t *testing.T) {
-	out := &syncBuffer{}
-	start(context.Background(), out, Options{Label: "x"}, nil, nil).Done()
+	var out bytes.Buffer
+	start(context.Background(), &out, Options{Label: "x"}, nil, nil).Done()
 	if out.String() != "" {
 		t.Errorf("plain Done with nothing counted wrote %q", out.String())
 	}
 	tick := make(chan time.Time)
-	r := start(context.Background(), out, Options{Label: "x", Terminal: true}, tick, nil)
+	r := start(context.Background(), &out, Options{Label: "x", Terminal: true}, tick, nil)
 	tick <- time.Now()
+	tick <- time.Now() // received once the first one was handled
 	r.Done()
 	if s := out.String(); s != clear+"x  0 items"+clear {
 		t.Errorf("terminal Done with nothing counted: %q, want the bar cleared", s)
@@ -196,10 +180,11 @@ func TestDoneWithNothingCounted(t *testing.T) {
 // line, and the bar is redrawn at the next count even within redrawEvery
 // (and by Done a last time, ending its line).
 func TestAboveClearsTheBar(t *testing.T) {
-	clk, out := newFakeClock(), &syncBuffer{}
-	r := start(context.Background(), out, Options{Label: "restore", Total: 2, Terminal: true, Now: clk.Now}, nil, nil)
+	now, _ := fakeClock()
+	var out bytes.Buffer
+	r := start(context.Background(), &out, Options{Label: "restore", Total: 2, Terminal: true, Now: now}, nil, nil)
 	r.Add(1, "")
-	fmt.Fprintln(r.Above(out), "  restored group 01")
+	fmt.Fprintln(r.Above(&out), "  restored group 01")
 	r.Add(1, "")
 	r.Done()
 	want := clear + "restore [==========>         ]  1/2 items   50%" +
@@ -210,7 +195,7 @@ func TestAboveClearsTheBar(t *testing.T) {
 		t.Errorf("output\n%q\nwant\n%q", s, want)
 	}
 	var plain bytes.Buffer
-	if w := start(context.Background(), out, Options{}, nil, nil).Above(&plain); w != &plain {
+	if w := start(context.Background(), &out, Options{}, nil, nil).Above(&plain); w != &plain {
 		t.Errorf("Above in plain mode wraps the writer")
 	}
 }
@@ -235,15 +220,23 @@ func TestNilReporter(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	for _, terminal := range []bool{true, false} {
 		t.Run(fmt.Sprint("terminal=", terminal), func(t *testing.T) {
-			out, results := &syncBuffer{}, &syncBuffer{}
-			r := Start(context.Background(), out, Options{Label: "c", Unit: "groups", Total: 800, Terminal: terminal})
+			// The Reporter serializes its writes to out; the results
+			// are serialized by the caller (as restore.Run does), which
+			// plain mode relies on.
+			var (
+				out, results bytes.Buffer
+				resultsMu    sync.Mutex
+			)
+			r := Start(context.Background(), &out, Options{Label: "c", Unit: "groups", Total: 800, Terminal: terminal})
 			var wg sync.WaitGroup
 			for g := range 8 {
 				wg.Go(func() {
 					for i := range 100 {
 						r.Add(1, fmt.Sprintf("g%d-%d", g, i))
 						if i%10 == 0 {
-							fmt.Fprintln(r.Above(results), "done", g, i)
+							resultsMu.Lock()
+							fmt.Fprintln(r.Above(&results), "done", g, i)
+							resultsMu.Unlock()
 						}
 					}
 				})
@@ -271,7 +264,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestTickerStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
-	r := start(ctx, &syncBuffer{}, Options{Terminal: true}, make(chan time.Time), func() { close(stopped) })
+	r := start(ctx, io.Discard, Options{Terminal: true}, make(chan time.Time), func() { close(stopped) })
 	cancel()
 	<-stopped // the test times out if the goroutine never ends
 	r.Done()

@@ -1,14 +1,17 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
 // progressLog records the calls of a progress hook. The hooks are
@@ -41,43 +44,52 @@ func (l *progressLog) check(t *testing.T, total int, items []string) {
 	}
 }
 
+// progressBucket uploads snapshots of n groups, each advanced once
+// after its first snapshot when twice is set; the first group's newest
+// snapshot records a wrong epoch authenticator, so restoring it fails.
+// It returns the groups' hex ids and the snapshots' names.
+func progressBucket(t *testing.T, n int, twice bool) (b *bucket, groups, snapshots []string) {
+	b = newBucket(t)
+	for i := range n {
+		p := newPair(t, fmt.Sprint("progress-", i))
+		if twice {
+			snapshots = append(snapshots, b.snapshot(t, p.bob, nil).Ref.String())
+			p.advance(t)
+		}
+		m := b.snapshot(t, p.bob, func(m *uploader.SnapshotMeta) {
+			if i == 0 {
+				m.EpochAuthenticator = bytes.Repeat([]byte{1}, 32)
+			}
+		})
+		snapshots = append(snapshots, m.Ref.String())
+		groups = append(groups, hex.EncodeToString(p.bob.g.GroupID()))
+	}
+	return b, groups, snapshots
+}
+
 // TestRunReportsProgress: Run announces the number of groups, then
 // counts each group as it finishes, restored or failed, naming it.
 func TestRunReportsProgress(t *testing.T) {
-	ctx := context.Background()
-	b := newBucket(t)
-	var items []string
-	for i := range 5 {
-		p := newPair(t, fmt.Sprint("progress-", i))
-		b.snapshot(t, p.bob, nil)
-		items = append(items, hex.EncodeToString(p.bob.g.GroupID()))
-	}
+	b, groups, _ := progressBucket(t, 5, false)
 	for _, src := range []Source{b.backup, sourceOnly{b.backup}} {
 		var l progressLog
-		if _, err := Run(ctx, src, StoreTarget{Storage: engine.NewMemStorage()}, Request{All: true},
-			Options{Concurrency: 3, Progress: l.hook}); err != nil {
-			t.Fatal(err)
+		res, err := Run(context.Background(), src, StoreTarget{Storage: engine.NewMemStorage()}, Request{All: true},
+			Options{Concurrency: 3, Progress: l.hook})
+		if !errors.Is(err, ErrMismatch) || len(res) != len(groups) {
+			t.Fatalf("%d results, err %v; want %d, the mismatch of one group", len(res), err, len(groups))
 		}
-		l.check(t, len(items), items)
+		l.check(t, len(groups), groups)
 	}
 }
 
 // TestVerifyReportsProgress: Verify announces the number of snapshots it
-// downloads, then counts each, naming it.
+// downloads, then counts each, naming it, whether it verifies or not.
 func TestVerifyReportsProgress(t *testing.T) {
-	ctx := context.Background()
-	b := newBucket(t)
-	var items []string
-	for i := range 3 {
-		p := newPair(t, fmt.Sprint("progress-", i))
-		items = append(items, b.snapshot(t, p.bob, nil).Ref.String())
-		p.advance(t)
-		items = append(items, b.snapshot(t, p.bob, nil).Ref.String())
-	}
+	b, _, snapshots := progressBucket(t, 3, true)
 	var l progressLog
-	rep, err := Verify(ctx, b.backup, VerifyRequest{All: true, Concurrency: 2, Progress: l.hook})
-	if err != nil || rep.Failed() != 0 {
-		t.Fatalf("verify: %v, %d failed", err, rep.Failed())
+	rep, err := Verify(context.Background(), b.backup, VerifyRequest{All: true, Concurrency: 2, Progress: l.hook})
+	if err != nil || rep.Failed() != 1 {
+		t.Fatalf("verify: %v, %d failed, want the mismatch of one snapshot", err, rep.Failed())
 	}
-	l.check(t, len(items), items)
+	l.check(t, len(snapshots), snapshots)
 }
