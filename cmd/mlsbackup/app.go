@@ -53,6 +53,9 @@ func (a *app) cli() *cli.App {
 		Description: "mlsbackup is an agent that runs MLS (RFC 9420) groups for an application, persists\n" +
 			"every state transition through a write-ahead log, snapshots groups, encrypts the\n" +
 			"snapshots with age and uploads them to S3-compatible storage; restore brings them back.\n\n" +
+			"Exit codes: 0 success, 1 failure, 2 a usage error. Errors go to stderr; with --json a\n" +
+			"command that fails before printing its result prints {\"error\": MESSAGE, \"code\": CODE}\n" +
+			"on stdout (the agent API's error shape and codes).\n\n" +
 			"Try it: mlsbackup demo",
 		Version:              version(),
 		Writer:               a.st.out,
@@ -86,6 +89,7 @@ func (a *app) cli() *cli.App {
 	c.OnUsageError = onUsageError
 	for _, cmd := range c.Commands {
 		setUsageHandlers(cmd)
+		a.jsonErrors(cmd)
 	}
 	return c
 }

@@ -42,6 +42,10 @@ func (a *app) listCommand() *cli.Command {
 				return err
 			}
 			ms, listErr := b.List(c.Context, group)
+			if listErr != nil && len(ms) == 0 {
+				// Nothing read: no "no snapshots", no [] (issue 15).
+				return fmt.Errorf("list %s: %w", b, listErr)
+			}
 			if c.Bool("json") {
 				if err := writeJSON(a.st.out, manifestViews(ms)); err != nil {
 					return err
@@ -213,6 +217,9 @@ func (a *app) pruneCommand() *cli.Command {
 				KeepWithin: e.cfg.Retention.KeepWithin,
 				MaxAge:     e.cfg.Retention.MaxAge,
 			}, c.Bool("dry-run"))
+			if pruneErr != nil && pruneEmpty(rep) {
+				return fmt.Errorf("prune %s: %w", b, pruneErr)
+			}
 			if c.Bool("json") {
 				if err := writeJSON(a.st.out, pruneViewOf(rep)); err != nil {
 					return err

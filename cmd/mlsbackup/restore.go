@@ -116,6 +116,10 @@ func (a *app) runRestore(c *cli.Context) error {
 	}
 	results, runErr := restore.Run(ctx, b, dd.target, req, opts)
 	p.Done()
+	if runErr != nil && len(results) == 0 {
+		// Nothing was tried: no summary of zeros (issue 15).
+		return fmt.Errorf("restore: %w", runErr)
+	}
 	if asJSON {
 		if err := writeJSON(a.st.out, restoreViews(results)); err != nil {
 			return err

@@ -214,6 +214,11 @@ func printHead(w io.Writer, h *uploader.Head) {
 		uploader.Age(time.Now(), h.Written), h.AgentID)
 }
 
+// pruneEmpty reports whether r lists nothing at all: prune read nothing.
+func pruneEmpty(r uploader.PruneReport) bool {
+	return len(r.Kept)+len(r.Deleted)+len(r.Orphans)+len(r.YoungOrphans)+len(r.StaleTemps)+len(r.Unknown) == 0
+}
+
 func printPrune(w io.Writer, r uploader.PruneReport) {
 	verb := "deleted"
 	if r.DryRun {

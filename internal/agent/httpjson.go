@@ -115,6 +115,14 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
+// ErrorCode returns the code the API answers err with, "internal" when
+// it names none of the API's errors. The command line uses the same codes
+// in its JSON error objects.
+func ErrorCode(err error) string {
+	_, code := statusOf(err)
+	return code
+}
+
 // errorMapping ties a sentinel to the API's status and code.
 type errorMapping struct {
 	err    error
