@@ -44,8 +44,9 @@ func (a *app) groupCommand() *cli.Command {
 		Usage: "drive MLS groups through the running agent (key packages, members, messages)",
 		Description: "Each subcommand is a client of the agent's local API on <data_dir>/agent.sock\n" +
 			"(start it with 'mlsbackup agent'). Group ids are hex. Messages travel as base64 of\n" +
-			"the TLS-encoded MLSMessage (or @FILE holding it); the caller delivers them to\n" +
-			"the other members.\n" +
+			"the TLS-encoded MLSMessage (or @FILE holding it, or a command's saved output: the\n" +
+			"line or JSON field named like the flag); the caller delivers them to the other\n" +
+			"members. 'group keypackage > kp' feeds 'group add ID --key-package @kp'.\n" +
 			"A commit is merged at once unless --no-merge. Every answer is also kept in the\n" +
 			"agent's outbox until acknowledged ('mlsbackup outbox'); --idempotency-key makes a\n" +
 			"retry return the stored answer instead of doing the work again.",
@@ -58,7 +59,7 @@ func (a *app) groupCommand() *cli.Command {
 			sub("create", "[ID]", "create a new group with this member as its only member (ID in hex, or --name, or random)", 0, 1, groupCreate,
 				&cli.StringFlag{Name: "name", Usage: "use the UTF-8 bytes of `TEXT` as the group id"}, idem()),
 			sub("add", "ID --key-package B64", "commit adding members; prints the commit and the Welcome", 1, 1, groupAdd,
-				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64` (repeatable)"},
+				&cli.StringSliceFlag{Name: "key-package", Usage: "the new member's KeyPackage as `B64`, or @FILE holding it (group keypackage's output will do; repeatable)"},
 				&cli.BoolFlag{Name: "no-ratchet-tree", Usage: "leave the ratchet tree out of the Welcome and print it beside (the new members need it: join --ratchet-tree)"},
 				noMerge(), idem()),
 			sub("remove", "ID --member IDENTITY | --leaf N", "commit removing members (snapshotted first when snapshot.before_remove)", 1, 1, groupRemove,
@@ -211,25 +212,13 @@ func groupArg(c *cli.Context) ([]byte, error) {
 	return id, nil
 }
 
-// b64Flag decodes a required base64 flag. A value @FILE reads the base64
-// from a file (large Welcome messages need not fit on a command line).
+// b64Flag decodes a required base64 flag (see [b64Value]).
 func b64Flag(c *cli.Context, name string) ([]byte, error) {
-	s := strings.TrimSpace(c.String(name))
-	if file, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", name, err)
-		}
-		s = strings.TrimSpace(string(b))
-	}
-	if s == "" {
+	b, err := b64Value(name, c.String(name))
+	if b == nil && err == nil {
 		return nil, usagef("--%s is required (see '%s --help')", name, c.Command.HelpName)
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, usagef("--%s: not base64: %v", name, err)
-	}
-	return b, nil
+	return b, err
 }
 
 func groupKeyPackage(c *cli.Context, cl *agent.Client) (any, error) {
@@ -276,11 +265,13 @@ func groupAdd(c *cli.Context, cl *agent.Client) (any, error) {
 	}
 	var kps [][]byte
 	for _, s := range c.StringSlice("key-package") {
-		kp, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		kp, err := b64Value("key-package", s)
 		if err != nil {
-			return nil, usagef("--key-package: not base64: %v", err)
+			return nil, err
 		}
-		kps = append(kps, kp)
+		if kp != nil {
+			kps = append(kps, kp)
+		}
 	}
 	if len(kps) == 0 {
 		return nil, usagef("--key-package is required (see 'mlsbackup group add --help')")
