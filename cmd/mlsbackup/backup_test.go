@@ -30,6 +30,7 @@ type backupFixture struct {
 	identity string
 	bucket   string
 	plain    map[string][]byte // "<group hex>/<epoch>" → plaintext
+	backup   *uploader.Backup  // uploads as "test-agent"
 }
 
 func newBackupFixture(t *testing.T) *backupFixture {
@@ -66,6 +67,7 @@ retention:
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.backup = b
 	// Real group snapshots, as the agent uploads them: verify parses them.
 	st := engine.NewMemStorage()
 	for _, s := range []struct {

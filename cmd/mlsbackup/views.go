@@ -169,24 +169,18 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
-// shortHex shortens a hex group id for tables.
-func shortHex(s string) string {
-	if len(s) > 16 {
-		return s[:16] + "…"
-	}
-	return s
-}
-
 func printManifests(w io.Writer, where string, ms []uploader.Manifest) {
 	if len(ms) == 0 {
 		fmt.Fprintf(w, "no snapshots in %s\n", where)
 		return
 	}
+	// The group id comes last and whole, to be copied into --group; a
+	// long one does not push the other columns apart.
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tEPOCH\tCREATED (UTC)\tSIZE\tENCRYPTED\tAGENT")
+	fmt.Fprintln(tw, "EPOCH\tCREATED (UTC)\tSIZE\tENCRYPTED\tAGENT\tGROUP")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", shortHex(m.GroupHex()), m.Epoch,
-			m.Created.UTC().Format("2006-01-02 15:04:05"), m.PlaintextSize, m.CiphertextSize, m.AgentID)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", m.Epoch,
+			m.Created.UTC().Format("2006-01-02 15:04:05"), m.PlaintextSize, m.CiphertextSize, m.AgentID, m.GroupHex())
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d snapshots in %s\n", len(ms), where)
@@ -195,7 +189,7 @@ func printManifests(w io.Writer, where string, ms []uploader.Manifest) {
 func printVerify(w io.Writer, r restore.ObjectResult) {
 	what := r.Key
 	if m := r.Manifest; m != nil {
-		what = fmt.Sprintf("group %s epoch %d (%s)", shortHex(m.GroupHex()), m.Epoch, m.ID)
+		what = fmt.Sprintf("group %s epoch %d (%s)", m.GroupHex(), m.Epoch, m.ID)
 	}
 	if r.OK() {
 		fmt.Fprintf(w, "ok    %s\n", what)
@@ -225,7 +219,7 @@ func printPrune(w io.Writer, r uploader.PruneReport) {
 		verb = "would delete"
 	}
 	for _, d := range r.Deleted {
-		fmt.Fprintf(w, "%s group %s epoch %d (%s)\n", verb, shortHex(d.GroupHex()), d.Epoch, d.ID)
+		fmt.Fprintf(w, "%s group %s epoch %d (%s)\n", verb, d.GroupHex(), d.Epoch, d.ID)
 	}
 	for _, o := range r.Orphans {
 		fmt.Fprintf(w, "%s orphan %s\n", verb, o)
