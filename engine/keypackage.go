@@ -2,6 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -186,14 +188,34 @@ func ValidateKeyPackage(keyPackage []byte, now time.Time) error {
 
 // decodeKeyPackage accepts a KeyPackage either bare or wrapped in an
 // MLSMessage.
+//
+// When neither decodes and b starts as an MLSMessage holding a KeyPackage
+// does (what [Client.CreateKeyPackage] returns), the MLSMessage's error is
+// the one reported: the bare reading of such bytes fails on a misread
+// field (the message's KeyPackage two bytes off), which would hide a
+// plain truncation.
 func decodeKeyPackage(b []byte) (*wire.KeyPackage, []byte, error) {
 	var m wire.MLSMessage
-	if err := codec.Unmarshal(b, &m); err == nil && m.KeyPackage != nil {
+	msgErr := codec.Unmarshal(b, &m)
+	if msgErr == nil && m.KeyPackage != nil {
 		return m.KeyPackage, codec.Marshal(m.KeyPackage), nil
 	}
 	var kp wire.KeyPackage
 	if err := codec.Unmarshal(b, &kp); err != nil {
+		if msgErr != nil && keyPackageMessage(b) {
+			err = msgErr
+		}
+		if errors.Is(err, codec.ErrShort) {
+			return nil, nil, fmt.Errorf("decode key package: truncated (%d bytes): %w", len(b), typed(err))
+		}
 		return nil, nil, fmt.Errorf("decode key package: %w", typed(err))
 	}
 	return &kp, b, nil
+}
+
+// keyPackageMessage reports whether b starts with the header of an
+// MLSMessage of wire format mls_key_package.
+func keyPackageMessage(b []byte) bool {
+	return len(b) >= 4 && binary.BigEndian.Uint16(b) == uint16(wire.ProtocolVersionMLS10) &&
+		binary.BigEndian.Uint16(b[2:]) == uint16(wire.WireFormatKeyPackage)
 }
