@@ -27,7 +27,10 @@ func (a *app) agentCommand() *cli.Command {
 			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
 			"/healthz answers 503 and the agent retries until writes succeed again.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "identity", Usage: "this agent's MLS client `IDENTITY`; overrides identity from the configuration"},
+			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME` (its basic credential's identity); overrides identity from the configuration"},
+			// --identity is the old name of --client-name; elsewhere
+			// --identity is an age identity file.
+			&cli.StringFlag{Name: "identity", Hidden: true, Usage: "deprecated: use --client-name"},
 			&cli.BoolFlag{Name: "take-over", Usage: "take the destination prefix's lease from another agent (after replacing a machine)"},
 		},
 		Action: a.runAgent,
@@ -35,20 +38,27 @@ func (a *app) agentCommand() *cli.Command {
 }
 
 func (a *app) runAgent(c *cli.Context) error {
-	if err := positional(c, 0, 0, "[--identity IDENTITY] [--take-over]"); err != nil {
+	if err := positional(c, 0, 0, "[--client-name NAME] [--take-over]"); err != nil {
+		return err
+	}
+	name, err := clientName(c)
+	if err != nil {
 		return err
 	}
 	e, err := a.loadEnv(c)
 	if err != nil {
 		return err
 	}
-	if id := c.String("identity"); id != "" {
-		e.cfg.Identity = id
+	if name != "" {
+		e.cfg.Identity = name
 	}
 	level := new(slog.LevelVar)
 	lv, _ := parseLevel(e.cfg.Log.Level)
 	level.Set(lv)
 	log := newLoggerLevel(a.st.err, e.cfg.Log.Format, level)
+	if c.IsSet("identity") {
+		log.Warn("agent --identity is deprecated: use --client-name (--identity names an age identity file in the other commands)")
+	}
 
 	// SIGTERM and SIGINT end the agent gracefully (exit 0) however the
 	// command is invoked; main's handler does the same for other commands.
@@ -98,8 +108,8 @@ func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
 		log.Error("reload: configuration not applied", "err", err)
 		return
 	}
-	if id := c.String("identity"); id != "" {
-		e.cfg.Identity = id
+	if name, _ := clientName(c); name != "" {
+		e.cfg.Identity = name
 	}
 	if err := ag.Reload(e.cfg); err != nil {
 		log.Error("reload failed", "err", err)
@@ -137,4 +147,17 @@ func (a *app) snapshotCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// clientName is the agent's --client-name, or the deprecated --identity
+// that it replaces; empty when neither is given.
+func clientName(c *cli.Context) (string, error) {
+	name, old := c.String("client-name"), c.String("identity")
+	if name != "" && old != "" && name != old {
+		return "", usagef("--client-name %q and the deprecated --identity %q disagree; give --client-name only", name, old)
+	}
+	if name == "" {
+		name = old
+	}
+	return name, nil
 }

@@ -34,6 +34,12 @@ func startAgent(t *testing.T, dir, identity string, keys genKeys) *testAgent {
 // configuration.
 func startAgentWith(t *testing.T, dir, identity string, keys genKeys, extra string) *testAgent {
 	t.Helper()
+	return startAgentArgs(t, dir, identity, keys, extra)
+}
+
+// startAgentArgs is startAgentWith with flags for the agent command.
+func startAgentArgs(t *testing.T, dir, identity string, keys genKeys, extra string, flags ...string) *testAgent {
+	t.Helper()
 	cfg := filepath.Join(dir, identity+".yaml")
 	doc := fmt.Sprintf(`data_dir: %s
 identity: %s
@@ -49,7 +55,7 @@ destination:
 	ctx, cancel := context.WithCancel(context.Background())
 	ta := &testAgent{config: cfg, done: make(chan int, 1), stop: cancel, stderr: &bytes.Buffer{}}
 	go func() {
-		ta.done <- run(ctx, []string{"mlsbackup", "--config", cfg, "--log-level", "warn", "agent"},
+		ta.done <- run(ctx, append([]string{"mlsbackup", "--config", cfg, "--log-level", "warn", "agent"}, flags...),
 			streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: ta.stderr})
 	}()
 	t.Cleanup(func() { ta.shutdown(t) })
