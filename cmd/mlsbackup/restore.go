@@ -103,9 +103,7 @@ func (a *app) runRestore(c *cli.Context) error {
 	}
 	defer dd.close()
 	if !asJSON {
-		// A status line, not a result: stderr, so that a failure leaves
-		// stdout empty (issue 15).
-		fmt.Fprintf(a.st.err, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
+		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
 	}
 	// Every group's outcome is printed (or in the JSON), so the library
 	// logs nothing here.
