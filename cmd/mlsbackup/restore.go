@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -102,8 +103,13 @@ func (a *app) runRestore(c *cli.Context) error {
 		return err
 	}
 	defer dd.close()
-	if !asJSON {
-		fmt.Fprintf(a.st.out, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
+	// The header goes out with the first result: a restore that fails
+	// before it has one leaves stdout empty (issue 15).
+	var header sync.Once
+	printHeader := func(w io.Writer) {
+		header.Do(func() {
+			fmt.Fprintf(w, "restoring %s (%s) from %s into %s %s\n", what(req), req.Select, b, e.cfg.DataDir, dd.via)
+		})
 	}
 	// Every group's outcome is printed (or in the JSON), so the library
 	// logs nothing here.
@@ -112,7 +118,10 @@ func (a *app) runRestore(c *cli.Context) error {
 	opts.Progress = p.Update
 	if !asJSON {
 		out := p.Above(a.st.out)
-		opts.OnResult = func(r restore.Result) { printRestoreResult(out, r) }
+		opts.OnResult = func(r restore.Result) {
+			printHeader(out)
+			printRestoreResult(out, r)
+		}
 	}
 	results, runErr := restore.Run(ctx, b, dd.target, req, opts)
 	p.Done()
@@ -125,6 +134,7 @@ func (a *app) runRestore(c *cli.Context) error {
 			return err
 		}
 	} else {
+		printHeader(a.st.out)
 		printRestoreSummary(a.st.out, results, dryRun)
 	}
 	if runErr != nil {
