@@ -25,7 +25,10 @@ func (a *app) agentCommand() *cli.Command {
 			"cleanly (exit 0, also when a full disk fails the final checkpoint: the write-ahead\n" +
 			"log keeps everything acknowledged); SIGHUP reloads the schedule and log level from\n" +
 			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
-			"/healthz answers 503 and the agent retries until writes succeed again.",
+			"/healthz answers 503 and the agent retries until writes succeed again. At start it\n" +
+			"checks the destination as 'mlsbackup check' does; while that fails it keeps serving\n" +
+			"MLS (a backup outage must not stop messaging), GET /healthz answers 200 \"degraded\"\n" +
+			"with the failed check and its cause, and it checks again with backoff.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "identity", Usage: "this agent's MLS client `IDENTITY`; overrides identity from the configuration"},
 			&cli.BoolFlag{Name: "take-over", Usage: "take the destination prefix's lease from another agent (after replacing a machine)"},

@@ -144,7 +144,7 @@ type Options struct {
 // remote is a store behind a server (s3store.Store).
 type remote interface {
 	CredentialSource(ctx context.Context) (string, error)
-	Ping(ctx context.Context) (skew time.Duration, dated bool, err error)
+	Ping(ctx context.Context, prefix string) (skew time.Duration, dated bool, err error)
 }
 
 // local is a store in a directory (dirstore.Store).
@@ -170,7 +170,7 @@ func Destination(ctx context.Context, opts Options) Report {
 	clock := Result{Check: CheckClock, Status: StatusNA, Detail: "a local directory has no server clock"}
 	switch st := opts.Store.(type) {
 	case remote:
-		reached, clock = checkRemote(ctx, &rep, st, opts.MaxSkew)
+		reached, clock = checkRemote(ctx, &rep, st, opts.Prefix, opts.MaxSkew)
 	case local:
 		rep.add(Result{Check: CheckCredentials, Status: StatusNA, Detail: "a local directory needs none"})
 		reached = checkDir(&rep, st.Root())
@@ -198,7 +198,7 @@ func Destination(ctx context.Context, opts Options) Report {
 
 // checkRemote adds the credentials and bucket checks of an S3 store and
 // returns whether the bucket answered, and the clock's result.
-func checkRemote(ctx context.Context, rep *Report, st remote, maxSkew time.Duration) (bool, Result) {
+func checkRemote(ctx context.Context, rep *Report, st remote, prefix string, maxSkew time.Duration) (bool, Result) {
 	src, err := st.CredentialSource(ctx)
 	if err != nil {
 		rep.add(Result{Check: CheckCredentials, Status: StatusFail, Cause: CauseCredentials, Detail: err.Error()})
@@ -206,7 +206,7 @@ func checkRemote(ctx context.Context, rep *Report, st remote, maxSkew time.Durat
 		return false, Result{Check: CheckClock, Status: StatusSkipped, Detail: "no credentials"}
 	}
 	rep.add(Result{Check: CheckCredentials, Status: StatusOK, Detail: credentialDetail(src)})
-	skew, dated, err := st.Ping(ctx)
+	skew, dated, err := st.Ping(ctx, prefix)
 	if dated {
 		s := skew.Seconds()
 		rep.ClockSkewSeconds = &s

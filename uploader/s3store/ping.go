@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,7 +29,9 @@ func (s *Store) CredentialSource(ctx context.Context) (string, error) {
 	return creds.Source, nil
 }
 
-// Ping lists at most one key under the store's prefix: it succeeds when
+// Ping lists at most one key under prefix (a key prefix below the
+// store's own [Config.Prefix]; a '/' is added to a non-empty one): it
+// succeeds when
 // the endpoint answers, accepts the credentials and has the bucket, and
 // fails with an error wrapping [uploader.ErrNoBucket],
 // [uploader.ErrBadCredentials] or [uploader.ErrAccessDenied] otherwise,
@@ -36,10 +39,13 @@ func (s *Store) CredentialSource(ctx context.Context) (string, error) {
 // from the Date header of the last answer (to about a second), measured
 // also when the answer was an error; dated is false if no answer carried
 // one.
-func (s *Store) Ping(ctx context.Context) (skew time.Duration, dated bool, err error) {
+func (s *Store) Ping(ctx context.Context, prefix string) (skew time.Duration, dated bool, err error) {
+	if prefix = strings.Trim(prefix, "/"); prefix != "" {
+		prefix += "/"
+	}
 	in := &s3.ListObjectsV2Input{
 		Bucket:  aws.String(s.cfg.Bucket),
-		Prefix:  aws.String(s.cfg.Prefix),
+		Prefix:  aws.String(s.fullKey(prefix)),
 		MaxKeys: aws.Int32(1),
 	}
 	err = s.retry(ctx, func(ctx context.Context, _ int) error {
@@ -63,5 +69,5 @@ func (s *Store) Ping(ctx context.Context) (skew time.Duration, dated bool, err e
 		}
 		return err
 	})
-	return skew, dated, s.wrap("list", "", err)
+	return skew, dated, s.wrap("list", prefix+"*", err)
 }
