@@ -41,12 +41,9 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err := positional(c, 0, 0, "[--identity IDENTITY] [--take-over]"); err != nil {
 		return err
 	}
-	e, err := a.loadEnv(c)
+	e, err := a.loadAgentEnv(c)
 	if err != nil {
 		return err
-	}
-	if id := c.String("identity"); id != "" {
-		e.cfg.Identity = id
 	}
 	level := new(slog.LevelVar)
 	lv, _ := parseLevel(e.cfg.Log.Level)
@@ -93,16 +90,25 @@ func (a *app) runAgent(c *cli.Context) error {
 	return ag.Run(ctx)
 }
 
-// reloadAgent rereads the configuration on SIGHUP and hands it to the
-// agent; a bad file is logged and the running configuration kept.
-func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
+// loadAgentEnv is [app.loadEnv] with the --identity flag applied.
+func (a *app) loadAgentEnv(c *cli.Context) (*env, error) {
 	e, err := a.loadEnv(c)
 	if err != nil {
-		log.Error("reload: configuration not applied", "err", err)
-		return
+		return nil, err
 	}
 	if id := c.String("identity"); id != "" {
 		e.cfg.Identity = id
+	}
+	return e, nil
+}
+
+// reloadAgent rereads the configuration on SIGHUP and hands it to the
+// agent; a bad file is logged and the running configuration kept.
+func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
+	e, err := a.loadAgentEnv(c)
+	if err != nil {
+		log.Error("reload: configuration not applied", "err", err)
+		return
 	}
 	if err := ag.Reload(e.cfg); err != nil {
 		log.Error("reload failed", "err", err)

@@ -43,12 +43,9 @@ func (a *app) runCheck(c *cli.Context) error {
 	if err := positional(c, 0, 0, "[--identity IDENTITY] [--take-over] [--json]"); err != nil {
 		return err
 	}
-	e, err := a.loadEnv(c)
+	e, err := a.loadAgentEnv(c)
 	if err != nil {
 		return err
-	}
-	if id := c.String("identity"); id != "" {
-		e.cfg.Identity = id
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()

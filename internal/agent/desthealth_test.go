@@ -25,13 +25,9 @@ func TestStartsDegradedOnUnreachableDestination(t *testing.T) {
 	t.Cleanup(func() { proxy.Close() })
 	proxy.SetDown(true)
 	ta := newTestAgent(t, agentOpts{fromConfig: true, edit: func(c *config.Config) {
-		c.Destination.Type = config.DestinationS3
-		c.Destination.Prefix = "degraded"
-		c.Destination.S3 = config.S3Destination{
-			Bucket: srv.Bucket, Region: srv.Region, Endpoint: proxy.URL(), PathStyle: true,
-			AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
-			PartSizeMiB: 5, Concurrency: 2, MaxAttempts: 1,
-		}
+		useS3(c, srv, "degraded")
+		c.Destination.S3.Endpoint = proxy.URL()
+		c.Destination.S3.MaxAttempts = 1
 	}})
 
 	h := ta.waitHealth(t, "degraded")
