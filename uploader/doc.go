@@ -29,6 +29,7 @@
 //	P/groups/<G>/<E>/<T>-<R>/manifest.json   its signed manifest, written last
 //	P/groups/<G>/<E>/<T>-<R>/snapshot.json   or: an inline snapshot, the
 //	                                         signed manifest with the age file inside
+//	P/check/<X>.probe                        a probe object ([Backup.Probe])
 //
 // where
 //
@@ -39,7 +40,13 @@
 //     (fixed width, nanoseconds), so that keys sort by time within an epoch;
 //   - <R> is 16 random lower-case hex digits, so that two snapshots of the
 //     same group, epoch and instant never share a key;
-//   - <S> is a head's sequence in decimal, zero-padded to 20 digits.
+//   - <S> is a head's sequence in decimal, zero-padded to 20 digits;
+//   - <X> is 16 random lower-case hex digits.
+//
+// A probe is what `mlsbackup check` and the agent at start write, read
+// back and delete to learn that the prefix can be written. Nothing else
+// reads P/check/, so a probe that a crash leaves behind is harmless
+// (delete it by hand); List, Verify, Prune and restore never see it.
 //
 // Keys therefore sort by group, epoch and time, and a listing alone tells
 // which snapshots exist ([Backup.ListRefs]). Objects are immutable: every

@@ -44,6 +44,9 @@ func (e *LeaseError) Error() string {
 // Unwrap makes errors.Is(err, [ErrLeaseHeld]) true.
 func (e *LeaseError) Unwrap() error { return ErrLeaseHeld }
 
+// LeaseKey returns the key of the prefix's lease object.
+func (b *Backup) LeaseKey() string { return b.layout.leaseKey() }
+
 // ReadLease returns the prefix's current lease, or an error wrapping
 // [ErrNotFound] if there is none.
 func (b *Backup) ReadLease(ctx context.Context) (Lease, error) {

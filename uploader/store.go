@@ -3,6 +3,7 @@ package uploader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -15,8 +16,14 @@ var (
 	ErrNotFound = errors.New("uploader: object not found")
 	// ErrExists: a conditional create found the key already taken.
 	ErrExists = errors.New("uploader: object already exists")
-	// ErrAccessDenied: the credentials were refused.
+	// ErrAccessDenied: the credentials were refused, or they lack a
+	// permission the operation needs.
 	ErrAccessDenied = errors.New("uploader: access denied")
+	// ErrBadCredentials: the server does not know the credentials or
+	// they do not match (an unknown access key, a wrong secret, an
+	// expired token). It wraps [ErrAccessDenied]; a refusal that does not
+	// say which (a bodiless HEAD answer) is ErrAccessDenied alone.
+	ErrBadCredentials = fmt.Errorf("%w: the credentials are unknown or wrong", ErrAccessDenied)
 	// ErrNoBucket: the bucket does not exist.
 	ErrNoBucket = errors.New("uploader: bucket does not exist")
 )

@@ -25,7 +25,10 @@ func (a *app) agentCommand() *cli.Command {
 			"cleanly (exit 0, also when a full disk fails the final checkpoint: the write-ahead\n" +
 			"log keeps everything acknowledged); SIGHUP reloads the schedule and log level from\n" +
 			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
-			"/healthz answers 503 and the agent retries until writes succeed again.",
+			"/healthz answers 503 and the agent retries until writes succeed again. At start it\n" +
+			"checks the destination as 'mlsbackup check' does; while that fails it keeps serving\n" +
+			"MLS (a backup outage must not stop messaging), GET /healthz answers 200 \"degraded\"\n" +
+			"with the failed check and its cause, and it checks again with backoff.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME` (its basic credential's identity); overrides identity from the configuration"},
 			// --identity is the old name of --client-name; elsewhere
@@ -41,16 +44,9 @@ func (a *app) runAgent(c *cli.Context) error {
 	if err := positional(c, 0, 0, "[--client-name NAME] [--take-over]"); err != nil {
 		return err
 	}
-	name, err := clientName(c)
+	e, err := a.loadAgentEnv(c)
 	if err != nil {
 		return err
-	}
-	e, err := a.loadEnv(c)
-	if err != nil {
-		return err
-	}
-	if name != "" {
-		e.cfg.Identity = name
 	}
 	level := new(slog.LevelVar)
 	lv, _ := parseLevel(e.cfg.Log.Level)
@@ -100,16 +96,30 @@ func (a *app) runAgent(c *cli.Context) error {
 	return ag.Run(ctx)
 }
 
+// loadAgentEnv is [app.loadEnv] with the --client-name flag (or its
+// deprecated alias --identity) applied.
+func (a *app) loadAgentEnv(c *cli.Context) (*env, error) {
+	name, err := clientName(c)
+	if err != nil {
+		return nil, err
+	}
+	e, err := a.loadEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		e.cfg.Identity = name
+	}
+	return e, nil
+}
+
 // reloadAgent rereads the configuration on SIGHUP and hands it to the
 // agent; a bad file is logged and the running configuration kept.
 func (a *app) reloadAgent(c *cli.Context, ag *agent.Agent, log *slog.Logger) {
-	e, err := a.loadEnv(c)
+	e, err := a.loadAgentEnv(c)
 	if err != nil {
 		log.Error("reload: configuration not applied", "err", err)
 		return
-	}
-	if name, _ := clientName(c); name != "" {
-		e.cfg.Identity = name
 	}
 	if err := ag.Reload(e.cfg); err != nil {
 		log.Error("reload failed", "err", err)

@@ -82,6 +82,7 @@ func (a *app) cli() *cli.App {
 			a.fetchCommand(),
 			a.walCommand(),
 			a.configCommand(),
+			a.checkCommand(),
 			a.completionCommand(),
 			a.manCommand(),
 		},

@@ -39,7 +39,7 @@ func TestFishCompletion(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("completion fish: exit %d: %s", code, stderr)
 	}
-	for _, cmd := range []string{"restore", "verify", "outbox", "group", "snapshot"} {
+	for _, cmd := range []string{"restore", "verify", "outbox", "group", "snapshot", "check"} {
 		if !strings.Contains(script, "complete -c mlsbackup") || !strings.Contains(script, "-a '"+cmd) {
 			t.Errorf("fish completion lacks %s:\n%s", cmd, script[:min(len(script), 400)])
 		}

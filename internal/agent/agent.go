@@ -95,6 +95,11 @@ type Agent struct {
 	heads    *headWriter
 	bg       *bgGate
 
+	// dest is the backup's object store; destHealth what its checks
+	// found (see desthealth.go).
+	dest       uploader.ObjectStore
+	destHealth destHealth
+
 	cfgMu sync.Mutex
 	cfg   *config.Config
 

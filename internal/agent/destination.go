@@ -22,6 +22,7 @@ func (a *Agent) openBackup(ctx context.Context, cfg *config.Config) (*uploader.B
 			return nil, err
 		}
 	}
+	a.dest = store
 	rs := a.opts.Recipients
 	if rs == nil {
 		var err error

@@ -31,6 +31,15 @@
 // mlsbackup_store_healthy and mlsbackup_store_write_failures_total show it;
 // once writes succeed again, /healthz is ok again without a restart.
 //
+// # Destination health
+//
+// At start [Agent.Run] checks the destination with package destcheck (the
+// checks of `mlsbackup check`). While they fail the agent keeps serving MLS
+// — a backup outage must not stop messaging — and GET /healthz answers 200
+// "degraded" naming the failed check and its cause, mlsbackup_destination_ok
+// is 0, and it checks again after 5 s, doubling up to every 5 minutes,
+// until a check passes or an upload completes (desthealth.go).
+//
 // # Groups and snapshots
 //
 // Groups are loaded lazily, one mutex per group: operations on one group are

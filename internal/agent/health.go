@@ -12,24 +12,40 @@ import (
 
 // HealthResponse is the body of GET /healthz.
 type HealthResponse struct {
-	// Status is "ok", or "unavailable" while the local store cannot write.
+	// Status is "ok"; "degraded" while the destination check fails (MLS
+	// is served, snapshots wait); "unavailable" while the local store
+	// cannot write.
 	Status string `json:"status"`
-	// Reason says why the agent is unavailable; it names no file and
-	// carries no secret.
+	// Reason says why the agent is degraded or unavailable; it names no
+	// file, key or endpoint and carries no secret.
 	Reason string `json:"reason,omitempty"`
 }
 
 // serveHealthz answers GET /healthz: 200 {"status":"ok"} while the local
-// store's writes succeed, 503 {"status":"unavailable","reason":...} while
-// they fail (a full disk). The agent keeps running meanwhile and recovers
-// by itself once writes succeed again (see API.md).
+// store's writes succeed and the destination works; 200
+// {"status":"degraded","reason":...} while the destination check fails,
+// since MLS is still served and a restart would not help; 503
+// {"status":"unavailable","reason":...} while the local store's writes
+// fail (a full disk). The agent keeps running meanwhile and recovers by
+// itself (see API.md).
 func (a *Agent) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	h := a.storeHealth()
-	if h.OK() {
-		writeJSON(w, http.StatusOK, HealthResponse{Status: "ok"})
-		return
+	failing, why, since := a.destHealth.state()
+	var dest string
+	if failing {
+		dest = fmt.Sprintf("destination failing since %s: %s; snapshots wait, MLS is served; 'mlsbackup check' says more",
+			since.UTC().Format(time.RFC3339), why)
 	}
-	writeJSON(w, http.StatusServiceUnavailable, HealthResponse{Status: "unavailable", Reason: healthReason(h)})
+	switch {
+	case !h.OK() && failing:
+		writeJSON(w, http.StatusServiceUnavailable, HealthResponse{Status: "unavailable", Reason: healthReason(h) + "; " + dest})
+	case !h.OK():
+		writeJSON(w, http.StatusServiceUnavailable, HealthResponse{Status: "unavailable", Reason: healthReason(h)})
+	case failing:
+		writeJSON(w, http.StatusOK, HealthResponse{Status: "degraded", Reason: dest})
+	default:
+		writeJSON(w, http.StatusOK, HealthResponse{Status: "ok"})
+	}
 }
 
 // healthReason describes a failing store for remote callers: the stage

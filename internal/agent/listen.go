@@ -67,6 +67,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go a.seedChain(sweepCtx)
+	go a.watchDestination(sweepCtx)
 	a.sched.start()
 	go a.outbox.sweep(sweepCtx)
 	go a.heads.run(sweepCtx)

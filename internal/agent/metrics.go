@@ -95,6 +95,7 @@ func newMetrics(a *Agent) *metrics {
 		m.cipherByte, m.duration, m.recovery, m.requests, wal, groups,
 		m.skipped, m.reconcile, m.missing, m.retention, m.pruned, m.heads)
 	m.reg.MustRegister(a.storeMetrics()...)
+	m.reg.MustRegister(a.destMetrics()...)
 	for _, k := range []string{"replayed", "dropped", "pending_input", "torn_tail"} {
 		m.recovery.WithLabelValues(k)
 	}

@@ -5,24 +5,28 @@ import (
 	"testing"
 
 	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
 )
 
 // TestMinIO runs two agents whose destination is a real MinIO bucket,
 // configured as the operator would (destination.type s3): every-N snapshots
 // land in the bucket at epochs N and 2N, complete and decryptable.
+// useS3 makes srv's bucket, under prefix, c's destination.
+func useS3(c *config.Config, srv *testenv.Server, prefix string) {
+	c.Destination.Type = config.DestinationS3
+	c.Destination.Prefix = prefix
+	c.Destination.S3 = config.S3Destination{
+		Bucket: srv.Bucket, Region: srv.Region, Endpoint: srv.Endpoint, PathStyle: true,
+		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
+		PartSizeMiB: 5, Concurrency: 2, MaxAttempts: 3,
+	}
+}
+
 func TestMinIO(t *testing.T) {
 	ctx := ctxT(t)
 	srv := sharedMinIO.Server(t)
 	s3cfg := func(prefix string) func(*config.Config) {
-		return func(c *config.Config) {
-			c.Destination.Type = config.DestinationS3
-			c.Destination.Prefix = prefix
-			c.Destination.S3 = config.S3Destination{
-				Bucket: srv.Bucket, Region: srv.Region, Endpoint: srv.Endpoint, PathStyle: true,
-				AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
-				PartSizeMiB: 5, Concurrency: 2, MaxAttempts: 3,
-			}
-		}
+		return func(c *config.Config) { useS3(c, srv, prefix) }
 	}
 	alice := newTestAgent(t, agentOpts{fromConfig: true, identity: "alice", everyEpochs: 2, edit: s3cfg("alice")})
 	bob := newTestAgent(t, agentOpts{fromConfig: true, identity: "bob", everyEpochs: 2, edit: s3cfg("bob")})

@@ -251,6 +251,7 @@ func (a *Agent) upload(ctx context.Context, group []byte, x exported, reason sch
 		return fmt.Errorf("upload snapshot of group %x epoch %d: %w", group, x.info.Epoch, err)
 	}
 	now := time.Now()
+	a.destHealth.clear()
 	a.heads.uploaded()
 	a.uploads.record(group, UploadInfo{Epoch: x.info.Epoch, At: now})
 	a.metrics.uploaded(group, x.info.Epoch, now, int64(len(x.data)), m.CiphertextSize, now.Sub(start))

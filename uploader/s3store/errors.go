@@ -20,9 +20,11 @@ func sentinel(err error) error {
 			return uploader.ErrNotFound
 		case "NoSuchBucket":
 			return uploader.ErrNoBucket
-		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
-			"ExpiredToken", "TokenRefreshRequired", "AllAccessDisabled", "AccountProblem",
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+			"ExpiredToken", "TokenRefreshRequired",
 			"XAdminUserNotFound": // versitygw, for an unknown access key (with a 404)
+			return uploader.ErrBadCredentials
+		case "AccessDenied", "AllAccessDisabled", "AccountProblem":
 			return uploader.ErrAccessDenied
 		case "PreconditionFailed":
 			return uploader.ErrExists

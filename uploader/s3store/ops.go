@@ -2,6 +2,7 @@ package s3store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -65,7 +66,7 @@ func (s *Store) explainNotFound(ctx context.Context, key string, err error) erro
 		Prefix:  aws.String(s.fullKey(key)),
 		MaxKeys: aws.Int32(1),
 	})
-	if sen := sentinel(lerr); sen == uploader.ErrNoBucket || sen == uploader.ErrAccessDenied {
+	if sen := sentinel(lerr); sen == uploader.ErrNoBucket || errors.Is(sen, uploader.ErrAccessDenied) {
 		return lerr
 	}
 	return err
