@@ -35,10 +35,16 @@ type chainGroup struct {
 	mu sync.Mutex
 	// Guarded by chain.mu: known is false after a write that may or may
 	// not have landed (the group is read again before the next one); has
-	// says whether entry names the group's newest manifest.
-	known bool
-	has   bool
-	entry HeadEntry
+	// says whether entry and newest name manifests. entry is the group's
+	// last manifest written, which the next one names as its predecessor;
+	// newest is the group's newest by key (epoch, time), which heads name
+	// because readers take it as the group's newest. They differ only
+	// after a write of an older snapshot than the newest (a rekey, a
+	// copy, an upload after a forced rollback).
+	known  bool
+	has    bool
+	entry  HeadEntry
+	newest HeadEntry
 }
 
 func newChain() *chain { return &chain{next: 1, groups: map[string]*chainGroup{}} }
@@ -80,15 +86,20 @@ func (c *chain) alloc(g *chainGroup) (seq uint64, prev *Link, head uint64) {
 func (c *chain) set(g *chainGroup, e HeadEntry, has bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g.entry, g.has, g.known = e, has, true
+	g.entry, g.newest, g.has, g.known = e, e, has, true
 }
 
-// advance records m, just written, as g's newest manifest.
+// advance records m, just written, as g's last manifest, and as its
+// newest unless it is older (by key) than the newest.
 func (c *chain) advance(g *chainGroup, m Manifest) {
-	c.set(g, entryOf(m), true)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := entryOf(m)
+	if !g.has || e.Epoch > g.newest.Epoch || (e.Epoch == g.newest.Epoch && e.ID > g.newest.ID) {
+		g.newest = e
+	}
+	g.entry, g.has, g.known = e, true, true
 	c.pending = true
-	c.mu.Unlock()
 }
 
 // forget marks g's newest manifest unknown: a write failed in a way that
@@ -209,7 +220,7 @@ func (b *Backup) ensureChain(ctx context.Context) error {
 		}
 	}
 	for id, e := range entries {
-		c.groups[id] = &chainGroup{known: true, has: true, entry: e}
+		c.groups[id] = &chainGroup{known: true, has: true, entry: e, newest: e}
 		c.next = max(c.next, e.Sequence+1)
 	}
 	c.seeded = true

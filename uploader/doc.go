@@ -141,7 +141,10 @@
 // gone.
 //
 // A head, P/heads/<S>.json, is a signed envelope whose payload lists the
-// newest manifest of every group as its writer knew it:
+// newest manifest of every group as its writer knew it — newest by key
+// (epoch, then time), as readers select, even if an older snapshot was
+// written after it (a rekey or a copy does that; its manifest's "prev"
+// still names the group's manifest written just before it):
 //
 //	{
 //	  "format": "mlsbackup-head", "version": 1,
