@@ -95,7 +95,7 @@ func (c *chain) advance(g *chainGroup, m Manifest) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := entryOf(m)
-	if !g.has || e.Epoch > g.newest.Epoch || (e.Epoch == g.newest.Epoch && e.ID > g.newest.ID) {
+	if !g.has || e.newer(g.newest) {
 		g.newest = e
 	}
 	g.entry, g.has, g.known = e, true, true
@@ -279,4 +279,49 @@ func (b *Backup) seedEntries(ctx context.Context, head *Head, refs []Ref) (map[s
 		}
 	}
 	return entries, nil
+}
+
+// LoadChainFrom is [Backup.LoadChain] given ms, every manifest of the
+// prefix as [Backup.List] returns them: the next sequence then follows
+// the highest of them, and each group's next manifest names the group's
+// manifest of the highest sequence as its predecessor. A writer of
+// snapshots older than their group's newest (a rekey, a copy) calls it
+// before writing: an interrupted run of it may have left manifests whose
+// sequences are above those of the newest head and of each group's newest
+// manifest, which are all LoadChain reads.
+func (b *Backup) LoadChainFrom(ctx context.Context, ms []Manifest) error {
+	if err := b.ensureChain(ctx); err != nil {
+		return err
+	}
+	c := b.chain
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range ms {
+		if !m.Signed() {
+			continue
+		}
+		c.next = max(c.next, m.Sequence+1)
+		e := entryOf(m)
+		g := c.groups[string(m.GroupID)]
+		switch {
+		case g == nil:
+			c.groups[string(m.GroupID)] = &chainGroup{known: true, has: true, entry: e, newest: e}
+		case !g.has:
+			g.entry, g.newest, g.has = e, e, true
+		default:
+			if e.Sequence > g.entry.Sequence {
+				g.entry = e
+			}
+			if e.newer(g.newest) {
+				g.newest = e
+			}
+		}
+	}
+	return nil
+}
+
+// newer reports whether e names a newer snapshot by key than o: a higher
+// epoch, or a later id ("<time>-<random>", the time fixed-width) in it.
+func (e HeadEntry) newer(o HeadEntry) bool {
+	return e.Epoch > o.Epoch || (e.Epoch == o.Epoch && e.ID > o.ID)
 }

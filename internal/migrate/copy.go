@@ -211,6 +211,9 @@ func readTarget(ctx context.Context, dst *uploader.Backup, rep *CopyReport) (*ta
 	for _, m := range ms {
 		t.have[snapshotID(m.Ref)] = m
 	}
+	if err := dst.LoadChainFrom(ctx, ms); err != nil {
+		return nil, fmt.Errorf("copy: %s: %w", dst, err)
+	}
 	bad, rest := listErrors(listErr)
 	if rest != nil {
 		return nil, fmt.Errorf("copy: list %s: %w", dst, rest)

@@ -85,6 +85,9 @@ func Rekey(ctx context.Context, b *uploader.Backup, opts RekeyOptions) (*RekeyRe
 	if rest != nil {
 		return nil, fmt.Errorf("rekey: list %s: %w", b, rest)
 	}
+	if err := b.LoadChainFrom(ctx, ms); err != nil {
+		return nil, fmt.Errorf("rekey %s: %w", b, err)
+	}
 	rep := &RekeyReport{}
 	groups, order := byGroup(ms)
 	total, done := len(ms), 0
