@@ -63,7 +63,9 @@ func TestCopyMinIOToAnotherPrefix(t *testing.T) {
 	testCopy(t, newCopyWorld(t, st, st, "moved/alice"))
 }
 
-func TestCopyDirToDir(t *testing.T) { testCopy(t, newCopyWorld(t, dirStore(t), dirStore(t), "prod/alice")) }
+func TestCopyDirToDir(t *testing.T) {
+	testCopy(t, newCopyWorld(t, dirStore(t), dirStore(t), "prod/alice"))
+}
 
 func testCopy(t *testing.T, w *copyWorld) {
 	ctx := context.Background()
