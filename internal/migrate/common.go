@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mlsbackup/mlsbackup/internal/restore"
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
 
@@ -64,31 +65,9 @@ func byGroup(ms []uploader.Manifest) (map[string][]uploader.Manifest, []string) 
 }
 
 // listErrors sorts the error of a List by the group each object error
-// names; an error that names no snapshot (a listing error) is returned
-// as rest.
+// names; what names no snapshot (a listing error) is returned as rest.
 func listErrors(err error) (groups map[string][]error, rest error) {
-	groups = map[string][]error{}
-	var others []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		var oe *uploader.ObjectError
-		if errors.As(e, &oe) {
-			if g := uploader.KeyGroup(oe.Key); g != nil {
-				groups[string(g)] = append(groups[string(g)], e)
-				return
-			}
-		}
-		others = append(others, e)
-	}
-	if err != nil {
-		walk(err)
-	}
+	groups, others := restore.SplitByGroup(err)
 	return groups, errors.Join(others...)
 }
 

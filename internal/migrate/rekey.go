@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -255,15 +256,7 @@ func retireGroup(ctx context.Context, b *uploader.Backup, gms []uploader.Manifes
 		}
 	}
 	bySeq := slices.Clone(gms)
-	slices.SortFunc(bySeq, func(a, b uploader.Manifest) int {
-		switch {
-		case a.Sequence < b.Sequence:
-			return -1
-		case a.Sequence > b.Sequence:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(bySeq, func(a, b uploader.Manifest) int { return cmp.Compare(a.Sequence, b.Sequence) })
 	for i, m := range bySeq {
 		if !del[m.Key] {
 			for _, k := range bySeq[i:] {
