@@ -44,7 +44,7 @@
 // Keys therefore sort by group, epoch and time, and a listing alone tells
 // which snapshots exist ([Backup.ListRefs]). Objects are immutable: every
 // object is created with a conditional write (If-None-Match: *) and never
-// overwritten; only Prune deletes, and only whole snapshots or orphans,
+// overwritten; only Prune and Retire (rekey) delete, and only whole snapshots or orphans,
 // and a writer deletes its own old heads.
 //
 // # Completeness
