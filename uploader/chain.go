@@ -35,10 +35,16 @@ type chainGroup struct {
 	mu sync.Mutex
 	// Guarded by chain.mu: known is false after a write that may or may
 	// not have landed (the group is read again before the next one); has
-	// says whether entry names the group's newest manifest.
-	known bool
-	has   bool
-	entry HeadEntry
+	// says whether entry and newest name manifests. entry is the group's
+	// last manifest written, which the next one names as its predecessor;
+	// newest is the group's newest by key (epoch, time), which heads name
+	// because readers take it as the group's newest. They differ only
+	// after a write of an older snapshot than the newest (a rekey, a
+	// copy, an upload after a forced rollback).
+	known  bool
+	has    bool
+	entry  HeadEntry
+	newest HeadEntry
 }
 
 func newChain() *chain { return &chain{next: 1, groups: map[string]*chainGroup{}} }
@@ -80,15 +86,20 @@ func (c *chain) alloc(g *chainGroup) (seq uint64, prev *Link, head uint64) {
 func (c *chain) set(g *chainGroup, e HeadEntry, has bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g.entry, g.has, g.known = e, has, true
+	g.entry, g.newest, g.has, g.known = e, e, has, true
 }
 
-// advance records m, just written, as g's newest manifest.
+// advance records m, just written, as g's last manifest, and as its
+// newest unless it is older (by key) than the newest.
 func (c *chain) advance(g *chainGroup, m Manifest) {
-	c.set(g, entryOf(m), true)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := entryOf(m)
+	if !g.has || e.newer(g.newest) {
+		g.newest = e
+	}
+	g.entry, g.has, g.known = e, true, true
 	c.pending = true
-	c.mu.Unlock()
 }
 
 // forget marks g's newest manifest unknown: a write failed in a way that
@@ -209,7 +220,7 @@ func (b *Backup) ensureChain(ctx context.Context) error {
 		}
 	}
 	for id, e := range entries {
-		c.groups[id] = &chainGroup{known: true, has: true, entry: e}
+		c.groups[id] = &chainGroup{known: true, has: true, entry: e, newest: e}
 		c.next = max(c.next, e.Sequence+1)
 	}
 	c.seeded = true
@@ -268,4 +279,49 @@ func (b *Backup) seedEntries(ctx context.Context, head *Head, refs []Ref) (map[s
 		}
 	}
 	return entries, nil
+}
+
+// LoadChainFrom is [Backup.LoadChain] given ms, every manifest of the
+// prefix as [Backup.List] returns them: the next sequence then follows
+// the highest of them, and each group's next manifest names the group's
+// manifest of the highest sequence as its predecessor. A writer of
+// snapshots older than their group's newest (a rekey, a copy) calls it
+// before writing: an interrupted run of it may have left manifests whose
+// sequences are above those of the newest head and of each group's newest
+// manifest, which are all LoadChain reads.
+func (b *Backup) LoadChainFrom(ctx context.Context, ms []Manifest) error {
+	if err := b.ensureChain(ctx); err != nil {
+		return err
+	}
+	c := b.chain
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range ms {
+		if !m.Signed() {
+			continue
+		}
+		c.next = max(c.next, m.Sequence+1)
+		e := entryOf(m)
+		g := c.groups[string(m.GroupID)]
+		switch {
+		case g == nil:
+			c.groups[string(m.GroupID)] = &chainGroup{known: true, has: true, entry: e, newest: e}
+		case !g.has:
+			g.entry, g.newest, g.has = e, e, true
+		default:
+			if e.Sequence > g.entry.Sequence {
+				g.entry = e
+			}
+			if e.newer(g.newest) {
+				g.newest = e
+			}
+		}
+	}
+	return nil
+}
+
+// newer reports whether e names a newer snapshot by key than o: a higher
+// epoch, or a later id ("<time>-<random>", the time fixed-width) in it.
+func (e HeadEntry) newer(o HeadEntry) bool {
+	return e.Epoch > o.Epoch || (e.Epoch == o.Epoch && e.ID > o.ID)
 }

@@ -51,7 +51,7 @@
 // Keys therefore sort by group, epoch and time, and a listing alone tells
 // which snapshots exist ([Backup.ListRefs]). Objects are immutable: every
 // object is created with a conditional write (If-None-Match: *) and never
-// overwritten; only Prune deletes, and only whole snapshots or orphans,
+// overwritten; only Prune and Retire (rekey) delete, and only whole snapshots or orphans,
 // and a writer deletes its own old heads.
 //
 // # Completeness
@@ -148,7 +148,10 @@
 // gone.
 //
 // A head, P/heads/<S>.json, is a signed envelope whose payload lists the
-// newest manifest of every group as its writer knew it:
+// newest manifest of every group as its writer knew it — newest by key
+// (epoch, then time), as readers select, even if an older snapshot was
+// written after it (a rekey or a copy does that; its manifest's "prev"
+// still names the group's manifest written just before it):
 //
 //	{
 //	  "format": "mlsbackup-head", "version": 1,

@@ -75,7 +75,7 @@ func (c *chain) takeHead() *Head {
 	c.next++
 	for id, g := range c.groups {
 		if g.has {
-			h.Groups[hexID(id)] = g.entry
+			h.Groups[hexID(id)] = g.newest
 		}
 	}
 	c.pending = false

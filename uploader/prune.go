@@ -186,13 +186,8 @@ func (b *Backup) prune(ctx context.Context, r Retention, dryRun bool, groups [][
 		return rep, cleanTemps()
 	}
 	for _, ref := range rep.Deleted {
-		if err := b.store.Delete(ctx, ref.Key); err != nil {
-			return rep, objErr("prune", ref.Key, err)
-		}
-		if ref.Inline() {
-			// The manifest was the whole snapshot.
-		} else if err := b.store.Delete(ctx, ref.DataKey); err != nil {
-			return rep, objErr("prune", ref.DataKey, err)
+		if err := b.deleteSnapshot(ctx, "prune", ref); err != nil {
+			return rep, err
 		}
 		b.log.Info("pruned snapshot", "group", ref.GroupHex(), "epoch", ref.Epoch, "key", ref.Key)
 	}

@@ -80,6 +80,8 @@ func (a *app) cli() *cli.App {
 			a.verifyCommand(),
 			a.pruneCommand(),
 			a.fetchCommand(),
+			a.copyCommand(),
+			a.rekeyCommand(),
 			a.walCommand(),
 			a.configCommand(),
 			a.checkCommand(),

@@ -121,7 +121,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			paths = append(paths, []string{c.Name, s.Name})
 		}
 	}
-	want := []string{"demo", "agent", "group", "outbox", "snapshot", "restore", "keygen", "list", "verify", "prune", "fetch", "wal", "config", "check", "completion", "man"}
+	want := []string{"demo", "agent", "group", "outbox", "snapshot", "restore", "keygen", "list", "verify", "prune", "fetch", "copy", "rekey", "wal", "config", "check", "completion", "man"}
 	var top []string
 	for _, p := range paths {
 		if len(p) == 1 {

@@ -87,9 +87,10 @@ func (a *audit) missing(has func(group []byte) bool) []job {
 	return out
 }
 
-// splitByGroup sorts the errors joined in err into those about one
-// group's objects (by the group their key names) and the rest.
-func splitByGroup(err error) (byGroup map[string][]error, rest []error) {
+// SplitByGroup sorts the errors joined in err (as a List returns them)
+// into those about one group's objects (by the group their key names)
+// and the rest.
+func SplitByGroup(err error) (byGroup map[string][]error, rest []error) {
 	byGroup = map[string][]error{}
 	var walk func(error)
 	walk = func(e error) {

@@ -237,7 +237,7 @@ func plan(ctx context.Context, src Source, req Request, au *audit, force bool) (
 	default:
 		ms, err = src.List(ctx, req.Group)
 	}
-	bad, rest := splitByGroup(err)
+	bad, rest := SplitByGroup(err)
 	var listErr error
 	if len(rest) > 0 {
 		listErr = fmt.Errorf("list snapshots: %w", errors.Join(rest...))

@@ -110,7 +110,7 @@ func Verify(ctx context.Context, src Source, req VerifyRequest) (*VerifyReport, 
 	}
 	forEachErr(au.badHeads, t.fail)
 	if req.Group == nil {
-		badGroups, _ := splitByGroup(errors.Join(bad...))
+		badGroups, _ := SplitByGroup(errors.Join(bad...))
 		has := func(g []byte) bool { return len(groups[string(g)]) > 0 || len(badGroups[string(g)]) > 0 }
 		for _, g := range uploader.MissingGroups(au.head, has) {
 			t.fail(uploader.HeadError(au.head, g, nil, au.now))
@@ -196,7 +196,7 @@ func verifyScope(ctx context.Context, src Source, req VerifyRequest) ([]uploader
 	default:
 		ms, err = src.ListLatest(ctx)
 	}
-	byGroup, rest := splitByGroup(err)
+	byGroup, rest := SplitByGroup(err)
 	if len(rest) > 0 {
 		return nil, nil, fmt.Errorf("list snapshots: %w", errors.Join(rest...))
 	}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mlsbackup/mlsbackup/engine"
+	"github.com/mlsbackup/mlsbackup/engine/suite"
+	"github.com/mlsbackup/mlsbackup/internal/agent"
+	"github.com/mlsbackup/mlsbackup/internal/config"
+	"github.com/mlsbackup/mlsbackup/internal/fsx"
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
+	"github.com/mlsbackup/mlsbackup/uploader"
+)
+
+// TestMigrateScripts runs the copy and rekey scenarios of
+// testdata/migrate against a local directory and a MinIO started for
+// them (S3_ENDPOINT, S3_BUCKET, S3_ACCESS, S3_SECRET, S3_REGION), with two
+// commands of their own: "newkeys NAME" writes NAME.id (an identity that
+// trusts NAME.sk's signer), NAME.rcp and NAME.sk; "fill CONFIG GROUPS
+// EPOCHS" uploads real group snapshots as the agent of CONFIG would.
+func TestMigrateScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MinIO")
+	}
+	srv := testenv.MinIO(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/migrate",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("MLSBACKUP_CONFIG", "")
+			e.Setenv("S3_ENDPOINT", srv.Endpoint)
+			e.Setenv("S3_BUCKET", srv.Bucket)
+			e.Setenv("S3_ACCESS", srv.AccessKey)
+			e.Setenv("S3_SECRET", srv.SecretKey)
+			e.Setenv("S3_REGION", srv.Region)
+			e.Setenv("S3_PREFIX", fmt.Sprintf("t%d", time.Now().UnixNano()))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"newkeys": cmdNewKeys,
+			"fill":    cmdFill,
+		},
+	})
+}
+
+func cmdNewKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: newkeys NAME")
+	}
+	name := ts.MkAbs(args[0])
+	signer, err := uploader.GenerateSigningKeyFile(fsx.OS{}, name+".sk", time.Now())
+	ts.Check(err)
+	content, recipient, err := uploader.NewIdentityFile(time.Now(), signer)
+	ts.Check(err)
+	ts.Check(os.WriteFile(name+".id", content, 0o600))
+	ts.Check(os.WriteFile(name+".rcp", []byte(recipient+"\n"), 0o600))
+}
+
+func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: fill CONFIG GROUPS EPOCHS")
+	}
+	groups, err1 := strconv.Atoi(args[1])
+	epochs, err2 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("fill: GROUPS and EPOCHS are numbers")
+	}
+	ctx := context.Background()
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	cfg, err := config.ParseEnv(f, func(name string) (string, bool) { v := ts.Getenv(name); return v, v != "" })
+	ts.Check(err)
+	rcp, err := agent.Recipients(cfg)
+	ts.Check(err)
+	key, err := agent.LoadSigningKey(cfg, nil)
+	ts.Check(err)
+	st, err := agent.OpenDestination(ctx, cfg)
+	ts.Check(err)
+	b, err := uploader.New(st, uploader.Options{Prefix: cfg.Destination.Prefix, InlineMax: cfg.Destination.InlineMax,
+		Recipients: rcp, SigningKey: key, AgentID: cfg.Identity})
+	ts.Check(err)
+	for g := range groups {
+		mem := engine.NewMemStorage()
+		grp, err := engine.NewClient(mem, []byte("alice"), engine.Options{}).CreateGroup(ctx, suite.X25519AES128GCMSHA256Ed25519, []byte{'g', byte('a' + g)})
+		ts.Check(err)
+		for range epochs {
+			_, err := grp.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
+			ts.Check(err)
+			_, err = grp.MergePendingCommit(ctx)
+			ts.Check(err)
+			data, info, err := engine.ExportSnapshot(ctx, mem, grp.GroupID())
+			ts.Check(err)
+			_, err = b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
+				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data))
+			ts.Check(err)
+		}
+	}
+	_, err = b.WriteHead(ctx)
+	ts.Check(err)
+}
