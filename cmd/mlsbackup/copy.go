@@ -51,7 +51,7 @@ func (a *app) runCopy(c *cli.Context) error {
 		return err
 	}
 	identity := c.String("identity")
-	src, err := a.openBackup(c.Context, e, backupNeeds{signers: true, identity: identity})
+	src, err := a.openBackup(c.Context, e, backupNeeds{signers: true, identity: identity, ownProgress: true})
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,9 @@ func (a *app) runCopy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := migrate.Copy(c.Context, src, dst, migrate.CopyOptions{Decrypt: identity != "", Progress: migrate.Lines{W: a.st.err}})
+	prog, done := a.migrateProgress(c.Context, "copy")
+	rep, err := migrate.Copy(c.Context, src, dst, migrate.CopyOptions{Decrypt: identity != "", Progress: prog})
+	done()
 	if rep != nil {
 		fmt.Fprintf(a.st.out, "copied %d snapshots to %s, %d were there already, %d not copied\n",
 			len(rep.Copied), dst, len(rep.Present), len(rep.Behind)+len(rep.Failed))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/mlsbackup/mlsbackup/internal/migrate"
 	"github.com/mlsbackup/mlsbackup/internal/progress"
 	"github.com/mlsbackup/mlsbackup/uploader"
 )
@@ -20,4 +21,24 @@ func (a *app) newProgress(ctx context.Context, on bool, label, unit string) *pro
 	}
 	terminal := uploader.IsTerminal(a.st.err) && os.Getenv("TERM") != "dumb"
 	return progress.Start(ctx, a.st.err, progress.Options{Label: label, Unit: unit, Terminal: terminal})
+}
+
+// migrateProgress is the progress report of copy and rekey: on a terminal
+// the bar of [app.newProgress] with the step as its item; otherwise one
+// plain line per snapshot on stderr (an audit trail of what moved). Call
+// the returned func before printing the results.
+func (a *app) migrateProgress(ctx context.Context, label string) (migrate.Progress, func()) {
+	if !uploader.IsTerminal(a.st.err) || os.Getenv("TERM") == "dumb" {
+		return migrate.Lines{W: a.st.err}, func() {}
+	}
+	r := a.newProgress(ctx, true, label, "snapshots")
+	return barSteps{r}, r.Done
+}
+
+// barSteps is a [migrate.Progress] drawn by a [progress.Reporter].
+type barSteps struct{ r *progress.Reporter }
+
+// Step implements [migrate.Progress].
+func (b barSteps) Step(verb string, done, total int, ref uploader.Ref) {
+	b.r.Update(done, total, verb+" "+ref.String())
 }

@@ -83,7 +83,9 @@ func (a *app) runRekey(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := migrate.Rekey(c.Context, b, migrate.RekeyOptions{Progress: migrate.Lines{W: a.st.err}})
+	prog, done := a.migrateProgress(c.Context, "rekey")
+	rep, err := migrate.Rekey(c.Context, b, migrate.RekeyOptions{Progress: prog})
+	done()
 	if rep != nil {
 		fmt.Fprintf(a.st.out, "rekeyed %d snapshots in %s, retired %d originals, left %d the old identity cannot read\n",
 			len(rep.Rekeyed), b, len(rep.Retired), len(rep.Unreadable))
