@@ -22,7 +22,7 @@ type HealthResponse struct {
 // serveHealthz answers GET /healthz: 200 {"status":"ok"} while the local
 // store's writes succeed, 503 {"status":"unavailable","reason":...} while
 // they fail (a full disk). The agent keeps running meanwhile and recovers
-// by itself once writes succeed again (see API.md).
+// by itself once writes succeed again (see docs/api.md).
 func (a *Agent) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	h := a.storeHealth()
 	if h.OK() {

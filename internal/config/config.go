@@ -205,7 +205,7 @@ type Agent struct {
 	// GET /healthz, without a token (the Prometheus exporter convention).
 	MetricsListen string `yaml:"metrics_listen"`
 	// OutboxKeep bounds the results of mutating calls the agent keeps
-	// until the application acknowledges them (the outbox, see API.md).
+	// until the application acknowledges them (the outbox, see docs/api.md).
 	OutboxKeep OutboxKeep `yaml:"outbox_keep"`
 }
 
