@@ -14,7 +14,7 @@ const (
 )
 
 // Config is the whole configuration file. The yaml tags are the schema; the
-// README's configuration reference documents every key.
+// configuration reference, docs/configuration.md, documents every key.
 type Config struct {
 	// DataDir holds the local state: MLS groups, WAL, local snapshots, lock.
 	DataDir string `yaml:"data_dir"`

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mlsbackup/mlsbackup/internal/config"
 	"github.com/mlsbackup/mlsbackup/internal/testenv"
 )
 
@@ -194,4 +196,46 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestQuickstartConfigIsREADMEs: configs/quickstart.yaml, which the
+// README calls its local quickstart's configuration with every key spelled
+// out, reads as the same configuration as the README's.
+func TestQuickstartConfigIsREADMEs(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := strings.Join(quickstartBlocks(t, string(raw), "local"), "")
+	const start = "cat > mlsbackup.yaml <<'EOF'\n"
+	i := strings.Index(local, start)
+	if i < 0 {
+		t.Fatalf("README's local quickstart does not write mlsbackup.yaml with %q", start)
+	}
+	doc, _, ok := strings.Cut(local[i+len(start):], "\nEOF\n")
+	if !ok {
+		t.Fatal("README's mlsbackup.yaml heredoc does not end")
+	}
+	lookup := func(name string) (string, bool) {
+		if name == "HOME" {
+			return "/home/someone", true
+		}
+		return "", false
+	}
+	fromREADME, err := config.ParseEnv(strings.NewReader(doc), lookup)
+	if err != nil {
+		t.Fatalf("README's configuration: %v", err)
+	}
+	f, err := os.Open(filepath.Join(repoRoot, "configs", "quickstart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	example, err := config.ParseEnv(f, lookup)
+	if err != nil {
+		t.Fatalf("configs/quickstart.yaml: %v", err)
+	}
+	if !reflect.DeepEqual(fromREADME, example) {
+		t.Errorf("configs/quickstart.yaml differs from the README's configuration:\n%+v\nREADME:\n%+v", example, fromREADME)
+	}
 }
