@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -29,7 +30,7 @@ func (a *app) keygenCommand() *cli.Command {
 			"line, so that restore --identity FILE trusts exactly this agent's signatures.\n\n" +
 			"--signing-key-out defaults to <out>.signing-key. Without --out the identity and\n" +
 			"the signing key go to stdout and the public keys to stderr. No file is ever\n" +
-			"overwritten.",
+			"overwritten; missing directories are created (mode 0700).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the identity to `FILE` (mode 0600, never overwritten)"},
 			&cli.StringFlag{Name: "signing-key-out", Usage: "write the agent's signing key to `FILE` (mode 0600, never overwritten; default <out>.signing-key)"},
@@ -51,9 +52,9 @@ func (a *app) keygenCommand() *cli.Command {
 }
 
 // keygen writes the signing key (to keyOut or stdout) and then the
-// identity naming its signer (to out or stdout). Neither file is written
-// if either exists; a signing key whose identity could not be written is
-// removed again.
+// identity naming its signer (to out or stdout), creating missing parent
+// directories with mode 0700. Neither file is written if either exists; a
+// signing key whose identity could not be written is removed again.
 func (a *app) keygen(now time.Time, out, keyOut string) error {
 	for _, p := range []string{out, keyOut} {
 		if p == "" {
@@ -61,6 +62,16 @@ func (a *app) keygen(now time.Time, out, keyOut string) error {
 		}
 		if _, err := os.Lstat(p); err == nil {
 			return fmt.Errorf("keygen %s: %w (refusing to overwrite a key)", p, fs.ErrExist)
+		}
+	}
+	for _, p := range []string{out, keyOut} {
+		// A fresh HOME has no ~/.config/mlsbackup: create what is
+		// missing, private like the keys it will hold.
+		if p == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("keygen: create directory: %w", err)
 		}
 	}
 	var signer uploader.Signer

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,4 +53,42 @@ func (k genKeys) key(t *testing.T) *uploader.SigningKey {
 // uses k: the recipient and the signing key.
 func (k genKeys) agentYAML() string {
 	return fmt.Sprintf("encryption:\n  recipients: [%s]\n  signing_key_file: %s\n", k.recipient, k.signingKey)
+}
+
+// TestKeygenCreatesMissingDirectory: keygen --out into a directory that
+// does not exist yet (~/.config/mlsbackup on a fresh HOME, as
+// configs/quickstart.yaml has it) creates the missing directories, mode
+// 0700, for the identity and for the signing key, instead of failing.
+func TestKeygenCreatesMissingDirectory(t *testing.T) {
+	home := t.TempDir()
+	out := filepath.Join(home, ".config", "mlsbackup", "identity.txt")
+	keyOut := filepath.Join(home, "agent", "keys", "signing-key")
+	code, stdout, stderr := runCLI(t, "keygen", "--out", out, "--signing-key-out", keyOut)
+	if code != exitOK {
+		t.Fatalf("keygen into a missing directory: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "recipient: age1") {
+		t.Errorf("keygen printed %q, want the recipient", stdout)
+	}
+	for _, d := range []string{
+		filepath.Join(home, ".config"), filepath.Join(home, ".config", "mlsbackup"),
+		filepath.Join(home, "agent"), filepath.Join(home, "agent", "keys"),
+	} {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatalf("keygen did not create %s: %v", d, err)
+		}
+		if got := fi.Mode().Perm(); got != 0o700 {
+			t.Errorf("%s mode = %o, want 700", d, got)
+		}
+	}
+	for _, p := range []string{out, keyOut} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s mode = %o, want 600", p, got)
+		}
+	}
 }

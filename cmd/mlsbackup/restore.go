@@ -25,8 +25,8 @@ func (a *app) restoreCommand() *cli.Command {
 			"when one holds the data directory. It refuses to roll a group back to an older\n" +
 			"epoch unless --force. A restored member does not encrypt until it has merged a\n" +
 			"commit of its own: catch up on missed commits (group receive), then commit a\n" +
-			"self-update (group update), or re-join by external commit (see the README's\n" +
-			"restore runbook). --all restores the newest snapshot of every group, in parallel.",
+			"self-update (group update), or re-join by external commit (see the runbook,\n" +
+			"docs/runbook.md). --all restores the newest snapshot of every group, in parallel.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "restore the group with this hex `ID`"},
 			&cli.BoolFlag{Name: "all", Usage: "restore every group that has a snapshot (lost disk)"},
@@ -225,6 +225,6 @@ func printRestoreSummary(w io.Writer, rs []restore.Result, dryRun bool) {
 		fmt.Fprintln(w, "Next: a restored member cannot send until it commits. 1. Catch up on the commits it missed")
 		fmt.Fprintln(w, "(mlsbackup group receive). 2. Commit a self-update (mlsbackup group update ID) and deliver it;")
 		fmt.Fprintln(w, "then it can send. If catching up is impossible or fails on its own earlier commit, re-join by")
-		fmt.Fprintln(w, "external commit (mlsbackup group join --group-info B64 --resync-leaf N) — see the README's runbook.")
+		fmt.Fprintln(w, "external commit (mlsbackup group join --group-info B64 --resync-leaf N) — see docs/runbook.md.")
 	}
 }

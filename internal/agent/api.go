@@ -11,7 +11,7 @@ import (
 )
 
 // Handler returns the API's HTTP handler (without authentication; the TCP
-// listener wraps it with the bearer-token check). API.md documents it.
+// listener wraps it with the bearer-token check). docs/api.md documents it.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -44,10 +44,10 @@ func (a *Agent) Handler() http.Handler {
 		if allow := allowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{Error: "method " + r.Method + " not allowed for " + r.URL.Path +
-				"; use " + strings.Join(allow, " or ") + " (see API.md)", Code: "method_not_allowed"})
+				"; use " + strings.Join(allow, " or ") + " (see docs/api.md)", Code: "method_not_allowed"})
 			return
 		}
-		writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see API.md)", Code: "not_found"})
+		writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)", Code: "not_found"})
 	})
 	return a.observe(mux)
 }

@@ -24,7 +24,7 @@ var ErrNoAgent = errors.New("agent: no agent is running")
 // code stands for (ErrUnknownGroup, engine.ErrWrongEpoch, ...), if any.
 type APIError struct {
 	Status  int    // HTTP status
-	Code    string // machine-readable code, see API.md
+	Code    string // machine-readable code, see docs/api.md
 	Message string // the agent's message
 }
 

@@ -78,5 +78,5 @@
 // until the application merges or clears it. Inputs that other tools left
 // pending in the log are reported at start and dropped.
 //
-// The API is documented in API.md; [Dial] returns its Go client.
+// The API is documented in docs/api.md; [Dial] returns its Go client.
 package agent

@@ -27,7 +27,7 @@ type HealthResponse struct {
 // since MLS is still served and a restart would not help; 503
 // {"status":"unavailable","reason":...} while the local store's writes
 // fail (a full disk). The agent keeps running meanwhile and recovers by
-// itself (see API.md).
+// itself (see docs/api.md).
 func (a *Agent) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	h := a.storeHealth()
 	failing, why, since := a.destHealth.state()

@@ -20,7 +20,7 @@ func TestEpochRetentionKeepsConfiguredPastEpochs(t *testing.T) {
 	bob := newTestAgent(t, agentOpts{identity: "bob"})
 	n := alice.cfg.Store.EpochRetention
 	if n != 10 {
-		t.Fatalf("default store.epoch_retention = %d, the README says 10", n)
+		t.Fatalf("default store.epoch_retention = %d, docs/configuration.md says 10", n)
 	}
 	gid := []byte("late")
 	twoMemberGroup(ctx, t, alice, bob, gid)

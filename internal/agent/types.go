@@ -1,6 +1,6 @@
 package agent
 
-// The JSON bodies of the API (see API.md). Byte fields travel as standard
+// The JSON bodies of the API (see docs/api.md). Byte fields travel as standard
 // base64, as encoding/json encodes []byte; group ids and the epoch
 // authenticator travel as lower-case hex.
 
@@ -19,7 +19,7 @@ type KeyPackageRequest struct {
 	CertChain  []byte `json:"cert_chain,omitempty"`
 	PrivateKey []byte `json:"private_key,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -36,7 +36,7 @@ type CreateRequest struct {
 	// CipherSuite is the RFC 9420 suite number; 0 means [DefaultCipherSuite].
 	CipherSuite uint16 `json:"cipher_suite,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -48,7 +48,7 @@ type AddRequest struct {
 	// answer carries it for delivery out of band.
 	NoRatchetTree bool `json:"no_ratchet_tree,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -61,7 +61,7 @@ type RemoveRequest struct {
 	AllLeaves bool     `json:"all_leaves,omitempty"`
 	NoMerge   bool     `json:"no_merge,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -69,7 +69,7 @@ type RemoveRequest struct {
 type UpdateRequest struct {
 	NoMerge bool `json:"no_merge,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -96,7 +96,7 @@ type SendRequest struct {
 	Text              string `json:"text,omitempty"`
 	AuthenticatedData []byte `json:"authenticated_data,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 
@@ -159,7 +159,7 @@ type ExternalJoinRequest struct {
 	// ResyncLeaf removes this leaf (this client's lost membership).
 	ResyncLeaf *uint32 `json:"resync_leaf,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header: a
-	// retry with the same key returns the stored answer (see API.md).
+	// retry with the same key returns the stored answer (see docs/api.md).
 	IdempotencyKey string `json:"-"`
 }
 

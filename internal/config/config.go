@@ -14,7 +14,7 @@ const (
 )
 
 // Config is the whole configuration file. The yaml tags are the schema; the
-// README's configuration reference documents every key.
+// configuration reference, docs/configuration.md, documents every key.
 type Config struct {
 	// DataDir holds the local state: MLS groups, WAL, local snapshots, lock.
 	DataDir string `yaml:"data_dir"`
@@ -205,7 +205,7 @@ type Agent struct {
 	// GET /healthz, without a token (the Prometheus exporter convention).
 	MetricsListen string `yaml:"metrics_listen"`
 	// OutboxKeep bounds the results of mutating calls the agent keeps
-	// until the application acknowledges them (the outbox, see API.md).
+	// until the application acknowledges them (the outbox, see docs/api.md).
 	OutboxKeep OutboxKeep `yaml:"outbox_keep"`
 }
 

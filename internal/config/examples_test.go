@@ -17,7 +17,7 @@ func TestExampleConfigs(t *testing.T) {
 		check    func(*Config) string
 	}{
 		{"quickstart.yaml", DestinationDir, func(c *Config) string {
-			if c.BucketDir() != filepath.Join("mlsbackup-data", "bucket") {
+			if c.BucketDir() != "./mlsbackup-bucket" {
 				return "bucket dir " + c.BucketDir()
 			}
 			return ""

@@ -33,7 +33,7 @@
 // merged a commit of its own made after the restore (a self-update, after
 // processing the commits it missed), or re-joined through an external
 // commit; processing other members' commits is not enough (see package
-// engine and the README's restore runbook).
+// engine and the restore runbook, docs/runbook.md).
 //
 // A [Target] is either the data directory opened directly ([StoreTarget], when
 // no agent holds its lock) or a running agent reached through its API; the

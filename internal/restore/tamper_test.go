@@ -28,7 +28,7 @@ import (
 // "bi"); both agents' signers are trusted, a stranger's is not. Each case
 // copies the fixture into a fresh bucket, tampers with it as a bucket
 // writer could, and runs verify --all and a restore that would use what
-// was tampered with. The threat model (README) says which cases can be
+// was tampered with. The threat model (docs/security.md) says which cases can be
 // detected; the rest are valid backup sets (a consistent rollback, a
 // snapshot uploaded after the newest head deleted) that must not be
 // rejected.

@@ -1,4 +1,4 @@
-// Package quickstart is `mlsbackup demo`: the README's quickstart, run in
+// Package quickstart is `mlsbackup demo`: the README's first command, run in
 // one process with no agent and no network.
 //
 // Several members (alice, bob, carol, dave), each with its own data directory

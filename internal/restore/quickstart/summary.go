@@ -26,5 +26,5 @@ func (s *Summary) Print(w io.Writer, kept bool) {
 		fmt.Fprintf(w, "Try it: age -d -i %s %s | head -c 8   (a snapshot starts with MLSBSNAP)\n",
 			s.IdentityFile, filepath.Join(s.BucketDir, filepath.FromSlash(s.Snapshots[n-1].DataKey)))
 	}
-	fmt.Fprintf(w, "Next: run the agent ('mlsbackup agent'), drive groups with 'mlsbackup group ...', and see the README's restore runbook.\n")
+	fmt.Fprintf(w, "Next: run the agent ('mlsbackup agent'), drive groups with 'mlsbackup group ...', and see the runbook, docs/runbook.md.\n")
 }
