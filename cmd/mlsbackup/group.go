@@ -73,7 +73,7 @@ func (a *app) groupCommand() *cli.Command {
 			sub("send", "ID --data TEXT", "encrypt an application message; prints the PrivateMessage", 1, 1, groupSend,
 				&cli.StringFlag{Name: "data", Usage: "the message `TEXT`"}, idem()),
 			sub("receive", "--message B64", "process an incoming commit, proposal, application message or Welcome", 0, 0, groupReceive,
-				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`"},
+				&cli.StringFlag{Name: "message", Usage: "the MLSMessage as `B64`, or @FILE holding it (the output of send or of a commit will do)"},
 				&cli.StringFlag{Name: "ratchet-tree", Usage: "for a Welcome without the ratchet tree: the tree as `B64`"}),
 			sub("join", "--welcome B64 | --group-info B64 [--resync-leaf N] [--ratchet-tree B64]", "join a group from a Welcome, or by external commit", 0, 0, groupJoin,
 				&cli.StringFlag{Name: "welcome", Usage: "the Welcome as `B64`"},

@@ -30,24 +30,30 @@ func TestMigrateScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MinIO")
 	}
-	srv := testenv.MinIO(t)
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/migrate",
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("MLSBACKUP_CONFIG", "")
-			e.Setenv("S3_ENDPOINT", srv.Endpoint)
-			e.Setenv("S3_BUCKET", srv.Bucket)
-			e.Setenv("S3_ACCESS", srv.AccessKey)
-			e.Setenv("S3_SECRET", srv.SecretKey)
-			e.Setenv("S3_REGION", srv.Region)
-			e.Setenv("S3_PREFIX", fmt.Sprintf("t%d", time.Now().UnixNano()))
-			return nil
-		},
+		Dir:   "testdata/migrate",
+		Setup: minioScriptEnv(testenv.MinIO(t)),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"newkeys": cmdNewKeys,
 			"fill":    cmdFill,
 		},
 	})
+}
+
+// minioScriptEnv sets the environment of a testscript that uses srv:
+// S3_ENDPOINT, S3_BUCKET, S3_ACCESS, S3_SECRET, S3_REGION and a fresh
+// S3_PREFIX; MLSBACKUP_CONFIG is cleared.
+func minioScriptEnv(srv *testenv.Server) func(*testscript.Env) error {
+	return func(e *testscript.Env) error {
+		e.Setenv("MLSBACKUP_CONFIG", "")
+		e.Setenv("S3_ENDPOINT", srv.Endpoint)
+		e.Setenv("S3_BUCKET", srv.Bucket)
+		e.Setenv("S3_ACCESS", srv.AccessKey)
+		e.Setenv("S3_SECRET", srv.SecretKey)
+		e.Setenv("S3_REGION", srv.Region)
+		e.Setenv("S3_PREFIX", fmt.Sprintf("t%d", time.Now().UnixNano()))
+		return nil
+	}
 }
 
 func cmdNewKeys(ts *testscript.TestScript, neg bool, args []string) {

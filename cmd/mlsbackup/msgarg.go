@@ -13,7 +13,10 @@ import (
 // also be the plain output of a group command, "label: B64" lines: the
 // line labelled with the flag's name (dashes as underscores) is used, as is
 // that field of a --json output object, so "group keypackage > kp" feeds
-// "group add --key-package @kp". An empty value decodes to nil.
+// "group add --key-package @kp". For --message a "commit" line or field
+// will do too, so that the output of a commit (add, remove, update) feeds
+// the other members' "group receive --message @FILE". An empty value
+// decodes to nil.
 func b64Value(name, s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if file, ok := strings.CutPrefix(s, "@"); ok {
@@ -21,7 +24,11 @@ func b64Value(name, s string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", name, err)
 		}
-		if s, err = labelled(string(b), strings.ReplaceAll(name, "-", "_")); err != nil {
+		labels := []string{strings.ReplaceAll(name, "-", "_")}
+		if name == "message" {
+			labels = append(labels, "commit")
+		}
+		if s, err = labelled(string(b), labels); err != nil {
 			return nil, usagef("--%s: %s: %v", name, file, err)
 		}
 	}
@@ -36,27 +43,39 @@ func b64Value(name, s string) ([]byte, error) {
 }
 
 // labelled returns text trimmed if it is bare base64 (which has no
-// colon), else the value of its "label: value" line, or of the field label
-// of a JSON object (the --json output).
-func labelled(text, label string) (string, error) {
+// colon), else the value of its first "label: value" line, or JSON field,
+// for the first of labels that it has (the --json output is an object).
+func labelled(text string, labels []string) (string, error) {
 	text = strings.TrimSpace(text)
 	if !strings.Contains(text, ":") {
 		return text, nil
 	}
+	var fields map[string]any
 	if strings.HasPrefix(text, "{") {
-		var fields map[string]any
 		if err := json.Unmarshal([]byte(text), &fields); err != nil {
 			return "", fmt.Errorf("malformed JSON: %w", err)
 		}
-		if v, ok := fields[label].(string); ok {
-			return v, nil
-		}
-		return "", fmt.Errorf("JSON has no string field %q", label)
 	}
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, label+":"); ok {
-			return strings.TrimSpace(v), nil
+	lines := strings.Split(text, "\n")
+	for _, label := range labels {
+		if fields != nil {
+			if v, ok := fields[label].(string); ok {
+				return v, nil
+			}
+			continue
+		}
+		for _, line := range lines {
+			if v, ok := strings.CutPrefix(line, label+":"); ok {
+				return strings.TrimSpace(v), nil
+			}
 		}
 	}
-	return "", fmt.Errorf("neither base64 nor a %q line", label+":")
+	quoted := make([]string, len(labels))
+	for i, l := range labels {
+		quoted[i] = fmt.Sprintf("%q", l+":")
+	}
+	if fields != nil {
+		return "", fmt.Errorf("JSON has no string field %s", strings.Join(labels, " or "))
+	}
+	return "", fmt.Errorf("neither base64 nor a %s line", strings.Join(quoted, " or "))
 }

@@ -59,3 +59,35 @@ func TestKeyPackageFileRoundTrip(t *testing.T) {
 		t.Fatalf("add --key-package @file without the line: exit %d, %s; want a usage error naming key_package:", code, stderr)
 	}
 }
+
+// TestMessageFileTakesCommitOutput: a commit's output (plain or --json)
+// feeds "group receive --message @FILE"; a send's "message:" line too,
+// and a file with neither names both labels.
+func TestMessageFileTakesCommitOutput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return "@" + p
+	}
+	for _, tc := range []struct{ name, text, want string }{
+		{"commit", "group_id: 74\nepoch: 2\nmerged: true\ncommit: AQID\n", "\x01\x02\x03"},
+		{"commit-json", `{"group_id": "74", "commit": "BAU="}`, "\x04\x05"},
+		{"message", "group_id: 74\nepoch: 2\nmessage: Bgc=\n", "\x06\x07"},
+		{"both", "message: CA==\ncommit: CQ==\n", "\x08"},
+	} {
+		got, err := b64Value("message", write(tc.name, tc.text))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s: %x, %v; want %x", tc.name, got, err, tc.want)
+		}
+	}
+	_, err := b64Value("message", write("neither", "group_id: 74\nwelcome: AQ==\n"))
+	if err == nil || !strings.Contains(err.Error(), `"message:" or "commit:"`) {
+		t.Errorf("neither: %v", err)
+	}
+	if _, err := b64Value("key-package", write("kp-commit", "commit: AQ==\n")); err == nil {
+		t.Error("--key-package took a commit line")
+	}
+}
