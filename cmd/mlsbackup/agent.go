@@ -30,7 +30,7 @@ func (a *app) agentCommand() *cli.Command {
 			"MLS (a backup outage must not stop messaging), GET /healthz answers 200 \"degraded\"\n" +
 			"with the failed check and its cause, and it checks again with backoff.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME` (its basic credential's identity); overrides identity from the configuration"},
+			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME` (its basic credential's identity); overrides client_name from the configuration"},
 			// --identity is the old name of --client-name; elsewhere
 			// --identity is an age identity file.
 			&cli.StringFlag{Name: "identity", Hidden: true, Usage: "deprecated: use --client-name"},
@@ -108,7 +108,7 @@ func (a *app) loadAgentEnv(c *cli.Context) (*env, error) {
 		return nil, err
 	}
 	if name != "" {
-		e.cfg.Identity = name
+		e.cfg.ClientName = name
 	}
 	return e, nil
 }

@@ -56,7 +56,7 @@ func TestAgentProcessSignals(t *testing.T) {
 	keys := keygen(t, filepath.Join(dir, "id.txt"))
 	cfg := filepath.Join(dir, "agent.yaml")
 	writeCfg := func(every int) {
-		doc := fmt.Sprintf("data_dir: %s\nidentity: sig\n%ssnapshot: {every_epochs: %d, jitter: 0s}\n",
+		doc := fmt.Sprintf("data_dir: %s\nclient_name: sig\n%ssnapshot: {every_epochs: %d, jitter: 0s}\n",
 			filepath.Join(dir, "data"), keys.agentYAML(), every)
 		if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)

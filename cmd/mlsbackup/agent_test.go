@@ -42,7 +42,7 @@ func startAgentArgs(t *testing.T, dir, identity string, keys genKeys, extra stri
 	t.Helper()
 	cfg := filepath.Join(dir, identity+".yaml")
 	doc := fmt.Sprintf(`data_dir: %s
-identity: %s
+client_name: %s
 destination:
   type: dir
   prefix: %s

@@ -42,7 +42,7 @@ func newBackupFixture(t *testing.T) *backupFixture {
 	recipient := keys.recipient
 	f.config = filepath.Join(dir, "config.yaml")
 	doc := fmt.Sprintf(`data_dir: %s
-identity: test-agent
+client_name: test-agent
 destination:
   type: dir
   prefix: team
@@ -254,7 +254,7 @@ func TestBackupCommandFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherAgent := filepath.Join(f.dir, "other.yaml")
-	cfg = bytes.Replace(cfg, []byte("identity: test-agent"), []byte("identity: other-agent"), 1)
+	cfg = bytes.Replace(cfg, []byte("client_name: test-agent"), []byte("client_name: other-agent"), 1)
 	if err := os.WriteFile(otherAgent, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (a *app) checkCommand() *cli.Command {
 			"destination is created if missing, as the agent would. No secret is printed.\n" +
 			"The agent runs the same check at start (see GET /healthz).",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME`, compared with the lease holder; overrides identity from the configuration"},
+			&cli.StringFlag{Name: "client-name", Usage: "this agent's MLS client `NAME`, compared with the lease holder; overrides client_name from the configuration"},
 			&cli.BoolFlag{Name: "take-over", Usage: "another agent's lease is no failure (the agent run with --take-over would replace it)"},
 			&cli.DurationFlag{Name: "timeout", Value: time.Minute, Usage: "give up on the destination after `DURATION`"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -77,7 +77,7 @@ func checkDestination(ctx context.Context, e *env, takeOver bool) destcheck.Repo
 	return destcheck.Destination(ctx, destcheck.Options{
 		Store:    store,
 		Prefix:   e.cfg.Destination.Prefix,
-		AgentID:  e.cfg.Identity,
+		AgentID:  e.cfg.ClientName,
 		TakeOver: takeOver,
 		Logger:   e.log,
 	})

@@ -154,7 +154,7 @@ func TestDemoConfigNeverTouchesLivePrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "mlsbackup.yaml")
-	conf := "data_dir: " + filepath.Join(dir, "data") + "\nidentity: alice\ndestination:\n  type: dir\n  prefix: live\n  dir:\n    path: " + bucket + "\n"
+	conf := "data_dir: " + filepath.Join(dir, "data") + "\nclient_name: alice\ndestination:\n  type: dir\n  prefix: live\n  dir:\n    path: " + bucket + "\n"
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

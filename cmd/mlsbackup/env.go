@@ -45,7 +45,11 @@ func (a *app) loadEnv(c *cli.Context) (*env, error) {
 		}
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	return &env{cfg: cfg, log: newLogger(a.st.err, cfg.Log)}, nil
+	log := newLogger(a.st.err, cfg.Log)
+	for _, d := range cfg.Deprecated() {
+		log.Warn("configuration: " + d)
+	}
+	return &env{cfg: cfg, log: log}, nil
 }
 
 // checkLogFlags rejects bad --log-level and --log-format values as usage

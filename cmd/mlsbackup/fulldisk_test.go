@@ -45,7 +45,7 @@ func TestFullDiskSIGTERMExitsZero(t *testing.T) {
 	keys := keygen(t, filepath.Join(dir, "id.txt"))
 	dataDir := filepath.Join(diskDir, "data")
 	cfg := filepath.Join(dir, "agent.yaml")
-	doc := fmt.Sprintf("data_dir: %s\nidentity: full\n%sdestination: {type: dir, dir: {path: %s}}\nsnapshot: {every_epochs: 0, jitter: 0s}\n",
+	doc := fmt.Sprintf("data_dir: %s\nclient_name: full\n%sdestination: {type: dir, dir: {path: %s}}\nsnapshot: {every_epochs: 0, jitter: 0s}\n",
 		dataDir, keys.agentYAML(), filepath.Join(dir, "bucket"))
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
 	st, err := agent.OpenDestination(ctx, cfg)
 	ts.Check(err)
 	b, err := uploader.New(st, uploader.Options{Prefix: cfg.Destination.Prefix, InlineMax: cfg.Destination.InlineMax,
-		Recipients: rcp, SigningKey: key, AgentID: cfg.Identity})
+		Recipients: rcp, SigningKey: key, AgentID: cfg.ClientName})
 	ts.Check(err)
 	for g := range groups {
 		mem := engine.NewMemStorage()

@@ -37,7 +37,7 @@ func TestFailedRestoreLeavesDataDirAsItWas(t *testing.T) {
 	endpoint := "http://" + l.Addr().String()
 	l.Close()
 	unreachable := filepath.Join(f.dir, "unreachable.yaml")
-	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: s3\n  s3: {bucket: mlsbackup-test, region: us-east-1, endpoint: %s, path_style: true, access_key_id: k, secret_access_key: s, max_attempts: 1}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
+	doc := fmt.Sprintf("data_dir: %s\nclient_name: alice\ndestination:\n  type: s3\n  s3: {bucket: mlsbackup-test, region: us-east-1, endpoint: %s, path_style: true, access_key_id: k, secret_access_key: s, max_attempts: 1}\nencryption:\n  recipients: [%s]\n  identity_file: %s\n",
 		f.data, endpoint, f.recipient, f.identity)
 	if err := os.WriteFile(unreachable, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func newRestoreFixture(t *testing.T) *restoreFixture {
 		identity: filepath.Join(dir, "identity.txt")}
 	f.keys = keygen(t, f.identity)
 	f.recipient = f.keys.recipient
-	doc := fmt.Sprintf("data_dir: %s\nidentity: alice\ndestination:\n  type: dir\n  prefix: team\n  dir: {path: %s}\n%s  identity_file: %s\n",
+	doc := fmt.Sprintf("data_dir: %s\nclient_name: alice\ndestination:\n  type: dir\n  prefix: team\n  dir: {path: %s}\n%s  identity_file: %s\n",
 		f.data, filepath.Join(dir, "bucket"), f.keys.agentYAML(), f.identity)
 	if err := os.WriteFile(f.config, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)

@@ -84,12 +84,12 @@ func TestExitCodes(t *testing.T) {
 
 func TestConfigFromEnvironment(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfg, []byte("identity: from-env-config\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("client_name: from-env-config\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("MLSBACKUP_CONFIG", cfg)
 	code, stdout, stderr := runCLI(t, "config", "show")
-	if code != exitOK || !strings.Contains(stdout, "identity: from-env-config") {
+	if code != exitOK || !strings.Contains(stdout, "client_name: from-env-config") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want the config named by MLSBACKUP_CONFIG", code, stdout, stderr)
 	}
 }

@@ -34,7 +34,7 @@ func TestS3Destination(t *testing.T) {
 	writeConfig := func(name, bucket string) string {
 		p := filepath.Join(dir, name)
 		doc := fmt.Sprintf(`data_dir: %s
-identity: s3-agent
+client_name: s3-agent
 destination:
   type: s3
   prefix: prod/agent-1

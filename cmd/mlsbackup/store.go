@@ -120,8 +120,8 @@ func readerKeys(cfg *config.Config, need backupNeeds) ([]age.Identity, []uploade
 // agentID names this agent in manifests and in the prefix's lease: the
 // configured identity, else the host name.
 func agentID(cfg *config.Config) string {
-	if cfg.Identity != "" {
-		return cfg.Identity
+	if cfg.ClientName != "" {
+		return cfg.ClientName
 	}
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return h

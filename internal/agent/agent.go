@@ -131,7 +131,7 @@ var (
 	// ErrBadSnapshot means a snapshot given for import does not verify.
 	ErrBadSnapshot = errors.New("agent: snapshot does not verify")
 	// ErrNoIdentity means the configuration names no client identity.
-	ErrNoIdentity = errors.New("agent: no client identity configured (set identity: or pass --identity)")
+	ErrNoIdentity = errors.New("agent: no MLS client name configured (set client_name: or pass --client-name)")
 )
 
 // Open opens the data directory of cfg and everything the agent needs.
@@ -143,7 +143,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("open agent: %w", err)
 	}
-	if cfg.Identity == "" {
+	if cfg.ClientName == "" {
 		return nil, ErrNoIdentity
 	}
 	if logger == nil {
@@ -227,7 +227,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opt
 		return nil, err
 	}
 	a.sched = &schedHolder{cur: sched}
-	logger.Info("agent opened", "data_dir", cfg.DataDir, "identity", cfg.Identity, "credential", cfg.MLS.Credential.Type,
+	logger.Info("agent opened", "data_dir", cfg.DataDir, "client_name", cfg.ClientName, "credential", cfg.MLS.Credential.Type,
 		"destination", backup.String(), "signer", backup.Signer().String(), "every_epochs", cfg.Snapshot.EveryEpochs, "cron", cfg.Snapshot.Cron)
 	return a, nil
 }

@@ -23,7 +23,7 @@ import (
 func memAgent(t *testing.T, fsys fsx.FS, bucket string, syncApply bool) (*Agent, error) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.DataDir, cfg.Identity = "/data", "alice"
+	cfg.DataDir, cfg.ClientName = "/data", "alice"
 	cfg.Encryption.Recipients = []string{testRecipient(t)}
 	testSigningKey(t, cfg)
 	cfg.Snapshot.EveryEpochs, cfg.Snapshot.Jitter = 0, 0

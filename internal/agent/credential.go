@@ -40,7 +40,7 @@ func authentication(cfg *config.Config, now engine.Options) (engine.Authenticati
 // mls.credential, and a client with the basic credential of cfg's
 // identity (the same one when the configured credential is basic).
 func newClients(cfg *config.Config, st engine.Storage, opts engine.Options) (configured, basic *engine.Client, err error) {
-	basic = engine.NewClient(st, []byte(cfg.Identity), opts)
+	basic = engine.NewClient(st, []byte(cfg.ClientName), opts)
 	if cfg.MLS.Credential.Type != config.CredentialX509 {
 		return basic, basic, nil
 	}

@@ -77,7 +77,7 @@ func (a *Agent) watchDestination(ctx context.Context) {
 	opts := destcheck.Options{
 		Store:    a.dest,
 		Prefix:   cfg.Destination.Prefix,
-		AgentID:  cfg.Identity,
+		AgentID:  cfg.ClientName,
 		TakeOver: a.opts.TakeOver,
 		Logger:   a.log,
 	}

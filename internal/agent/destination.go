@@ -54,7 +54,7 @@ func (a *Agent) openBackup(ctx context.Context, cfg *config.Config) (*uploader.B
 		SigningKey:     key,
 		TrustedSigners: trusted,
 		AllowUnsigned:  key == nil,
-		AgentID:        cfg.Identity,
+		AgentID:        cfg.ClientName,
 		TakeOver:       a.opts.TakeOver,
 		Logger:         a.log,
 		FS:             a.fs,

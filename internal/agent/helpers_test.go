@@ -114,7 +114,7 @@ func newTestAgent(t *testing.T, o agentOpts) *testAgent {
 	}
 	cfg := config.Default()
 	cfg.DataDir = o.dataDir
-	cfg.Identity = o.identity
+	cfg.ClientName = o.identity
 	cfg.Encryption.Recipients = []string{o.ageID.Recipient().String()}
 	if o.keyFile == "" {
 		o.keyFile = newTestSigningKeyFile(t)
@@ -333,7 +333,7 @@ func newBenchAgent(b *testing.B, edits ...func(*config.Config)) *Agent {
 	}
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Identity = "bench"
+	cfg.ClientName = "bench"
 	cfg.Encryption.Recipients = []string{id.Recipient().String()}
 	testSigningKey(b, cfg)
 	cfg.Snapshot.EveryEpochs = 0

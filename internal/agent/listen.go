@@ -153,7 +153,7 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	}
 	cfg := a.Config()
 	st := Status{
-		Identity:      cfg.Identity,
+		Identity:      cfg.ClientName,
 		DataDir:       a.dataDir,
 		Socket:        a.socket,
 		Destination:   a.backup.String(),

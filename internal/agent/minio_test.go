@@ -49,7 +49,7 @@ func TestMinIO(t *testing.T) {
 	bob.idle()
 	for _, ta := range []*testAgent{alice, bob} {
 		if got, want := ta.uploadedEpochs(gid), []uint64{2, 4}; !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: uploaded epochs = %v, want %v", ta.cfg.Identity, got, want)
+			t.Errorf("%s: uploaded epochs = %v, want %v", ta.cfg.ClientName, got, want)
 		}
 		ms, err := ta.backup().List(ctx, gid)
 		if err != nil {
@@ -57,7 +57,7 @@ func TestMinIO(t *testing.T) {
 		}
 		for _, m := range ms {
 			if err := ta.backup().Verify(ctx, m); err != nil {
-				t.Errorf("%s: Verify %s: %v", ta.cfg.Identity, m.Key, err)
+				t.Errorf("%s: Verify %s: %v", ta.cfg.ClientName, m.Key, err)
 			}
 		}
 	}

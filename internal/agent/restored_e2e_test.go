@@ -69,7 +69,7 @@ func newRestoredRig(t *testing.T) *restoredRig {
 	r.enter(1)
 	for _, m := range []*testAgent{r.bob, r.carol} {
 		if _, err := m.c.Receive(ctx, ReceiveRequest{Message: add.Welcome}); err != nil {
-			t.Fatalf("%s joins: %v", m.cfg.Identity, err)
+			t.Fatalf("%s joins: %v", m.cfg.ClientName, err)
 		}
 	}
 	return r
@@ -122,10 +122,10 @@ func (r *restoredRig) deliver(msg []byte, plain string, to ...*testAgent) {
 	for _, m := range to {
 		got, err := m.c.Receive(ctxT(r.t), ReceiveRequest{Message: msg})
 		if err != nil {
-			r.t.Fatalf("%s receives: %v", m.cfg.Identity, err)
+			r.t.Fatalf("%s receives: %v", m.cfg.ClientName, err)
 		}
 		if plain != "" && string(got.Data) != plain {
-			r.t.Fatalf("%s decrypted %q, want %q", m.cfg.Identity, got.Data, plain)
+			r.t.Fatalf("%s decrypted %q, want %q", m.cfg.ClientName, got.Data, plain)
 		}
 	}
 }
@@ -135,10 +135,10 @@ func (r *restoredRig) send(from *testAgent, text string, to ...*testAgent) {
 	r.t.Helper()
 	s, err := from.c.Send(ctxT(r.t), r.gid, SendRequest{Text: text})
 	if err != nil {
-		r.t.Fatalf("%s sends %q: %v", from.cfg.Identity, text, err)
+		r.t.Fatalf("%s sends %q: %v", from.cfg.ClientName, text, err)
 	}
 	if leaf, gen, err := r.log.Observe(s.Message); err != nil {
-		r.t.Fatalf("%s's %q (incarnation %d, epoch %d, leaf %d, generation %d): %v", from.cfg.Identity, text, r.incarnations, s.Epoch, leaf, gen, err)
+		r.t.Fatalf("%s's %q (incarnation %d, epoch %d, leaf %d, generation %d): %v", from.cfg.ClientName, text, r.incarnations, s.Epoch, leaf, gen, err)
 	}
 	r.sent++
 	r.deliver(s.Message, text, to...)
@@ -176,7 +176,7 @@ func (r *restoredRig) agree(epoch uint64, restored bool) GroupInfo {
 			r.t.Fatal(err)
 		}
 		if info.Epoch != epoch || (i > 0 && info.EpochAuthenticator != want.EpochAuthenticator) {
-			r.t.Fatalf("%s: epoch %d authenticator %s, want epoch %d authenticator %s", m.cfg.Identity, info.Epoch, info.EpochAuthenticator, epoch, want.EpochAuthenticator)
+			r.t.Fatalf("%s: epoch %d authenticator %s, want epoch %d authenticator %s", m.cfg.ClientName, info.Epoch, info.EpochAuthenticator, epoch, want.EpochAuthenticator)
 		}
 		if m == r.bob && info.Restored != restored {
 			r.t.Fatalf("bob restored = %v, want %v", info.Restored, restored)
@@ -194,7 +194,7 @@ func (r *restoredRig) commit(from *testAgent, to ...*testAgent) CommitResponse {
 	r.t.Helper()
 	c, err := from.c.Update(ctxT(r.t), r.gid, UpdateRequest{})
 	if err != nil || !c.Merged {
-		r.t.Fatalf("%s commits a self-update: %+v, %v", from.cfg.Identity, c, err)
+		r.t.Fatalf("%s commits a self-update: %+v, %v", from.cfg.ClientName, c, err)
 	}
 	if from == r.alice {
 		r.enter(c.Epoch)
@@ -294,7 +294,7 @@ func TestRestoredOwnCommitNeedsRejoin(t *testing.T) {
 		got, err := m.c.Receive(ctx, ReceiveRequest{Message: ext.Commit})
 		if err != nil || got.Commit == nil || len(got.Commit.Removed) != 1 || got.Commit.Removed[0].Index != leaf ||
 			len(got.Commit.Added) != 1 || got.Commit.Added[0].Identity != "bob" {
-			t.Fatalf("%s receives bob's re-join: %+v, %v; want bob's leaf %d replaced", m.cfg.Identity, got.Commit, err, leaf)
+			t.Fatalf("%s receives bob's re-join: %+v, %v; want bob's leaf %d replaced", m.cfg.ClientName, got.Commit, err, leaf)
 		}
 		if m == r.alice {
 			r.enter(4)

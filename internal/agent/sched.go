@@ -217,7 +217,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	a.cfgMu.Lock()
 	old := a.cfg
 	a.cfgMu.Unlock()
-	if cfg.DataDir != old.DataDir || cfg.Identity != old.Identity || cfg.SocketPath() != old.SocketPath() ||
+	if cfg.DataDir != old.DataDir || cfg.ClientName != old.ClientName || cfg.SocketPath() != old.SocketPath() ||
 		cfg.Destination != old.Destination || cfg.Agent != old.Agent || !reflect.DeepEqual(cfg.MLS, old.MLS) {
 		a.log.Warn("reload: data_dir, identity, destination, agent listeners and mls change only on restart")
 	}

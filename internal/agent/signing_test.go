@@ -27,7 +27,7 @@ func TestAgentNeedsSigningKey(t *testing.T) {
 	}
 	newCfg := func() *config.Config {
 		cfg := config.Default()
-		cfg.DataDir, cfg.Identity = filepath.Join(shortTempDir(t), "data"), "alice"
+		cfg.DataDir, cfg.ClientName = filepath.Join(shortTempDir(t), "data"), "alice"
 		cfg.Encryption.Recipients = []string{id.Recipient().String()}
 		return cfg
 	}

@@ -151,7 +151,7 @@ func TestSocketOfLiveAgentRefused(t *testing.T) {
 func runAgentOnce(t *testing.T, dataDir, sock string) error {
 	t.Helper()
 	cfg := config.Default()
-	cfg.DataDir, cfg.Identity, cfg.Agent.Socket = dataDir, "alice", sock
+	cfg.DataDir, cfg.ClientName, cfg.Agent.Socket = dataDir, "alice", sock
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)

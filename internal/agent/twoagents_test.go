@@ -100,7 +100,7 @@ func TestTwoAgents(t *testing.T) {
 	for _, peer := range []*testAgent{alice, bob} {
 		if r, err := peer.c.Receive(ctx, ReceiveRequest{Message: ext.Commit}); err != nil || r.Epoch != 3 ||
 			r.Commit == nil || len(r.Commit.Added) != 1 || r.Commit.Added[0].Identity != "carol" {
-			t.Fatalf("%s Receive(external commit) = %+v, %v", peer.cfg.Identity, r, err)
+			t.Fatalf("%s Receive(external commit) = %+v, %v", peer.cfg.ClientName, r, err)
 		}
 	}
 
@@ -118,7 +118,7 @@ func TestTwoAgents(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Epoch != want.Epoch || got.EpochAuthenticator != want.EpochAuthenticator {
-			t.Errorf("%s: epoch %d auth %s, want %d %s", peer.cfg.Identity, got.Epoch, got.EpochAuthenticator, want.Epoch, want.EpochAuthenticator)
+			t.Errorf("%s: epoch %d auth %s, want %d %s", peer.cfg.ClientName, got.Epoch, got.EpochAuthenticator, want.Epoch, want.EpochAuthenticator)
 		}
 	}
 

@@ -18,9 +18,14 @@ const (
 type Config struct {
 	// DataDir holds the local state: MLS groups, WAL, local snapshots, lock.
 	DataDir string `yaml:"data_dir"`
-	// Identity is this agent's MLS client identity (the credential's
-	// identity bytes, as UTF-8). Empty until the agent needs one.
-	Identity string `yaml:"identity"`
+	// ClientName is this agent's MLS client name (its basic credential's
+	// identity bytes, as UTF-8); it also names the agent in manifests and
+	// the prefix's lease. Empty until the agent needs one.
+	ClientName string `yaml:"client_name"`
+	// Identity is the old name of ClientName, still read (see
+	// [Config.Deprecated]); Parse moves it to ClientName. Not to be
+	// confused with the age identity of encryption.identity_file.
+	Identity string `yaml:"identity,omitempty"`
 	// Log configures the structured log written to stderr.
 	Log Log `yaml:"log"`
 	// Destination is where encrypted snapshots are uploaded.
@@ -38,6 +43,9 @@ type Config struct {
 	// MLS configures the agent's MLS client: its credential, the trust
 	// anchors of others' credentials and what it advertises.
 	MLS MLS `yaml:"mls"`
+
+	// deprecated notes the keys read under an old name ([Config.Deprecated]).
+	deprecated []string
 }
 
 // Log configures logging.

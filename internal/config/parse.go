@@ -76,8 +76,29 @@ func ParseEnv(r io.Reader, lookup LookupFunc) (*Config, error) {
 	if err := root.Decode(c); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
+	if err := c.renameOldKeys(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
+
+// renameOldKeys moves the values of keys read under their old names to
+// the new ones and notes each in c.deprecated.
+func (c *Config) renameOldKeys() error {
+	if c.Identity == "" {
+		return nil
+	}
+	if c.ClientName != "" && c.ClientName != c.Identity {
+		return fmt.Errorf("client_name %q and its old name identity %q disagree: keep client_name only", c.ClientName, c.Identity)
+	}
+	c.ClientName, c.Identity = c.Identity, ""
+	c.deprecated = append(c.deprecated, "identity is now client_name (the MLS client name; the age identity is encryption.identity_file): rename the key")
+	return nil
+}
+
+// Deprecated describes the keys of the file that were read under an old
+// name, for the caller to warn about.
+func (c *Config) Deprecated() []string { return c.deprecated }
 
 // walker checks a YAML tree against the schema before it is decoded:
 // unknown keys, values of the wrong type and unset environment variables

@@ -68,7 +68,7 @@ func TestParseOverlaysDefaults(t *testing.T) {
 
 const fullDoc = `
 data_dir: /var/lib/mlsbackup
-identity: alice@example.org
+client_name: alice@example.org
 log: {level: warn, format: json}
 destination:
   type: s3
@@ -122,8 +122,8 @@ func TestParseFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		DataDir:  "/var/lib/mlsbackup",
-		Identity: "alice@example.org",
+		DataDir:    "/var/lib/mlsbackup",
+		ClientName: "alice@example.org",
 		Log:      Log{Level: "warn", Format: "json"},
 		Destination: Destination{
 			Type: "s3", Prefix: "team/backups", InlineMax: 4096,
@@ -231,9 +231,9 @@ func TestEnvExpansion(t *testing.T) {
 		{"fallback unused", "data_dir: ${DIR:-/other}\n", func(c *Config) any { return c.DataDir }, "/data"},
 		{"fallback used", "data_dir: ${UNSET:-/other}\n", func(c *Config) any { return c.DataDir }, "/other"},
 		{"fallback for empty", "data_dir: ${EMPTY:-/other}\n", func(c *Config) any { return c.DataDir }, "/other"},
-		{"empty allowed", "identity: ${UNSET:-}\n", func(c *Config) any { return c.Identity }, ""},
-		{"set but empty", "identity: ${EMPTY}\n", func(c *Config) any { return c.Identity }, ""},
-		{"dollar escape", "identity: a$$b\n", func(c *Config) any { return c.Identity }, "a$b"},
+		{"empty allowed", "client_name: ${UNSET:-}\n", func(c *Config) any { return c.ClientName }, ""},
+		{"set but empty", "client_name: ${EMPTY}\n", func(c *Config) any { return c.ClientName }, ""},
+		{"dollar escape", "client_name: a$$b\n", func(c *Config) any { return c.ClientName }, "a$b"},
 		{"value not re-expanded", "destination: {s3: {secret_access_key: $SECRET}}\n", func(c *Config) any { return c.Destination.S3.SecretAccessKey }, "p@$$"},
 		{"number", "destination:\n  s3:\n    part_size_mib: ${PARTS}\n", func(c *Config) any { return c.Destination.S3.PartSizeMiB }, 32},
 		{"nested", "destination: {s3: {bucket: $BUCKET}}\n", func(c *Config) any { return c.Destination.S3.Bucket }, "b1"},
@@ -267,15 +267,15 @@ func TestParseUsesProcessEnvironment(t *testing.T) {
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	if err := os.WriteFile(good, []byte("identity: bob\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte("client_name: bob\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Identity != "bob" {
-		t.Errorf("Identity = %q, want bob", c.Identity)
+	if c.ClientName != "bob" {
+		t.Errorf("ClientName = %q, want bob", c.ClientName)
 	}
 
 	bad := filepath.Join(dir, "bad.yaml")
@@ -303,4 +303,27 @@ func FuzzParse(f *testing.F) {
 			_ = c.Validate()
 		}
 	})
+}
+
+// TestIdentityKeyIsClientNameOldName is issue 15's naming confusion:
+// "identity" was the MLS client name beside encryption.identity_file, the
+// age identity. client_name is the key now; the old one is still read,
+// moved to ClientName and reported by Deprecated; both disagreeing is an
+// error.
+func TestIdentityKeyIsClientNameOldName(t *testing.T) {
+	c, err := Parse(strings.NewReader("identity: bob\n"))
+	if err != nil || c.ClientName != "bob" || c.Identity != "" || len(c.Deprecated()) != 1 ||
+		!strings.Contains(c.Deprecated()[0], "client_name") {
+		t.Fatalf("old key: %+v, %v, deprecated %q", c, err, c.Deprecated())
+	}
+	c, err = Parse(strings.NewReader("client_name: bob\n"))
+	if err != nil || c.ClientName != "bob" || len(c.Deprecated()) != 0 {
+		t.Fatalf("new key: %v, deprecated %q", err, c.Deprecated())
+	}
+	if _, err := Parse(strings.NewReader("client_name: bob\nidentity: bob\n")); err != nil {
+		t.Errorf("both agreeing: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("client_name: bob\nidentity: alice\n")); err == nil || !strings.Contains(err.Error(), "disagree") {
+		t.Errorf("both disagreeing: %v", err)
+	}
 }

@@ -66,7 +66,7 @@ func newNode(t *testing.T, srv *testenv.Server, name string, every int) *node {
 		}
 	}
 	doc := fmt.Sprintf(`data_dir: %s
-identity: %s
+client_name: %s
 log: {level: warn}
 destination:
   type: s3

@@ -47,7 +47,7 @@ func newAlice(t *testing.T) *alice {
 		t.Fatalf("keygen: %v\n%s", err, p.stderr())
 	}
 	doc := fmt.Sprintf(`data_dir: %s
-identity: alice
+client_name: alice
 log: {level: warn}
 destination:
   type: dir

@@ -113,7 +113,7 @@ func startAgent(tb testing.TB, dataDir string, store uploader.ObjectStore, keys 
 	tb.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
-	cfg.Identity = "owner"
+	cfg.ClientName = "owner"
 	cfg.Destination.Prefix = prefix
 	cfg.Encryption.Recipients = []string{fmt.Sprint(keys.recipient)}
 	cfg.Snapshot.EveryEpochs = 0
