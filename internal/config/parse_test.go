@@ -124,7 +124,7 @@ func TestParseFull(t *testing.T) {
 	want := &Config{
 		DataDir:    "/var/lib/mlsbackup",
 		ClientName: "alice@example.org",
-		Log:      Log{Level: "warn", Format: "json"},
+		Log:        Log{Level: "warn", Format: "json"},
 		Destination: Destination{
 			Type: "s3", Prefix: "team/backups", InlineMax: 4096,
 			Dir: DirDestination{Path: "/srv/bucket"},
