@@ -126,74 +126,69 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // round runs every operation of ops once, as corecrypto.mjs does: a
 // self-update, the add of a new client c (whose KeyPackage is made
-// untimed) and c's join, the removal of c, and 100 bytes from a to b.
+// untimed, first) and c's join, the removal of c, and 100 bytes from a to
+// b. The first error stops the round.
 func (g *engineGroup) round(ctx context.Context) (timer, error) {
-	t := timer{}
-	epoch := g.b.Epoch()
-	var out *engine.CommitOutput
-	var err error
-	if err := t.time("self-update-commit", func() error {
-		out, err = commit(ctx, g.a, engine.CommitOptions{SelfUpdate: true})
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := t.time("self-update-process", func() error {
-		_, err := g.b.Process(ctx, out.Commit)
-		return err
-	}); err != nil {
-		return nil, err
-	}
 	cc := newClient("c")
 	kp, err := keyPackage(ctx, cc)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.time("add-commit", func() error {
-		out, err = commit(ctx, g.a, engine.CommitOptions{Add: [][]byte{kp}})
+	t := timer{}
+	step := func(op string, fn func() error) {
+		if err == nil {
+			err = t.time(op, fn)
+		}
+	}
+	epoch := g.b.Epoch()
+	var out *engine.CommitOutput
+	var leaf uint32
+	var got *engine.Result
+	msg := bytes.Repeat([]byte{'m'}, 100)
+	step("self-update-commit", func() (err error) {
+		out, err = commit(ctx, g.a, engine.CommitOptions{SelfUpdate: true})
 		return err
-	}); err != nil {
-		return nil, err
-	}
-	var added *engine.Result
-	if err := t.time("add-process", func() error {
-		added, err = g.b.Process(ctx, out.Commit)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := t.time("join", func() error {
-		_, err := cc.JoinFromWelcome(ctx, out.Welcome, nil)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if added.Commit == nil || len(added.Commit.Added) != 1 {
-		return nil, fmt.Errorf("add-process: b saw no single added member")
-	}
-	leaf := added.Commit.Added[0].Index
-	if err := t.time("remove-commit", func() error {
-		out, err = commit(ctx, g.a, engine.CommitOptions{Remove: []uint32{leaf}})
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := t.time("remove-process", func() error {
+	})
+	step("self-update-process", func() error {
 		_, err := g.b.Process(ctx, out.Commit)
 		return err
-	}); err != nil {
-		return nil, err
-	}
-	msg := bytes.Repeat([]byte{'m'}, 100)
-	var got *engine.Result
-	if err := t.time("encrypt-decrypt", func() error {
+	})
+	step("add-commit", func() (err error) {
+		out, err = commit(ctx, g.a, engine.CommitOptions{Add: [][]byte{kp}})
+		return err
+	})
+	step("add-process", func() error {
+		r, err := g.b.Process(ctx, out.Commit)
+		if err != nil {
+			return err
+		}
+		if r.Commit == nil || len(r.Commit.Added) != 1 {
+			return fmt.Errorf("b saw no single added member")
+		}
+		leaf = r.Commit.Added[0].Index
+		return nil
+	})
+	step("join", func() error {
+		_, err := cc.JoinFromWelcome(ctx, out.Welcome, nil)
+		return err
+	})
+	step("remove-commit", func() (err error) {
+		out, err = commit(ctx, g.a, engine.CommitOptions{Remove: []uint32{leaf}})
+		return err
+	})
+	step("remove-process", func() error {
+		_, err := g.b.Process(ctx, out.Commit)
+		return err
+	})
+	step("encrypt-decrypt", func() error {
 		ct, err := g.a.Encrypt(ctx, msg, nil)
 		if err != nil {
 			return err
 		}
 		got, err = g.b.Process(ctx, ct)
 		return err
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(got.ApplicationData, msg) {
