@@ -86,19 +86,20 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 echo "    node $(node --version), npm $(npm --version)"
 
-# The ts-mls interop peer's JavaScript dependencies, reinstalled only when
-# package-lock.json changed; npm's own cache lives beside the tools.
-TSMLS=internal/tsmls
-if [[ -f "$TSMLS/package.json" ]]; then
-	lockhash="$(cat "$TSMLS/package.json" "$TSMLS/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1) $(node --version)"
-	if [[ -f "$TSMLS/node_modules/.mlsbackup-stamp" && "$(cat "$TSMLS/node_modules/.mlsbackup-stamp")" == "$lockhash" ]]; then
-		echo "    $TSMLS/node_modules: cached"
+# The JavaScript dependencies of the ts-mls interop peer and of the
+# core-crypto benchmark peer, each reinstalled only when its package-lock.json
+# changed; npm's own cache lives beside the tools.
+for NODEDIR in internal/tsmls internal/peerbench; do
+	[[ -f "$NODEDIR/package.json" ]] || continue
+	lockhash="$(cat "$NODEDIR/package.json" "$NODEDIR/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1) $(node --version)"
+	if [[ -f "$NODEDIR/node_modules/.mlsbackup-stamp" && "$(cat "$NODEDIR/node_modules/.mlsbackup-stamp")" == "$lockhash" ]]; then
+		echo "    $NODEDIR/node_modules: cached"
 	else
-		step "npm ci in $TSMLS"
-		(cd "$TSMLS" && npm ci --no-audit --no-fund --cache "$CACHE/npm" --prefer-offline)
-		printf '%s\n' "$lockhash" >"$TSMLS/node_modules/.mlsbackup-stamp"
+		step "npm ci in $NODEDIR"
+		(cd "$NODEDIR" && npm ci --no-audit --no-fund --cache "$CACHE/npm" --prefer-offline)
+		printf '%s\n' "$lockhash" >"$NODEDIR/node_modules/.mlsbackup-stamp"
 	fi
-fi
+done
 
 export PATH="$BIN:$PATH"
 
