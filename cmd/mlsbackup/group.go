@@ -49,7 +49,9 @@ func (a *app) groupCommand() *cli.Command {
 			"members. 'group keypackage > kp' feeds 'group add ID --key-package @kp'.\n" +
 			"A commit is merged at once unless --no-merge. Every answer is also kept in the\n" +
 			"agent's outbox until acknowledged ('mlsbackup outbox'); --idempotency-key makes a\n" +
-			"retry return the stored answer instead of doing the work again.",
+			"retry return the stored answer instead of doing the work again. 'group export' and\n" +
+			"'group import' carry a group's snapshot out of the agent and back in; an imported\n" +
+			"member sends only after a commit of its own ('group update ID').",
 		Subcommands: []*cli.Command{
 			sub("keypackage", "[--credential basic|x509 [--cert-chain FILE --key FILE]]", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
 				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"},
