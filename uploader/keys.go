@@ -47,22 +47,43 @@ func ParseRecipient(s string) (age.Recipient, error) {
 // [ParseRecipient]) per line; blank lines and lines starting with '#' are
 // ignored. name is used in errors, which are [*KeyFileError]s naming the line.
 func ParseRecipientsFile(r io.Reader, name string) ([]age.Recipient, error) {
+	recs, _, err := parseRecipients(r, name)
+	return recs, err
+}
+
+// ReadRecipientLines reads and checks the recipients file at path like
+// [ReadRecipientsFile] and returns its recipients as written, one string
+// each, to pass them on (the agent's snapshot export takes them as text).
+func ReadRecipientLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("recipients file: %w", err)
+	}
+	defer f.Close()
+	_, lines, err := parseRecipients(f, path)
+	return lines, err
+}
+
+// parseRecipients parses a recipients file into its recipients and their
+// lines as written.
+func parseRecipients(r io.Reader, name string) ([]age.Recipient, []string, error) {
 	var recs []age.Recipient
+	var lines []string
 	err := scanKeyLines(r, name, func(line string) error {
 		rec, err := ParseRecipient(line)
 		if err != nil {
 			return err
 		}
-		recs = append(recs, rec)
+		recs, lines = append(recs, rec), append(lines, line)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(recs) == 0 {
-		return nil, &KeyFileError{Path: name, Msg: "no recipients found"}
+		return nil, nil, &KeyFileError{Path: name, Msg: "no recipients found"}
 	}
-	return recs, nil
+	return recs, lines, nil
 }
 
 // ReadRecipientsFile reads and parses the recipients file at path.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,30 @@ func TestParseRecipientsFile(t *testing.T) {
 		if strings.Contains(err.Error(), "AGE-SECRET-KEY") {
 			t.Errorf("%s: error leaks a secret key: %v", tt.name, err)
 		}
+	}
+}
+
+// TestReadRecipientLines checks that the recipients are returned as
+// written, comments and blank lines left out, and that a bad line fails
+// as it does for ReadRecipientsFile.
+func TestReadRecipientLines(t *testing.T) {
+	k1 := newTestKeys(t)
+	sshPub, _ := sshKeys(t, "")
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte("# backup\n\n "+k1.rec.String()+" \r\n"+sshPub+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(k1.rec.String()+"\nnot a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRecipientLines(good)
+	if want := []string{k1.rec.String(), strings.TrimSpace(sshPub)}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("ReadRecipientLines = %q, %v; want %q", got, err, want)
+	}
+	var kfe *KeyFileError
+	if _, err := ReadRecipientLines(bad); !errors.As(err, &kfe) || kfe.Line != 2 {
+		t.Errorf("bad file: got %v, want a KeyFileError on line 2", err)
 	}
 }
 

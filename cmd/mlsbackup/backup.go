@@ -262,7 +262,7 @@ func (a *app) fetchCommand() *cli.Command {
 			if group == nil || out == "" {
 				return usagef("fetch needs --group ID and --out FILE (see 'mlsbackup fetch --help')")
 			}
-			if err := refuseExisting(out); err != nil {
+			if err := refuseExisting("fetch", out); err != nil {
 				return err
 			}
 			e, err := a.loadEnv(c)

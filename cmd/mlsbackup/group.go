@@ -49,7 +49,9 @@ func (a *app) groupCommand() *cli.Command {
 			"members. 'group keypackage > kp' feeds 'group add ID --key-package @kp'.\n" +
 			"A commit is merged at once unless --no-merge. Every answer is also kept in the\n" +
 			"agent's outbox until acknowledged ('mlsbackup outbox'); --idempotency-key makes a\n" +
-			"retry return the stored answer instead of doing the work again.",
+			"retry return the stored answer instead of doing the work again. 'group export' and\n" +
+			"'group import' carry a group's snapshot out of the agent and back in; an imported\n" +
+			"member sends only after a commit of its own ('group update ID').",
 		Subcommands: []*cli.Command{
 			sub("keypackage", "[--credential basic|x509 [--cert-chain FILE --key FILE]]", "create a KeyPackage others can add this member with", 0, 0, groupKeyPackage,
 				&cli.BoolFlag{Name: "last-resort", Usage: "keep the KeyPackage after a Welcome used it"},
@@ -89,6 +91,13 @@ func (a *app) groupCommand() *cli.Command {
 				&cli.StringFlag{Name: "context", Usage: "the exporter context as `B64` (default empty)"},
 				&cli.StringFlag{Name: "context-text", Usage: "the exporter context as `TEXT`"},
 				&cli.IntFlag{Name: "length", Usage: fmt.Sprintf("the secret's length in bytes, `N` (1 to %d)", agent.MaxExporterLength)}),
+			sub("export", "ID --out FILE [--recipient R... | --recipients-file FILE]", "write the group's snapshot, cut at its current epoch, to a new file (plaintext, or age-encrypted to recipients)", 1, 1, groupExport,
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the snapshot to `FILE` (mode 0600, never overwritten)"},
+				&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "encrypt to this age or SSH public key `R` (repeatable)"},
+				&cli.StringFlag{Name: "recipients-file", Usage: "encrypt to the recipients in `FILE` (one per line, as encryption.recipients_file)"}),
+			sub("import", "FILE [--replace] [--identity FILE]", "store a snapshot file as its group's state; the member reads at once and sends after a commit of its own", 1, 1, groupImport,
+				&cli.BoolFlag{Name: "replace", Usage: "replace the group if the agent holds it already (at whatever epoch: this may roll it back)"},
+				&cli.StringFlag{Name: "identity", Usage: "age identity `FILE` that decrypts an age-encrypted snapshot file"}),
 			sub("list", "", "list the groups this member is in", 0, 0, groupList),
 		},
 	}
@@ -180,7 +189,9 @@ func printPlain(a *app, res any) {
 			fmt.Fprintf(w, "group %s: snapshot of epoch %d uploaded\n", s.GroupID, s.Epoch)
 		}
 	default:
-		_ = writeJSON(w, res)
+		if !printTransfer(w, res) {
+			_ = writeJSON(w, res)
+		}
 	}
 }
 
@@ -191,7 +202,7 @@ func printGroupInfo(w interface{ Write([]byte) (int, error) }, g agent.GroupInfo
 		fmt.Fprintln(w, "pending_commit: true")
 	}
 	if g.Restored {
-		fmt.Fprintln(w, "restored: true (sends are refused until this member merges a commit of its own: group update ID)")
+		fmt.Fprintln(w, restoredNote)
 	}
 	var members []string
 	for _, m := range g.Members {

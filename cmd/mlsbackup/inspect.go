@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -22,17 +21,18 @@ func (a *app) snapshotInspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "show what a snapshot holds (members, epochs, sizes), never a secret",
 		ArgsUsage: "FILE | --group ID [--epoch N]",
-		Description: "Reads a plaintext snapshot FILE (from 'mlsbackup fetch' or the agent's snapshot\n" +
-			"export), or downloads and decrypts the group's newest snapshot (or that of\n" +
-			"--epoch) from the destination with the age identity, verifies it as restore would\n" +
-			"and prints: format version, group id, epoch, cipher suite, members (leaf, identity,\n" +
-			"signature key fingerprint), tree hash, epoch authenticator, which epochs' secrets\n" +
-			"it carries, whether the restored mark is set, and the size of each component.\n" +
+		Description: "Reads a snapshot FILE (from 'mlsbackup fetch' or 'mlsbackup group export'; an\n" +
+			"age-encrypted one is decrypted with --identity), or downloads and decrypts the\n" +
+			"group's newest snapshot (or that of --epoch) from the destination with the age\n" +
+			"identity, verifies it as restore would and prints: format version, group id,\n" +
+			"epoch, cipher suite, members (leaf, identity, signature key fingerprint), tree\n" +
+			"hash, epoch authenticator, which epochs' secrets it carries, whether the\n" +
+			"restored mark is set, and the size of each component.\n" +
 			"For a group of the running agent, see 'mlsbackup group inspect ID'.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "group", Usage: "inspect the group with this hex `ID` from the destination"},
 			&cli.Uint64Flag{Name: "epoch", Usage: "the snapshot of epoch `N` (default: the newest)"},
-			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file"},
+			&cli.StringFlag{Name: "identity", Usage: "age identity `FILE`; overrides encryption.identity_file (for FILE: decrypts an age-encrypted one)"},
 			allowUnsignedFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
@@ -53,7 +53,7 @@ func (a *app) runSnapshotInspect(c *cli.Context) error {
 	}
 	var data []byte
 	if group == nil {
-		if data, err = os.ReadFile(c.Args().First()); err != nil {
+		if data, err = readSnapshotFile(c.Args().First(), c.String("identity")); err != nil {
 			return fmt.Errorf("snapshot inspect: %w", err)
 		}
 	} else if data, err = a.downloadSnapshot(c, group); err != nil {

@@ -236,15 +236,16 @@ func printPrune(w io.Writer, r uploader.PruneReport) {
 	fmt.Fprintf(w, "%s %d snapshots, %d orphans and %d temporary files, kept %d snapshots\n", verb, len(r.Deleted), len(r.Orphans), len(r.StaleTemps), len(r.Kept))
 }
 
-// refuseExisting fails if path exists: fetch never replaces a file.
-func refuseExisting(path string) error {
+// refuseExisting fails if path exists: fetch and group export never
+// replace a file. op names the command in the error.
+func refuseExisting(op, path string) error {
 	_, err := os.Lstat(path)
 	switch {
 	case err == nil:
-		return fmt.Errorf("fetch: %s: %w (refusing to overwrite; choose another --out)", path, fs.ErrExist)
+		return fmt.Errorf("%s: %s: %w (refusing to overwrite; choose another --out)", op, path, fs.ErrExist)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	default:
-		return fmt.Errorf("fetch: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 }
