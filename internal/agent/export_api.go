@@ -36,10 +36,12 @@ func (a *Agent) handleInspect(w http.ResponseWriter, r *http.Request, id []byte)
 // any, the plaintext — only over the unix socket, never the TCP listener.
 func (a *Agent) handleExportSnapshot(w http.ResponseWriter, r *http.Request, id []byte) {
 	var recipients []age.Recipient
-	for _, s := range r.URL.Query()["recipient"] {
+	for i, s := range r.URL.Query()["recipient"] {
 		rc, err := uploader.ParseRecipient(s)
 		if err != nil {
-			writeError(w, badRequest("invalid_argument", "recipient %q: %v", s, err))
+			// Named by position, never quoted: a secret key given by
+			// mistake must not come back in the answer (or a log).
+			writeError(w, badRequest("invalid_argument", "recipient %d: %v", i+1, err))
 			return
 		}
 		recipients = append(recipients, rc)

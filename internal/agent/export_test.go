@@ -309,3 +309,26 @@ func TestMetricsListenServesOnlyMetrics(t *testing.T) {
 		t.Fatalf("GET /v1/status on the metrics listener: %d, want 404", code)
 	}
 }
+
+// TestExportRefusesSecretKeyWithoutEchoingIt: a secret key given as
+// ?recipient= by mistake is refused, and the answer does not carry it.
+func TestExportRefusesSecretKeyWithoutEchoingIt(t *testing.T) {
+	ctx := ctxT(t)
+	ta := newTestAgent(t, agentOpts{})
+	gid := []byte("export-secret")
+	if _, err := ta.c.Create(ctx, CreateRequest{GroupID: hexEncode(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	secret := ta.id.String()
+	_, err := ta.c.ExportSnapshot(ctx, gid, ta.id.Recipient().String(), secret)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "invalid_argument" {
+		t.Fatalf("export to a secret key: %v, want invalid_argument", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), secret[len("AGE-SECRET-KEY-1"):]) {
+		t.Fatalf("the answer carries the secret key: %v", err)
+	}
+	if !strings.Contains(err.Error(), "recipient 2") {
+		t.Errorf("the answer does not name the recipient by position: %v", err)
+	}
+}
