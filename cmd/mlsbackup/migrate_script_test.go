@@ -60,13 +60,25 @@ func cmdNewKeys(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: newkeys NAME")
 	}
-	name := ts.MkAbs(args[0])
+	_, err := newKeyFiles(ts.MkAbs(args[0]))
+	ts.Check(err)
+}
+
+// newKeyFiles writes name.id (an identity that trusts name.sk's signer),
+// name.rcp and name.sk, and returns the signer.
+func newKeyFiles(name string) (uploader.Signer, error) {
 	signer, err := uploader.GenerateSigningKeyFile(fsx.OS{}, name+".sk", time.Now())
-	ts.Check(err)
+	if err != nil {
+		return signer, err
+	}
 	content, recipient, err := uploader.NewIdentityFile(time.Now(), signer)
-	ts.Check(err)
-	ts.Check(os.WriteFile(name+".id", content, 0o600))
-	ts.Check(os.WriteFile(name+".rcp", []byte(recipient+"\n"), 0o600))
+	if err != nil {
+		return signer, err
+	}
+	if err := os.WriteFile(name+".id", content, 0o600); err != nil {
+		return signer, err
+	}
+	return signer, os.WriteFile(name+".rcp", []byte(recipient+"\n"), 0o600)
 }
 
 func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
@@ -78,37 +90,58 @@ func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
 	if err1 != nil || err2 != nil {
 		ts.Fatalf("fill: GROUPS and EPOCHS are numbers")
 	}
-	ctx := context.Background()
 	f, err := os.Open(ts.MkAbs(args[0]))
 	ts.Check(err)
 	defer f.Close()
 	cfg, err := config.ParseEnv(f, func(name string) (string, bool) { v := ts.Getenv(name); return v, v != "" })
 	ts.Check(err)
+	ts.Check(fill(context.Background(), cfg, groups, epochs))
+}
+
+// fill uploads, as the agent of cfg would, snapshots of groups real MLS
+// groups at epochs epochs each (epochs 1 to epochs), and a head; the
+// prefix's lease is left to the agent (cfg.ClientName).
+func fill(ctx context.Context, cfg *config.Config, groups, epochs int) error {
 	rcp, err := agent.Recipients(cfg)
-	ts.Check(err)
+	if err != nil {
+		return err
+	}
 	key, err := agent.LoadSigningKey(cfg, nil)
-	ts.Check(err)
+	if err != nil {
+		return err
+	}
 	st, err := agent.OpenDestination(ctx, cfg)
-	ts.Check(err)
+	if err != nil {
+		return err
+	}
 	b, err := uploader.New(st, uploader.Options{Prefix: cfg.Destination.Prefix, InlineMax: cfg.Destination.InlineMax,
 		Recipients: rcp, SigningKey: key, AgentID: cfg.ClientName})
-	ts.Check(err)
+	if err != nil {
+		return err
+	}
 	for g := range groups {
 		mem := engine.NewMemStorage()
 		grp, err := engine.NewClient(mem, []byte("alice"), engine.Options{}).CreateGroup(ctx, suite.X25519AES128GCMSHA256Ed25519, []byte{'g', byte('a' + g)})
-		ts.Check(err)
+		if err != nil {
+			return err
+		}
 		for range epochs {
-			_, err := grp.Commit(ctx, engine.CommitOptions{SelfUpdate: true})
-			ts.Check(err)
-			_, err = grp.MergePendingCommit(ctx)
-			ts.Check(err)
+			if _, err := grp.Commit(ctx, engine.CommitOptions{SelfUpdate: true}); err != nil {
+				return err
+			}
+			if _, err := grp.MergePendingCommit(ctx); err != nil {
+				return err
+			}
 			data, info, err := engine.ExportSnapshot(ctx, mem, grp.GroupID())
-			ts.Check(err)
-			_, err = b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
-				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data))
-			ts.Check(err)
+			if err != nil {
+				return err
+			}
+			if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
+				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
+				return err
+			}
 		}
 	}
 	_, err = b.WriteHead(ctx)
-	ts.Check(err)
+	return err
 }
