@@ -54,6 +54,7 @@ type procRun struct {
 	code           int  // exit code if not killed
 	lines          int  // progress lines seen
 	stdout, stderr string
+	at             []time.Duration // when each progress line came, from the start
 	took           time.Duration
 }
 
@@ -101,6 +102,7 @@ func runAimed(t *testing.T, bin string, a aim, args ...string) procRun {
 		time.AfterFunc(a.delay, kill)
 	}
 	var errLines []string
+	var at []time.Duration
 	n := 0
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
@@ -108,13 +110,14 @@ func runAimed(t *testing.T, bin string, a aim, args ...string) procRun {
 		errLines = append(errLines, l)
 		if progressLine.MatchString(l) {
 			n++
+			at = append(at, time.Since(start))
 			if n == a.line {
 				time.AfterFunc(a.delay, kill)
 			}
 		}
 	}
 	werr := cmd.Wait()
-	r := procRun{lines: n, stdout: stdout.String(), stderr: strings.Join(errLines, "\n"), took: time.Since(start)}
+	r := procRun{lines: n, stdout: stdout.String(), stderr: strings.Join(errLines, "\n"), at: at, took: time.Since(start)}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	var ee *exec.ExitError
 	switch {
@@ -155,15 +158,21 @@ func killSeed(t *testing.T) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed))
 }
 
-// aims returns an aim after each progress line 1..lines, with a random
-// delay below step, then random ones random times within total.
-func aims(rng *rand.Rand, lines int, step time.Duration, random int, total time.Duration) []aim {
+// aims returns, from ref (an uninterrupted run), an aim after each of its
+// progress lines with a random delay within the step that follows it in
+// ref (up to the next line, or the exit after the last), then random
+// ones at random times within ref's run.
+func aims(rng *rand.Rand, ref procRun, random int) []aim {
 	var out []aim
-	for k := 1; k <= lines; k++ {
-		out = append(out, aim{line: k, delay: randDur(rng, step)})
+	for k, at := range ref.at {
+		next := ref.took
+		if k+1 < len(ref.at) {
+			next = ref.at[k+1]
+		}
+		out = append(out, aim{line: k + 1, delay: randDur(rng, next-at)})
 	}
 	for range random {
-		out = append(out, aim{delay: randDur(rng, total)})
+		out = append(out, aim{delay: randDur(rng, ref.took)})
 	}
 	return out
 }

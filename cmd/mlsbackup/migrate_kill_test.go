@@ -37,7 +37,17 @@ func (k *killTally) log(t *testing.T, what string) {
 }
 
 // count records a run under aim a: killed or completed.
-func (k *killTally) count(r procRun, rerun bool) {
+func (k *killTally) count(t *testing.T, a aim, r procRun, rerun bool) {
+	t.Helper()
+	how := "ended before the kill"
+	if r.killed {
+		how = "killed"
+	}
+	what := "run"
+	if rerun {
+		what = "rerun"
+	}
+	t.Logf("%s aimed %v: %s after %d progress lines, %v", what, a, how, r.lines, r.took.Round(time.Millisecond))
 	switch {
 	case r.killed && rerun:
 		k.rerunKills++
@@ -134,17 +144,17 @@ func TestCopyKilledAndRerun(t *testing.T) {
 	step := ref.took / time.Duration(total)
 
 	var k killTally
-	for _, a := range aims(rng, total, step, 3, ref.took) {
+	for _, a := range aims(rng, ref, 3) {
 		k.aims++
 		to := newTarget()
 		r := runAimed(t, bin, a, copyArgs(to)...)
-		k.count(r, false)
+		k.count(t, a, r, false)
 		if !r.killed && r.code != 0 {
 			t.Fatalf("copy (aim %v): %s", a, r)
 		}
 		// A rerun, killed at a random point, then one to completion.
 		ra := rerunAim(rng, total, step)
-		k.count(copyRerun(t, bin, to, ra, copyArgs(to), &k, targetSigner), true)
+		k.count(t, ra, copyRerun(t, bin, to, ra, copyArgs(to), &k, targetSigner), true)
 		last := copyRerun(t, bin, to, never, copyArgs(to), &k, targetSigner)
 		m := copiedLine.FindStringSubmatch(last.stdout)
 		if last.code != 0 || m == nil {
