@@ -61,6 +61,11 @@
 // verified and a head written by this run names the group's newest
 // replacement.
 //
+// TestCopyCrashAtEveryWrite and TestRekeyCrashAtEveryWrite stop a run at
+// each of its writes, in process; cmd/mlsbackup's TestCopyKilledAndRerun
+// and TestRekeyKilledAndRerun kill the real commands with SIGKILL at
+// every step and rerun them (docs/testing.md).
+//
 // # Lease
 //
 // Both write under the target prefix's lease, as "<agent id>+copy" or
