@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,6 +59,16 @@ func (k *killTally) count(t *testing.T, a aim, r procRun, rerun bool) {
 	}
 }
 
+// killSetup starts what a kill test needs: the random aims, a MinIO and
+// the command. It skips in -short mode.
+func killSetup(t *testing.T) (*rand.Rand, *testenv.Server, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts MinIO, runs the command many times")
+	}
+	return killSeed(t), testenv.MinIO(t), selfAsMlsbackup(t)
+}
+
 // writeConfig writes a configuration file at path: a dir destination at
 // bucket if s3 is nil, else a prefix of s3's bucket.
 func writeConfig(t *testing.T, path, prefix, bucket string, s3 *testenv.Server, rcp, sk string) {
@@ -106,12 +117,7 @@ var copiedLine = regexp.MustCompile(`copied (\d+) snapshots to .*, (\d+) were th
 // digest) and restores; the source is byte for byte as before; the lease
 // a killed copy left is taken back by the rerun and released at the end.
 func TestCopyKilledAndRerun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts MinIO, runs the command some 40 times")
-	}
-	rng := killSeed(t)
-	srv := testenv.MinIO(t)
-	bin := selfAsMlsbackup(t)
+	rng, srv, bin := killSetup(t)
 	dir := t.TempDir()
 	alice, aliceSigner := keyFiles(t, dir, "alice")
 	target, targetSigner := keyFiles(t, dir, "target")

@@ -25,12 +25,7 @@ import (
 // are retired: the old identity cannot read what the new recipients
 // can, migrate.CheckRecipients), and the lease is released.
 func TestRekeyKilledAndRerun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts MinIO, runs the command some 150 times")
-	}
-	rng := killSeed(t)
-	srv := testenv.MinIO(t)
-	bin := selfAsMlsbackup(t)
+	rng, srv, bin := killSetup(t)
 	for _, s3 := range []*testenv.Server{nil, srv} {
 		name := "dir"
 		if s3 != nil {
