@@ -19,11 +19,11 @@ func (a *app) agentCommand() *cli.Command {
 			"serves the local HTTP/JSON API on <data_dir>/agent.sock (and optionally on\n" +
 			"agent.tcp_listen with a bearer token), takes snapshots every snapshot.every_epochs\n" +
 			"epochs, on snapshot.cron and before member removals, encrypts them to the\n" +
-			"configured age recipients, signs them with its signing key (encryption.\n" +
-			"signing_key_file or MLSBACKUP_SIGNING_KEY; it does not start without one) and\n" +
-			"uploads them to the destination. SIGTERM stops it\n" +
+			"configured age recipients, signs them with its signing key\n" +
+			"(encryption.signing_key_file or MLSBACKUP_SIGNING_KEY; it does not start without\n" +
+			"one) and uploads them to the destination. SIGTERM stops it\n" +
 			"cleanly (exit 0, also when a full disk fails the final checkpoint: the write-ahead\n" +
-			"log keeps everything acknowledged); SIGHUP reloads the schedule and log level from\n" +
+			"log keeps everything acknowledged); SIGHUP reloads the schedule, retention and log level from\n" +
 			"the configuration. While the data directory cannot be written (a full disk), GET\n" +
 			"/healthz answers 503 and the agent retries until writes succeed again. At start it\n" +
 			"checks the destination as 'mlsbackup check' does; while that fails it keeps serving\n" +

@@ -207,8 +207,8 @@ func (l lister) Groups(ctx context.Context) ([]schedule.GroupStatus, error) {
 	return out, nil
 }
 
-// Reload applies cfg's snapshot schedule and log level. Other changes (data
-// directory, destination, identity, listeners) need a restart and are
+// Reload applies cfg's snapshot schedule, retention and log level. Other changes (data
+// directory, destination, client name, listeners) need a restart and are
 // reported in the returned error's absence only as a log line.
 func (a *Agent) Reload(cfg *config.Config) error {
 	if err := cfg.Validate(); err != nil {
@@ -219,7 +219,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	a.cfgMu.Unlock()
 	if cfg.DataDir != old.DataDir || cfg.ClientName != old.ClientName || cfg.SocketPath() != old.SocketPath() ||
 		cfg.Destination != old.Destination || cfg.Agent != old.Agent || !reflect.DeepEqual(cfg.MLS, old.MLS) {
-		a.log.Warn("reload: data_dir, identity, destination, agent listeners and mls change only on restart")
+		a.log.Warn("reload: data_dir, client_name, destination, agent listeners and mls change only on restart")
 	}
 	s, err := a.newScheduler(cfg)
 	if err != nil {
