@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -109,13 +110,17 @@ func Rekey(ctx context.Context, b *uploader.Backup, opts RekeyOptions) (*RekeyRe
 		}
 		retire[g] = pairs
 	}
-	var err error
-	if rep.Head, err = b.WriteHead(ctx); err != nil {
-		return rep, fmt.Errorf("rekey: write head at %s: %w", b, err)
-	}
 	n := 0
 	for _, ps := range retire {
 		n += len(ps)
+	}
+	// A head only when something changes: replacements written now, or
+	// found from a killed run and still to be named before retiring.
+	if n > 0 || len(rep.Rekeyed) > 0 {
+		var err error
+		if rep.Head, err = b.WriteHead(ctx); err != nil {
+			return rep, fmt.Errorf("rekey: write head at %s: %w", b, err)
+		}
 	}
 	done = 0
 	for _, g := range order {
@@ -206,9 +211,20 @@ func rekeyOne(ctx context.Context, b *uploader.Backup, o uploader.Manifest) (upl
 		pw.CloseWithError(err)
 		fetched <- err
 	}()
+	// age opens the header before the first plaintext byte: wait for
+	// it, so that a snapshot the identities cannot decrypt starts no
+	// upload (which on a directory would leave its empty directory).
+	br := bufio.NewReader(pr)
+	if _, err := br.Peek(1); err != nil && !errors.Is(err, io.EOF) {
+		pr.CloseWithError(errors.New("not uploaded"))
+		if fetchErr := <-fetched; fetchErr != nil {
+			return uploader.Manifest{}, fetchErr
+		}
+		return uploader.Manifest{}, err
+	}
 	meta := uploader.SnapshotMeta{GroupID: o.GroupID, Epoch: o.Epoch, Created: o.Created.Add(time.Nanosecond),
 		Size: o.PlaintextSize, Format: o.SnapshotFormat, EpochAuthenticator: o.EpochAuthenticator}
-	r, upErr := b.Upload(ctx, meta, pr)
+	r, upErr := b.Upload(ctx, meta, br)
 	pr.CloseWithError(errors.New("upload ended"))
 	fetchErr := <-fetched
 	switch {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"filippo.io/age"
@@ -93,10 +96,21 @@ func testRekey(t *testing.T, st uploader.ObjectStore) {
 		t.Errorf("rekeyed %d, retired %d, unreadable %d; want 9, 9, 4", len(rep.Rekeyed), len(rep.Retired), len(rep.Unreadable))
 	}
 	w.checkDone(t, want)
-	// A rerun finds nothing to do; the agent can write again.
-	rep, err = Rekey(ctx, w.rekeyer(t, st), RekeyOptions{})
+	// A rerun finds nothing to do, and writes nothing but its lease: no
+	// head, and no upload started for the snapshots the old identity
+	// cannot read; the agent can write again.
+	rec := &putRecorder{ObjectStore: st}
+	rep, err = Rekey(ctx, w.rekeyer(t, rec), RekeyOptions{})
 	if err != nil || rep.Err() != nil || len(rep.Rekeyed)+len(rep.Retired) != 0 {
 		t.Fatalf("rerun: %v, %v: rekeyed %d, retired %d", err, rep.Err(), len(rep.Rekeyed), len(rep.Retired))
+	}
+	for _, k := range rec.keys {
+		if !strings.HasSuffix(k, "agent-lease.json") {
+			t.Errorf("a rerun with nothing to do wrote %s", k)
+		}
+	}
+	if rep.Head != nil {
+		t.Errorf("a rerun with nothing to do wrote head %d", rep.Head.Sequence)
 	}
 	w.upload(t, w.new.rcp, 2, 1)
 	verifyAll(t, w.reader(t, w.new.ids...))
@@ -178,4 +192,18 @@ func TestRekeyRespectsLease(t *testing.T) {
 		t.Fatalf("rekey of a leased prefix: %v, want a LeaseError naming alice", err)
 	}
 	verifyAll(t, w.reader(t, w.old.ids[0], w.new.ids[0]))
+}
+
+// putRecorder records the keys of every Put tried on its store.
+type putRecorder struct {
+	uploader.ObjectStore
+	mu   sync.Mutex
+	keys []string
+}
+
+func (p *putRecorder) Put(ctx context.Context, key string, r io.Reader, size int64, ifNoneMatch bool) error {
+	p.mu.Lock()
+	p.keys = append(p.keys, key)
+	p.mu.Unlock()
+	return p.ObjectStore.Put(ctx, key, r, size, ifNoneMatch)
 }
