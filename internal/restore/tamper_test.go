@@ -239,12 +239,10 @@ func laterKey(p string, m uploader.Manifest, epoch uint64) string {
 	return fmt.Sprintf("%s/groups/%s/%020d/%s-0123456789abcdef/%s", p, m.GroupHex(), epoch, t.Format("20060102T150405.000000000Z"), file)
 }
 
-// editEnvelope changes a signed object: edit gets the envelope and its
-// decoded payload; with resign the payload is signed again by the
-// stranger.
-func (e *caseEnv) editEnvelope(key string, resign bool, edit func(env, payload map[string]any)) {
+// openEnvelope decodes the signed object at key: the envelope and its
+// payload.
+func (e *caseEnv) openEnvelope(key string) (env, payload map[string]any) {
 	e.t.Helper()
-	var env map[string]any
 	if err := json.Unmarshal(e.get(key), &env); err != nil {
 		e.t.Fatal(err)
 	}
@@ -252,12 +250,21 @@ func (e *caseEnv) editEnvelope(key string, resign bool, edit func(env, payload m
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var payload map[string]any
 	if err := json.Unmarshal(raw, &payload); err != nil {
 		e.t.Fatal(err)
 	}
+	return env, payload
+}
+
+// editEnvelope changes a signed object: edit gets the envelope and its
+// decoded payload; with resign the payload is signed again by the
+// stranger.
+func (e *caseEnv) editEnvelope(key string, resign bool, edit func(env, payload map[string]any)) {
+	e.t.Helper()
+	env, payload := e.openEnvelope(key)
 	edit(env, payload)
-	if raw, err = json.Marshal(payload); err != nil {
+	raw, err := json.Marshal(payload)
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	env["payload"] = raw
@@ -277,18 +284,7 @@ func (e *caseEnv) editEnvelope(key string, resign bool, edit func(env, payload m
 // format would write it.
 func (e *caseEnv) unsigned(key string) {
 	e.t.Helper()
-	var env map[string]any
-	if err := json.Unmarshal(e.get(key), &env); err != nil {
-		e.t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(env["payload"].(string))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		e.t.Fatal(err)
-	}
+	env, m := e.openEnvelope(key)
 	for _, k := range []string{"prefix", "key", "sequence", "prev", "head"} {
 		delete(m, k)
 	}
