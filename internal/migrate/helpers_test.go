@@ -191,10 +191,11 @@ var errCrash = errors.New("test: process killed")
 // (after true). Once dead, every call fails, as after a kill -9.
 type crashStore struct {
 	uploader.ObjectStore
-	mu    sync.Mutex
-	n     int // writes left before the crash; <= 0: never
-	after bool
-	dead  bool
+	mu     sync.Mutex
+	n      int // writes left before the crash; <= 0: never
+	after  bool
+	dead   bool
+	writes int // writes and deletes tried, the crashing one included
 }
 
 // step counts a write and reports whether to perform it, and the error
@@ -205,6 +206,7 @@ func (c *crashStore) step() (do bool, err error) {
 	if c.dead {
 		return false, errCrash
 	}
+	c.writes++
 	if c.n <= 0 {
 		return true, nil
 	}
