@@ -74,17 +74,23 @@ install_tool age "$AGE_PKG" age age-keygen
 install_tool versitygw "$VERSITYGW_PKG" versitygw
 install_tool minio "$MINIO_PKG" minio
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	step "installing Node.js (apt-get)"
+# Debian packages the tests run: Node.js for the JavaScript peers, curl for
+# the README's MinIO quickstart (TestREADMEQuickstart).
+missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v curl >/dev/null || missing+=(curl)
+if ((${#missing[@]})); then
+	step "installing ${missing[*]} (apt-get)"
 	if [[ "$(id -u)" -ne 0 ]]; then
-		echo "scripts/test.sh: node and npm are missing; install them (apt-get install nodejs npm) or run as root" >&2
+		echo "scripts/test.sh: ${missing[*]} missing; install them (apt-get install ${missing[*]}) or run as root" >&2
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq nodejs npm >/dev/null
+	apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "    node $(node --version), npm $(npm --version)"
+echo "    node $(node --version), npm $(npm --version), $(curl --version | head -1 | cut -d" " -f1-2)"
 
 # The JavaScript dependencies of the ts-mls interop peer and of the
 # core-crypto benchmark peer, each reinstalled only when its package-lock.json
