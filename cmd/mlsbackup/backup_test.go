@@ -16,7 +16,6 @@ import (
 
 	"github.com/mlsbackup/mlsbackup/engine"
 	"github.com/mlsbackup/mlsbackup/engine/suite"
-	"github.com/mlsbackup/mlsbackup/internal/agent"
 	"github.com/mlsbackup/mlsbackup/uploader"
 	"github.com/mlsbackup/mlsbackup/uploader/dirstore"
 )
@@ -99,12 +98,8 @@ func uploadGroupSnapshot(t *testing.T, b *uploader.Backup, st *engine.MemStorage
 			t.Fatal(err)
 		}
 	}
-	data, info, err := engine.ExportSnapshot(ctx, st, []byte(gid))
+	data, err := uploadSnapshot(ctx, b, st, []byte(gid))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
-		Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
 	return data

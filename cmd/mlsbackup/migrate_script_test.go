@@ -132,16 +132,23 @@ func fill(ctx context.Context, cfg *config.Config, groups, epochs int) error {
 			if _, err := grp.MergePendingCommit(ctx); err != nil {
 				return err
 			}
-			data, info, err := engine.ExportSnapshot(ctx, mem, grp.GroupID())
-			if err != nil {
-				return err
-			}
-			if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
-				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
+			if _, err := uploadSnapshot(ctx, b, mem, grp.GroupID()); err != nil {
 				return err
 			}
 		}
 	}
 	_, err = b.WriteHead(ctx)
 	return err
+}
+
+// uploadSnapshot exports group gid's snapshot from st and uploads it as
+// the agent does; it returns the snapshot.
+func uploadSnapshot(ctx context.Context, b *uploader.Backup, st engine.Storage, gid []byte) ([]byte, error) {
+	data, info, err := engine.ExportSnapshot(ctx, st, gid)
+	if err != nil {
+		return nil, err
+	}
+	_, err = b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
+		Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data))
+	return data, err
 }

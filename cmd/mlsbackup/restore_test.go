@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -105,12 +104,7 @@ func (f *restoreFixture) upload(t *testing.T, gids ...string) {
 	}
 	f.withStore(t, func(ctx context.Context, st *localstore.Store) {
 		for _, gid := range gids {
-			data, info, err := engine.ExportSnapshot(ctx, st, []byte(gid))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := b.Upload(ctx, uploader.SnapshotMeta{GroupID: info.GroupID, Epoch: info.Epoch, Size: int64(len(data)),
-				Format: agent.SnapshotFormat, EpochAuthenticator: info.EpochAuthenticator}, bytes.NewReader(data)); err != nil {
+			if _, err := uploadSnapshot(ctx, b, st, []byte(gid)); err != nil {
 				t.Fatal(err)
 			}
 		}
