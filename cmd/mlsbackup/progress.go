@@ -19,8 +19,7 @@ func (a *app) newProgress(ctx context.Context, on bool, label, unit string) *pro
 	if !on {
 		return nil
 	}
-	terminal := uploader.IsTerminal(a.st.err) && os.Getenv("TERM") != "dumb"
-	return progress.Start(ctx, a.st.err, progress.Options{Label: label, Unit: unit, Terminal: terminal})
+	return progress.Start(ctx, a.st.err, progress.Options{Label: label, Unit: unit, Terminal: a.barOnStderr()})
 }
 
 // migrateProgress is the progress report of copy and rekey: on a terminal
@@ -28,7 +27,7 @@ func (a *app) newProgress(ctx context.Context, on bool, label, unit string) *pro
 // plain line per snapshot on stderr (an audit trail of what moved). Call
 // the returned func before printing the results.
 func (a *app) migrateProgress(ctx context.Context, label string) (migrate.Progress, func()) {
-	if !uploader.IsTerminal(a.st.err) || os.Getenv("TERM") == "dumb" {
+	if !a.barOnStderr() {
 		return migrate.Lines{W: a.st.err}, func() {}
 	}
 	r := a.newProgress(ctx, true, label, "snapshots")
@@ -41,4 +40,10 @@ type barSteps struct{ r *progress.Reporter }
 // Step implements [migrate.Progress].
 func (b barSteps) Step(verb string, done, total int, ref uploader.Ref) {
 	b.r.Update(done, total, verb+" "+ref.String())
+}
+
+// barOnStderr reports whether progress may be drawn as a bar: stderr is
+// a terminal that is not TERM=dumb.
+func (a *app) barOnStderr() bool {
+	return uploader.IsTerminal(a.st.err) && os.Getenv("TERM") != "dumb"
 }
