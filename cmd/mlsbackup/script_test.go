@@ -4,10 +4,11 @@ import (
 	"context"
 	"net"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mlsbackup/mlsbackup/internal/testenv"
 )
 
 // TestMain lets the test binary act as the mlsbackup command inside the
@@ -28,12 +29,13 @@ func TestScripts(t *testing.T) {
 			e.Setenv("MLSBACKUP_CONFIG", "")
 			// CLOSED_PORT is a loopback port nothing listens on: an
 			// unreachable destination.
-			l, err := net.Listen("tcp", "127.0.0.1:0")
+			addr, err := testenv.FreeAddr()
 			if err != nil {
 				return err
 			}
-			e.Setenv("CLOSED_PORT", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
-			return l.Close()
+			_, port, err := net.SplitHostPort(addr)
+			e.Setenv("CLOSED_PORT", port)
+			return err
 		},
 	})
 }

@@ -1,7 +1,6 @@
 package destcheck
 
 import (
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -100,12 +99,10 @@ func TestDestinationOK(t *testing.T) {
 
 // TestUnreachableEndpoint: a closed loopback port.
 func TestUnreachableEndpoint(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	st := openS3(t, s3store.Config{Bucket: "b", Region: "us-east-1", Endpoint: "http://" + addr, PathStyle: true,
 		AccessKeyID: "AKID", SecretAccessKey: "secret-value", MaxAttempts: 1})
 	rep := Destination(t.Context(), Options{Store: st, Prefix: prefix, AgentID: "alice"})

@@ -122,7 +122,7 @@ func startServer(ctx context.Context, k kind, dir string) (*Server, error) {
 	// A free port can be taken between probing and binding; try again
 	// on a new one.
 	for attempt := 1; ; attempt++ {
-		if p.addr, err = freeAddr(); err != nil {
+		if p.addr, err = FreeAddr(); err != nil {
 			return nil, err
 		}
 		err = p.start(ctx)
@@ -160,7 +160,7 @@ func (p *process) start(ctx context.Context) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
-	consoleAddr, err := freeAddr()
+	consoleAddr, err := FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -242,8 +242,10 @@ func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error 
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address (127.0.0.1:PORT) with a port that
+// was free a moment ago: for a server to start on, or, left unused, an
+// endpoint nothing listens on.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find free port: %w", err)
